@@ -1,0 +1,72 @@
+//! Procedural macros of `wasmgate-sdk`; use them as `wasmgate_sdk::handler`.
+
+use proc_macro::TokenStream;
+use quote::quote;
+use syn::{FnArg, ItemFn, parse_macro_input, spanned::Spanned};
+
+/// Exports a function `fn(Request) -> impl IntoResponse` as the component's
+/// `wasi:http/incoming-handler`. See `wasmgate_sdk::handler` for the documentation.
+#[proc_macro_attribute]
+pub fn handler(attr: TokenStream, item: TokenStream) -> TokenStream {
+    if !attr.is_empty() {
+        return syn::Error::new(
+            proc_macro2::TokenStream::from(attr).span(),
+            "#[handler] takes no arguments",
+        )
+        .to_compile_error()
+        .into();
+    }
+    let function = parse_macro_input!(item as ItemFn);
+    if let Err(error) = check_signature(&function) {
+        return error.to_compile_error().into();
+    }
+    let name = &function.sig.ident;
+    quote! {
+        #function
+
+        const _: () = {
+            struct __WasmgateHandler;
+
+            impl ::wasmgate_sdk::__private::IncomingHandler for __WasmgateHandler {
+                fn handle(
+                    request: ::wasmgate_sdk::__private::IncomingRequest,
+                    response_out: ::wasmgate_sdk::__private::ResponseOutparam,
+                ) {
+                    ::wasmgate_sdk::__private::serve(request, response_out, #name)
+                }
+            }
+
+            ::wasmgate_sdk::__private::wasi::http::proxy::export!(__WasmgateHandler);
+        };
+    }
+    .into()
+}
+
+fn check_signature(function: &ItemFn) -> syn::Result<()> {
+    let sig = &function.sig;
+    if let Some(asyncness) = sig.asyncness {
+        return Err(syn::Error::new(
+            asyncness.span(),
+            "a wasmgate handler is a plain `fn`, not `async fn`",
+        ));
+    }
+    if !sig.generics.params.is_empty() {
+        return Err(syn::Error::new(
+            sig.generics.span(),
+            "a wasmgate handler cannot be generic",
+        ));
+    }
+    if sig.inputs.len() != 1 {
+        return Err(syn::Error::new(
+            sig.inputs.span(),
+            "a wasmgate handler takes exactly one argument: `req: wasmgate_sdk::Request`",
+        ));
+    }
+    if let Some(FnArg::Receiver(receiver)) = sig.inputs.first() {
+        return Err(syn::Error::new(
+            receiver.span(),
+            "a wasmgate handler is a free function, not a method",
+        ));
+    }
+    Ok(())
+}

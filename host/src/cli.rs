@@ -1,0 +1,120 @@
+//! The `wasmgate` command line (clap): `wasmgate up [MANIFEST]` and its flags.
+
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use crate::gateway::Gateway;
+use crate::manifest::Manifest;
+use crate::runtime::{EngineOptions, Runtime};
+use crate::server::{Server, ServerOptions, shutdown_signal};
+
+/// wasmgate: a self-hosted serverless gateway. HTTP routes lead to sandboxed WebAssembly
+/// handlers (`wasi:http` components), each request in a fresh instance.
+#[derive(Debug, Parser)]
+#[command(name = "wasmgate", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the routes of a manifest until SIGINT or SIGTERM.
+    Up(UpArgs),
+}
+
+#[derive(Debug, Args)]
+struct UpArgs {
+    /// The manifest to serve (`[gateway]`, `[[modules]]`, `[[routes]]`).
+    #[arg(default_value = "wasmgate.toml")]
+    manifest: PathBuf,
+
+    /// Address to listen on, overriding the manifest's `[gateway] listen`. Port 0 picks a
+    /// free port; the chosen address is printed.
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+
+    /// Worker threads, each with its own listening socket (SO_REUSEPORT); 0 means one per
+    /// CPU core.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    workers: usize,
+
+    /// Most handler instances alive at once across all routes; requests beyond it get 503.
+    #[arg(long, value_name = "N", default_value_t = EngineOptions::default().max_instances)]
+    max_instances: u32,
+
+    /// Seconds to wait for requests in flight when shutting down.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    shutdown_timeout: u64,
+}
+
+/// Runs the command line; the binary's `main` is just this.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let result = match cli.command {
+        Command::Up(args) => up(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+fn up(args: UpArgs) -> anyhow::Result<()> {
+    let manifest = Manifest::load(&args.manifest)?;
+    let runtime = Runtime::new(&EngineOptions {
+        max_instances: args.max_instances,
+    })
+    .map_err(|e| anyhow::anyhow!("cannot create the WebAssembly engine: {e:#}"))?;
+    let gateway = Gateway::from_manifest(Arc::new(runtime), &manifest)
+        .with_context(|| format!("cannot serve {}", manifest.source.display()))?;
+
+    let options = ServerOptions {
+        listen: args.listen.unwrap_or(manifest.listen),
+        workers: args.workers,
+        shutdown_timeout: Duration::from_secs(args.shutdown_timeout),
+        ..ServerOptions::default()
+    };
+    let mut routes: Vec<String> = gateway
+        .routes()
+        .map(|(template, route)| format!("  {} {template} -> {}", route.method, route.module))
+        .collect();
+    routes.sort();
+    let server = Server::bind(gateway, &options)
+        .with_context(|| format!("cannot listen on {}", options.listen))?;
+
+    // The listening line is the last thing printed on stdout at start-up: scripts and tests
+    // wait for it.
+    let mut stdout = std::io::stdout().lock();
+    for line in &routes {
+        writeln!(stdout, "{line}")?;
+    }
+    writeln!(stdout, "wasmgate listening on http://{}", server.local_addr())?;
+    stdout.flush()?;
+    drop(stdout);
+
+    server.run_until(shutdown_signal())?;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,5 @@
+//! The `wasmgate` binary: everything lives in the library's `cli` module.
+
+fn main() -> std::process::ExitCode {
+    wasmgate::cli::main()
+}

@@ -1,0 +1,132 @@
+//! Every answer the gateway gives by itself (no route, wrong method, a failed handler…) as a
+//! value with its HTTP status and JSON body, turned into a response in one place.
+//!
+//! Bodies follow API Gateway's gateway responses: `{"message": "..."}`, plus an `error`
+//! field naming the kind of failure where a handler failed.
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, StatusCode, header};
+use http_body_util::{BodyExt, Full};
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+
+use crate::runtime::InvokeError;
+
+/// The body type of every response the gateway sends: a guest's streamed body or one of
+/// ours.
+pub type ResponseBody = HyperOutgoingBody;
+
+/// A request the gateway answers itself.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// No route matches the path.
+    NotFound,
+    /// Routes match the path, but not for this method.
+    MethodNotAllowed {
+        /// The methods that would be accepted.
+        allow: Vec<Method>,
+    },
+    /// The request is malformed in a way the gateway detects.
+    BadRequest(String),
+    /// The handler failed.
+    Handler(InvokeError),
+}
+
+impl Rejection {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Rejection::NotFound => StatusCode::NOT_FOUND,
+            Rejection::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Rejection::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Rejection::Handler(error) => match error {
+                InvokeError::Trap { .. }
+                | InvokeError::MemoryLimit(_)
+                | InvokeError::NoResponse
+                | InvokeError::ErrorResponse(_) => StatusCode::BAD_GATEWAY,
+                InvokeError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+                InvokeError::PoolExhausted(_) => StatusCode::SERVICE_UNAVAILABLE,
+                InvokeError::BadRequest(_) => StatusCode::BAD_REQUEST,
+                InvokeError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+        }
+    }
+
+    /// The kind of failure, a stable identifier for clients and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Rejection::NotFound => "not_found",
+            Rejection::MethodNotAllowed { .. } => "method_not_allowed",
+            Rejection::BadRequest(_) => "bad_request",
+            Rejection::Handler(error) => match error {
+                InvokeError::Trap { .. } => "handler_trapped",
+                InvokeError::MemoryLimit(_) => "handler_memory_limit",
+                InvokeError::NoResponse => "handler_no_response",
+                InvokeError::ErrorResponse(_) => "handler_error_response",
+                InvokeError::Timeout(_) => "handler_timeout",
+                InvokeError::PoolExhausted(_) => "instance_pool_full",
+                InvokeError::BadRequest(_) => "bad_request",
+                InvokeError::Internal(_) => "internal_error",
+            },
+        }
+    }
+
+    /// The JSON body.
+    fn body(&self) -> serde_json::Value {
+        match self {
+            Rejection::NotFound => serde_json::json!({ "message": "Not Found" }),
+            Rejection::MethodNotAllowed { .. } => {
+                serde_json::json!({ "message": "Method Not Allowed" })
+            }
+            Rejection::BadRequest(detail) => {
+                serde_json::json!({ "message": "Bad Request", "error": self.kind(), "detail": detail })
+            }
+            Rejection::Handler(error) => serde_json::json!({
+                "message": self.status().canonical_reason().unwrap_or("Error"),
+                "error": self.kind(),
+                "detail": error.to_string(),
+            }),
+        }
+    }
+
+    /// The response, with `x-request-id` set.
+    pub fn into_response(self, request_id: &HeaderValue) -> http::Response<ResponseBody> {
+        let mut response = json_response(self.status(), &self.body());
+        let headers = response.headers_mut();
+        headers.insert(REQUEST_ID, request_id.clone());
+        match &self {
+            Rejection::MethodNotAllowed { allow } => {
+                let allow: Vec<&str> = allow.iter().map(Method::as_str).collect();
+                if let Ok(value) = HeaderValue::from_str(&allow.join(", ")) {
+                    headers.insert(header::ALLOW, value);
+                }
+            }
+            Rejection::Handler(InvokeError::PoolExhausted(_)) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+/// The response header carrying the invocation's id.
+pub const REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
+
+/// A JSON response.
+pub fn json_response(status: StatusCode, body: &serde_json::Value) -> http::Response<ResponseBody> {
+    let mut response = http::Response::new(full_body(Bytes::from(body.to_string())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// A body of bytes already in memory.
+pub fn full_body(bytes: Bytes) -> ResponseBody {
+    Full::new(bytes)
+        .map_err(|never| match never {})
+        .boxed_unsync()
+}

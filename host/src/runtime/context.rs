@@ -1,0 +1,68 @@
+//! The host side of `wasmgate:gateway/context` (see `wit/gateway.wit`): what a handler can
+//! learn about its invocation beyond the HTTP request itself.
+
+use std::sync::Arc;
+
+use wasmtime::component::{HasSelf, Linker};
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "wasmgate:gateway/gateway-imports",
+    });
+}
+
+use bindings::wasmgate::gateway::context;
+
+/// The facts about one invocation that the context interface returns.
+#[derive(Debug, Clone, Default)]
+pub struct InvocationFacts {
+    /// Unique id of the invocation (also the `x-request-id` response header).
+    pub request_id: String,
+    /// The matched route's template.
+    pub route: Arc<str>,
+    /// Decoded path parameters, in template order.
+    pub path_params: Vec<(String, String)>,
+    /// The principal an authorizer allowed, if any.
+    pub principal: Option<String>,
+    /// The authorizer's context map.
+    pub authorizer_context: Vec<(String, String)>,
+}
+
+impl context::Host for InvocationFacts {
+    fn request_id(&mut self) -> String {
+        self.request_id.clone()
+    }
+
+    fn route(&mut self) -> String {
+        self.route.to_string()
+    }
+
+    fn path_params(&mut self) -> Vec<(String, String)> {
+        self.path_params.clone()
+    }
+
+    fn path_param(&mut self, name: String) -> Option<String> {
+        self.path_params
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value.clone())
+    }
+
+    fn principal(&mut self) -> Option<String> {
+        self.principal.clone()
+    }
+
+    fn authorizer_context(&mut self) -> Vec<(String, String)> {
+        self.authorizer_context.clone()
+    }
+}
+
+/// Adds the context interface to `linker`; `facts` finds the invocation's facts in the
+/// store's data.
+pub(super) fn add_to_linker<T: 'static>(
+    linker: &mut Linker<T>,
+    facts: fn(&mut T) -> &mut InvocationFacts,
+) -> wasmtime::Result<()> {
+    context::add_to_linker::<T, HasSelf<InvocationFacts>>(linker, facts)
+}

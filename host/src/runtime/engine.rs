@@ -1,0 +1,113 @@
+//! The one [`wasmtime::Engine`] of the process: async calls, epoch interruption, and the
+//! pooling instance allocator tuned for a fresh instance per request.
+//!
+//! What `shared/PERF-NOTES.md` measured on wasmtime 48, applied here: the pool resets only
+//! the pages a guest dirtied (`linear_memory_keep_resident` + `table_keep_resident` with
+//! `pagemap_scan`), instead of `madvise`-ing whole slots away on every Store drop. Without
+//! `pagemap_scan` keep-resident gains nothing, so its state is logged at start-up.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use wasmtime::{
+    Config, Enabled, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig,
+};
+
+use crate::limits;
+
+/// How often the epoch advances: the granularity of timeouts and of the guest's yields to
+/// other requests on its thread (Spin uses 10 ms too).
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Bytes of each memory and table that stay resident between instances and are reset by
+/// copying back only the dirty pages.
+const KEEP_RESIDENT: usize = 1 << 20;
+
+/// Engine-wide settings.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// The most component instances alive at once, across all routes; beyond it requests
+    /// get 503. Also sizes the pool's memories, tables and stacks.
+    pub max_instances: u32,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            max_instances: 1000,
+        }
+    }
+}
+
+/// Builds the engine.
+pub(super) fn build_engine(options: &EngineOptions) -> wasmtime::Result<Engine> {
+    let instances = options.max_instances.max(1);
+    let mut pool = PoolingAllocationConfig::default();
+    // A component is several core instances (the guest, WASI adapters, shims) and usually
+    // one memory and a few tables; size the core pools so the component count binds first.
+    pool.total_component_instances(instances)
+        .total_core_instances(instances.saturating_mul(8))
+        .total_memories(instances.saturating_mul(2))
+        .total_tables(instances.saturating_mul(8))
+        .total_stacks(instances)
+        .max_memory_size(usize::try_from(limits::MAX_MEMORY_MB << 20).unwrap_or(usize::MAX))
+        .linear_memory_keep_resident(KEEP_RESIDENT)
+        .table_keep_resident(KEEP_RESIDENT)
+        .pagemap_scan(Enabled::Auto);
+    if PoolingAllocationConfig::is_pagemap_scan_available() {
+        tracing::info!("instance pool: dirty-page reset with pagemap_scan");
+    } else {
+        tracing::warn!(
+            "instance pool: pagemap_scan is unavailable (Linux >= 6.7 needed); instances are reset with madvise, which is slower"
+        );
+    }
+
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .epoch_interruption(true)
+        .cranelift_opt_level(OptLevel::Speed)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    Engine::new(&config)
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] on a thread of its own, until dropped.
+pub(super) struct EpochTicker {
+    stop: Arc<AtomicBool>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl EpochTicker {
+    pub(super) fn start(engine: &Engine) -> std::io::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let engine = engine.weak();
+        let thread = thread::Builder::new().name("wasmgate-epoch".into()).spawn({
+            let stop = stop.clone();
+            move || {
+                while !stop.load(Ordering::Relaxed) {
+                    thread::sleep(EPOCH_TICK);
+                    match engine.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            }
+        })?;
+        Ok(EpochTicker {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            // The thread wakes within one tick; a panic there has nothing left to clean up.
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! One invocation: a fresh `Store` and instance for the request, the guest's `handle` call
+//! run on its own task, and its outcome classified for the gateway.
+//!
+//! Time is bounded twice, as epochs do not interrupt a guest blocked in a host call: the
+//! epoch callback traps a guest still running at the deadline (and yields to other
+//! requests on the thread every tick before that), and `tokio::time::timeout_at` drops the
+//! whole call — store included — at the same deadline.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use hyper::body::Body;
+use wasmtime::{PoolConcurrencyLimitError, Store, Trap, UpdateDeadline};
+use wasmtime_wasi_http::WasiHttpView;
+use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+
+use super::context::InvocationFacts;
+use super::handler::HandlerComponent;
+use super::state::{InvocationState, MemoryLimitExceeded};
+use crate::limits::InvocationLimits;
+
+/// Why an invocation produced no response.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvokeError {
+    /// The guest trapped (`unreachable`, a panic, a stack overflow…) before responding.
+    #[error("the handler trapped: {reason}")]
+    Trap {
+        /// The trap, without the backtrace.
+        reason: String,
+    },
+    /// The guest grew its memory past the route's limit.
+    #[error("{0}")]
+    MemoryLimit(MemoryLimitExceeded),
+    /// The guest did not respond within the route's timeout.
+    #[error("the handler did not respond within its timeout of {} ms", .0.as_millis())]
+    Timeout(Duration),
+    /// Every instance slot of the pool is in use.
+    #[error("no instance slot is free: {0}")]
+    PoolExhausted(String),
+    /// The guest returned from `handle` without setting a response.
+    #[error("the handler returned without sending a response")]
+    NoResponse,
+    /// The guest set an error instead of a response.
+    #[error("the handler answered with an error instead of a response: {0:?}")]
+    ErrorResponse(ErrorCode),
+    /// The request could not be handed to the guest (e.g. no `Host` header).
+    #[error("the request cannot be passed to a handler: {0}")]
+    BadRequest(String),
+    /// A failure of the gateway itself.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Runs `handler` on `request` in a fresh instance; resolves when the response head is
+/// ready (the body keeps streaming from the guest afterwards).
+pub(super) async fn invoke<B>(
+    handler: &HandlerComponent,
+    request: hyper::Request<B>,
+    facts: InvocationFacts,
+    limits: &InvocationLimits,
+) -> Result<hyper::Response<HyperOutgoingBody>, InvokeError>
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<wasmtime_wasi_http::Error>,
+{
+    let deadline = Instant::now() + limits.timeout;
+    let pre = handler.pre.clone();
+    let mut store = Store::new(pre.engine(), InvocationState::new(facts, limits));
+    store.limiter(|state| &mut state.limiter);
+    // A new Store's deadline is 0 ticks (it would trap at once): check every tick.
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        Ok(if Instant::now() >= deadline {
+            UpdateDeadline::Interrupt
+        } else {
+            UpdateDeadline::Yield(1)
+        })
+    });
+
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    let mut http = store.data_mut().http();
+    let (request, out) = match http.new_incoming_request(Scheme::Http, request) {
+        Ok(request) => (request, http.new_response_outparam(sender)),
+        Err(e) => return Err(InvokeError::BadRequest(format!("{e:#}"))),
+    };
+    let out = out.map_err(|e| InvokeError::Internal(format!("{e:#}")))?;
+
+    // The guest runs on its own task, so it can keep streaming the body after the head
+    // is returned, and finishes even if the client goes away.
+    let task = tokio::spawn(tokio::time::timeout_at(deadline.into(), async move {
+        let proxy = pre.instantiate_async(&mut store).await?;
+        proxy
+            .wasi_http_incoming_handler()
+            .call_handle(&mut store, request, out)
+            .await
+    }));
+
+    match receiver.await {
+        Ok(Ok(response)) => Ok(response),
+        Ok(Err(code)) => Err(InvokeError::ErrorResponse(code)),
+        // The outparam was dropped unset: the task's outcome says why.
+        Err(_) => Err(match task.await {
+            Ok(Ok(Ok(()))) => InvokeError::NoResponse,
+            Ok(Ok(Err(error))) => classify(error, limits),
+            Ok(Err(_elapsed)) => InvokeError::Timeout(limits.timeout),
+            Err(join) => InvokeError::Internal(format!("handler task failed: {join}")),
+        }),
+    }
+}
+
+fn classify(error: wasmtime::Error, limits: &InvocationLimits) -> InvokeError {
+    if let Some(trap) = error.downcast_ref::<Trap>() {
+        return match trap {
+            Trap::Interrupt => InvokeError::Timeout(limits.timeout),
+            other => InvokeError::Trap {
+                reason: other.to_string(),
+            },
+        };
+    }
+    for cause in error.chain() {
+        if let Some(exceeded) = cause.downcast_ref::<MemoryLimitExceeded>() {
+            return InvokeError::MemoryLimit(MemoryLimitExceeded {
+                desired_bytes: exceeded.desired_bytes,
+                limit_mb: exceeded.limit_mb,
+            });
+        }
+        if let Some(pool) = cause.downcast_ref::<PoolConcurrencyLimitError>() {
+            return InvokeError::PoolExhausted(pool.to_string());
+        }
+    }
+    InvokeError::Trap {
+        reason: error.root_cause().to_string(),
+    }
+}

@@ -1,0 +1,80 @@
+//! The WebAssembly runtime: one engine, one linker with everything a handler may import,
+//! compiled handler components, and per-request invocations.
+//!
+//! - `engine.rs`: engine configuration (pooling allocator, epochs) and the epoch ticker.
+//! - `handler.rs`: loading and validating a component into a pre-linked handler.
+//! - `state.rs`: the per-invocation store data (WASI, `wasi:http`, limits, facts).
+//! - `context.rs`: the `wasmgate:gateway/context` import.
+//! - `invoke.rs`: one request through a fresh instance.
+
+mod context;
+mod engine;
+mod handler;
+mod invoke;
+mod state;
+
+use std::path::Path;
+
+use bytes::Bytes;
+use hyper::body::Body;
+use wasmtime::Engine;
+use wasmtime::component::Linker;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+
+pub use context::InvocationFacts;
+pub use engine::{EPOCH_TICK, EngineOptions};
+pub use handler::{HandlerComponent, LoadError};
+pub use invoke::InvokeError;
+pub use state::MemoryLimitExceeded;
+
+use crate::limits::InvocationLimits;
+use state::InvocationState;
+
+/// The engine, the linker and the epoch ticker, shared by every handler.
+pub struct Runtime {
+    linker: Linker<InvocationState>,
+    _ticker: engine::EpochTicker,
+}
+
+impl Runtime {
+    /// Builds the engine and links the full WASI 0.2 command set (components built with
+    /// Rust's std import `wasi:cli/*` and more besides `wasi:http`), `wasi:http` and the
+    /// gateway context.
+    pub fn new(options: &EngineOptions) -> wasmtime::Result<Self> {
+        let engine = engine::build_engine(options)?;
+        let mut linker = Linker::<InvocationState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        context::add_to_linker(&mut linker, |state| &mut state.facts)?;
+        let ticker = engine::EpochTicker::start(&engine)
+            .map_err(|e| wasmtime::format_err!("cannot start the epoch thread: {e}"))?;
+        Ok(Runtime {
+            linker,
+            _ticker: ticker,
+        })
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        self.linker.engine()
+    }
+
+    /// Loads a handler component from a file: compiled once, here, never per request.
+    pub fn load_handler(&self, path: &Path) -> Result<HandlerComponent, LoadError> {
+        HandlerComponent::load(&self.linker, path)
+    }
+
+    /// Runs one request through a fresh instance of `handler`.
+    pub async fn invoke<B>(
+        handler: &HandlerComponent,
+        request: hyper::Request<B>,
+        facts: InvocationFacts,
+        limits: &InvocationLimits,
+    ) -> Result<hyper::Response<HyperOutgoingBody>, InvokeError>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
+        invoke::invoke(handler, request, facts, limits).await
+    }
+}

@@ -1,0 +1,145 @@
+//! The data of one invocation's `Store`: WASI and `wasi:http` contexts, the resource
+//! table, the memory limiter and the gateway facts. Built fresh for every request.
+
+use wasmtime::component::ResourceTable;
+use wasmtime::ResourceLimiter;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+
+use super::context::InvocationFacts;
+use crate::limits::InvocationLimits;
+
+/// Store data of one invocation.
+pub struct InvocationState {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+    hooks: OutboundPolicy,
+    pub(super) limiter: SandboxLimiter,
+    pub(super) facts: InvocationFacts,
+}
+
+impl InvocationState {
+    /// Fresh state: no environment, arguments, files or sockets; the guest's stdout and
+    /// stderr go to the gateway's stderr (its log), never to its stdout.
+    pub(super) fn new(facts: InvocationFacts, limits: &InvocationLimits) -> Self {
+        let wasi = WasiCtx::builder()
+            .stdout(std::io::stderr())
+            .inherit_stderr()
+            .build();
+        InvocationState {
+            wasi,
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            hooks: OutboundPolicy,
+            limiter: SandboxLimiter {
+                memory_bytes: usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX),
+            },
+            facts,
+        }
+    }
+}
+
+/// A guest grew its linear memory past its route's `memory_mb`.
+#[derive(Debug, thiserror::Error)]
+#[error("the handler tried to grow its memory to {desired_bytes} bytes, over its limit of {limit_mb} MiB")]
+pub struct MemoryLimitExceeded {
+    /// The size the guest asked for.
+    pub desired_bytes: usize,
+    /// The route's limit.
+    pub limit_mb: usize,
+}
+
+/// Bounds what one instance may allocate. A memory.grow past the limit traps with
+/// [`MemoryLimitExceeded`] (instead of returning -1 to a guest that usually aborts without
+/// saying why), so the gateway can name the limit in its 502.
+pub(super) struct SandboxLimiter {
+    memory_bytes: usize,
+}
+
+impl ResourceLimiter for SandboxLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.memory_bytes {
+            return Err(wasmtime::Error::new(MemoryLimitExceeded {
+                desired_bytes: desired,
+                limit_mb: self.memory_bytes >> 20,
+            }));
+        }
+        Ok(maximum.is_none_or(|max| desired <= max))
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        // The pool's `table_elements` is the hard cap; `maximum` carries it.
+        Ok(maximum.is_none_or(|max| desired <= max))
+    }
+
+    fn instances(&self) -> usize {
+        MAX_CORE_INSTANCES
+    }
+
+    fn tables(&self) -> usize {
+        MAX_TABLES
+    }
+
+    fn memories(&self) -> usize {
+        MAX_MEMORIES
+    }
+}
+
+/// Per-invocation caps on core instances, tables and memories: a component from any common
+/// toolchain needs a handful of each.
+const MAX_CORE_INSTANCES: usize = 64;
+const MAX_TABLES: usize = 64;
+const MAX_MEMORIES: usize = 8;
+
+impl WasiView for InvocationState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for InvocationState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+/// What guests may reach over `wasi:http/outgoing-handler`: nothing, for now. (The default
+/// hook of wasmtime-wasi-http sends anywhere with 600 s timeouts.)
+struct OutboundPolicy;
+
+impl WasiHttpHooks for OutboundPolicy {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        _options: Option<wasmtime_wasi_http::RequestOptions>,
+        _fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+    ) -> Box<
+        dyn Future<
+                Output = wasmtime_wasi_http::Result<(
+                    http::Response<WasiBody>,
+                    Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+                )>,
+            > + Send,
+    > {
+        tracing::debug!(uri = %request.uri(), "outbound request denied");
+        Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
+    }
+}
