@@ -193,7 +193,7 @@ impl Request {
     /// The body parsed as JSON; a 400 [`Error`] saying why if it does not parse.
     ///
     /// ```
-    /// #[derive(serde::Deserialize)]
+    /// #[derive(Debug, serde::Deserialize)]
     /// struct Order { qty: u32 }
     ///
     /// let req = wasmgate_sdk::Request::from_parts("POST", "/", vec![], br#"{"qty": 3}"#.to_vec());

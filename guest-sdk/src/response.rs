@@ -142,10 +142,6 @@ impl Response {
     pub fn body(&self) -> &[u8] {
         &self.body
     }
-
-    pub(crate) fn into_parts(self) -> (u16, Vec<(String, Vec<u8>)>, Vec<u8>) {
-        (self.status, self.headers, self.body)
-    }
 }
 
 /// What a handler may return: a [`Response`], text, or a `Result` whose error converts

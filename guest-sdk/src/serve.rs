@@ -4,8 +4,7 @@
 use std::io::{Read, Write};
 
 use wasi::http::types::{
-    Fields, IncomingBody, IncomingRequest, Method, OutgoingBody, OutgoingResponse,
-    ResponseOutparam,
+    Fields, IncomingBody, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam,
 };
 
 use crate::error::Error;
@@ -57,9 +56,9 @@ fn method_name(method: Method) -> String {
 }
 
 fn send(response_out: ResponseOutparam, response: Response) {
-    let (status, headers, body) = response.into_parts();
+    let status = response.status();
     let fields = Fields::new();
-    for (name, value) in &headers {
+    for (name, value) in response.headers() {
         if let Err(error) = fields.append(name, value) {
             let message = format!("the handler set an invalid header `{name}`: {error:?}");
             return send(response_out, Error::internal(message).into_response());
@@ -78,7 +77,7 @@ fn send(response_out: ResponseOutparam, response: Response) {
     if let Ok(mut stream) = outgoing_body.write() {
         // A write fails only when the client went away: nothing left to tell anyone.
         if stream
-            .write_all(&body)
+            .write_all(response.body())
             .and_then(|()| Write::flush(&mut stream))
             .is_err()
         {

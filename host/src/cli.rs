@@ -85,8 +85,7 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
     let manifest = Manifest::load(&args.manifest)?;
     let runtime = Runtime::new(&EngineOptions {
         max_instances: args.max_instances,
-    })
-    .map_err(|e| anyhow::anyhow!("cannot create the WebAssembly engine: {e:#}"))?;
+    })?;
     let gateway = Gateway::from_manifest(Arc::new(runtime), &manifest)
         .with_context(|| format!("cannot serve {}", manifest.source.display()))?;
 
@@ -110,7 +109,11 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
     for line in &routes {
         writeln!(stdout, "{line}")?;
     }
-    writeln!(stdout, "wasmgate listening on http://{}", server.local_addr())?;
+    writeln!(
+        stdout,
+        "wasmgate listening on http://{}",
+        server.local_addr()
+    )?;
     stdout.flush()?;
     drop(stdout);
 

@@ -66,12 +66,13 @@ impl Gateway {
         let mut handlers = HashMap::new();
         for module in &manifest.modules {
             let started = std::time::Instant::now();
-            let handler = runtime
-                .load_handler(&module.path)
-                .map_err(|error| GatewayError::Load {
-                    module: module.name.clone(),
-                    error,
-                })?;
+            let handler =
+                runtime
+                    .load_handler(&module.path)
+                    .map_err(|error| GatewayError::Load {
+                        module: module.name.clone(),
+                        error,
+                    })?;
             tracing::info!(
                 module = %module.name,
                 path = %module.path.display(),
@@ -108,7 +109,9 @@ impl Gateway {
 
     /// Every route with its template.
     pub fn routes(&self) -> impl Iterator<Item = (&RouteTemplate, &Route)> {
-        self.routes.iter().map(|(_, template, route)| (template, route))
+        self.routes
+            .iter()
+            .map(|(_, template, route)| (template, route))
     }
 
     /// Serves one request: route it, run its handler, answer. Never fails: every failure

@@ -7,16 +7,18 @@
 //! The crate is both the `wasmgate` binary and a library, so the gateway can be embedded:
 //!
 //! ```no_run
+//! use std::sync::Arc;
+//! use wasmgate::{gateway::Gateway, manifest::Manifest, runtime::{EngineOptions, Runtime}};
+//! use wasmgate::server::{Server, ServerOptions, shutdown_signal};
+//!
 //! # fn main() -> anyhow::Result<()> {
-//! let manifest = wasmgate::manifest::Manifest::load("wasmgate.toml".as_ref())?;
-//! let runtime = wasmgate::runtime::Runtime::new(&wasmgate::runtime::EngineOptions::default())?;
-//! let gateway = wasmgate::gateway::Gateway::from_manifest(&runtime, &manifest)?;
-//! let server = wasmgate::server::Server::bind(gateway, &wasmgate::server::ServerOptions {
-//!     listen: manifest.listen,
-//!     ..Default::default()
-//! })?;
+//! let manifest = Manifest::load("wasmgate.toml".as_ref())?;
+//! let runtime = Arc::new(Runtime::new(&EngineOptions::default())?);
+//! let gateway = Gateway::from_manifest(runtime, &manifest)?;
+//! let options = ServerOptions { listen: manifest.listen, ..ServerOptions::default() };
+//! let server = Server::bind(gateway, &options)?;
 //! println!("listening on {}", server.local_addr());
-//! server.run_until(wasmgate::server::shutdown_signal())?;
+//! server.run_until(shutdown_signal())?;
 //! # Ok(()) }
 //! ```
 //!

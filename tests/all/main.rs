@@ -1,1 +1,11 @@
-fn main(){}
+//! Integration tests: the real `wasmgate` binary on an ephemeral loopback port, driven over
+//! HTTP. One test binary (topics are modules) so it links once.
+
+mod support;
+
+mod bodies;
+mod cli;
+mod failures;
+mod handlers;
+mod routing;
+mod shutdown;

@@ -36,8 +36,10 @@ use crate::limits::InvocationLimits;
 use crate::routing::{MethodFilter, RouteTemplate};
 
 /// The address the gateway listens on when neither the manifest nor `--listen` says.
-pub const DEFAULT_LISTEN: SocketAddr =
-    SocketAddr::V4(std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 8080));
+pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
+    std::net::Ipv4Addr::LOCALHOST,
+    8080,
+));
 
 /// A loaded, validated manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]

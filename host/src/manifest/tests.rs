@@ -22,7 +22,9 @@ fn parse(dir: &Path, text: &str) -> Result<Manifest, ManifestError> {
 
 fn error_text(text: &str) -> String {
     let dir = folder();
-    parse(dir.path(), text).expect_err("manifest should be rejected").to_string()
+    parse(dir.path(), text)
+        .expect_err("manifest should be rejected")
+        .to_string()
 }
 
 const MODULES: &str = r#"
@@ -57,7 +59,10 @@ memory_mb = 64
 "#
     );
     let m = parse(dir.path(), &text).expect("valid");
-    assert_eq!(m.listen, "0.0.0.0:9000".parse::<SocketAddr>().expect("addr"));
+    assert_eq!(
+        m.listen,
+        "0.0.0.0:9000".parse::<SocketAddr>().expect("addr")
+    );
     assert_eq!(m.modules.len(), 2);
     assert_eq!(m.modules[0].name.as_str(), "hello");
     assert_eq!(m.modules[0].path, dir.path().join("hello.wasm"));
@@ -79,8 +84,14 @@ fn empty_manifest_uses_defaults() {
 #[test]
 fn unknown_keys_are_rejected_with_their_line() {
     let text = error_text("[gateway]\nlisten = \"127.0.0.1:1\"\nthreads = 4\n");
-    assert!(text.starts_with("invalid manifest wasmgate.toml: TOML parse error at line 3"), "{text}");
-    assert!(text.contains("unknown field `threads`, expected `listen`"), "{text}");
+    assert!(
+        text.starts_with("invalid manifest wasmgate.toml: TOML parse error at line 3"),
+        "{text}"
+    );
+    assert!(
+        text.contains("unknown field `threads`, expected `listen`"),
+        "{text}"
+    );
 
     let text = error_text(&format!(
         "{MODULES}\n[[routes]]\nmethod = \"GET\"\npath = \"/\"\nmodule = \"hello\"\nthrottle = 5\n"
@@ -156,7 +167,7 @@ module = "echo"
   routes[2].memory_mb: 0 is out of range: memory is 1 to 4096 MiB
   routes[4].path: `GET /hello/{name}` is declared twice
   routes[5].path: `/hello/{who}` conflicts with `/hello/{name}`: both match the same paths";
-    let text = text.replace(&format!("{}", folder_of(&text)), "DIR");
+    let text = text.replace(&folder_of(&text), "DIR");
     assert_eq!(text, expected);
 }
 

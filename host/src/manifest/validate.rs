@@ -136,7 +136,10 @@ fn validate_route(
             limits_ok = false;
             problem(
                 format!("routes[{i}].memory_mb"),
-                format!("{mb} is out of range: memory is 1 to {} MiB", limits::MAX_MEMORY_MB),
+                format!(
+                    "{mb} is out of range: memory is 1 to {} MiB",
+                    limits::MAX_MEMORY_MB
+                ),
             );
         }
     }

@@ -235,9 +235,11 @@ impl<T> RouteTable<T> {
 
     fn ambiguity(&self, template: &RouteTemplate, error: matchit::InsertError) -> RouteConflict {
         let existing = match &error {
-            matchit::InsertError::Conflict { with } => {
-                self.written.get(with).cloned().unwrap_or_else(|| with.clone())
-            }
+            matchit::InsertError::Conflict { with } => self
+                .written
+                .get(with)
+                .cloned()
+                .unwrap_or_else(|| with.clone()),
             other => other.to_string(),
         };
         RouteConflict::Ambiguous {

@@ -80,7 +80,9 @@ impl std::str::FromStr for RouteTemplate {
             let is_last = index + 1 == segments.len();
             tree_syntax.push('/');
             if segment.is_empty() {
-                return Err(fail("it has an empty segment (`//` or a trailing `/`)".into()));
+                return Err(fail(
+                    "it has an empty segment (`//` or a trailing `/`)".into(),
+                ));
             }
             match parse_segment(segment).map_err(&fail)? {
                 Segment::Literal => tree_syntax.push_str(segment),
@@ -159,7 +161,11 @@ mod tests {
             ("/a/{x}/b/{y}", "/a/{x}/b/{y}", vec!["x", "y"]),
             ("/files/{proxy+}", "/files/{*proxy}", vec!["proxy"]),
             ("/{proxy+}", "/{*proxy}", vec!["proxy"]),
-            ("/v1/{user_id}/{item-id}", "/v1/{user_id}/{item-id}", vec!["user_id", "item-id"]),
+            (
+                "/v1/{user_id}/{item-id}",
+                "/v1/{user_id}/{item-id}",
+                vec!["user_id", "item-id"],
+            ),
         ];
         for (source, tree, params) in cases {
             let t: RouteTemplate = source.parse().unwrap_or_else(|e| panic!("{source}: {e}"));
@@ -186,7 +192,10 @@ mod tests {
             ("/a}", "mixes text"),
         ];
         for (source, expected) in cases {
-            let err = source.parse::<RouteTemplate>().expect_err(source).to_string();
+            let err = source
+                .parse::<RouteTemplate>()
+                .expect_err(source)
+                .to_string();
             assert!(err.contains(expected), "{source}: {err}");
         }
     }

@@ -18,7 +18,11 @@ fn table(routes: &[(&str, &str)]) -> RouteTable<String> {
     table
 }
 
-fn found(table: &RouteTable<String>, method: Method, path: &str) -> (String, Vec<(String, String)>) {
+fn found(
+    table: &RouteTable<String>,
+    method: Method,
+    path: &str,
+) -> (String, Vec<(String, String)>) {
     match table.lookup(&method, path) {
         Lookup::Found { route, params } => (route.clone(), params),
         other => panic!("{method} {path}: expected a match, got {other:?}"),
@@ -43,7 +47,9 @@ fn precedence_table() {
         ("ANY", "/static/{file+}"),
         ("DELETE", "/static/locked"),
     ]);
-    let cases: &[(Method, &str, &str, &[(&str, &str)])] = &[
+    /// (method, path, expected route, expected params)
+    type Case<'a> = (Method, &'a str, &'a str, &'a [(&'a str, &'a str)]);
+    let cases: &[Case<'_>] = &[
         // literal beats parameter
         (Method::GET, "/users/me", "GET /users/me", &[]),
         // parameter beats greedy tail
@@ -51,16 +57,51 @@ fn precedence_table() {
         // method beats ANY on the same template
         (Method::PUT, "/users/42", "ANY /users/{id}", &[("id", "42")]),
         // methods nobody names fall back to ANY routes
-        (Method::from_bytes(b"PURGE").expect("method"), "/users/7", "ANY /users/{id}", &[("id", "7")]),
+        (
+            Method::from_bytes(b"PURGE").expect("method"),
+            "/users/7",
+            "ANY /users/{id}",
+            &[("id", "7")],
+        ),
         // a more specific template for another method does not hide a match for this one
-        (Method::GET, "/users/42/avatar", "GET /{proxy+}", &[("proxy", "users/42/avatar")]),
-        (Method::POST, "/users/42/avatar", "POST /users/{id}/avatar", &[("id", "42")]),
+        (
+            Method::GET,
+            "/users/42/avatar",
+            "GET /{proxy+}",
+            &[("proxy", "users/42/avatar")],
+        ),
+        (
+            Method::POST,
+            "/users/42/avatar",
+            "POST /users/{id}/avatar",
+            &[("id", "42")],
+        ),
         // greedy tail takes the rest, slashes included
-        (Method::GET, "/a/b/c", "GET /{proxy+}", &[("proxy", "a/b/c")]),
-        (Method::PATCH, "/static/css/site.css", "ANY /static/{file+}", &[("file", "css/site.css")]),
+        (
+            Method::GET,
+            "/a/b/c",
+            "GET /{proxy+}",
+            &[("proxy", "a/b/c")],
+        ),
+        (
+            Method::PATCH,
+            "/static/css/site.css",
+            "ANY /static/{file+}",
+            &[("file", "css/site.css")],
+        ),
         // for GET, the literal-prefixed ANY tail beats the bare greedy GET route
-        (Method::GET, "/static/x", "ANY /static/{file+}", &[("file", "x")]),
-        (Method::DELETE, "/static/locked", "DELETE /static/locked", &[]),
+        (
+            Method::GET,
+            "/static/x",
+            "ANY /static/{file+}",
+            &[("file", "x")],
+        ),
+        (
+            Method::DELETE,
+            "/static/locked",
+            "DELETE /static/locked",
+            &[],
+        ),
     ];
     for (method, path, expected, params) in cases {
         let (route, got) = found(&t, method.clone(), path);
@@ -72,14 +113,28 @@ fn precedence_table() {
 #[test]
 fn params_are_percent_decoded_after_matching() {
     let t = table(&[("GET", "/hello/{name}"), ("GET", "/files/{path+}")]);
-    assert_eq!(found(&t, Method::GET, "/hello/ada%20lovelace").1, pairs(&[("name", "ada lovelace")]));
+    assert_eq!(
+        found(&t, Method::GET, "/hello/ada%20lovelace").1,
+        pairs(&[("name", "ada lovelace")])
+    );
     // an encoded slash stays inside its parameter
-    assert_eq!(found(&t, Method::GET, "/hello/a%2Fb").1, pairs(&[("name", "a/b")]));
-    assert_eq!(found(&t, Method::GET, "/hello/%C3%A9t%C3%A9").1, pairs(&[("name", "été")]));
-    assert_eq!(found(&t, Method::GET, "/files/a/b%20c").1, pairs(&[("path", "a/b c")]));
+    assert_eq!(
+        found(&t, Method::GET, "/hello/a%2Fb").1,
+        pairs(&[("name", "a/b")])
+    );
+    assert_eq!(
+        found(&t, Method::GET, "/hello/%C3%A9t%C3%A9").1,
+        pairs(&[("name", "été")])
+    );
+    assert_eq!(
+        found(&t, Method::GET, "/files/a/b%20c").1,
+        pairs(&[("path", "a/b c")])
+    );
     assert_eq!(
         t.lookup(&Method::GET, "/hello/%FF"),
-        Lookup::InvalidParam { name: "name".into() }
+        Lookup::InvalidParam {
+            name: "name".into()
+        }
     );
 }
 
@@ -95,11 +150,15 @@ fn not_found_and_method_not_allowed() {
     assert_eq!(t.lookup(&Method::GET, "/"), Lookup::NotFound);
     assert_eq!(
         t.lookup(&Method::PUT, "/items/1"),
-        Lookup::MethodNotAllowed { allow: vec![Method::DELETE, Method::GET] }
+        Lookup::MethodNotAllowed {
+            allow: vec![Method::DELETE, Method::GET]
+        }
     );
     assert_eq!(
         t.lookup(&Method::GET, "/items"),
-        Lookup::MethodNotAllowed { allow: vec![Method::POST] }
+        Lookup::MethodNotAllowed {
+            allow: vec![Method::POST]
+        }
     );
     // a greedy tail needs at least one character
     let t = table(&[("GET", "/files/{path+}")]);
@@ -116,12 +175,20 @@ fn root_route() {
 fn conflicts_are_rejected_and_leave_the_table_usable() {
     let mut t = table(&[("GET", "/users/{id}"), ("ANY", "/x")]);
     let err = t
-        .insert(MethodFilter::One(Method::GET), "/users/{id}".parse().expect("t"), "dup".into())
+        .insert(
+            MethodFilter::One(Method::GET),
+            "/users/{id}".parse().expect("t"),
+            "dup".into(),
+        )
         .expect_err("duplicate");
     assert_eq!(err.to_string(), "`GET /users/{id}` is declared twice");
 
     let err = t
-        .insert(MethodFilter::One(Method::POST), "/users/{name}".parse().expect("t"), "x".into())
+        .insert(
+            MethodFilter::One(Method::POST),
+            "/users/{name}".parse().expect("t"),
+            "x".into(),
+        )
         .expect_err("ambiguous");
     assert_eq!(
         err.to_string(),
@@ -137,6 +204,8 @@ fn conflicts_are_rejected_and_leave_the_table_usable() {
     assert_eq!(found(&t, Method::GET, "/users/1").0, "GET /users/{id}");
     assert_eq!(
         t.lookup(&Method::POST, "/users/1"),
-        Lookup::MethodNotAllowed { allow: vec![Method::GET] }
+        Lookup::MethodNotAllowed {
+            allow: vec![Method::GET]
+        }
     );
 }

@@ -83,18 +83,20 @@ impl EpochTicker {
     pub(super) fn start(engine: &Engine) -> std::io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let engine = engine.weak();
-        let thread = thread::Builder::new().name("wasmgate-epoch".into()).spawn({
-            let stop = stop.clone();
-            move || {
-                while !stop.load(Ordering::Relaxed) {
-                    thread::sleep(EPOCH_TICK);
-                    match engine.upgrade() {
-                        Some(engine) => engine.increment_epoch(),
-                        None => break,
+        let thread = thread::Builder::new()
+            .name("wasmgate-epoch".into())
+            .spawn({
+                let stop = stop.clone();
+                move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        thread::sleep(EPOCH_TICK);
+                        match engine.upgrade() {
+                            Some(engine) => engine.increment_epoch(),
+                            None => break,
+                        }
                     }
                 }
-            }
-        })?;
+            })?;
         Ok(EpochTicker {
             stop,
             thread: Some(thread),

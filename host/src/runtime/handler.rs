@@ -109,11 +109,10 @@ impl HandlerComponent {
             WasmKind::CoreModule => return Err(LoadError::CoreModule { path }),
             WasmKind::NotWasm => return Err(LoadError::NotWasm { path }),
         }
-        let component =
-            Component::new(linker.engine(), bytes).map_err(|e| LoadError::Invalid {
-                path: path.clone(),
-                message: format!("{e:#}"),
-            })?;
+        let component = Component::new(linker.engine(), bytes).map_err(|e| LoadError::Invalid {
+            path: path.clone(),
+            message: format!("{e:#}"),
+        })?;
         let instance_pre =
             linker
                 .instantiate_pre(&component)

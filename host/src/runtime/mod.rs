@@ -24,11 +24,23 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 pub use context::InvocationFacts;
 pub use engine::{EPOCH_TICK, EngineOptions};
 pub use handler::{HandlerComponent, LoadError};
+
 pub use invoke::InvokeError;
 pub use state::MemoryLimitExceeded;
 
 use crate::limits::InvocationLimits;
 use state::InvocationState;
+
+/// The runtime could not be created.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot create the WebAssembly runtime: {0}")]
+pub struct RuntimeError(String);
+
+impl RuntimeError {
+    fn engine(error: wasmtime::Error) -> Self {
+        RuntimeError(format!("{error:#}"))
+    }
+}
 
 /// The engine, the linker and the epoch ticker, shared by every handler.
 pub struct Runtime {
@@ -40,14 +52,16 @@ impl Runtime {
     /// Builds the engine and links the full WASI 0.2 command set (components built with
     /// Rust's std import `wasi:cli/*` and more besides `wasi:http`), `wasi:http` and the
     /// gateway context.
-    pub fn new(options: &EngineOptions) -> wasmtime::Result<Self> {
-        let engine = engine::build_engine(options)?;
+    pub fn new(options: &EngineOptions) -> Result<Self, RuntimeError> {
+        let engine = engine::build_engine(options).map_err(RuntimeError::engine)?;
         let mut linker = Linker::<InvocationState>::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-        context::add_to_linker(&mut linker, |state| &mut state.facts)?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(RuntimeError::engine)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(RuntimeError::engine)?;
+        context::add_to_linker(&mut linker, |state| &mut state.facts)
+            .map_err(RuntimeError::engine)?;
         let ticker = engine::EpochTicker::start(&engine)
-            .map_err(|e| wasmtime::format_err!("cannot start the epoch thread: {e}"))?;
+            .map_err(|e| RuntimeError(format!("cannot start the epoch thread: {e}")))?;
         Ok(Runtime {
             linker,
             _ticker: ticker,

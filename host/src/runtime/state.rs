@@ -1,8 +1,8 @@
 //! The data of one invocation's `Store`: WASI and `wasi:http` contexts, the resource
 //! table, the memory limiter and the gateway facts. Built fresh for every request.
 
-use wasmtime::component::ResourceTable;
 use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
@@ -42,7 +42,9 @@ impl InvocationState {
 
 /// A guest grew its linear memory past its route's `memory_mb`.
 #[derive(Debug, thiserror::Error)]
-#[error("the handler tried to grow its memory to {desired_bytes} bytes, over its limit of {limit_mb} MiB")]
+#[error(
+    "the handler tried to grow its memory to {desired_bytes} bytes, over its limit of {limit_mb} MiB"
+)]
 pub struct MemoryLimitExceeded {
     /// The size the guest asked for.
     pub desired_bytes: usize,

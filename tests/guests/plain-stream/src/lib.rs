@@ -1,0 +1,40 @@
+//! Test guest built without the wasmgate SDK, only the `wasi` crate's `http::proxy` export:
+//! the response body is the request body, copied chunk by chunk as it arrives, so neither
+//! side is ever held whole in memory.
+
+use wasi::http::types::{
+    Fields, IncomingBody, IncomingRequest, OutgoingBody, OutgoingResponse, ResponseOutparam,
+};
+
+wasi::http::proxy::export!(PlainStream);
+
+struct PlainStream;
+
+impl wasi::exports::http::incoming_handler::Guest for PlainStream {
+    fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
+        let headers = Fields::new();
+        let _ = headers.append("content-type", b"application/octet-stream");
+        let _ = headers.append("x-plain-component", b"yes");
+        let response = OutgoingResponse::new(headers);
+        let Ok(response_body) = response.body() else {
+            return;
+        };
+        // The head goes out first; the body follows as it streams in.
+        ResponseOutparam::set(response_out, Ok(response));
+
+        let Ok(request_body) = request.consume() else {
+            return;
+        };
+        {
+            let (Ok(mut input), Ok(mut output)) = (request_body.stream(), response_body.write())
+            else {
+                return;
+            };
+            if std::io::copy(&mut input, &mut output).is_err() {
+                return;
+            }
+        }
+        IncomingBody::finish(request_body);
+        let _ = OutgoingBody::finish(response_body, None);
+    }
+}

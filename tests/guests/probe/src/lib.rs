@@ -1,0 +1,53 @@
+//! Test guest for the integration tests: `ANY /probe/{action}` where the action picks a
+//! behaviour the tests observe from outside.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use wasmgate_sdk::{Error, Request, Response, handler};
+
+/// Incremented on every call: a fresh instance per request always answers 1.
+static CALLS: AtomicU32 = AtomicU32::new(0);
+
+#[handler]
+fn probe(req: Request) -> Result<Response, Error> {
+    let action = req.param("action").unwrap_or_default();
+    match action.as_str() {
+        "count" => Ok(Response::text(
+            (CALLS.fetch_add(1, Ordering::SeqCst) + 1).to_string(),
+        )),
+        "trap" => panic!("the probe was asked to trap"),
+        "sleep" => {
+            let ms: u64 = req.query("ms").unwrap_or_default().parse()?;
+            std::thread::sleep(Duration::from_millis(ms));
+            Ok(Response::text(format!("slept {ms} ms")))
+        }
+        "spin" => {
+            // Burns CPU forever (until the gateway's timeout interrupts it).
+            let mut x: u64 = 0;
+            loop {
+                x = std::hint::black_box(x.wrapping_add(1));
+            }
+        }
+        "grow" => {
+            let mb: usize = req.query("mb").unwrap_or_default().parse()?;
+            let block = vec![1u8; mb << 20];
+            Ok(Response::text(format!(
+                "allocated {} MiB",
+                std::hint::black_box(block).len() >> 20
+            )))
+        }
+        "headers" => {
+            // Sends every `x-*` request header back as a response header.
+            let mut response = Response::text("headers");
+            for (name, value) in req.headers() {
+                if name.starts_with("x-") {
+                    response = response.with_header(name.clone(), value.clone());
+                }
+            }
+            Ok(response)
+        }
+        "fail" => Err(Error::new(418, "the probe was asked to fail")),
+        other => Err(Error::not_found(format!("no probe action `{other}`"))),
+    }
+}

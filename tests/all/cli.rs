@@ -1,0 +1,137 @@
+//! The command line: `--help`, `--listen`, and start-up errors for bad manifests and bad
+//! modules, each naming the file, the key and the problem.
+
+use crate::support::{Gateway, guests, run, write_manifest};
+
+#[test]
+fn help_documents_every_flag() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (status, stdout, _) = run(&["up", "--help"], dir.path());
+    assert!(status.success());
+    for flag in [
+        "[MANIFEST]",
+        "--listen <ADDR>",
+        "--workers <N>",
+        "--max-instances <N>",
+        "--shutdown-timeout <SECONDS>",
+    ] {
+        assert!(stdout.contains(flag), "`{flag}` missing from:\n{stdout}");
+    }
+}
+
+fn hello_manifest(listen: &str) -> String {
+    format!(
+        "[gateway]\nlisten = \"{listen}\"\n\n[[modules]]\nname = \"hello\"\npath = \"{}\"\n\n[[routes]]\nmethod = \"GET\"\npath = \"/hello/{{name}}\"\nmodule = \"hello\"\n",
+        guests().hello.display()
+    )
+}
+
+#[tokio::test]
+async fn listen_flag_overrides_the_manifest() {
+    // 192.0.2.1 (TEST-NET-1) is not an address of this machine: binding it fails.
+    let manifest = hello_manifest("192.0.2.1:80");
+    let gw = Gateway::start_with_args(&manifest, &["--listen", "127.0.0.1:0"]);
+    assert!(gw.addr.ip().is_loopback());
+    let response = reqwest::get(gw.url("/hello/cli")).await.expect("send");
+    assert_eq!(response.text().await.expect("body"), "Hello, cli!");
+
+    let (dir, path) = write_manifest(&manifest);
+    let (status, _, stderr) = run(&["up", path.to_str().expect("utf-8")], dir.path());
+    assert!(!status.success());
+    assert!(
+        stderr.contains("error: cannot listen on 192.0.2.1:80"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn manifest_listen_address_is_used_without_the_flag() {
+    let gw = Gateway::start_with_args(&hello_manifest("127.0.0.1:0"), &[]);
+    let response = reqwest::get(gw.url("/hello/manifest")).await.expect("send");
+    assert_eq!(response.text().await.expect("body"), "Hello, manifest!");
+}
+
+/// Runs `wasmgate up` on a manifest that must be rejected; returns its stderr.
+fn rejected(manifest: &str) -> (String, String) {
+    let (dir, path) = write_manifest(manifest);
+    let path = path.to_str().expect("utf-8").to_owned();
+    let (status, stdout, stderr) = run(&["up", &path, "--listen", "127.0.0.1:0"], dir.path());
+    assert_eq!(status.code(), Some(1), "stderr: {stderr}");
+    assert!(!stdout.contains("listening"), "{stdout}");
+    (path, stderr)
+}
+
+#[test]
+fn bad_manifest_fails_with_the_documented_message() {
+    let manifest = format!(
+        "{}\n[[routes]]\nmethod = \"GET\"\npath = \"/other\"\nmodule = \"nope\"\n",
+        hello_manifest("127.0.0.1:0")
+    );
+    let (path, stderr) = rejected(&manifest);
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "error: invalid manifest {path}:\n  routes[1].module: the module `nope` is not declared in [[modules]]"
+        )
+    );
+}
+
+#[test]
+fn unknown_key_is_rejected_with_its_line() {
+    let manifest = format!("{}concurrency_typo = 3\n", hello_manifest("127.0.0.1:0"));
+    let (path, stderr) = rejected(&manifest);
+    assert!(
+        stderr.starts_with(&format!(
+            "error: invalid manifest {path}: TOML parse error at line 12, column 1"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("unknown field `concurrency_typo`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn module_that_is_not_a_component_is_rejected_at_start_up() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // An empty core module: valid WebAssembly, but not a component.
+    std::fs::write(dir.path().join("core.wasm"), b"\0asm\x01\0\0\0").expect("write");
+    std::fs::write(dir.path().join("text.wasm"), b"hello").expect("write");
+    for (file, expected) in [
+        ("core.wasm", "is a core WebAssembly module, not a component"),
+        ("text.wasm", "is not a WebAssembly file"),
+    ] {
+        let module = dir.path().join(file);
+        let manifest = format!(
+            "[[modules]]\nname = \"bad\"\npath = \"{}\"\n\n[[routes]]\nmethod = \"GET\"\npath = \"/\"\nmodule = \"bad\"\n",
+            module.display()
+        );
+        let (path, stderr) = rejected(&manifest);
+        assert!(
+            stderr.contains(&format!(
+                "error: cannot serve {path}: module `bad`: {}",
+                module.display()
+            )),
+            "{stderr}"
+        );
+        assert!(stderr.contains(expected), "{stderr}");
+    }
+}
+
+#[test]
+fn component_that_is_not_an_http_handler_is_rejected() {
+    // A component exporting nothing: `(component)`, in binary form.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let module = dir.path().join("empty.wasm");
+    std::fs::write(&module, b"\0asm\x0d\0\x01\0").expect("write");
+    let manifest = format!(
+        "[[modules]]\nname = \"empty\"\npath = \"{}\"\n\n[[routes]]\nmethod = \"GET\"\npath = \"/\"\nmodule = \"empty\"\n",
+        module.display()
+    );
+    let (_, stderr) = rejected(&manifest);
+    assert!(
+        stderr.contains("does not export `wasi:http/incoming-handler@0.2.x`"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,79 @@
+//! Failing handlers: each failure gets its status and a JSON body naming its kind, and
+//! never affects the next request.
+
+use serde_json::Value;
+
+use crate::support::{client, standard_gateway};
+
+async fn failure(gw: &crate::support::Gateway, path: &str) -> (u16, Value) {
+    let response = client().get(gw.url(path)).send().await.expect("send");
+    let status = response.status().as_u16();
+    assert_eq!(response.headers()["content-type"], "application/json");
+    (status, response.json().await.expect("json body"))
+}
+
+#[tokio::test]
+async fn trapping_handler_is_502_and_the_next_request_succeeds() {
+    let gw = standard_gateway();
+    let (status, body) = failure(&gw, "/probe/trap").await;
+    assert_eq!(status, 502);
+    assert_eq!(body["message"], "Bad Gateway");
+    assert_eq!(body["error"], "handler_trapped");
+    assert!(
+        body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("unreachable"),
+        "{body}"
+    );
+
+    let response = client()
+        .get(gw.url("/probe/count"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.expect("body"), "1");
+}
+
+#[tokio::test]
+async fn handler_past_its_timeout_is_504() {
+    let gw = standard_gateway();
+    // The probe route has timeout_ms = 1000; `spin` loops forever.
+    let (status, body) = failure(&gw, "/probe/spin").await;
+    assert_eq!(status, 504);
+    assert_eq!(body["error"], "handler_timeout");
+    assert_eq!(
+        body["detail"],
+        "the handler did not respond within its timeout of 1000 ms"
+    );
+    // The worker thread is free again.
+    let response = client()
+        .get(gw.url("/hello/again"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn handler_over_its_memory_limit_is_502_naming_the_limit() {
+    let gw = standard_gateway();
+    // The probe route has memory_mb = 32.
+    let response = client()
+        .get(gw.url("/probe/grow?mb=8"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 200);
+    let (status, body) = failure(&gw, "/probe/grow?mb=64").await;
+    assert_eq!(status, 502);
+    assert_eq!(body["error"], "handler_memory_limit");
+    assert!(
+        body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("over its limit of 32 MiB"),
+        "{body}"
+    );
+}

@@ -1,0 +1,122 @@
+//! What handlers receive and send: methods, query strings, headers, bodies, the request id,
+//! and a fresh instance per request.
+
+use crate::support::{client, standard_gateway};
+use serde_json::Value;
+
+#[tokio::test]
+async fn get_with_query_string_reaches_the_handler() {
+    let gw = standard_gateway();
+    let body: Value = client()
+        .get(gw.url("/echo/search?q=wasm+gate&page=2&empty="))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(body["method"], "GET");
+    assert_eq!(body["query"]["q"], "wasm gate");
+    assert_eq!(body["query"]["page"], "2");
+    assert_eq!(body["query"]["empty"], "");
+    assert_eq!(body["body"], "");
+}
+
+#[tokio::test]
+async fn post_body_reaches_the_handler() {
+    let gw = standard_gateway();
+    let body: Value = client()
+        .post(gw.url("/echo/orders"))
+        .header("content-type", "application/json")
+        .body(r#"{"item":"tea","qty":2}"#)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(body["method"], "POST");
+    assert_eq!(body["body"], r#"{"item":"tea","qty":2}"#);
+    assert_eq!(body["headers"]["content-type"], "application/json");
+}
+
+#[tokio::test]
+async fn headers_round_trip() {
+    let gw = standard_gateway();
+    let c = client();
+    // Request headers reach the handler…
+    let body: Value = c
+        .get(gw.url("/echo/h"))
+        .header("x-custom", "abc 123")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(body["headers"]["x-custom"], "abc 123");
+    // …and headers the handler sets reach the client.
+    let response = c
+        .get(gw.url("/probe/headers"))
+        .header("x-one", "1")
+        .header("x-two", "zwei")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-one"], "1");
+    assert_eq!(response.headers()["x-two"], "zwei");
+}
+
+#[tokio::test]
+async fn request_id_is_sent_to_the_client_and_the_handler() {
+    let gw = standard_gateway();
+    let response = client().get(gw.url("/echo/id")).send().await.expect("send");
+    let header = response.headers()["x-request-id"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["request_id"], header.as_str());
+    assert_eq!(header.len(), 36, "a UUID: {header}");
+}
+
+#[tokio::test]
+async fn every_request_gets_a_fresh_instance() {
+    let gw = standard_gateway();
+    let c = client();
+    for _ in 0..10 {
+        let response = c.get(gw.url("/probe/count")).send().await.expect("send");
+        assert_eq!(response.status(), 200);
+        // The guest's global counter starts at 0 in every instance.
+        assert_eq!(response.text().await.expect("body"), "1");
+    }
+}
+
+#[tokio::test]
+async fn sdk_error_with_a_status_is_a_json_response() {
+    let gw = standard_gateway();
+    let response = client()
+        .get(gw.url("/probe/fail"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 418);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["message"], "the probe was asked to fail");
+}
+
+#[tokio::test]
+async fn sdk_error_from_question_mark_is_a_clean_500() {
+    let gw = standard_gateway();
+    // `ms` does not parse as a number: the handler's `?` turns the ParseIntError into a 500.
+    let response = client()
+        .get(gw.url("/probe/sleep?ms=soon"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 500);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["message"], "invalid digit found in string");
+}

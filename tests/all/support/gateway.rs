@@ -1,0 +1,153 @@
+//! Runs the real `wasmgate` binary on an ephemeral loopback port for one test, and kills
+//! it when the test ends.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How long the gateway may take to compile its modules and start listening.
+const START_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A running gateway process.
+pub struct Gateway {
+    child: Child,
+    pub addr: SocketAddr,
+    stderr: Arc<Mutex<String>>,
+    _dir: tempfile::TempDir,
+}
+
+/// Path of the binary under test.
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_wasmgate")
+}
+
+/// Writes `manifest` to a temporary folder and returns the folder and the file.
+pub fn write_manifest(manifest: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("wasmgate.toml");
+    std::fs::write(&path, manifest).expect("write manifest");
+    (dir, path)
+}
+
+impl Gateway {
+    /// Starts `wasmgate up` on `manifest` (TOML text), listening on 127.0.0.1:0.
+    pub fn start(manifest: &str) -> Gateway {
+        Self::start_with_args(manifest, &["--listen", "127.0.0.1:0"])
+    }
+
+    /// Starts `wasmgate up MANIFEST --workers 2 ARGS…`.
+    pub fn start_with_args(manifest: &str, args: &[&str]) -> Gateway {
+        let (dir, path) = write_manifest(manifest);
+        let mut child = Command::new(binary())
+            .arg("up")
+            .arg(&path)
+            .args(["--workers", "2"])
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn wasmgate");
+
+        // Drain stderr continuously so the gateway never blocks on a full pipe.
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut pipe = child.stderr.take().expect("stderr");
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .expect("stderr lock")
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(addr) = line.strip_prefix("wasmgate listening on http://") {
+                    let _ = tx.send(addr.to_owned());
+                }
+            }
+        });
+        let addr = match rx.recv_timeout(START_TIMEOUT) {
+            Ok(addr) => addr.parse().expect("listening address"),
+            Err(_) => {
+                let _ = child.kill();
+                let status = child.wait().ok();
+                panic!(
+                    "wasmgate did not start (exit: {status:?}); stderr:\n{}",
+                    stderr.lock().expect("stderr lock")
+                );
+            }
+        };
+        Gateway {
+            child,
+            addr,
+            stderr,
+            _dir: dir,
+        }
+    }
+
+    /// `http://ADDR{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Everything the gateway wrote to stderr so far (its log).
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().expect("stderr lock").clone()
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit, up to `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `wasmgate` with `args` to completion: (exit status, stdout, stderr).
+pub fn run(args: &[&str], cwd: &Path) -> (ExitStatus, String, String) {
+    let output = Command::new(binary())
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("run wasmgate");
+    (
+        output.status,
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}

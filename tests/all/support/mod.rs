@@ -1,0 +1,84 @@
+//! Shared test support: building the guests, running the gateway, manifests.
+
+mod gateway;
+mod guests;
+
+pub use gateway::{Gateway, run, write_manifest};
+pub use guests::guests;
+
+/// The manifest most tests serve: every test guest behind a route.
+pub fn standard_manifest() -> String {
+    let g = guests();
+    format!(
+        r#"
+[gateway]
+# Tests pass --listen 127.0.0.1:0; this address is never used.
+listen = "127.0.0.1:1"
+
+[[modules]]
+name = "hello"
+path = "{hello}"
+
+[[modules]]
+name = "echo"
+path = "{echo}"
+
+[[modules]]
+name = "probe"
+path = "{probe}"
+
+[[modules]]
+name = "plain"
+path = "{plain}"
+
+[[routes]]
+method = "GET"
+path = "/hello/{{name}}"
+module = "hello"
+
+[[routes]]
+method = "ANY"
+path = "/echo/{{proxy+}}"
+module = "echo"
+
+[[routes]]
+method = "GET"
+path = "/items/{{id}}"
+module = "echo"
+
+[[routes]]
+method = "DELETE"
+path = "/items/{{id}}"
+module = "echo"
+
+[[routes]]
+method = "ANY"
+path = "/probe/{{action}}"
+module = "probe"
+timeout_ms = 1000
+memory_mb = 32
+
+[[routes]]
+method = "POST"
+path = "/stream"
+module = "plain"
+"#,
+        hello = g.hello.display(),
+        echo = g.echo.display(),
+        probe = g.probe.display(),
+        plain = g.plain_stream.display(),
+    )
+}
+
+/// A gateway serving [`standard_manifest`].
+pub fn standard_gateway() -> Gateway {
+    Gateway::start(&standard_manifest())
+}
+
+/// An HTTP client that does not follow redirects or pool connections across tests.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
