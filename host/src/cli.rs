@@ -81,7 +81,20 @@ fn init_logging() {
         .init();
 }
 
+/// wasmtime formats an error, with a captured backtrace when these are on, every time an
+/// instance is dropped: 10-15% of throughput (`shared/PERF-NOTES.md`).
+fn warn_about_backtraces() {
+    for var in ["RUST_BACKTRACE", "RUST_LIB_BACKTRACE"] {
+        if std::env::var(var).is_ok_and(|value| value != "0") {
+            tracing::warn!(
+                "{var} is set: every request pays for a backtrace capture; unset it in production"
+            );
+        }
+    }
+}
+
 fn up(args: UpArgs) -> anyhow::Result<()> {
+    warn_about_backtraces();
     let manifest = Manifest::load(&args.manifest)?;
     let runtime = Runtime::new(&EngineOptions {
         max_instances: args.max_instances,
