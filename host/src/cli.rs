@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::gateway::Gateway;
 use crate::manifest::Manifest;
 use crate::runtime::{EngineOptions, Runtime};
-use crate::server::{Server, ServerOptions, shutdown_signal};
+use crate::server::{Server, ServerOptions, ShutdownSignal};
 
 /// wasmgate: a self-hosted serverless gateway. HTTP routes lead to sandboxed WebAssembly
 /// handlers (`wasi:http` components), each request in a fresh instance.
@@ -116,6 +116,13 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
     let server = Server::bind(gateway, &options)
         .with_context(|| format!("cannot listen on {}", options.listen))?;
 
+    // Signals are caught from here on, before anyone can know the address.
+    let signals = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut shutdown = signals.block_on(async { ShutdownSignal::install() })?;
+    let running = server.start()?;
+
     // The listening line is the last thing printed on stdout at start-up: scripts and tests
     // wait for it.
     let mut stdout = std::io::stdout().lock();
@@ -125,12 +132,28 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
     writeln!(
         stdout,
         "wasmgate listening on http://{}",
-        server.local_addr()
+        running.local_addr()
     )?;
     stdout.flush()?;
     drop(stdout);
 
-    server.run_until(shutdown_signal())?;
+    signals.block_on(shutdown.recv());
+    // Drain on a blocking thread; a second signal stops waiting for it.
+    let forced = signals.block_on(async {
+        let drain = tokio::task::spawn_blocking(move || running.stop());
+        tokio::select! {
+            drained = drain => Some(drained),
+            _ = shutdown.recv() => None,
+        }
+    });
+    match forced {
+        Some(drained) => drained??,
+        None => {
+            // Dropping the runtime would wait for the drain; leave it behind instead.
+            signals.shutdown_background();
+            anyhow::bail!("second signal: stopped without waiting for requests in flight")
+        }
+    }
     tracing::info!("stopped");
     Ok(())
 }

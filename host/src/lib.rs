@@ -9,16 +9,20 @@
 //! ```no_run
 //! use std::sync::Arc;
 //! use wasmgate::{gateway::Gateway, manifest::Manifest, runtime::{EngineOptions, Runtime}};
-//! use wasmgate::server::{Server, ServerOptions, shutdown_signal};
+//! use wasmgate::server::{Server, ServerOptions, ShutdownSignal};
 //!
 //! # fn main() -> anyhow::Result<()> {
 //! let manifest = Manifest::load("wasmgate.toml".as_ref())?;
 //! let runtime = Arc::new(Runtime::new(&EngineOptions::default())?);
 //! let gateway = Gateway::from_manifest(runtime, &manifest)?;
 //! let options = ServerOptions { listen: manifest.listen, ..ServerOptions::default() };
-//! let server = Server::bind(gateway, &options)?;
+//! let server = Server::bind(gateway, &options)?.start()?;
 //! println!("listening on {}", server.local_addr());
-//! server.run_until(shutdown_signal())?;
+//! tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+//!     ShutdownSignal::install()?.recv().await;
+//!     std::io::Result::Ok(())
+//! })?;
+//! server.stop()?;
 //! # Ok(()) }
 //! ```
 //!

@@ -5,12 +5,11 @@
 //! with `SO_REUSEPORT` so the kernel spreads connections across them. A connection and the
 //! handler invocations it starts stay on their worker's thread.
 //!
-//! Shutdown: when the shutdown future resolves, every worker stops accepting, lets the
-//! requests in flight finish (each connection closes after its current response), and
-//! gives up on stragglers after [`ServerOptions::shutdown_timeout`].
+//! Shutdown ([`RunningServer::stop`]): every worker stops accepting, lets the requests in
+//! flight finish (each connection closes after its current response), and gives up on
+//! stragglers after [`ServerOptions::shutdown_timeout`].
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -68,13 +67,11 @@ impl Server {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         };
-        let first = reuseport_listener(options.listen)?;
-        // With port 0 the first bind picks the port; the others join that one.
-        let local_addr = first.local_addr()?;
-        let mut listeners = vec![first];
-        for _ in 1..workers {
-            listeners.push(reuseport_listener(local_addr)?);
-        }
+        // The probe socket is closed before the workers' sockets bind the same address.
+        let local_addr = claim_address(options.listen)?;
+        let listeners = (0..workers)
+            .map(|_| reuseport_listener(local_addr))
+            .collect::<io::Result<Vec<_>>>()?;
         Ok(Server {
             gateway: Arc::new(gateway),
             listeners,
@@ -88,41 +85,75 @@ impl Server {
         self.local_addr
     }
 
-    /// Serves until `shutdown` resolves, then drains in-flight requests and returns.
-    pub fn run_until(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+    /// Starts serving on the worker threads; returns at once.
+    pub fn start(self) -> io::Result<RunningServer> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut workers = Vec::with_capacity(self.listeners.len());
         for (index, listener) in self.listeners.into_iter().enumerate() {
+            // Built here so that a failure shows at start-up, not at shutdown.
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
             let gateway = self.gateway.clone();
             let options = self.options.clone();
             let stop = stop_rx.clone();
             workers.push(
                 std::thread::Builder::new()
                     .name(format!("wasmgate-worker-{index}"))
-                    .spawn(move || worker(listener, gateway, options, stop))?,
+                    .spawn(move || runtime.block_on(serve(listener, gateway, options, stop)))?,
             );
         }
+        Ok(RunningServer {
+            local_addr: self.local_addr,
+            stop: stop_tx,
+            workers,
+        })
+    }
+}
 
-        let signals = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        signals.block_on(shutdown);
+/// A server whose workers are serving.
+pub struct RunningServer {
+    local_addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    workers: Vec<std::thread::JoinHandle<io::Result<()>>>,
+}
+
+impl RunningServer {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops accepting, lets requests in flight finish (bounded by the shutdown timeout)
+    /// and waits for every worker to exit.
+    pub fn stop(self) -> io::Result<()> {
         tracing::info!("shutting down: no new connections, finishing requests in flight");
         // Workers that already exited dropped their receivers; nothing else to tell them.
-        let _ = stop_tx.send(true);
-
+        let _ = self.stop.send(true);
         let mut first_error = None;
-        for handle in workers {
-            match handle.join() {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => first_error = first_error.or(Some(e)),
-                Err(_) => {
-                    first_error = first_error.or(Some(io::Error::other("a worker thread panicked")))
-                }
+        for handle in self.workers {
+            let result = handle
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("a worker thread panicked")));
+            if let Err(error) = result {
+                first_error.get_or_insert(error);
             }
         }
         first_error.map_or(Ok(()), Err)
     }
+}
+
+/// Fails if something else already listens on `addr` — including another process that set
+/// `SO_REUSEPORT`, which would otherwise silently share the port with us — and returns the
+/// address with the port the kernel picked for port 0.
+fn claim_address(addr: SocketAddr) -> io::Result<SocketAddr> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket
+        .local_addr()?
+        .as_socket()
+        .ok_or_else(|| io::Error::other("bound a non-IP address"))
 }
 
 fn reuseport_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
@@ -135,19 +166,7 @@ fn reuseport_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     Ok(socket.into())
 }
 
-/// One worker thread: its own runtime, accept loop and connections.
-fn worker(
-    listener: std::net::TcpListener,
-    gateway: Arc<Gateway>,
-    options: ServerOptions,
-    stop: watch::Receiver<bool>,
-) -> io::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(serve(listener, gateway, options, stop))
-}
-
+/// One worker: its accept loop and connections, on the worker's own runtime.
 async fn serve(
     listener: std::net::TcpListener,
     gateway: Arc<Gateway>,
@@ -213,30 +232,29 @@ async fn serve(
     Ok(())
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
+/// SIGINT (Ctrl-C) and SIGTERM, listened for from creation on: a signal that arrives
+/// before [`ShutdownSignal::recv`] is awaited is not lost (nor does it kill the process).
+pub struct ShutdownSignal {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignal {
+    /// Starts listening; call within a tokio runtime, and await [`ShutdownSignal::recv`] on
+    /// that runtime.
+    pub fn install() -> io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(ShutdownSignal {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    /// Resolves at the next SIGINT or SIGTERM.
+    pub async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {},
+            _ = self.terminate.recv() => {},
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
     }
 }

@@ -62,8 +62,12 @@ async fn twenty_megabytes_stream_through_in_both_directions() {
             tx.send(chunk(n)).await.expect("send chunk");
         }
     };
-    let (response, ()) = tokio::join!(request, sender);
-    let mut response = response.expect("response head before the upload finished");
+    let (response, ()) = tokio::time::timeout(Duration::from_secs(60), async {
+        tokio::join!(request, sender)
+    })
+    .await
+    .expect("the response head arrives while the upload is still going");
+    let mut response = response.expect("response head");
     assert_eq!(response.status(), 200);
 
     let mut received = Sha256::new();
@@ -94,7 +98,9 @@ async fn twenty_megabytes_stream_through_in_both_directions() {
             received_len += bytes.len();
         }
     };
-    tokio::join!(rest, read);
+    tokio::time::timeout(Duration::from_secs(120), async { tokio::join!(rest, read) })
+        .await
+        .expect("the rest streams through");
 
     assert_eq!(received_len, TOTAL);
     assert_eq!(received.finalize(), expected.finalize());

@@ -135,3 +135,21 @@ fn component_that_is_not_an_http_handler_is_rejected() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_port_in_use_is_refused_even_with_reuseport() {
+    let first = Gateway::start(&hello_manifest("127.0.0.1:0"));
+    let (dir, path) = write_manifest(&hello_manifest("127.0.0.1:0"));
+    let addr = first.addr.to_string();
+    let (status, _, stderr) = run(
+        &["up", path.to_str().expect("utf-8"), "--listen", &addr],
+        dir.path(),
+    );
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "error: cannot listen on {addr}: Address already in use"
+        )),
+        "{stderr}"
+    );
+}

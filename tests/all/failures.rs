@@ -77,3 +77,41 @@ async fn handler_over_its_memory_limit_is_502_naming_the_limit() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn failure_after_the_head_breaks_the_response_instead_of_ending_it() {
+    let gw = standard_gateway();
+    for path in ["/plain/partial-then-trap", "/plain/partial-then-spin"] {
+        // The connection is cut: either before hyper flushed the head, or after it, while
+        // the body is read. Never a complete 200 carrying "partial".
+        match client().get(gw.url(path)).send().await {
+            Err(error) => assert!(error.is_request(), "{path}: {error}"),
+            Ok(response) => {
+                assert_eq!(response.status(), 200, "{path}");
+                let body = response.bytes().await;
+                assert!(body.is_err(), "{path}: got a complete body {body:?}");
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_instance_pool_is_503_with_retry_after() {
+    let gw = crate::support::Gateway::start_with_args(
+        &crate::support::standard_manifest(),
+        &["--listen", "127.0.0.1:0", "--max-instances", "1"],
+    );
+    let busy = tokio::spawn(client().get(gw.url("/slow/sleep?ms=1000")).send());
+    tokio::task::block_in_place(|| gw.wait_for_log("probe: sleeping 1000 ms"));
+
+    let response = client().get(gw.url("/hello/x")).send().await.expect("send");
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "1");
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["error"], "instance_pool_full");
+
+    let busy = busy.await.expect("join").expect("send");
+    assert_eq!(busy.status(), 200);
+    let response = client().get(gw.url("/hello/x")).send().await.expect("send");
+    assert_eq!(response.status(), 200);
+}

@@ -151,7 +151,7 @@ path = "/hello/{{name}}"
 module = "echo"
 
 [[routes]]
-method = "POST"
+method = "ANY"
 path = "/hello/{{who}}"
 module = "echo"
 "#

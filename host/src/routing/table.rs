@@ -168,41 +168,40 @@ impl<T> RouteTable<T> {
         template: RouteTemplate,
         value: T,
     ) -> Result<(), RouteConflict> {
+        let tree = template.tree_syntax().to_owned();
         if self
             .routes
             .iter()
-            .any(|(m, t, _)| *m == method && t.tree_syntax() == template.tree_syntax())
+            .any(|(m, t, _)| *m == method && t.tree_syntax() == tree)
         {
             return Err(RouteConflict::Duplicate {
                 method,
                 template: template.as_str().to_owned(),
             });
         }
-        // Check against the tree of all templates first: every ambiguity shows up there,
-        // and nothing is modified until the route is known to fit.
-        let tree = template.tree_syntax().to_owned();
-        let mut all = self.all.clone();
-        if !self.written.contains_key(&tree) {
-            all.insert(tree.clone(), ())
-                .map_err(|e| self.ambiguity(&template, e))?;
-        }
-
+        // Work on copies, so that a conflict found half-way leaves the table as it was.
         let index = self.routes.len();
+        let mut all = self.all.clone();
         let mut by_method = self.by_method.clone();
         let mut any = self.any.clone();
+        // Parameter names do not matter to "does some route match this path".
+        if !self
+            .routes
+            .iter()
+            .any(|(_, t, _)| t.shape() == template.shape())
+        {
+            all.insert(template.shape(), ())
+                .map_err(|e| self.ambiguity(&template, e))?;
+        }
         match &method {
             MethodFilter::One(m) => {
-                let tree_for_method = match by_method.get_mut(m) {
-                    Some(tree_for_method) => tree_for_method,
-                    None => {
-                        // A method's tree starts with every `ANY` route.
-                        by_method.entry(m.clone()).or_insert(self.any.clone())
-                    }
-                };
-                if tree_for_method.at(&tree).is_ok_and(|found| {
-                    let (existing_method, existing, _) = &self.routes[*found.value];
-                    *existing_method == MethodFilter::Any && existing.tree_syntax() == tree
-                }) {
+                // A method's tree starts with every `ANY` route.
+                let tree_for_method = by_method.entry(m.clone()).or_insert_with(|| any.clone());
+                if self
+                    .routes
+                    .iter()
+                    .any(|(rm, rt, _)| *rm == MethodFilter::Any && rt.tree_syntax() == tree)
+                {
                     // Same template as an `ANY` route: the method-specific route wins.
                     tree_for_method.remove(tree.clone());
                 }
@@ -214,10 +213,10 @@ impl<T> RouteTable<T> {
                 any.insert(tree.clone(), index)
                     .map_err(|e| self.ambiguity(&template, e))?;
                 for (m, tree_for_method) in by_method.iter_mut() {
-                    let has_specific = self.routes.iter().any(|(rm, rt, _)| {
+                    let overridden = self.routes.iter().any(|(rm, rt, _)| {
                         *rm == MethodFilter::One(m.clone()) && rt.tree_syntax() == tree
                     });
-                    if !has_specific {
+                    if !overridden {
                         tree_for_method
                             .insert(tree.clone(), index)
                             .map_err(|e| self.ambiguity(&template, e))?;
@@ -248,9 +247,12 @@ impl<T> RouteTable<T> {
         }
     }
 
-    /// Finds the route for a request. `path` is the raw (still percent-encoded) URI path, so
-    /// that an encoded `/` (`%2F`) stays inside one parameter.
+    /// Finds the route for a request. `path` is the raw URI path: percent-encoded unreserved
+    /// characters are decoded before matching (so `/users/m%65` is `/users/me`), and the
+    /// rest after, so that an encoded `/` (`%2F`) stays inside one parameter.
     pub fn lookup(&self, method: &Method, path: &str) -> Lookup<'_, T> {
+        let path = decode_unreserved(path);
+        let path = path.as_ref();
         let tree = self.by_method.get(method).unwrap_or(&self.any);
         match tree.at(path) {
             Ok(found) => {
@@ -297,5 +299,44 @@ impl<T> RouteTable<T> {
     /// Whether the table has no routes.
     pub fn is_empty(&self) -> bool {
         self.routes.is_empty()
+    }
+}
+
+/// Decodes `%XX` escapes of unreserved characters (RFC 3986: letters, digits, `-._~`),
+/// which mean the same encoded or not; every other escape stays as it is.
+fn decode_unreserved(path: &str) -> std::borrow::Cow<'_, str> {
+    if !path.contains('%') {
+        return std::borrow::Cow::Borrowed(path);
+    }
+    let bytes = path.as_bytes();
+    let mut out = String::with_capacity(path.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = |b: u8| (b as char).to_digit(16);
+            if let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                let decoded = (hi * 16 + lo) as u8;
+                if decoded.is_ascii_alphanumeric() || b"-._~".contains(&decoded) {
+                    out.push(decoded as char);
+                    i += 3;
+                    continue;
+                }
+            }
+        }
+        // `%` and ASCII bytes map to themselves; a multi-byte char is copied whole.
+        let len = utf8_len(bytes[i]);
+        out.push_str(&path[i..i + len]);
+        i += len;
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Length of the UTF-8 sequence starting with `first`.
+fn utf8_len(first: u8) -> usize {
+    match first {
+        0x00..=0x7f => 1,
+        0xc0..=0xdf => 2,
+        0xe0..=0xef => 3,
+        _ => 4,
     }
 }

@@ -21,6 +21,7 @@ use std::fmt;
 pub struct RouteTemplate {
     source: String,
     tree_syntax: String,
+    shape: String,
     params: Vec<String>,
 }
 
@@ -47,6 +48,12 @@ impl RouteTemplate {
     pub(crate) fn tree_syntax(&self) -> &str {
         &self.tree_syntax
     }
+
+    /// The tree syntax with parameters renamed by position (`/a/{x}` and `/a/{y}` both give
+    /// `/a/{0}`): templates with one shape match exactly the same paths.
+    pub(crate) fn shape(&self) -> &str {
+        &self.shape
+    }
 }
 
 impl fmt::Display for RouteTemplate {
@@ -67,9 +74,11 @@ impl std::str::FromStr for RouteTemplate {
             return Err(fail("it must start with `/`".into()));
         };
         let mut tree_syntax = String::with_capacity(source.len() + 1);
+        let mut shape = String::with_capacity(source.len() + 1);
         let mut params: Vec<String> = Vec::new();
         if rest.is_empty() {
             tree_syntax.push('/');
+            shape.push('/');
         }
         let segments: Vec<&str> = if rest.is_empty() {
             Vec::new()
@@ -79,13 +88,17 @@ impl std::str::FromStr for RouteTemplate {
         for (index, segment) in segments.iter().enumerate() {
             let is_last = index + 1 == segments.len();
             tree_syntax.push('/');
+            shape.push('/');
             if segment.is_empty() {
                 return Err(fail(
                     "it has an empty segment (`//` or a trailing `/`)".into(),
                 ));
             }
             match parse_segment(segment).map_err(&fail)? {
-                Segment::Literal => tree_syntax.push_str(segment),
+                Segment::Literal => {
+                    tree_syntax.push_str(segment);
+                    shape.push_str(segment);
+                }
                 Segment::Param { name, greedy } => {
                     if greedy && !is_last {
                         return Err(fail(format!(
@@ -95,12 +108,9 @@ impl std::str::FromStr for RouteTemplate {
                     if params.iter().any(|p| p == name) {
                         return Err(fail(format!("the parameter `{name}` appears twice")));
                     }
-                    tree_syntax.push('{');
-                    if greedy {
-                        tree_syntax.push('*');
-                    }
-                    tree_syntax.push_str(name);
-                    tree_syntax.push('}');
+                    let star = if greedy { "*" } else { "" };
+                    tree_syntax.push_str(&format!("{{{star}{name}}}"));
+                    shape.push_str(&format!("{{{star}{}}}", params.len()));
                     params.push(name.to_owned());
                 }
             }
@@ -108,6 +118,7 @@ impl std::str::FromStr for RouteTemplate {
         Ok(RouteTemplate {
             source: source.to_owned(),
             tree_syntax,
+            shape,
             params,
         })
     }
@@ -173,6 +184,21 @@ mod tests {
             assert_eq!(t.param_names(), params, "{source}");
             assert_eq!(t.as_str(), source);
         }
+    }
+
+    #[test]
+    fn shape_ignores_parameter_names() {
+        let shape = |s: &str| {
+            s.parse::<RouteTemplate>()
+                .expect("template")
+                .shape()
+                .to_owned()
+        };
+        assert_eq!(shape("/a/{x}/b/{y}"), "/a/{0}/b/{1}");
+        assert_eq!(shape("/{1}/{0}"), "/{0}/{1}");
+        assert_eq!(shape("/a/{y}/b/{x}"), "/a/{0}/b/{1}");
+        assert_eq!(shape("/f/{p+}"), "/f/{*0}");
+        assert_ne!(shape("/a/{x}"), shape("/a/{x+}"));
     }
 
     #[test]

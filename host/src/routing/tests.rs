@@ -52,9 +52,11 @@ fn precedence_table() {
     let cases: &[Case<'_>] = &[
         // literal beats parameter
         (Method::GET, "/users/me", "GET /users/me", &[]),
-        // parameter beats greedy tail
+        // a parameter beats a greedy tail starting further left
         (Method::GET, "/users/42", "GET /users/{id}", &[("id", "42")]),
-        // method beats ANY on the same template
+        // a method beats ANY on the same template…
+        (Method::GET, "/users/7", "GET /users/{id}", &[("id", "7")]),
+        // …and ANY takes the other methods
         (Method::PUT, "/users/42", "ANY /users/{id}", &[("id", "42")]),
         // methods nobody names fall back to ANY routes
         (
@@ -166,14 +168,59 @@ fn not_found_and_method_not_allowed() {
 }
 
 #[test]
+fn encoded_unreserved_characters_match_literal_segments() {
+    let t = table(&[
+        ("GET", "/users/me"),
+        ("GET", "/users/{id}"),
+        ("GET", "/files/{path+}"),
+    ]);
+    // `%65` is `e`: this is the literal route, not `{id}` = "me".
+    assert_eq!(found(&t, Method::GET, "/users/m%65").0, "GET /users/me");
+    assert_eq!(found(&t, Method::GET, "/users/%6D%65").0, "GET /users/me");
+    // Reserved characters stay encoded while matching.
+    assert_eq!(
+        found(&t, Method::GET, "/users/a%2Fb"),
+        ("GET /users/{id}".to_string(), pairs(&[("id", "a/b")]))
+    );
+    assert_eq!(
+        found(&t, Method::GET, "/files/%7Euser/%C3%A9%20x%"),
+        (
+            "GET /files/{path+}".to_string(),
+            pairs(&[("path", "~user/é x%")])
+        )
+    );
+}
+
+#[test]
+fn same_shape_with_other_names_is_fine_for_other_methods() {
+    let t = table(&[
+        ("GET", "/a/{x}"),
+        ("POST", "/a/{y}"),
+        ("DELETE", "/a/{z}/b"),
+    ]);
+    assert_eq!(found(&t, Method::GET, "/a/1").1, pairs(&[("x", "1")]));
+    assert_eq!(found(&t, Method::POST, "/a/1").1, pairs(&[("y", "1")]));
+    assert_eq!(
+        t.lookup(&Method::PUT, "/a/1"),
+        Lookup::MethodNotAllowed {
+            allow: vec![Method::GET, Method::POST]
+        }
+    );
+}
+
+#[test]
 fn root_route() {
     let t = table(&[("GET", "/")]);
     assert_eq!(found(&t, Method::GET, "/").0, "GET /");
 }
 
 #[test]
-fn conflicts_are_rejected_and_leave_the_table_usable() {
-    let mut t = table(&[("GET", "/users/{id}"), ("ANY", "/x")]);
+fn conflicts_are_rejected_and_leave_the_table_unchanged() {
+    let mut t = table(&[
+        ("GET", "/users/{id}"),
+        ("ANY", "/x"),
+        ("POST", "/orders/{order}"),
+    ]);
     let err = t
         .insert(
             MethodFilter::One(Method::GET),
@@ -183,9 +230,10 @@ fn conflicts_are_rejected_and_leave_the_table_usable() {
         .expect_err("duplicate");
     assert_eq!(err.to_string(), "`GET /users/{id}` is declared twice");
 
+    // Same method, same shape, other name: ambiguous.
     let err = t
         .insert(
-            MethodFilter::One(Method::POST),
+            MethodFilter::One(Method::GET),
             "/users/{name}".parse().expect("t"),
             "x".into(),
         )
@@ -199,9 +247,41 @@ fn conflicts_are_rejected_and_leave_the_table_usable() {
         .expect_err("duplicate ANY");
     assert!(matches!(err, RouteConflict::Duplicate { .. }));
 
-    // the failed inserts changed nothing
-    assert_eq!(t.len(), 2);
+    // An ANY route goes into every method's tree: this one fits the ANY tree and the GET
+    // tree, then conflicts in the POST tree. Nothing of it may stay behind.
+    let err = t
+        .insert(
+            MethodFilter::Any,
+            "/orders/{id}".parse().expect("t"),
+            "late".into(),
+        )
+        .expect_err("ambiguous in the POST tree");
+    assert!(matches!(err, RouteConflict::Ambiguous { .. }), "{err}");
+
+    // A param and a greedy tail at the same position are ambiguous to the radix tree.
+    let err = t
+        .insert(
+            MethodFilter::One(Method::GET),
+            "/users/{rest+}".parse().expect("t"),
+            "x".into(),
+        )
+        .expect_err("param and tail");
+    assert!(matches!(err, RouteConflict::Ambiguous { .. }), "{err}");
+
+    assert_eq!(t.len(), 3);
     assert_eq!(found(&t, Method::GET, "/users/1").0, "GET /users/{id}");
+    assert_eq!(
+        t.lookup(&Method::GET, "/orders/1"),
+        Lookup::MethodNotAllowed {
+            allow: vec![Method::POST]
+        }
+    );
+    assert_eq!(
+        t.lookup(&Method::PUT, "/orders/1"),
+        Lookup::MethodNotAllowed {
+            allow: vec![Method::POST]
+        }
+    );
     assert_eq!(
         t.lookup(&Method::POST, "/users/1"),
         Lookup::MethodNotAllowed {

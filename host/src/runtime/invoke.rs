@@ -9,6 +9,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use http_body_util::BodyExt;
 use hyper::body::Body;
 use wasmtime::{PoolConcurrencyLimitError, Store, Trap, UpdateDeadline};
 use wasmtime_wasi_http::WasiHttpView;
@@ -16,6 +17,7 @@ use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use super::context::InvocationFacts;
+use super::guest_task::{GuardedBody, GuestTask};
 use super::handler::HandlerComponent;
 use super::state::{InvocationState, MemoryLimitExceeded};
 use crate::limits::InvocationLimits;
@@ -54,7 +56,8 @@ pub enum InvokeError {
 }
 
 /// Runs `handler` on `request` in a fresh instance; resolves when the response head is
-/// ready (the body keeps streaming from the guest afterwards).
+/// ready (the body keeps streaming from the guest afterwards). Dropping the future, or the
+/// response's body before its end, aborts the invocation.
 pub(super) async fn invoke<B>(
     handler: &HandlerComponent,
     request: hyper::Request<B>,
@@ -65,17 +68,23 @@ where
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<wasmtime_wasi_http::Error>,
 {
-    let deadline = Instant::now() + limits.timeout;
+    let started = Instant::now();
+    let deadline = started
+        .checked_add(limits.timeout)
+        .unwrap_or(started + FAR_FUTURE);
+    let request_id = facts.request_id.clone();
     let pre = handler.pre.clone();
     let mut store = Store::new(pre.engine(), InvocationState::new(facts, limits));
     store.limiter(|state| &mut state.limiter);
-    // A new Store's deadline is 0 ticks (it would trap at once): check every tick.
+    // A new Store's deadline is 0 ticks (it would trap at once): check every tick. Until
+    // the deadline, a running guest yields each tick through tokio's `yield_now`, which lets
+    // the worker poll its sockets and timers before resuming it.
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |_| {
         Ok(if Instant::now() >= deadline {
             UpdateDeadline::Interrupt
         } else {
-            UpdateDeadline::Yield(1)
+            UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
         })
     });
 
@@ -88,32 +97,45 @@ where
     let out = out.map_err(|e| InvokeError::Internal(format!("{e:#}")))?;
 
     // The guest runs on its own task, so it can keep streaming the body after the head
-    // is returned, and finishes even if the client goes away.
-    let task = tokio::spawn(tokio::time::timeout_at(deadline.into(), async move {
-        let proxy = pre.instantiate_async(&mut store).await?;
-        proxy
-            .wasi_http_incoming_handler()
-            .call_handle(&mut store, request, out)
-            .await
-    }));
+    // is returned; the store, and the instance, are dropped when that task ends.
+    let timeout = limits.timeout;
+    let task = GuestTask::spawn(async move {
+        let call = async move {
+            let proxy = pre.instantiate_async(&mut store).await?;
+            proxy
+                .wasi_http_incoming_handler()
+                .call_handle(&mut store, request, out)
+                .await
+        };
+        match tokio::time::timeout_at(deadline.into(), call).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(classify(error, timeout)),
+            Err(_elapsed) => Err(InvokeError::Timeout(timeout)),
+        }
+    });
 
     match receiver.await {
-        Ok(Ok(response)) => Ok(response),
+        Ok(Ok(response)) => {
+            Ok(response.map(|body| GuardedBody::new(body, task, request_id).boxed_unsync()))
+        }
         Ok(Err(code)) => Err(InvokeError::ErrorResponse(code)),
         // The outparam was dropped unset: the task's outcome says why.
-        Err(_) => Err(match task.await {
-            Ok(Ok(Ok(()))) => InvokeError::NoResponse,
-            Ok(Ok(Err(error))) => classify(error, limits),
-            Ok(Err(_elapsed)) => InvokeError::Timeout(limits.timeout),
-            Err(join) => InvokeError::Internal(format!("handler task failed: {join}")),
-        }),
+        Err(_) => Err(task
+            .outcome()
+            .await
+            .err()
+            .unwrap_or(InvokeError::NoResponse)),
     }
 }
 
-fn classify(error: wasmtime::Error, limits: &InvocationLimits) -> InvokeError {
+/// Stands in for a deadline too far away to represent.
+const FAR_FUTURE: Duration = Duration::from_secs(365 * 24 * 3600);
+
+fn classify(error: wasmtime::Error, timeout: Duration) -> InvokeError {
+    tracing::debug!("invocation failed: {error:?}");
     if let Some(trap) = error.downcast_ref::<Trap>() {
         return match trap {
-            Trap::Interrupt => InvokeError::Timeout(limits.timeout),
+            Trap::Interrupt => InvokeError::Timeout(timeout),
             other => InvokeError::Trap {
                 reason: other.to_string(),
             },

@@ -6,9 +6,11 @@
 //! - `state.rs`: the per-invocation store data (WASI, `wasi:http`, limits, facts).
 //! - `context.rs`: the `wasmgate:gateway/context` import.
 //! - `invoke.rs`: one request through a fresh instance.
+//! - `guest_task.rs`: the guest's task and response body after the head is sent.
 
 mod context;
 mod engine;
+mod guest_task;
 mod handler;
 mod invoke;
 mod state;

@@ -48,6 +48,7 @@ impl Gateway {
             .args(["--workers", "2"])
             .args(args)
             .env("RUST_LOG", "info")
+            .env_remove("RUST_BACKTRACE")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -109,6 +110,19 @@ impl Gateway {
         self.stderr.lock().expect("stderr lock").clone()
     }
 
+    /// Waits until the gateway's log contains `text` (up to 30 s).
+    pub fn wait_for_log(&self, text: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !self.stderr().contains(text) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "`{text}` never appeared in the gateway's log:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Sends SIGTERM.
     pub fn terminate(&self) {
         let status = Command::new("kill")
@@ -142,6 +156,7 @@ impl Drop for Gateway {
 pub fn run(args: &[&str], cwd: &Path) -> (ExitStatus, String, String) {
     let output = Command::new(binary())
         .args(args)
+        .env_remove("RUST_BACKTRACE")
         .current_dir(cwd)
         .output()
         .expect("run wasmgate");

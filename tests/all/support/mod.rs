@@ -59,9 +59,21 @@ timeout_ms = 1000
 memory_mb = 32
 
 [[routes]]
+method = "ANY"
+path = "/slow/{{action}}"
+module = "probe"
+timeout_ms = 10000
+
+[[routes]]
 method = "POST"
 path = "/stream"
 module = "plain"
+
+[[routes]]
+method = "GET"
+path = "/plain/{{action}}"
+module = "plain"
+timeout_ms = 1000
 "#,
         hello = g.hello.display(),
         echo = g.echo.display(),

@@ -1,6 +1,11 @@
 //! Test guest built without the wasmgate SDK, only the `wasi` crate's `http::proxy` export:
 //! the response body is the request body, copied chunk by chunk as it arrives, so neither
 //! side is ever held whole in memory.
+//!
+//! Paths ending in `/partial-then-trap` or `/partial-then-spin` instead send the head and a
+//! few bytes, then trap or loop forever: a failure after the response has started.
+
+use std::io::Write;
 
 use wasi::http::types::{
     Fields, IncomingBody, IncomingRequest, OutgoingBody, OutgoingResponse, ResponseOutparam,
@@ -21,6 +26,21 @@ impl wasi::exports::http::incoming_handler::Guest for PlainStream {
         };
         // The head goes out first; the body follows as it streams in.
         ResponseOutparam::set(response_out, Ok(response));
+
+        let path = request.path_with_query().unwrap_or_default();
+        if path.ends_with("/partial-then-trap") || path.ends_with("/partial-then-spin") {
+            if let Ok(mut output) = response_body.write() {
+                let _ = output.write_all(b"partial");
+                let _ = output.flush();
+            }
+            if path.ends_with("trap") {
+                std::process::abort();
+            }
+            let mut x: u64 = 0;
+            loop {
+                x = std::hint::black_box(x.wrapping_add(1));
+            }
+        }
 
         let Ok(request_body) = request.consume() else {
             return;

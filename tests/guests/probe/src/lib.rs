@@ -19,6 +19,8 @@ fn probe(req: Request) -> Result<Response, Error> {
         "trap" => panic!("the probe was asked to trap"),
         "sleep" => {
             let ms: u64 = req.query("ms").unwrap_or_default().parse()?;
+            // Tests wait for this line in the gateway's log to know the call is in flight.
+            eprintln!("probe: sleeping {ms} ms");
             std::thread::sleep(Duration::from_millis(ms));
             Ok(Response::text(format!("slept {ms} ms")))
         }
