@@ -144,7 +144,7 @@ impl Gateway {
             principal: None,
             authorizer_context: Vec::new(),
         };
-        match Runtime::invoke(&route.handler, request, facts, &route.limits).await {
+        match route.handler.invoke(request, facts, &route.limits).await {
             Ok(mut response) => {
                 response.headers_mut().insert(REQUEST_ID, id_header);
                 response

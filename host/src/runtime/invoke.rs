@@ -55,76 +55,78 @@ pub enum InvokeError {
     Internal(String),
 }
 
-/// Runs `handler` on `request` in a fresh instance; resolves when the response head is
-/// ready (the body keeps streaming from the guest afterwards). Dropping the future, or the
-/// response's body before its end, aborts the invocation.
-pub(super) async fn invoke<B>(
-    handler: &HandlerComponent,
-    request: hyper::Request<B>,
-    facts: InvocationFacts,
-    limits: &InvocationLimits,
-) -> Result<hyper::Response<HyperOutgoingBody>, InvokeError>
-where
-    B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<wasmtime_wasi_http::Error>,
-{
-    let started = Instant::now();
-    let deadline = started
-        .checked_add(limits.timeout)
-        .unwrap_or(started + FAR_FUTURE);
-    let request_id = facts.request_id.clone();
-    let pre = handler.pre.clone();
-    let mut store = Store::new(pre.engine(), InvocationState::new(facts, limits));
-    store.limiter(|state| &mut state.limiter);
-    // A new Store's deadline is 0 ticks (it would trap at once): check every tick. Until
-    // the deadline, a running guest yields each tick through tokio's `yield_now`, which lets
-    // the worker poll its sockets and timers before resuming it.
-    store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(move |_| {
-        Ok(if Instant::now() >= deadline {
-            UpdateDeadline::Interrupt
-        } else {
-            UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
-        })
-    });
+impl HandlerComponent {
+    /// Runs `request` through a fresh instance of this handler; resolves when the response
+    /// head is ready (the body keeps streaming from the guest afterwards). Dropping the
+    /// future, or the response's body before its end, aborts the invocation.
+    pub async fn invoke<B>(
+        &self,
+        request: hyper::Request<B>,
+        facts: InvocationFacts,
+        limits: &InvocationLimits,
+    ) -> Result<hyper::Response<HyperOutgoingBody>, InvokeError>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
+        let started = Instant::now();
+        let deadline = started
+            .checked_add(limits.timeout)
+            .unwrap_or(started + FAR_FUTURE);
+        let request_id = facts.request_id.clone();
+        let pre = self.pre.clone();
+        let mut store = Store::new(pre.engine(), InvocationState::new(facts, limits));
+        store.limiter(|state| &mut state.limiter);
+        // A new Store's deadline is 0 ticks (it would trap at once): check every tick. Until
+        // the deadline, a running guest yields each tick through tokio's `yield_now`, which lets
+        // the worker poll its sockets and timers before resuming it.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            Ok(if Instant::now() >= deadline {
+                UpdateDeadline::Interrupt
+            } else {
+                UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
+            })
+        });
 
-    let (sender, receiver) = tokio::sync::oneshot::channel();
-    let mut http = store.data_mut().http();
-    let (request, out) = match http.new_incoming_request(Scheme::Http, request) {
-        Ok(request) => (request, http.new_response_outparam(sender)),
-        Err(e) => return Err(InvokeError::BadRequest(format!("{e:#}"))),
-    };
-    let out = out.map_err(|e| InvokeError::Internal(format!("{e:#}")))?;
-
-    // The guest runs on its own task, so it can keep streaming the body after the head
-    // is returned; the store, and the instance, are dropped when that task ends.
-    let timeout = limits.timeout;
-    let task = GuestTask::spawn(async move {
-        let call = async move {
-            let proxy = pre.instantiate_async(&mut store).await?;
-            proxy
-                .wasi_http_incoming_handler()
-                .call_handle(&mut store, request, out)
-                .await
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let mut http = store.data_mut().http();
+        let (request, out) = match http.new_incoming_request(Scheme::Http, request) {
+            Ok(request) => (request, http.new_response_outparam(sender)),
+            Err(e) => return Err(InvokeError::BadRequest(format!("{e:#}"))),
         };
-        match tokio::time::timeout_at(deadline.into(), call).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(error)) => Err(classify(error, timeout)),
-            Err(_elapsed) => Err(InvokeError::Timeout(timeout)),
-        }
-    });
+        let out = out.map_err(|e| InvokeError::Internal(format!("{e:#}")))?;
 
-    match receiver.await {
-        Ok(Ok(response)) => {
-            Ok(response.map(|body| GuardedBody::new(body, task, request_id).boxed_unsync()))
+        // The guest runs on its own task, so it can keep streaming the body after the head
+        // is returned; the store, and the instance, are dropped when that task ends.
+        let timeout = limits.timeout;
+        let task = GuestTask::spawn(async move {
+            let call = async move {
+                let proxy = pre.instantiate_async(&mut store).await?;
+                proxy
+                    .wasi_http_incoming_handler()
+                    .call_handle(&mut store, request, out)
+                    .await
+            };
+            match tokio::time::timeout_at(deadline.into(), call).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(error)) => Err(classify(error, timeout)),
+                Err(_elapsed) => Err(InvokeError::Timeout(timeout)),
+            }
+        });
+
+        match receiver.await {
+            Ok(Ok(response)) => {
+                Ok(response.map(|body| GuardedBody::new(body, task, request_id).boxed_unsync()))
+            }
+            Ok(Err(code)) => Err(InvokeError::ErrorResponse(code)),
+            // The outparam was dropped unset: the task's outcome says why.
+            Err(_) => Err(task
+                .outcome()
+                .await
+                .err()
+                .unwrap_or(InvokeError::NoResponse)),
         }
-        Ok(Err(code)) => Err(InvokeError::ErrorResponse(code)),
-        // The outparam was dropped unset: the task's outcome says why.
-        Err(_) => Err(task
-            .outcome()
-            .await
-            .err()
-            .unwrap_or(InvokeError::NoResponse)),
     }
 }
 

@@ -17,11 +17,8 @@ mod state;
 
 use std::path::Path;
 
-use bytes::Bytes;
-use hyper::body::Body;
 use wasmtime::Engine;
 use wasmtime::component::Linker;
-use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 pub use context::InvocationFacts;
 pub use engine::{EPOCH_TICK, EngineOptions};
@@ -30,7 +27,6 @@ pub use handler::{HandlerComponent, LoadError};
 pub use invoke::InvokeError;
 pub use state::MemoryLimitExceeded;
 
-use crate::limits::InvocationLimits;
 use state::InvocationState;
 
 /// The runtime could not be created.
@@ -78,19 +74,5 @@ impl Runtime {
     /// Loads a handler component from a file: compiled once, here, never per request.
     pub fn load_handler(&self, path: &Path) -> Result<HandlerComponent, LoadError> {
         HandlerComponent::load(&self.linker, path)
-    }
-
-    /// Runs one request through a fresh instance of `handler`.
-    pub async fn invoke<B>(
-        handler: &HandlerComponent,
-        request: hyper::Request<B>,
-        facts: InvocationFacts,
-        limits: &InvocationLimits,
-    ) -> Result<hyper::Response<HyperOutgoingBody>, InvokeError>
-    where
-        B: Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<wasmtime_wasi_http::Error>,
-    {
-        invoke::invoke(handler, request, facts, limits).await
     }
 }
