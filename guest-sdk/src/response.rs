@@ -156,6 +156,11 @@ impl Response {
 /// ```
 pub trait IntoResponse {
     /// Converts into a response.
+    ///
+    /// ```
+    /// use wasmgate_sdk::IntoResponse;
+    /// assert_eq!(String::from("made").into_response().status(), 200);
+    /// ```
     fn into_response(self) -> Response;
 }
 

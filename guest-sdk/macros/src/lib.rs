@@ -1,8 +1,8 @@
 //! Procedural macros of `wasmgate-sdk`; use them as `wasmgate_sdk::handler`.
 
 use proc_macro::TokenStream;
-use quote::quote;
-use syn::{FnArg, ItemFn, parse_macro_input, spanned::Spanned};
+use quote::{quote, quote_spanned};
+use syn::{FnArg, ItemFn, ReturnType, parse_macro_input, spanned::Spanned};
 
 /// Exports a function `fn(Request) -> impl IntoResponse` as the component's
 /// `wasi:http/incoming-handler`. See `wasmgate_sdk::handler` for the documentation.
@@ -21,6 +21,15 @@ pub fn handler(attr: TokenStream, item: TokenStream) -> TokenStream {
         return error.to_compile_error().into();
     }
     let name = &function.sig.ident;
+    // The call is spanned at the return type, so a type that is not `IntoResponse` is
+    // reported where the user wrote it.
+    let output_span = match &function.sig.output {
+        ReturnType::Type(_, ty) => ty.span(),
+        ReturnType::Default => function.sig.ident.span(),
+    };
+    let serve = quote_spanned! {output_span=>
+        ::wasmgate_sdk::__private::serve(request, response_out, #name)
+    };
     quote! {
         #function
 
@@ -32,7 +41,7 @@ pub fn handler(attr: TokenStream, item: TokenStream) -> TokenStream {
                     request: ::wasmgate_sdk::__private::IncomingRequest,
                     response_out: ::wasmgate_sdk::__private::ResponseOutparam,
                 ) {
-                    ::wasmgate_sdk::__private::serve(request, response_out, #name)
+                    #serve
                 }
             }
 
@@ -56,9 +65,15 @@ fn check_signature(function: &ItemFn) -> syn::Result<()> {
             "a wasmgate handler cannot be generic",
         ));
     }
+    if let ReturnType::Default = sig.output {
+        return Err(syn::Error::new(
+            sig.ident.span(),
+            "a wasmgate handler returns a response: `-> Response`, `-> Result<Response, Error>`, …",
+        ));
+    }
     if sig.inputs.len() != 1 {
         return Err(syn::Error::new(
-            sig.inputs.span(),
+            sig.paren_token.span.join(),
             "a wasmgate handler takes exactly one argument: `req: wasmgate_sdk::Request`",
         ));
     }
