@@ -10,8 +10,10 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
+use crate::admin::{self, Admin};
 use crate::gateway::Gateway;
 use crate::manifest::Manifest;
+use crate::registry::{ApplyError, FileStore, Registry};
 use crate::runtime::{EngineOptions, Runtime};
 use crate::server::{Server, ServerOptions, ShutdownSignal};
 
@@ -53,6 +55,27 @@ struct UpArgs {
     /// Seconds to wait for requests in flight when shutting down.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     shutdown_timeout: u64,
+
+    /// Where modules, compiled code and the registry (versions, aliases, routes) are kept.
+    #[arg(long, value_name = "DIR", default_value = ".wasmgate")]
+    data_dir: PathBuf,
+
+    /// Address of the admin API (uploads, aliases, routes); port 0 picks a free port.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9080")]
+    admin_listen: SocketAddr,
+
+    /// File holding the admin API's bearer token. Without it, a token is generated on first
+    /// start, printed once, and kept in DATA_DIR/admin-token (mode 0600).
+    #[arg(long, value_name = "FILE")]
+    admin_token_file: Option<PathBuf>,
+
+    /// Largest module upload accepted by the admin API, in MiB (larger: 413).
+    #[arg(long, value_name = "MIB", default_value_t = 50)]
+    max_upload_mb: usize,
+
+    /// Longest a module may take to compile at upload, in milliseconds (longer: 422).
+    #[arg(long, value_name = "MS", default_value_t = 60_000)]
+    compile_timeout_ms: u64,
 }
 
 /// Runs the command line; the binary's `main` is just this.
@@ -96,11 +119,25 @@ fn warn_about_backtraces() {
 fn up(args: UpArgs) -> anyhow::Result<()> {
     warn_about_backtraces();
     let manifest = Manifest::load(&args.manifest)?;
-    let runtime = Runtime::new(&EngineOptions {
+    let runtime = Arc::new(Runtime::new(&EngineOptions {
         max_instances: args.max_instances,
-    })?;
-    let gateway = Gateway::from_manifest(Arc::new(runtime), &manifest)
-        .with_context(|| format!("cannot serve {}", manifest.source.display()))?;
+    })?);
+    let store = FileStore::open(&args.data_dir)
+        .with_context(|| format!("cannot use the data dir {}", args.data_dir.display()))?;
+    let registry = Arc::new(Registry::open(
+        runtime,
+        Box::new(store),
+        Duration::from_millis(args.compile_timeout_ms),
+    )?);
+    registry
+        .apply_manifest(&manifest)
+        .map_err(|error| match error {
+            // Already names the manifest.
+            ApplyError::Manifest(error) => anyhow::Error::from(error),
+            other => anyhow::Error::from(other)
+                .context(format!("cannot serve {}", manifest.source.display())),
+        })?;
+    let gateway = Arc::new(Gateway::new(registry)?);
 
     let options = ServerOptions {
         listen: args.listen.unwrap_or(manifest.listen),
@@ -110,11 +147,26 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
     };
     let mut routes: Vec<String> = gateway
         .routes()
-        .map(|(template, route)| format!("  {} {template} -> {}", route.method, route.module))
+        .iter()
+        .map(|route| format!("  {} {} -> {}", route.method, route.template, route.target))
         .collect();
     routes.sort();
-    let server = Server::bind(gateway, &options)
+    let server = Server::bind(gateway.clone(), &options)
         .with_context(|| format!("cannot listen on {}", options.listen))?;
+
+    let (token, token_source) =
+        admin::load_or_generate(args.admin_token_file.as_deref(), &args.data_dir)
+            .context("cannot set up the admin token")?;
+    let admin_options = ServerOptions {
+        listen: args.admin_listen,
+        workers: 1,
+        ..options.clone()
+    };
+    let admin_server = Server::bind(
+        Arc::new(Admin::new(gateway, token.clone(), args.max_upload_mb << 20)),
+        &admin_options,
+    )
+    .with_context(|| format!("cannot listen on {} (admin API)", args.admin_listen))?;
 
     // Signals are caught from here on, before anyone can know the address.
     let signals = tokio::runtime::Builder::new_current_thread()
@@ -122,13 +174,26 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
         .build()?;
     let mut shutdown = signals.block_on(async { ShutdownSignal::install() })?;
     let running = server.start()?;
+    let admin_running = admin_server.start()?;
 
     // The listening line is the last thing printed on stdout at start-up: scripts and tests
     // wait for it.
     let mut stdout = std::io::stdout().lock();
+    if let admin::TokenSource::Generated = token_source {
+        writeln!(
+            stdout,
+            "admin token (saved in {}; shown only this once): {token}",
+            args.data_dir.join("admin-token").display()
+        )?;
+    }
     for line in &routes {
         writeln!(stdout, "{line}")?;
     }
+    writeln!(
+        stdout,
+        "wasmgate admin API on http://{}",
+        admin_running.local_addr()
+    )?;
     writeln!(
         stdout,
         "wasmgate listening on http://{}",
@@ -140,7 +205,10 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
     signals.block_on(shutdown.recv());
     // Drain on a blocking thread; a second signal stops waiting for it.
     let forced = signals.block_on(async {
-        let drain = tokio::task::spawn_blocking(move || running.stop());
+        let drain = tokio::task::spawn_blocking(move || {
+            admin_running.stop()?;
+            running.stop()
+        });
         tokio::select! {
             drained = drain => Some(drained),
             _ = shutdown.recv() => None,

@@ -1,117 +1,109 @@
 //! The gateway: routes a request to its handler and turns every outcome into a response.
 //!
-//! Built from a [`Manifest`]: each module is compiled once, each route points at one.
+//! The routes live in a snapshot built from the registry. A deploy builds a new snapshot
+//! and swaps it in atomically: new requests see it at once, requests in flight keep the
+//! `Route` (and handler version) they started with.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http::HeaderValue;
 use hyper::body::Body;
 
 use crate::limits::InvocationLimits;
-use crate::manifest::{Manifest, ModuleName};
+use crate::registry::{Registry, RegistryError, RegistryState, Target, route_id};
 use crate::rejection::{REQUEST_ID, Rejection, ResponseBody};
-use crate::routing::{Lookup, MethodFilter, RouteConflict, RouteTable, RouteTemplate};
-use crate::runtime::{HandlerComponent, InvocationFacts, LoadError, Runtime};
+use crate::routing::{Lookup, MethodFilter, RouteTable};
+use crate::runtime::{HandlerComponent, InvocationFacts, InvokeError};
+
+/// The response header naming the module version that answered (`hello@3`).
+pub const EXECUTED_VERSION: http::HeaderName = http::HeaderName::from_static("x-wasmgate-version");
 
 /// A route ready to serve.
 pub struct Route {
+    /// Its id in the admin API.
+    pub id: String,
     /// Accepted methods.
     pub method: MethodFilter,
     /// The template, as written (the context interface returns it).
     pub template: Arc<str>,
-    /// The module's name.
-    pub module: ModuleName,
-    /// The compiled handler.
-    handler: HandlerComponent,
+    /// What it runs, as written (`hello@prod`).
+    pub target: Target,
+    /// The handler version(s), or why none can run.
+    handlers: Result<Handlers, String>,
     /// Timeout and memory of each invocation.
     pub limits: InvocationLimits,
 }
 
-/// Why a gateway could not be built.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum GatewayError {
-    /// A module failed to load.
-    #[error("module `{module}`: {error}")]
-    Load {
-        /// The module.
-        module: ModuleName,
-        /// Why.
-        error: LoadError,
-    },
-    /// A route names a module that is not loaded.
-    #[error("route `{route}`: no module named `{module}`")]
-    UnknownModule {
-        /// The route.
-        route: String,
-        /// The module it names.
-        module: ModuleName,
-    },
-    /// Two routes conflict.
-    #[error(transparent)]
-    Conflict(#[from] RouteConflict),
+/// The version a route runs, and possibly a canary sharing its traffic.
+struct Handlers {
+    primary: Version,
+    canary: Option<(Version, u8)>,
 }
 
-/// Routes and their compiled handlers.
+struct Version {
+    label: HeaderValue,
+    handler: HandlerComponent,
+}
+
+impl Handlers {
+    /// Picks the version for one request: the canary takes `percent` of requests, decided
+    /// by the request id's random bits.
+    fn pick(&self, request_id: &uuid::Uuid) -> &Version {
+        match &self.canary {
+            Some((canary, percent)) if (request_id.as_u128() % 100) < u128::from(*percent) => {
+                canary
+            }
+            _ => &self.primary,
+        }
+    }
+}
+
+/// Routes and their compiled handlers, swapped whole on every deploy.
 pub struct Gateway {
-    runtime: Arc<Runtime>,
-    routes: RouteTable<Route>,
+    registry: Arc<Registry>,
+    routes: ArcSwap<RouteTable<Arc<Route>>>,
+}
+
+impl crate::server::HttpHandler for Gateway {
+    fn handle(
+        &self,
+        request: hyper::Request<hyper::body::Incoming>,
+    ) -> impl Future<Output = hyper::Response<ResponseBody>> + Send {
+        Gateway::handle(self, request)
+    }
 }
 
 impl Gateway {
-    /// Compiles every module of the manifest and builds the route table.
-    pub fn from_manifest(runtime: Arc<Runtime>, manifest: &Manifest) -> Result<Self, GatewayError> {
-        let mut handlers = HashMap::new();
-        for module in &manifest.modules {
-            let started = std::time::Instant::now();
-            let handler =
-                runtime
-                    .load_handler(&module.path)
-                    .map_err(|error| GatewayError::Load {
-                        module: module.name.clone(),
-                        error,
-                    })?;
-            tracing::info!(
-                module = %module.name,
-                path = %module.path.display(),
-                compile_ms = started.elapsed().as_millis() as u64,
-                "module loaded"
-            );
-            handlers.insert(module.name.clone(), handler);
-        }
-        let mut routes = RouteTable::new();
-        for spec in &manifest.routes {
-            let handler = handlers
-                .get(&spec.module)
-                .ok_or_else(|| GatewayError::UnknownModule {
-                    route: spec.to_string(),
-                    module: spec.module.clone(),
-                })?
-                .clone();
-            let route = Route {
-                method: spec.method.clone(),
-                template: Arc::from(spec.template.as_str()),
-                module: spec.module.clone(),
-                handler,
-                limits: spec.limits,
-            };
-            routes.insert(spec.method.clone(), spec.template.clone(), route)?;
-        }
-        Ok(Gateway { runtime, routes })
+    /// Builds the routes the registry holds (loading every handler version they use).
+    pub fn new(registry: Arc<Registry>) -> Result<Self, RegistryError> {
+        let routes = build_routes(&registry, &registry.state())?;
+        Ok(Gateway {
+            registry,
+            routes: ArcSwap::from_pointee(routes),
+        })
     }
 
-    /// The runtime the handlers run on.
-    pub fn runtime(&self) -> &Arc<Runtime> {
-        &self.runtime
+    /// Rebuilds the routes from the registry after a change, and swaps them in.
+    pub fn refresh(&self) -> Result<(), RegistryError> {
+        let routes = build_routes(&self.registry, &self.registry.state())?;
+        self.routes.store(Arc::new(routes));
+        Ok(())
     }
 
-    /// Every route with its template.
-    pub fn routes(&self) -> impl Iterator<Item = (&RouteTemplate, &Route)> {
+    /// The registry behind the routes.
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    /// Every route, in the registry's order.
+    pub fn routes(&self) -> Vec<Arc<Route>> {
         self.routes
+            .load()
             .iter()
-            .map(|(_, template, route)| (template, route))
+            .map(|(_, _, r)| r.clone())
+            .collect()
     }
 
     /// Serves one request: route it, run its handler, answer. Never fails: every failure
@@ -121,21 +113,31 @@ impl Gateway {
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<wasmtime_wasi_http::Error>,
     {
-        let request_id = uuid::Uuid::new_v4().to_string();
+        let uuid = uuid::Uuid::new_v4();
+        let request_id = uuid.to_string();
         let id_header = HeaderValue::from_str(&request_id)
             .unwrap_or_else(|_| HeaderValue::from_static("invalid-request-id"));
-        let (route, params) = match self.routes.lookup(request.method(), request.uri().path()) {
-            Lookup::Found { route, params } => (route, params),
-            Lookup::InvalidParam { name } => {
-                return Rejection::BadRequest(format!(
-                    "the path parameter `{name}` is not valid UTF-8 once percent-decoded"
-                ))
-                .into_response(&id_header);
+        let (route, params) = {
+            let routes = self.routes.load();
+            match routes.lookup(request.method(), request.uri().path()) {
+                Lookup::Found { route, params } => (route.clone(), params),
+                Lookup::InvalidParam { name } => {
+                    return Rejection::BadRequest(format!(
+                        "the path parameter `{name}` is not valid UTF-8 once percent-decoded"
+                    ))
+                    .into_response(&id_header);
+                }
+                Lookup::MethodNotAllowed { allow } => {
+                    return Rejection::MethodNotAllowed { allow }.into_response(&id_header);
+                }
+                Lookup::NotFound => return Rejection::NotFound.into_response(&id_header),
             }
-            Lookup::MethodNotAllowed { allow } => {
-                return Rejection::MethodNotAllowed { allow }.into_response(&id_header);
+        };
+        let version = match &route.handlers {
+            Ok(handlers) => handlers.pick(&uuid),
+            Err(reason) => {
+                return Rejection::Unavailable(reason.clone()).into_response(&id_header);
             }
-            Lookup::NotFound => return Rejection::NotFound.into_response(&id_header),
         };
         let facts = InvocationFacts {
             request_id,
@@ -144,21 +146,86 @@ impl Gateway {
             principal: None,
             authorizer_context: Vec::new(),
         };
-        match route.handler.invoke(request, facts, &route.limits).await {
+        match version.handler.invoke(request, facts, &route.limits).await {
             Ok(mut response) => {
-                response.headers_mut().insert(REQUEST_ID, id_header);
+                let headers = response.headers_mut();
+                headers.insert(REQUEST_ID, id_header);
+                headers.insert(EXECUTED_VERSION, version.label.clone());
                 response
             }
             Err(error) => {
-                tracing::warn!(
-                    request_id = ?id_header,
-                    route = %route.template,
-                    module = %route.module,
-                    %error,
-                    "invocation failed"
-                );
+                log_failure(&id_header, &route, &error);
                 Rejection::Handler(error).into_response(&id_header)
             }
         }
     }
+}
+
+fn log_failure(request_id: &HeaderValue, route: &Route, error: &InvokeError) {
+    tracing::warn!(
+        request_id = ?request_id,
+        route = %route.template,
+        target = %route.target,
+        %error,
+        "invocation failed"
+    );
+}
+
+/// Resolves every stored route to its handler versions. A route whose version cannot be
+/// loaded (say, its stored file was quarantined) stays, answering 503.
+fn build_routes(
+    registry: &Registry,
+    state: &RegistryState,
+) -> Result<RouteTable<Arc<Route>>, RegistryError> {
+    let mut table = RouteTable::new();
+    for record in &state.routes {
+        let spec = record.config.validate().map_err(|problems| {
+            RegistryError::Storage(format!(
+                "stored route `{} {}` is invalid: {problems:?}",
+                record.config.method, record.config.path
+            ))
+        })?;
+        let handlers = load_handlers(registry, state, &spec.target);
+        if let Err(reason) = &handlers {
+            tracing::error!(route = %record.config.path, %reason, "route cannot run");
+        }
+        let route = Route {
+            id: route_id(&record.config),
+            method: spec.method.clone(),
+            template: Arc::from(spec.template.as_str()),
+            target: spec.target.clone(),
+            handlers,
+            limits: spec.limits,
+        };
+        table
+            .insert(spec.method, spec.template, Arc::new(route))
+            .map_err(|conflict| RegistryError::Conflict(conflict.to_string()))?;
+    }
+    Ok(table)
+}
+
+fn load_handlers(
+    registry: &Registry,
+    state: &RegistryState,
+    target: &Target,
+) -> Result<Handlers, String> {
+    let resolved = Registry::resolve(state, target)?;
+    let version = |number: u32, sha256: &str| -> Result<Version, String> {
+        let handler = registry.handler(sha256).map_err(|e| {
+            format!(
+                "version {number} of `{}` cannot be loaded: {e}",
+                target.module
+            )
+        })?;
+        let label = HeaderValue::from_str(&format!("{}@{number}", target.module))
+            .map_err(|e| e.to_string())?;
+        Ok(Version { label, handler })
+    };
+    Ok(Handlers {
+        primary: version(resolved.version, &resolved.sha256)?,
+        canary: match &resolved.canary {
+            Some((number, sha256, percent)) => Some((version(*number, sha256)?, *percent)),
+            None => None,
+        },
+    })
 }

@@ -2,19 +2,24 @@
 //!
 //! A self-hosted serverless gateway: HTTP routes (method + path template) lead to sandboxed
 //! WebAssembly handlers — standard `wasi:http` components — with a fresh, isolated instance
-//! for every request.
+//! for every request. Modules are versioned in a registry and deployed without restarts
+//! through an admin API.
 //!
 //! The crate is both the `wasmgate` binary and a library, so the gateway can be embedded:
 //!
 //! ```no_run
-//! use std::sync::Arc;
+//! use std::{sync::Arc, time::Duration};
 //! use wasmgate::{gateway::Gateway, manifest::Manifest, runtime::{EngineOptions, Runtime}};
+//! use wasmgate::registry::{FileStore, Registry};
 //! use wasmgate::server::{Server, ServerOptions, ShutdownSignal};
 //!
 //! # fn main() -> anyhow::Result<()> {
 //! let manifest = Manifest::load("wasmgate.toml".as_ref())?;
 //! let runtime = Arc::new(Runtime::new(&EngineOptions::default())?);
-//! let gateway = Gateway::from_manifest(runtime, &manifest)?;
+//! let store = FileStore::open(".wasmgate".as_ref())?;
+//! let registry = Registry::open(runtime, Box::new(store), Duration::from_secs(60))?;
+//! registry.apply_manifest(&manifest)?;
+//! let gateway = Arc::new(Gateway::new(Arc::new(registry))?);
 //! let options = ServerOptions { listen: manifest.listen, ..ServerOptions::default() };
 //! let server = Server::bind(gateway, &options)?.start()?;
 //! println!("listening on {}", server.local_addr());
@@ -29,10 +34,12 @@
 //! `ARCHITECTURE.md` at the repository root follows one request through these modules.
 #![deny(missing_docs)]
 
+pub mod admin;
 pub mod cli;
 pub mod gateway;
 pub mod limits;
 pub mod manifest;
+pub mod registry;
 pub mod rejection;
 pub mod routing;
 pub mod runtime;

@@ -28,6 +28,8 @@ pub enum Rejection {
     },
     /// The request is malformed in a way the gateway detects.
     BadRequest(String),
+    /// The route's module version cannot run (e.g. its stored file failed its hash check).
+    Unavailable(String),
     /// The handler failed.
     Handler(InvokeError),
 }
@@ -39,6 +41,7 @@ impl Rejection {
             Rejection::NotFound => StatusCode::NOT_FOUND,
             Rejection::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Rejection::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Rejection::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Rejection::Handler(error) => match error {
                 InvokeError::Trap { .. }
                 | InvokeError::MemoryLimit(_)
@@ -58,6 +61,7 @@ impl Rejection {
             Rejection::NotFound => "not_found",
             Rejection::MethodNotAllowed { .. } => "method_not_allowed",
             Rejection::BadRequest(_) => "bad_request",
+            Rejection::Unavailable(_) => "module_unavailable",
             Rejection::Handler(error) => match error {
                 InvokeError::Trap { .. } => "handler_trapped",
                 InvokeError::MemoryLimit(_) => "handler_memory_limit",
@@ -81,6 +85,9 @@ impl Rejection {
             Rejection::BadRequest(detail) => {
                 serde_json::json!({ "message": "Bad Request", "error": self.kind(), "detail": detail })
             }
+            Rejection::Unavailable(detail) => serde_json::json!({
+                "message": "Service Unavailable", "error": self.kind(), "detail": detail
+            }),
             Rejection::Handler(error) => serde_json::json!({
                 "message": self.status().canonical_reason().unwrap_or("Error"),
                 "error": self.kind(),

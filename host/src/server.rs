@@ -21,7 +21,16 @@ use hyper_util::server::graceful::GracefulShutdown;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::sync::watch;
 
-use crate::gateway::Gateway;
+use crate::rejection::ResponseBody;
+
+/// What a [`Server`] serves: the gateway's routes, or the admin API.
+pub trait HttpHandler: Send + Sync + 'static {
+    /// Answers one request.
+    fn handle(
+        &self,
+        request: hyper::Request<hyper::body::Incoming>,
+    ) -> impl Future<Output = hyper::Response<ResponseBody>> + Send;
+}
 
 /// How the server listens and stops.
 #[derive(Debug, Clone)]
@@ -53,16 +62,16 @@ const MAX_HEADERS: usize = 100;
 const LISTEN_BACKLOG: i32 = 1024;
 
 /// A bound server, ready to run.
-pub struct Server {
-    gateway: Arc<Gateway>,
+pub struct Server<H> {
+    handler: Arc<H>,
     listeners: Vec<std::net::TcpListener>,
     local_addr: SocketAddr,
     options: ServerOptions,
 }
 
-impl Server {
+impl<H: HttpHandler> Server<H> {
     /// Binds one listening socket per worker to `options.listen`.
-    pub fn bind(gateway: Gateway, options: &ServerOptions) -> io::Result<Self> {
+    pub fn bind(handler: Arc<H>, options: &ServerOptions) -> io::Result<Self> {
         let workers = match options.workers {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
@@ -73,7 +82,7 @@ impl Server {
             .map(|_| reuseport_listener(local_addr))
             .collect::<io::Result<Vec<_>>>()?;
         Ok(Server {
-            gateway: Arc::new(gateway),
+            handler,
             listeners,
             local_addr,
             options: options.clone(),
@@ -94,13 +103,13 @@ impl Server {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
-            let gateway = self.gateway.clone();
+            let handler = self.handler.clone();
             let options = self.options.clone();
             let stop = stop_rx.clone();
             workers.push(
                 std::thread::Builder::new()
                     .name(format!("wasmgate-worker-{index}"))
-                    .spawn(move || runtime.block_on(serve(listener, gateway, options, stop)))?,
+                    .spawn(move || runtime.block_on(serve(listener, handler, options, stop)))?,
             );
         }
         Ok(RunningServer {
@@ -167,9 +176,9 @@ fn reuseport_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
 }
 
 /// One worker: its accept loop and connections, on the worker's own runtime.
-async fn serve(
+async fn serve<H: HttpHandler>(
     listener: std::net::TcpListener,
-    gateway: Arc<Gateway>,
+    handler: Arc<H>,
     options: ServerOptions,
     mut stop: watch::Receiver<bool>,
 ) -> io::Result<()> {
@@ -199,10 +208,10 @@ async fn serve(
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(%error, "cannot set TCP_NODELAY");
         }
-        let gateway = gateway.clone();
+        let handler = handler.clone();
         let service = hyper::service::service_fn(move |request| {
-            let gateway = gateway.clone();
-            async move { Ok::<_, Infallible>(gateway.handle(request).await) }
+            let handler = handler.clone();
+            async move { Ok::<_, Infallible>(handler.handle(request).await) }
         });
         let connection = builder
             .serve_connection(TokioIo::new(stream), service)

@@ -68,11 +68,11 @@ fn bad_manifest_fails_with_the_documented_message() {
         hello_manifest("127.0.0.1:0")
     );
     let (path, stderr) = rejected(&manifest);
-    assert_eq!(
-        stderr.trim_end(),
-        format!(
-            "error: invalid manifest {path}:\n  routes[1].module: the module `nope` is not declared in [[modules]]"
-        )
+    assert!(
+        stderr.trim_end().ends_with(&format!(
+            "error: invalid manifest {path}:\n  routes[1].module: no module `nope` has been deployed (nor is it in [[modules]])"
+        )),
+        "{stderr}"
     );
 }
 

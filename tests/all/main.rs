@@ -3,8 +3,10 @@
 
 mod support;
 
+mod admin;
 mod bodies;
 mod cli;
+mod deploy;
 mod failures;
 mod handlers;
 mod routing;

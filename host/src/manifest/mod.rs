@@ -15,7 +15,7 @@
 //! [[routes]]
 //! method = "GET"              # GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS or ANY
 //! path = "/hello/{name}"      # {param} segments, and a greedy {proxy+} last segment
-//! module = "hello"
+//! module = "hello"           # also `hello@3` (a version) or `hello@prod` (an alias)
 //! timeout_ms = 5000           # optional, 50..=29000, default 29000
 //! memory_mb = 64              # optional, 1..=4096, default 128
 //! ```
@@ -31,8 +31,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 pub use error::{ManifestError, Problem};
+pub use schema::RouteConfig;
 
 use crate::limits::InvocationLimits;
+use crate::registry::Target;
 use crate::routing::{MethodFilter, RouteTemplate};
 
 /// The address the gateway listens on when neither the manifest nor `--listen` says.
@@ -50,8 +52,8 @@ pub struct Manifest {
     pub listen: SocketAddr,
     /// `[[modules]]`, in file order.
     pub modules: Vec<ModuleSpec>,
-    /// `[[routes]]`, in file order.
-    pub routes: Vec<RouteSpec>,
+    /// `[[routes]]` as written, in file order (each one valid).
+    pub routes: Vec<RouteConfig>,
 }
 
 /// A module to load: a `.wasm` component on disk.
@@ -63,15 +65,15 @@ pub struct ModuleSpec {
     pub path: PathBuf,
 }
 
-/// A route: requests matching `method` and `template` run `module`.
+/// A route: requests matching `method` and `template` run `target`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteSpec {
     /// Accepted methods.
     pub method: MethodFilter,
     /// The path template.
     pub template: RouteTemplate,
-    /// The module that handles it.
-    pub module: ModuleName,
+    /// The module (and version) that handles it.
+    pub target: Target,
     /// Timeout and memory of each invocation.
     pub limits: InvocationLimits,
 }

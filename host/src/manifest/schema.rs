@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The whole file.
 #[derive(Debug, Default, Deserialize)]
@@ -14,7 +14,7 @@ pub(super) struct ManifestFile {
     #[serde(default)]
     pub modules: Vec<ModuleEntry>,
     #[serde(default)]
-    pub routes: Vec<RouteEntry>,
+    pub routes: Vec<RouteConfig>,
 }
 
 /// `[gateway]`
@@ -32,13 +32,21 @@ pub(super) struct ModuleEntry {
     pub path: String,
 }
 
-/// One `[[routes]]` entry.
-#[derive(Debug, Deserialize)]
+/// A route as written: one `[[routes]]` entry, a stored route, or the body of the admin
+/// API's `PUT /routes`. [`RouteConfig::validate`] turns it into a [`super::RouteSpec`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct RouteEntry {
+pub struct RouteConfig {
+    /// `GET`, `POST`, … or `ANY`.
     pub method: String,
+    /// The path template.
     pub path: String,
+    /// What it runs: `name`, `name@version` or `name@alias`.
     pub module: String,
+    /// Timeout of one invocation, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
+    /// Memory of one instance, in MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_mb: Option<u64>,
 }

@@ -66,11 +66,17 @@ memory_mb = 64
     assert_eq!(m.modules.len(), 2);
     assert_eq!(m.modules[0].name.as_str(), "hello");
     assert_eq!(m.modules[0].path, dir.path().join("hello.wasm"));
-    assert_eq!(m.routes[0].to_string(), "GET /hello/{name}");
-    assert_eq!(m.routes[0].limits, InvocationLimits::default());
-    assert_eq!(m.routes[1].to_string(), "ANY /echo/{proxy+}");
-    assert_eq!(m.routes[1].limits.timeout, Duration::from_millis(1500));
-    assert_eq!(m.routes[1].limits.memory_bytes, 64 << 20);
+    let routes: Vec<RouteSpec> = m
+        .routes
+        .iter()
+        .map(|r| r.validate().expect("valid"))
+        .collect();
+    assert_eq!(routes[0].to_string(), "GET /hello/{name}");
+    assert_eq!(routes[0].target.to_string(), "hello");
+    assert_eq!(routes[0].limits, InvocationLimits::default());
+    assert_eq!(routes[1].to_string(), "ANY /echo/{proxy+}");
+    assert_eq!(routes[1].limits.timeout, Duration::from_millis(1500));
+    assert_eq!(routes[1].limits.memory_bytes, 64 << 20);
 }
 
 #[test]
@@ -131,7 +137,7 @@ module = "hello"
 [[routes]]
 method = "GET"
 path = "b"
-module = "nope"
+module = "nope@"
 
 [[routes]]
 method = "GET"
@@ -162,7 +168,7 @@ module = "echo"
   modules[4].path: `DIR/missing.wasm` (module `ghost`) does not exist or is not a file; paths are relative to the manifest's folder
   routes[0].method: `FETCH` is not a method wasmgate routes; use one of GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS or ANY
   routes[1].path: invalid path template `b`: it must start with `/`
-  routes[1].module: the module `nope` is not declared in [[modules]]
+  routes[1].module: `` is not a valid alias: a letter, then letters, digits, `-` and `_` (at most 64)
   routes[2].timeout_ms: 10 is out of range: a timeout is 50 to 29000 ms
   routes[2].memory_mb: 0 is out of range: memory is 1 to 4096 MiB
   routes[4].path: `GET /hello/{name}` is declared twice

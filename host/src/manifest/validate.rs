@@ -4,9 +4,10 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
-use super::schema::{ManifestFile, RouteEntry};
+use super::schema::{ManifestFile, RouteConfig};
 use super::{DEFAULT_LISTEN, Manifest, ManifestError, ModuleName, ModuleSpec, Problem, RouteSpec};
 use crate::limits::{self, InvocationLimits};
+use crate::registry::Target;
 use crate::routing::{MethodFilter, RouteTable, RouteTemplate};
 
 pub(super) fn validate(
@@ -50,14 +51,20 @@ pub(super) fn validate(
     let mut routes = Vec::with_capacity(file.routes.len());
     let mut table = RouteTable::new();
     for (i, entry) in file.routes.iter().enumerate() {
-        let Some(route) = validate_route(i, entry, &declared, &mut problem) else {
-            continue;
+        let route = match entry.validate() {
+            Ok(route) => route,
+            Err(found) => {
+                for Problem { key, message } in found {
+                    problem(format!("routes[{i}].{key}"), message);
+                }
+                continue;
+            }
         };
         if let Err(conflict) = table.insert(route.method.clone(), route.template.clone(), i) {
             problem(format!("routes[{i}].path"), conflict.to_string());
             continue;
         }
-        routes.push(route);
+        routes.push(entry.clone());
     }
 
     if !problems.is_empty() {
@@ -74,80 +81,74 @@ pub(super) fn validate(
     })
 }
 
-fn validate_route(
-    i: usize,
-    entry: &RouteEntry,
-    declared: &HashSet<ModuleName>,
-    problem: &mut impl FnMut(String, String),
-) -> Option<RouteSpec> {
-    let method = MethodFilter::parse(&entry.method);
-    if method.is_none() {
-        let known: Vec<&str> = MethodFilter::ROUTABLE.iter().map(|m| m.as_str()).collect();
-        problem(
-            format!("routes[{i}].method"),
-            format!(
-                "`{}` is not a method wasmgate routes; use one of {} or ANY",
-                entry.method,
-                known.join(", ")
-            ),
-        );
-    }
-    let template = entry
-        .path
-        .parse::<RouteTemplate>()
-        .map_err(|e| problem(format!("routes[{i}].path"), e.to_string()))
-        .ok();
-    let module = match ModuleName::new(&entry.module) {
-        Ok(name) if declared.contains(&name) => Some(name),
-        Ok(name) => {
+impl RouteConfig {
+    /// Checks every field; each problem's key is the field's name (`method`, `path`, …).
+    /// Whether the target module exists is for the registry to say.
+    pub fn validate(&self) -> Result<RouteSpec, Vec<Problem>> {
+        let mut problems = Vec::new();
+        let mut problem = |key: &str, message: String| {
+            problems.push(Problem {
+                key: key.to_owned(),
+                message,
+            })
+        };
+        let method = MethodFilter::parse(&self.method);
+        if method.is_none() {
+            let known: Vec<&str> = MethodFilter::ROUTABLE.iter().map(|m| m.as_str()).collect();
             problem(
-                format!("routes[{i}].module"),
-                format!("the module `{name}` is not declared in [[modules]]"),
-            );
-            None
-        }
-        Err(message) => {
-            problem(format!("routes[{i}].module"), message);
-            None
-        }
-    };
-
-    let mut limits = InvocationLimits::default();
-    let mut limits_ok = true;
-    if let Some(ms) = entry.timeout_ms {
-        if (limits::MIN_TIMEOUT_MS..=limits::MAX_TIMEOUT_MS).contains(&ms) {
-            limits.timeout = Duration::from_millis(ms);
-        } else {
-            limits_ok = false;
-            problem(
-                format!("routes[{i}].timeout_ms"),
+                "method",
                 format!(
-                    "{ms} is out of range: a timeout is {} to {} ms",
-                    limits::MIN_TIMEOUT_MS,
-                    limits::MAX_TIMEOUT_MS
+                    "`{}` is not a method wasmgate routes; use one of {} or ANY",
+                    self.method,
+                    known.join(", ")
                 ),
             );
         }
-    }
-    if let Some(mb) = entry.memory_mb {
-        if (1..=limits::MAX_MEMORY_MB).contains(&mb) {
-            limits.memory_bytes = mb << 20;
-        } else {
-            limits_ok = false;
-            problem(
-                format!("routes[{i}].memory_mb"),
-                format!(
-                    "{mb} is out of range: memory is 1 to {} MiB",
-                    limits::MAX_MEMORY_MB
-                ),
-            );
+        let template = self
+            .path
+            .parse::<RouteTemplate>()
+            .map_err(|e| problem("path", e.to_string()))
+            .ok();
+        let target = Target::parse(&self.module)
+            .map_err(|message| problem("module", message))
+            .ok();
+
+        let mut limits = InvocationLimits::default();
+        if let Some(ms) = self.timeout_ms {
+            if (limits::MIN_TIMEOUT_MS..=limits::MAX_TIMEOUT_MS).contains(&ms) {
+                limits.timeout = Duration::from_millis(ms);
+            } else {
+                problem(
+                    "timeout_ms",
+                    format!(
+                        "{ms} is out of range: a timeout is {} to {} ms",
+                        limits::MIN_TIMEOUT_MS,
+                        limits::MAX_TIMEOUT_MS
+                    ),
+                );
+            }
+        }
+        if let Some(mb) = self.memory_mb {
+            if (1..=limits::MAX_MEMORY_MB).contains(&mb) {
+                limits.memory_bytes = mb << 20;
+            } else {
+                problem(
+                    "memory_mb",
+                    format!(
+                        "{mb} is out of range: memory is 1 to {} MiB",
+                        limits::MAX_MEMORY_MB
+                    ),
+                );
+            }
+        }
+        match (method, template, target) {
+            (Some(method), Some(template), Some(target)) if problems.is_empty() => Ok(RouteSpec {
+                method,
+                template,
+                target,
+                limits,
+            }),
+            _ => Err(problems),
         }
     }
-
-    Some(RouteSpec {
-        method: method?,
-        template: template?,
-        module: module?,
-        limits: limits_ok.then_some(limits)?,
-    })
 }

@@ -12,59 +12,58 @@ use super::state::InvocationState;
 #[derive(Clone)]
 pub struct HandlerComponent {
     pub(super) pre: ProxyPre<InvocationState>,
+    component: Component,
 }
 
-/// Why a file could not be loaded as a handler. Every message names the file.
+/// Why bytes could not be loaded as a handler. Every message names where they came from.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LoadError {
     /// The file could not be read.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {error}", path.display())]
     Read {
         /// The file.
         path: PathBuf,
         /// The I/O error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The bytes are not WebAssembly at all.
-    #[error("{} is not a WebAssembly file: it does not start with the `\\0asm` header", path.display())]
+    #[error("{origin} is not a WebAssembly file: it does not start with the `\\0asm` header")]
     NotWasm {
-        /// The file.
-        path: PathBuf,
+        /// Where the bytes came from.
+        origin: String,
     },
     /// A core module, not a component.
     #[error(
-        "{} is a core WebAssembly module, not a component: handlers are `wasi:http` components (build Rust for `wasm32-wasip2`)",
-        path.display()
+        "{origin} is a core WebAssembly module, not a component: handlers are `wasi:http` components (build Rust for `wasm32-wasip2`)"
     )]
     CoreModule {
-        /// The file.
-        path: PathBuf,
+        /// Where the bytes came from.
+        origin: String,
     },
     /// Validation or compilation failed (also for truncated files).
-    #[error("{} is not a valid component: {message}", path.display())]
+    #[error("{origin} is not a valid component: {message}")]
     Invalid {
-        /// The file.
-        path: PathBuf,
+        /// Where the bytes came from.
+        origin: String,
         /// Wasmtime's explanation.
         message: String,
     },
     /// The component imports something the gateway does not provide.
-    #[error("{} imports what wasmgate does not provide: {message}", path.display())]
+    #[error("{origin} imports what wasmgate does not provide: {message}")]
     UnsatisfiedImport {
-        /// The file.
-        path: PathBuf,
-        /// Which import, as wasmtime reports it.
+        /// Where the bytes came from.
+        origin: String,
+        /// Which imports.
         message: String,
     },
     /// The component does not export `wasi:http/incoming-handler`.
     #[error(
-        "{} does not export `wasi:http/incoming-handler@0.2.x`, so it is not an HTTP handler: {message}",
-        path.display()
+        "{origin} does not export `wasi:http/incoming-handler@0.2.x`, so it is not an HTTP handler: {message}"
     )]
     NotAHandler {
-        /// The file.
-        path: PathBuf,
+        /// Where the bytes came from.
+        origin: String,
         /// Wasmtime's explanation.
         message: String,
     },
@@ -87,43 +86,82 @@ fn wasm_kind(bytes: &[u8]) -> WasmKind {
     }
 }
 
+/// WIT packages the linker provides (any 0.2.x version of the WASI ones).
+const PROVIDED_PACKAGES: [&str; 8] = [
+    "wasi:cli/",
+    "wasi:io/",
+    "wasi:clocks/",
+    "wasi:random/",
+    "wasi:filesystem/",
+    "wasi:sockets/",
+    "wasi:http/",
+    "wasmgate:gateway/",
+];
+
 impl HandlerComponent {
     /// Reads, compiles and links a handler file.
     pub(super) fn load(linker: &Linker<InvocationState>, path: &Path) -> Result<Self, LoadError> {
-        let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+        let bytes = std::fs::read(path).map_err(|error| LoadError::Read {
             path: path.to_owned(),
-            source,
+            error,
         })?;
-        Self::from_bytes(linker, path, &bytes)
+        Self::compile(linker, &path.display().to_string(), &bytes)
     }
 
-    /// Compiles and links a handler from its bytes; `path` names it in errors.
-    pub(super) fn from_bytes(
+    /// Validates, compiles and links a handler from its bytes; `origin` names them in
+    /// errors.
+    pub(super) fn compile(
         linker: &Linker<InvocationState>,
-        path: &Path,
+        origin: &str,
         bytes: &[u8],
     ) -> Result<Self, LoadError> {
-        let path = path.to_owned();
+        let origin = origin.to_owned();
         match wasm_kind(bytes) {
             WasmKind::Component => {}
-            WasmKind::CoreModule => return Err(LoadError::CoreModule { path }),
-            WasmKind::NotWasm => return Err(LoadError::NotWasm { path }),
+            WasmKind::CoreModule => return Err(LoadError::CoreModule { origin }),
+            WasmKind::NotWasm => return Err(LoadError::NotWasm { origin }),
         }
         let component = Component::new(linker.engine(), bytes).map_err(|e| LoadError::Invalid {
-            path: path.clone(),
+            origin: origin.clone(),
             message: format!("{e:#}"),
         })?;
-        let instance_pre =
-            linker
-                .instantiate_pre(&component)
-                .map_err(|e| LoadError::UnsatisfiedImport {
-                    path: path.clone(),
-                    message: format!("{e:#}"),
-                })?;
+        Self::link(linker, origin, component)
+    }
+
+    /// Links an already compiled component.
+    pub(super) fn link(
+        linker: &Linker<InvocationState>,
+        origin: String,
+        component: Component,
+    ) -> Result<Self, LoadError> {
+        let instance_pre = linker.instantiate_pre(&component).map_err(|e| {
+            let engine = linker.engine();
+            let foreign: Vec<String> = component
+                .component_type()
+                .imports(engine)
+                .map(|(name, _)| name)
+                .filter(|name| !PROVIDED_PACKAGES.iter().any(|p| name.starts_with(p)))
+                .map(|name| format!("`{name}`"))
+                .collect();
+            let message = if foreign.is_empty() {
+                format!("{e:#}")
+            } else {
+                format!("{} ({e:#})", foreign.join(", "))
+            };
+            LoadError::UnsatisfiedImport {
+                origin: origin.clone(),
+                message,
+            }
+        })?;
         let pre = ProxyPre::new(instance_pre).map_err(|e| LoadError::NotAHandler {
-            path,
+            origin,
             message: format!("{e:#}"),
         })?;
-        Ok(HandlerComponent { pre })
+        Ok(HandlerComponent { pre, component })
+    }
+
+    /// The compiled native code, to cache on disk (see [`super::Runtime::load_precompiled`]).
+    pub fn serialize(&self) -> wasmtime::Result<Vec<u8>> {
+        self.component.serialize()
     }
 }

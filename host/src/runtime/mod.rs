@@ -29,6 +29,16 @@ pub use state::MemoryLimitExceeded;
 
 use state::InvocationState;
 
+#[expect(
+    unsafe_code,
+    reason = "Component::deserialize trusts its input; callers pass only hash-checked bytes this engine serialised"
+)]
+fn deserialize(engine: &Engine, native: &[u8]) -> wasmtime::Result<wasmtime::component::Component> {
+    // SAFETY: `Runtime::load_precompiled`'s contract: the bytes are exactly the output of
+    // `Component::serialize` by an engine with this configuration, verified by sha256.
+    unsafe { wasmtime::component::Component::deserialize(engine, native) }
+}
+
 /// The runtime could not be created.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot create the WebAssembly runtime: {0}")]
@@ -74,5 +84,41 @@ impl Runtime {
     /// Loads a handler component from a file: compiled once, here, never per request.
     pub fn load_handler(&self, path: &Path) -> Result<HandlerComponent, LoadError> {
         HandlerComponent::load(&self.linker, path)
+    }
+
+    /// Validates and compiles a handler from its bytes; `origin` names them in errors.
+    pub fn compile_handler(
+        &self,
+        origin: &str,
+        bytes: &[u8],
+    ) -> Result<HandlerComponent, LoadError> {
+        HandlerComponent::compile(&self.linker, origin, bytes)
+    }
+
+    /// Loads native code made by [`HandlerComponent::serialize`] with this engine's settings.
+    ///
+    /// The bytes must be exactly what `serialize` produced: the caller checks them against
+    /// the hash it recorded when it stored them, as wasmtime runs them without validation.
+    pub fn load_precompiled(
+        &self,
+        origin: &str,
+        native: &[u8],
+    ) -> Result<HandlerComponent, LoadError> {
+        let component = deserialize(self.engine(), native).map_err(|e| LoadError::Invalid {
+            origin: origin.to_owned(),
+            message: format!("{e:#}"),
+        })?;
+        HandlerComponent::link(&self.linker, origin.to_owned(), component)
+    }
+
+    /// A key that changes whenever native code compiled by this engine would not load in
+    /// another (wasmtime version, settings, CPU features): part of cached files' names.
+    pub fn compatibility_key(&self) -> String {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.engine()
+            .precompile_compatibility_hash()
+            .hash(&mut hasher);
+        format!("{:016x}", hasher.finish())
     }
 }

@@ -16,8 +16,9 @@ const START_TIMEOUT: Duration = Duration::from_secs(120);
 pub struct Gateway {
     child: Child,
     pub addr: SocketAddr,
+    pub admin_addr: SocketAddr,
     stderr: Arc<Mutex<String>>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 /// Path of the binary under test.
@@ -39,13 +40,28 @@ impl Gateway {
         Self::start_with_args(manifest, &["--listen", "127.0.0.1:0"])
     }
 
-    /// Starts `wasmgate up MANIFEST --workers 2 ARGS…`.
+    /// Starts `wasmgate up MANIFEST --workers 2 --data-dir TEMP/data --admin-listen
+    /// 127.0.0.1:0 ARGS…`.
     pub fn start_with_args(manifest: &str, args: &[&str]) -> Gateway {
-        let (dir, path) = write_manifest(manifest);
+        let (dir, _) = write_manifest(manifest);
+        Self::start_in(dir, args)
+    }
+
+    /// Starts the gateway on the manifest and data dir already in `dir` (as left by an
+    /// earlier gateway, see [`Gateway::stop_keeping_data`]).
+    pub fn start_in(dir: tempfile::TempDir, args: &[&str]) -> Gateway {
+        let path = dir.path().join("wasmgate.toml");
         let mut child = Command::new(binary())
             .arg("up")
             .arg(&path)
-            .args(["--workers", "2"])
+            .args([
+                "--workers",
+                "2",
+                "--admin-listen",
+                "127.0.0.1:0",
+                "--data-dir",
+            ])
+            .arg(dir.path().join("data"))
             .args(args)
             .env("RUST_LOG", "info")
             .env_remove("RUST_BACKTRACE")
@@ -74,16 +90,23 @@ impl Gateway {
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
+            let mut admin = None;
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
+                if let Some(addr) = line.strip_prefix("wasmgate admin API on http://") {
+                    admin = Some(addr.to_owned());
+                }
                 if let Some(addr) = line.strip_prefix("wasmgate listening on http://") {
-                    let _ = tx.send(addr.to_owned());
+                    let _ = tx.send((addr.to_owned(), admin.take()));
                 }
             }
         });
-        let addr = match rx.recv_timeout(START_TIMEOUT) {
-            Ok(addr) => addr.parse().expect("listening address"),
-            Err(_) => {
+        let (addr, admin_addr) = match rx.recv_timeout(START_TIMEOUT) {
+            Ok((addr, Some(admin))) => (
+                addr.parse().expect("listening address"),
+                admin.parse().expect("admin address"),
+            ),
+            _ => {
                 let _ = child.kill();
                 let status = child.wait().ok();
                 panic!(
@@ -95,9 +118,42 @@ impl Gateway {
         Gateway {
             child,
             addr,
+            admin_addr,
             stderr,
-            _dir: dir,
+            dir,
         }
+    }
+
+    /// `http://ADMIN_ADDR{path}`.
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.admin_addr)
+    }
+
+    /// The admin token the gateway generated in its data dir.
+    pub fn admin_token(&self) -> String {
+        std::fs::read_to_string(self.data_dir().join("admin-token")).expect("admin token file")
+    }
+
+    /// The gateway's data dir.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Kills the process (SIGKILL, no clean-up) and returns its folder (manifest and data
+    /// dir) for [`Gateway::start_in`].
+    pub fn kill_keeping_data(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        // An empty placeholder takes the folder's place until `self` is dropped.
+        std::mem::replace(&mut self.dir, tempfile::tempdir().expect("tempdir"))
+    }
+
+    /// Stops the process with SIGTERM (a clean shutdown) and returns its folder.
+    pub fn stop_keeping_data(mut self) -> tempfile::TempDir {
+        self.terminate();
+        let status = self.wait_exit(Duration::from_secs(30)).expect("clean exit");
+        assert!(status.success(), "{status:?}");
+        std::mem::replace(&mut self.dir, tempfile::tempdir().expect("tempdir"))
     }
 
     /// `http://ADDR{path}`.
@@ -152,10 +208,15 @@ impl Drop for Gateway {
     }
 }
 
-/// Runs `wasmgate` with `args` to completion: (exit status, stdout, stderr).
+/// Runs `wasmgate` with `args` to completion: (exit status, stdout, stderr). `up` gets a
+/// data dir in `cwd` and an ephemeral admin port.
 pub fn run(args: &[&str], cwd: &Path) -> (ExitStatus, String, String) {
+    let mut args: Vec<&str> = args.to_vec();
+    if args.first() == Some(&"up") && !args.contains(&"--help") {
+        args.extend(["--admin-listen", "127.0.0.1:0", "--data-dir", "data"]);
+    }
     let output = Command::new(binary())
-        .args(args)
+        .args(&args)
         .env_remove("RUST_BACKTRACE")
         .current_dir(cwd)
         .output()

@@ -1,8 +1,10 @@
 //! Shared test support: building the guests, running the gateway, manifests.
 
+mod admin;
 mod gateway;
 mod guests;
 
+pub use admin::AdminClient;
 pub use gateway::{Gateway, run, write_manifest};
 pub use guests::guests;
 
@@ -93,4 +95,20 @@ pub fn client() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client")
+}
+
+/// A gateway with an empty manifest: everything comes through the admin API.
+pub fn empty_gateway() -> Gateway {
+    Gateway::start("")
+}
+
+/// GET `url`: (status, the `x-wasmgate-version` header, body).
+pub async fn get(url: &str) -> (u16, Option<String>, String) {
+    let response = client().get(url).send().await.expect("send");
+    let status = response.status().as_u16();
+    let version = response
+        .headers()
+        .get("x-wasmgate-version")
+        .map(|v| v.to_str().expect("ascii").to_owned());
+    (status, version, response.text().await.expect("body"))
 }

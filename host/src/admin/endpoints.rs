@@ -1,0 +1,203 @@
+//! The admin endpoints: registry operations and their JSON. Every change is followed by a
+//! swap of the gateway's routes.
+
+use bytes::Bytes;
+use http::StatusCode;
+use serde_json::{Value, json};
+
+use super::{ApiError, ApiResult};
+use crate::gateway::Gateway;
+use crate::manifest::{ModuleName, RouteConfig};
+use crate::registry::{AliasRecord, ModuleRecord, RegistryError, RouteRecord, route_id};
+
+pub(super) struct Api<'a> {
+    pub gateway: &'a std::sync::Arc<Gateway>,
+}
+
+fn module_name(name: &str) -> Result<ModuleName, ApiError> {
+    ModuleName::new(name).map_err(|message| ApiError::new(StatusCode::BAD_REQUEST, message))
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
+}
+
+fn module_json(name: &str, module: &ModuleRecord) -> Value {
+    let versions: Vec<Value> = module
+        .versions
+        .iter()
+        .map(|(number, v)| {
+            json!({ "version": number, "sha256": v.sha256, "size": v.size, "created": v.created })
+        })
+        .collect();
+    json!({
+        "name": name,
+        "latest": module.latest(),
+        "versions": versions,
+        "aliases": module.aliases,
+    })
+}
+
+fn route_json(record: &RouteRecord) -> Value {
+    let mut value = json!({ "id": route_id(&record.config), "source": record.source });
+    if let (Value::Object(map), Ok(Value::Object(fields))) =
+        (&mut value, serde_json::to_value(&record.config))
+    {
+        map.extend(fields);
+    }
+    value
+}
+
+impl Api<'_> {
+    /// Runs a blocking registry change off the async thread, then swaps the routes in.
+    async fn change<T: Send + 'static>(
+        &self,
+        change: impl FnOnce(&crate::registry::Registry) -> Result<T, RegistryError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let gateway = self.gateway.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = change(gateway.registry())?;
+            gateway.refresh()?;
+            Ok(result)
+        })
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+    }
+
+    pub fn list_modules(&self) -> ApiResult {
+        let state = self.gateway.registry().state();
+        let modules: Vec<Value> = state
+            .modules
+            .iter()
+            .map(|(name, module)| module_json(name, module))
+            .collect();
+        Ok((StatusCode::OK, json!({ "modules": modules })))
+    }
+
+    pub fn get_module(&self, name: &str) -> ApiResult {
+        let state = self.gateway.registry().state();
+        let module = state
+            .modules
+            .get(name)
+            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no module `{name}`")))?;
+        Ok((StatusCode::OK, module_json(name, module)))
+    }
+
+    pub async fn upload(&self, name: &str, bytes: Bytes) -> ApiResult {
+        let name = module_name(name)?;
+        let size = bytes.len();
+        let started = std::time::Instant::now();
+        let upload = self
+            .change({
+                let name = name.clone();
+                move |registry| registry.upload(&name, bytes.to_vec())
+            })
+            .await?;
+        tracing::info!(
+            module = %name,
+            version = upload.version,
+            new = upload.created,
+            ms = started.elapsed().as_millis() as u64,
+            "module uploaded"
+        );
+        let status = if upload.created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
+        Ok((
+            status,
+            json!({
+                "name": name.as_str(),
+                "version": upload.version,
+                "sha256": upload.sha256,
+                "size": size,
+                "created": upload.created,
+            }),
+        ))
+    }
+
+    pub async fn delete_version(&self, name: &str, version: &str) -> ApiResult {
+        let name = module_name(name)?;
+        let number: u32 = version.parse().map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("`{version}` is not a version number"),
+            )
+        })?;
+        self.change({
+            let name = name.clone();
+            move |registry| registry.delete_version(&name, number)
+        })
+        .await?;
+        Ok((
+            StatusCode::OK,
+            json!({ "name": name.as_str(), "deleted_version": number }),
+        ))
+    }
+
+    pub async fn put_alias(&self, name: &str, alias: &str, body: &[u8]) -> ApiResult {
+        let name = module_name(name)?;
+        let record: AliasRecord = parse_json(body)?;
+        let alias = alias.to_owned();
+        let record = self
+            .change({
+                let (name, alias) = (name.clone(), alias.clone());
+                move |registry| registry.set_alias(&name, &alias, record)
+            })
+            .await?;
+        Ok((
+            StatusCode::OK,
+            json!({ "name": name.as_str(), "alias": alias, "version": record.version, "canary": record.canary }),
+        ))
+    }
+
+    pub async fn delete_alias(&self, name: &str, alias: &str) -> ApiResult {
+        let name = module_name(name)?;
+        let alias = alias.to_owned();
+        self.change({
+            let (name, alias) = (name.clone(), alias.clone());
+            move |registry| registry.delete_alias(&name, &alias)
+        })
+        .await?;
+        Ok((
+            StatusCode::OK,
+            json!({ "name": name.as_str(), "deleted_alias": alias }),
+        ))
+    }
+
+    pub fn list_routes(&self) -> ApiResult {
+        let state = self.gateway.registry().state();
+        let routes: Vec<Value> = state.routes.iter().map(route_json).collect();
+        Ok((StatusCode::OK, json!({ "routes": routes })))
+    }
+
+    pub fn get_route(&self, id: &str) -> ApiResult {
+        let state = self.gateway.registry().state();
+        let record = state
+            .routes
+            .iter()
+            .find(|r| route_id(&r.config) == id)
+            .ok_or_else(|| {
+                ApiError::new(StatusCode::NOT_FOUND, format!("no route with id `{id}`"))
+            })?;
+        Ok((StatusCode::OK, route_json(record)))
+    }
+
+    pub async fn put_route(&self, body: &[u8]) -> ApiResult {
+        let config: RouteConfig = parse_json(body)?;
+        let record = self
+            .change(move |registry| registry.put_route(config))
+            .await?;
+        Ok((StatusCode::OK, route_json(&record)))
+    }
+
+    pub async fn delete_route(&self, id: &str) -> ApiResult {
+        let id = id.to_owned();
+        let removed = self
+            .change(move |registry| registry.delete_route(&id))
+            .await?;
+        Ok((StatusCode::OK, json!({ "deleted": route_json(&removed) })))
+    }
+}

@@ -1,0 +1,104 @@
+//! Applying the manifest at start-up, on top of what the registry stored.
+//!
+//! The rules (also in the README): each `[[modules]]` file is uploaded as a version of its
+//! module (identical bytes reuse the version they already are, so restarts add nothing);
+//! routes the manifest declared at an earlier start-up are dropped and the manifest's
+//! routes are added, replacing stored routes with the same method and path. Everything
+//! made through the admin API is kept.
+
+use super::{
+    Registry, RegistryError, RouteRecord, RouteSource, check_conflicts, upsert_route,
+    validate_route,
+};
+use crate::manifest::{Manifest, ManifestError, ModuleName, Problem};
+
+/// Why the manifest could not be applied.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApplyError {
+    /// A module file is not a usable handler (or could not be stored).
+    #[error("module `{module}`: {error}")]
+    Module {
+        /// The module.
+        module: ModuleName,
+        /// Why.
+        error: RegistryError,
+    },
+    /// Routes name modules, versions or aliases that do not exist, or conflict with stored
+    /// routes.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    /// The registry could not be saved.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+}
+
+impl Registry {
+    /// Applies `manifest`; see the module documentation for the rules.
+    pub fn apply_manifest(&self, manifest: &Manifest) -> Result<(), ApplyError> {
+        for module in &manifest.modules {
+            let bytes = std::fs::read(&module.path).map_err(|e| ApplyError::Module {
+                module: module.name.clone(),
+                error: RegistryError::Storage(format!(
+                    "cannot read {}: {e}",
+                    module.path.display()
+                )),
+            })?;
+            let started = std::time::Instant::now();
+            let upload = self
+                .upload_from_file(&module.name, &module.path, bytes)
+                .map_err(|error| ApplyError::Module {
+                    module: module.name.clone(),
+                    error,
+                })?;
+            tracing::info!(
+                module = %module.name,
+                version = upload.version,
+                new = upload.created,
+                ms = started.elapsed().as_millis() as u64,
+                "manifest module"
+            );
+        }
+
+        let mut state = self.lock();
+        let mut next = state.clone();
+        next.routes.retain(|r| r.source != RouteSource::Manifest);
+        let mut problems = Vec::new();
+        for (i, config) in manifest.routes.iter().enumerate() {
+            // The manifest validated each route's fields already.
+            let spec = validate_route(config)?;
+            if let Err(message) = Registry::resolve(&next, &spec.target) {
+                problems.push(Problem {
+                    key: format!("routes[{i}].module"),
+                    message: format!("{message} (nor is it in [[modules]])"),
+                });
+                continue;
+            }
+            let record = RouteRecord {
+                config: config.clone(),
+                source: RouteSource::Manifest,
+            };
+            let mut with_route = next.routes.clone();
+            upsert_route(&mut with_route, record, &spec);
+            match check_conflicts(&with_route) {
+                Ok(()) => next.routes = with_route,
+                Err(conflict) => problems.push(Problem {
+                    key: format!("routes[{i}].path"),
+                    message: format!("{conflict} (a route stored through the admin API)"),
+                }),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(ManifestError::Invalid {
+                path: manifest.source.clone(),
+                problems,
+            }
+            .into());
+        }
+        if next != *state {
+            self.store.save_state(&next)?;
+            *state = next;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,358 @@
+//! The module and route registry: immutable module versions (content-addressed by sha256),
+//! aliases, and routes, persisted through a [`RegistryStore`], plus the compiled handlers
+//! of every version in use.
+//!
+//! Every change is validated first, then written to the store, and only then visible: a
+//! rejected request changes nothing, and a crash leaves the last complete document.
+
+mod aliases;
+mod error;
+mod fs;
+mod manifest;
+mod model;
+mod store;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+pub use error::RegistryError;
+pub use manifest::ApplyError;
+pub use model::{
+    AliasRecord, Canary, ModuleRecord, Qualifier, RegistryState, RouteRecord, RouteSource, Target,
+    VersionRecord, check_alias_name,
+};
+pub use store::{FileStore, RegistryStore, sha256_hex};
+
+pub(crate) use fs::write_atomic_with_mode;
+
+use crate::manifest::{ModuleName, RouteConfig, RouteSpec};
+use crate::routing::RouteTable;
+use crate::runtime::{HandlerComponent, Runtime};
+
+/// The outcome of an upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    /// The version the bytes are stored as.
+    pub version: u32,
+    /// Their sha256.
+    pub sha256: String,
+    /// False when identical bytes were already a version of the module.
+    pub created: bool,
+}
+
+/// What a route's target resolves to right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    /// The version that takes the requests…
+    pub version: u32,
+    /// …and its sha256.
+    pub sha256: String,
+    /// A canary version, its sha256 and its share in percent.
+    pub canary: Option<(u32, String, u8)>,
+}
+
+/// The registry.
+pub struct Registry {
+    runtime: Arc<Runtime>,
+    store: Box<dyn RegistryStore>,
+    state: Mutex<RegistryState>,
+    handlers: Mutex<HashMap<String, HandlerComponent>>,
+    compile_timeout: Duration,
+}
+
+impl Registry {
+    /// Opens the registry kept in `store` (empty if nothing was ever saved).
+    pub fn open(
+        runtime: Arc<Runtime>,
+        store: Box<dyn RegistryStore>,
+        compile_timeout: Duration,
+    ) -> Result<Self, RegistryError> {
+        let state = store.load_state()?.unwrap_or_default();
+        Ok(Registry {
+            runtime,
+            store,
+            state: Mutex::new(state),
+            handlers: Mutex::new(HashMap::new()),
+            compile_timeout,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, RegistryState> {
+        // A panic while holding the lock cannot leave a half-made change: changes are made
+        // on a copy and swapped in after the store accepted them.
+        self.state
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// A copy of everything stored.
+    pub fn state(&self) -> RegistryState {
+        self.lock().clone()
+    }
+
+    /// Validates, compiles and stores `bytes` as a new version of `name`. Identical bytes
+    /// return the version they already are.
+    pub fn upload(&self, name: &ModuleName, bytes: Vec<u8>) -> Result<Upload, RegistryError> {
+        self.upload_named(name, format!("the upload of `{name}`"), bytes)
+    }
+
+    /// [`Registry::upload`] of a file: errors name the file.
+    fn upload_from_file(
+        &self,
+        name: &ModuleName,
+        path: &std::path::Path,
+        bytes: Vec<u8>,
+    ) -> Result<Upload, RegistryError> {
+        self.upload_named(name, path.display().to_string(), bytes)
+    }
+
+    fn upload_named(
+        &self,
+        name: &ModuleName,
+        origin: String,
+        bytes: Vec<u8>,
+    ) -> Result<Upload, RegistryError> {
+        let sha256 = sha256_hex(&bytes);
+        if let Some(version) = self.version_with_hash(name, &sha256) {
+            return Ok(Upload {
+                version,
+                sha256,
+                created: false,
+            });
+        }
+        let handler = self.compile_bounded(origin, bytes.clone())?;
+        let native = handler.serialize().map_err(|e| {
+            RegistryError::Storage(format!("cannot serialise compiled code: {e:#}"))
+        })?;
+        self.store.put_module(&sha256, &bytes)?;
+        self.store
+            .put_native(&sha256, &self.runtime.compatibility_key(), &native)?;
+        self.handlers_lock().insert(sha256.clone(), handler);
+
+        let mut state = self.lock();
+        let mut next = state.clone();
+        let module = next.modules.entry(name.to_string()).or_default();
+        if let Some((&version, _)) = module.versions.iter().find(|(_, v)| v.sha256 == sha256) {
+            // The same bytes won a race with this upload.
+            return Ok(Upload {
+                version,
+                sha256,
+                created: false,
+            });
+        }
+        let version = module.next_version.max(1);
+        module.next_version = version + 1;
+        module.versions.insert(
+            version,
+            VersionRecord {
+                sha256: sha256.clone(),
+                size: bytes.len() as u64,
+                created: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            },
+        );
+        self.store.save_state(&next)?;
+        *state = next;
+        Ok(Upload {
+            version,
+            sha256,
+            created: true,
+        })
+    }
+
+    fn version_with_hash(&self, name: &ModuleName, sha256: &str) -> Option<u32> {
+        let state = self.lock();
+        let module = state.modules.get(name.as_str())?;
+        module
+            .versions
+            .iter()
+            .find(|(_, v)| v.sha256 == sha256)
+            .map(|(&version, _)| version)
+    }
+
+    /// Compiles on a thread of its own, giving up after the compile timeout (the thread
+    /// finishes in the background and its result is dropped).
+    fn compile_bounded(
+        &self,
+        origin: String,
+        bytes: Vec<u8>,
+    ) -> Result<HandlerComponent, RegistryError> {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let runtime = self.runtime.clone();
+        std::thread::Builder::new()
+            .name("wasmgate-compile".into())
+            .spawn(move || {
+                let _ = sender.send(runtime.compile_handler(&origin, &bytes));
+            })?;
+        match receiver.recv_timeout(self.compile_timeout) {
+            Ok(compiled) => Ok(compiled?),
+            Err(_) => Err(RegistryError::CompileTimeout(
+                self.compile_timeout.as_secs(),
+            )),
+        }
+    }
+
+    fn handlers_lock(&self) -> MutexGuard<'_, HashMap<String, HandlerComponent>> {
+        self.handlers
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// The compiled handler of a stored module: from memory, else from the native-code
+    /// cache, else compiled from the stored bytes (and cached). Stored files are checked
+    /// against their sha256 first.
+    pub fn handler(&self, sha256: &str) -> Result<HandlerComponent, RegistryError> {
+        if let Some(handler) = self.handlers_lock().get(sha256) {
+            return Ok(handler.clone());
+        }
+        let engine = self.runtime.compatibility_key();
+        let origin = format!("stored module {sha256}");
+        let cached = match self.store.get_native(sha256, &engine)? {
+            Some(native) => match self.runtime.load_precompiled(&origin, &native) {
+                Ok(handler) => Some(handler),
+                Err(error) => {
+                    tracing::warn!(%error, "cached native code unusable; recompiling");
+                    None
+                }
+            },
+            None => None,
+        };
+        let handler = match cached {
+            Some(handler) => handler,
+            None => {
+                let bytes = self.store.get_module(sha256)?;
+                let handler = self.runtime.compile_handler(&origin, &bytes)?;
+                if let Ok(native) = handler.serialize() {
+                    self.store.put_native(sha256, &engine, &native)?;
+                }
+                handler
+            }
+        };
+        self.handlers_lock()
+            .insert(sha256.to_owned(), handler.clone());
+        Ok(handler)
+    }
+
+    /// What `target` runs in `state`; the error says what is missing.
+    pub fn resolve(state: &RegistryState, target: &Target) -> Result<Resolved, String> {
+        let name = target.module.as_str();
+        let module = state
+            .modules
+            .get(name)
+            .ok_or_else(|| format!("no module `{name}` has been deployed"))?;
+        let version_record = |version: u32| {
+            module
+                .versions
+                .get(&version)
+                .map(|v| v.sha256.clone())
+                .ok_or_else(|| format!("module `{name}` has no version {version}"))
+        };
+        match &target.qualifier {
+            Qualifier::Latest => {
+                let version = module
+                    .latest()
+                    .ok_or_else(|| format!("module `{name}` has no versions"))?;
+                Ok(Resolved {
+                    version,
+                    sha256: version_record(version)?,
+                    canary: None,
+                })
+            }
+            Qualifier::Version(version) => Ok(Resolved {
+                version: *version,
+                sha256: version_record(*version)?,
+                canary: None,
+            }),
+            Qualifier::Alias(alias) => {
+                let record = module
+                    .aliases
+                    .get(alias)
+                    .ok_or_else(|| format!("module `{name}` has no alias `{alias}`"))?;
+                let canary = match record.canary {
+                    Some(canary) => Some((
+                        canary.version,
+                        version_record(canary.version)?,
+                        canary.percent,
+                    )),
+                    None => None,
+                };
+                Ok(Resolved {
+                    version: record.version,
+                    sha256: version_record(record.version)?,
+                    canary,
+                })
+            }
+        }
+    }
+
+    /// Creates or replaces the route with the same method and path.
+    pub fn put_route(&self, config: RouteConfig) -> Result<RouteRecord, RegistryError> {
+        let spec = validate_route(&config)?;
+        let record = RouteRecord {
+            config,
+            source: RouteSource::Api,
+        };
+        let mut state = self.lock();
+        let mut next = state.clone();
+        Self::resolve(&next, &spec.target).map_err(RegistryError::Invalid)?;
+        upsert_route(&mut next.routes, record.clone(), &spec);
+        check_conflicts(&next.routes)?;
+        self.store.save_state(&next)?;
+        *state = next;
+        Ok(record)
+    }
+
+    /// Deletes the route whose id is `id`.
+    pub fn delete_route(&self, id: &str) -> Result<RouteRecord, RegistryError> {
+        let mut state = self.lock();
+        let mut next = state.clone();
+        let index = next
+            .routes
+            .iter()
+            .position(|r| route_id(&r.config) == id)
+            .ok_or_else(|| RegistryError::NotFound(format!("no route with id `{id}`")))?;
+        let removed = next.routes.remove(index);
+        self.store.save_state(&next)?;
+        *state = next;
+        Ok(removed)
+    }
+}
+
+/// A route's stable id: derived from its method and path, so the same route has the same
+/// id on every node and across restarts.
+pub fn route_id(config: &RouteConfig) -> String {
+    let method = config.method.to_ascii_uppercase();
+    sha256_hex(format!("{method} {}", config.path).as_bytes())[..12].to_owned()
+}
+
+fn validate_route(config: &RouteConfig) -> Result<RouteSpec, RegistryError> {
+    config.validate().map_err(|problems| {
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        RegistryError::Invalid(text.join("; "))
+    })
+}
+
+/// Replaces the route with the same method and template (as matched), or appends it.
+fn upsert_route(routes: &mut Vec<RouteRecord>, record: RouteRecord, spec: &RouteSpec) {
+    let same = routes.iter().position(|r| {
+        r.config.validate().is_ok_and(|existing| {
+            existing.method == spec.method && existing.template == spec.template
+        })
+    });
+    match same {
+        Some(index) => routes[index] = record,
+        None => routes.push(record),
+    }
+}
+
+/// Fails if two routes are ambiguous together.
+fn check_conflicts(routes: &[RouteRecord]) -> Result<(), RegistryError> {
+    let mut table = RouteTable::new();
+    for record in routes {
+        let spec = validate_route(&record.config)?;
+        table
+            .insert(spec.method, spec.template, ())
+            .map_err(|conflict| RegistryError::Conflict(conflict.to_string()))?;
+    }
+    Ok(())
+}

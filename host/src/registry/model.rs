@@ -1,0 +1,186 @@
+//! The registry's records, stored as one JSON document: modules with immutable, numbered
+//! versions and their aliases, and routes. Also how routes name what they run
+//! ([`Target`]: `name`, `name@3`, `name@prod`).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::manifest::{ModuleName, RouteConfig};
+
+/// Version of the stored document's shape.
+pub const FORMAT: u32 = 1;
+
+/// Everything the registry knows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryState {
+    /// [`FORMAT`] when written.
+    pub format: u32,
+    /// Modules by name.
+    pub modules: BTreeMap<String, ModuleRecord>,
+    /// Routes, in the order they were created.
+    pub routes: Vec<RouteRecord>,
+}
+
+impl Default for RegistryState {
+    fn default() -> Self {
+        RegistryState {
+            format: FORMAT,
+            modules: BTreeMap::new(),
+            routes: Vec::new(),
+        }
+    }
+}
+
+/// A module: its versions and aliases.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModuleRecord {
+    /// Immutable versions by number.
+    pub versions: BTreeMap<u32, VersionRecord>,
+    /// Aliases by name.
+    #[serde(default)]
+    pub aliases: BTreeMap<String, AliasRecord>,
+    /// The number the next version gets (numbers are never reused).
+    pub next_version: u32,
+}
+
+impl ModuleRecord {
+    /// The highest version number, which an unqualified `name` runs.
+    pub fn latest(&self) -> Option<u32> {
+        self.versions.keys().next_back().copied()
+    }
+}
+
+/// One immutable version: the sha256 of its bytes names its stored file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VersionRecord {
+    /// Hex sha256 of the `.wasm` bytes.
+    pub sha256: String,
+    /// Size of the `.wasm` in bytes.
+    pub size: u64,
+    /// When it was created (RFC 3339, UTC).
+    pub created: String,
+}
+
+/// An alias (a stage, as Lambda's): a version, optionally sharing traffic with a second.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AliasRecord {
+    /// The version it points at.
+    pub version: u32,
+    /// A second version taking a share of the requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<Canary>,
+}
+
+/// A weighted second version of an alias.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Canary {
+    /// The second version.
+    pub version: u32,
+    /// Its share of requests, in percent (1 to 99).
+    pub percent: u8,
+}
+
+/// A stored route: the manifest's `[[routes]]` fields, and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteRecord {
+    /// Method, path, target and limits.
+    #[serde(flatten)]
+    pub config: RouteConfig,
+    /// Who declared it.
+    #[serde(default)]
+    pub source: RouteSource,
+}
+
+/// Who declared a route.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RouteSource {
+    /// The admin API (kept until deleted there).
+    #[default]
+    Api,
+    /// The manifest (replaced at every start-up by what the manifest then says).
+    Manifest,
+}
+
+/// What a route runs: a module, and which of its versions.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Target {
+    /// The module.
+    pub module: ModuleName,
+    /// Which version.
+    pub qualifier: Qualifier,
+}
+
+/// Which version of a module a route runs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Qualifier {
+    /// The highest version (`name`).
+    Latest,
+    /// A fixed version (`name@3`).
+    Version(u32),
+    /// Whatever an alias points at (`name@prod`).
+    Alias(String),
+}
+
+impl Target {
+    /// Parses `name`, `name@3` or `name@alias`; the error says what is wrong.
+    ///
+    /// ```
+    /// use wasmgate::registry::{Qualifier, Target};
+    /// assert_eq!(Target::parse("hello@prod").unwrap().qualifier, Qualifier::Alias("prod".into()));
+    /// assert_eq!(Target::parse("hello@3").unwrap().qualifier, Qualifier::Version(3));
+    /// assert!(Target::parse("hello@").is_err());
+    /// ```
+    pub fn parse(text: &str) -> Result<Target, String> {
+        let (name, qualifier) = match text.split_once('@') {
+            None => (text, Qualifier::Latest),
+            Some((name, rest)) => {
+                let qualifier = if let Ok(version) = rest.parse::<u32>() {
+                    Qualifier::Version(version)
+                } else {
+                    check_alias_name(rest)?;
+                    Qualifier::Alias(rest.to_owned())
+                };
+                (name, qualifier)
+            }
+        };
+        Ok(Target {
+            module: ModuleName::new(name)?,
+            qualifier,
+        })
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.qualifier {
+            Qualifier::Latest => write!(f, "{}", self.module),
+            Qualifier::Version(v) => write!(f, "{}@{v}", self.module),
+            Qualifier::Alias(a) => write!(f, "{}@{a}", self.module),
+        }
+    }
+}
+
+/// Alias names: a letter, then letters, digits, `-` and `_`, at most 64 (so they never look
+/// like version numbers).
+pub fn check_alias_name(name: &str) -> Result<(), String> {
+    let mut chars = name.chars();
+    let valid = name.len() <= 64
+        && chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not a valid alias: a letter, then letters, digits, `-` and `_` (at most 64)"
+        ))
+    }
+}

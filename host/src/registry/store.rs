@@ -1,0 +1,191 @@
+//! Where the registry lives: the [`RegistryStore`] interface, and [`FileStore`], its data-dir
+//! implementation. A shared backend for several gateway nodes implements the same trait.
+//!
+//! Data-dir layout:
+//!
+//! ```text
+//! registry.json                     versions, aliases, routes (replaced atomically)
+//! modules/<sha256>.wasm             module bytes, named by their hash
+//! native/<sha256>-<engine>.cwasm    compiled code for one engine configuration
+//! native/<sha256>-<engine>.sha256   the hash of that .cwasm, written after it
+//! quarantine/                       files whose contents did not match their hash
+//! ```
+//!
+//! Every write is atomic (temporary file, fsync, rename, fsync of the folder), and the
+//! registry document is written last: after a crash, an upload either fully exists or is
+//! not referenced at all.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::RegistryError;
+use super::fs::{ensure_dir, write_atomic};
+use super::model::RegistryState;
+
+/// Storage of the registry document, module bytes and compiled code.
+pub trait RegistryStore: Send + Sync {
+    /// The stored registry, if one was ever saved.
+    fn load_state(&self) -> Result<Option<RegistryState>, RegistryError>;
+    /// Replaces the stored registry.
+    fn save_state(&self, state: &RegistryState) -> Result<(), RegistryError>;
+    /// Stores module bytes under their hex sha256.
+    fn put_module(&self, sha256: &str, bytes: &[u8]) -> Result<(), RegistryError>;
+    /// Module bytes, checked against their hash (a mismatch quarantines them and fails).
+    fn get_module(&self, sha256: &str) -> Result<Vec<u8>, RegistryError>;
+    /// Stores compiled code for a module under an engine compatibility key.
+    fn put_native(&self, sha256: &str, engine: &str, bytes: &[u8]) -> Result<(), RegistryError>;
+    /// Compiled code, if present and intact; a mismatch quarantines it and returns `None`.
+    fn get_native(&self, sha256: &str, engine: &str) -> Result<Option<Vec<u8>>, RegistryError>;
+}
+
+/// Hex sha256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The registry in a data dir on the local disk.
+#[derive(Debug)]
+pub struct FileStore {
+    root: PathBuf,
+}
+
+impl FileStore {
+    /// Opens (creating if needed) a data dir.
+    pub fn open(root: &Path) -> Result<Self, RegistryError> {
+        for sub in ["modules", "native", "quarantine"] {
+            ensure_dir(&root.join(sub)).map_err(|e| {
+                RegistryError::Storage(format!("cannot create {}: {e}", root.join(sub).display()))
+            })?;
+        }
+        Ok(FileStore {
+            root: root.to_owned(),
+        })
+    }
+
+    /// The data dir.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn state_path(&self) -> PathBuf {
+        self.root.join("registry.json")
+    }
+
+    fn module_path(&self, sha256: &str) -> PathBuf {
+        self.root.join("modules").join(format!("{sha256}.wasm"))
+    }
+
+    fn native_paths(&self, sha256: &str, engine: &str) -> (PathBuf, PathBuf) {
+        let base = self.root.join("native").join(format!("{sha256}-{engine}"));
+        (base.with_extension("cwasm"), base.with_extension("sha256"))
+    }
+
+    /// Moves a file whose contents do not match its hash out of the way.
+    fn quarantine(&self, path: &Path) {
+        let Some(name) = path.file_name() else { return };
+        let target = self.root.join("quarantine").join(name);
+        match std::fs::rename(path, &target) {
+            Ok(()) => tracing::error!(
+                file = %path.display(),
+                moved_to = %target.display(),
+                "stored file does not match its sha256: quarantined, never loaded"
+            ),
+            Err(error) => tracing::error!(
+                file = %path.display(),
+                %error,
+                "stored file does not match its sha256 and could not be quarantined"
+            ),
+        }
+    }
+}
+
+fn storage_error(what: &str, path: &Path, error: std::io::Error) -> RegistryError {
+    RegistryError::Storage(format!("cannot {what} {}: {error}", path.display()))
+}
+
+fn is_hex_sha256(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+impl RegistryStore for FileStore {
+    fn load_state(&self) -> Result<Option<RegistryState>, RegistryError> {
+        let path = self.state_path();
+        let text = match std::fs::read(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(storage_error("read", &path, e)),
+        };
+        let state: RegistryState = serde_json::from_slice(&text).map_err(|e| {
+            RegistryError::Storage(format!("{} is not a valid registry: {e}", path.display()))
+        })?;
+        if state.format != super::model::FORMAT {
+            return Err(RegistryError::Storage(format!(
+                "{} has format {}, this wasmgate reads format {}",
+                path.display(),
+                state.format,
+                super::model::FORMAT
+            )));
+        }
+        Ok(Some(state))
+    }
+
+    fn save_state(&self, state: &RegistryState) -> Result<(), RegistryError> {
+        let path = self.state_path();
+        let json = serde_json::to_vec_pretty(state)
+            .map_err(|e| RegistryError::Storage(format!("cannot serialise the registry: {e}")))?;
+        write_atomic(&path, &json).map_err(|e| storage_error("write", &path, e))
+    }
+
+    fn put_module(&self, sha256: &str, bytes: &[u8]) -> Result<(), RegistryError> {
+        let path = self.module_path(sha256);
+        if path.is_file() {
+            return Ok(());
+        }
+        write_atomic(&path, bytes).map_err(|e| storage_error("write", &path, e))
+    }
+
+    fn get_module(&self, sha256: &str) -> Result<Vec<u8>, RegistryError> {
+        if !is_hex_sha256(sha256) {
+            return Err(RegistryError::Storage(format!(
+                "`{sha256}` is not a sha256"
+            )));
+        }
+        let path = self.module_path(sha256);
+        let bytes = std::fs::read(&path).map_err(|e| storage_error("read", &path, e))?;
+        if sha256_hex(&bytes) != sha256 {
+            self.quarantine(&path);
+            return Err(RegistryError::Storage(format!(
+                "{} does not match its sha256; it was quarantined",
+                path.display()
+            )));
+        }
+        Ok(bytes)
+    }
+
+    fn put_native(&self, sha256: &str, engine: &str, bytes: &[u8]) -> Result<(), RegistryError> {
+        let (code, hash) = self.native_paths(sha256, engine);
+        write_atomic(&code, bytes).map_err(|e| storage_error("write", &code, e))?;
+        write_atomic(&hash, sha256_hex(bytes).as_bytes())
+            .map_err(|e| storage_error("write", &hash, e))
+    }
+
+    fn get_native(&self, sha256: &str, engine: &str) -> Result<Option<Vec<u8>>, RegistryError> {
+        let (code, hash) = self.native_paths(sha256, engine);
+        let Ok(expected) = std::fs::read_to_string(&hash) else {
+            // No recorded hash (never compiled here, or a crash between the two writes).
+            return Ok(None);
+        };
+        let bytes = match std::fs::read(&code) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(storage_error("read", &code, e)),
+        };
+        if sha256_hex(&bytes) != expected.trim() {
+            self.quarantine(&code);
+            self.quarantine(&hash);
+            return Ok(None);
+        }
+        Ok(Some(bytes))
+    }
+}

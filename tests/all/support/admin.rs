@@ -1,0 +1,57 @@
+//! A small client of the admin API, authenticated with the gateway's generated token.
+
+use serde_json::Value;
+
+use super::Gateway;
+
+/// Talks to one gateway's admin API.
+pub struct AdminClient {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl AdminClient {
+    pub fn new(gateway: &Gateway) -> Self {
+        AdminClient {
+            base: gateway.admin_url(""),
+            token: gateway.admin_token(),
+            http: super::client(),
+        }
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> (u16, Value) {
+        let response = request
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("admin request");
+        let status = response.status().as_u16();
+        let body = response.json().await.expect("admin JSON body");
+        (status, body)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.send(self.http.get(format!("{}{path}", self.base)))
+            .await
+    }
+
+    pub async fn upload(&self, name: &str, bytes: Vec<u8>) -> (u16, Value) {
+        self.send(
+            self.http
+                .post(format!("{}/modules/{name}", self.base))
+                .body(bytes),
+        )
+        .await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(self.http.put(format!("{}{path}", self.base)).json(&body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str) -> (u16, Value) {
+        self.send(self.http.delete(format!("{}{path}", self.base)))
+            .await
+    }
+}
