@@ -15,7 +15,7 @@ use crate::limits::InvocationLimits;
 use crate::registry::{Registry, RegistryError, RegistryState, Target, route_id};
 use crate::rejection::{REQUEST_ID, Rejection, ResponseBody};
 use crate::routing::{Lookup, MethodFilter, RouteTable};
-use crate::runtime::{HandlerComponent, InvocationFacts, InvokeError};
+use crate::runtime::{HandlerComponent, InvocationFacts, InvokeError, Observation};
 
 /// The response header naming the module version that answered (`hello@3`).
 pub const EXECUTED_VERSION: http::HeaderName = http::HeaderName::from_static("x-wasmgate-version");
@@ -113,6 +113,20 @@ impl Gateway {
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<wasmtime_wasi_http::Error>,
     {
+        self.handle_observed(request, None).await
+    }
+
+    /// [`Gateway::handle`], recording the invocation in `observation` (the admin API's test
+    /// invoke): the same routing, limits and answers.
+    pub async fn handle_observed<B>(
+        &self,
+        request: hyper::Request<B>,
+        observation: Option<Arc<Observation>>,
+    ) -> hyper::Response<ResponseBody>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
         let uuid = uuid::Uuid::new_v4();
         let request_id = uuid.to_string();
         let id_header = HeaderValue::from_str(&request_id)
@@ -133,6 +147,9 @@ impl Gateway {
                 Lookup::NotFound => return Rejection::NotFound.into_response(&id_header),
             }
         };
+        if let Some(observation) = &observation {
+            observation.set_route(&route.id, &route.template);
+        }
         let version = match &route.handlers {
             Ok(handlers) => handlers.pick(&uuid),
             Err(reason) => {
@@ -146,7 +163,11 @@ impl Gateway {
             principal: None,
             authorizer_context: Vec::new(),
         };
-        match version.handler.invoke(request, facts, &route.limits).await {
+        match version
+            .handler
+            .invoke(request, facts, &route.limits, observation)
+            .await
+        {
             Ok(mut response) => {
                 let headers = response.headers_mut();
                 headers.insert(REQUEST_ID, id_header);
@@ -155,7 +176,11 @@ impl Gateway {
             }
             Err(error) => {
                 log_failure(&id_header, &route, &error);
-                Rejection::Handler(error).into_response(&id_header)
+                let mut response = Rejection::Handler(error).into_response(&id_header);
+                response
+                    .headers_mut()
+                    .insert(EXECUTED_VERSION, version.label.clone());
+                response
             }
         }
     }

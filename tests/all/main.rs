@@ -6,6 +6,7 @@ mod support;
 mod admin;
 mod bodies;
 mod cli;
+mod cli_client;
 mod deploy;
 mod failures;
 mod handlers;

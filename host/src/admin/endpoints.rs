@@ -18,7 +18,7 @@ fn module_name(name: &str) -> Result<ModuleName, ApiError> {
     ModuleName::new(name).map_err(|message| ApiError::new(StatusCode::BAD_REQUEST, message))
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+pub(super) fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
 }

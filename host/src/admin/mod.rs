@@ -12,8 +12,10 @@
 //! | `DELETE /modules/{name}/aliases/{alias}` | deletes an unused alias |
 //! | `GET /routes`, `PUT /routes` | lists routes; creates or replaces one (manifest fields) |
 //! | `GET /routes/{id}`, `DELETE /routes/{id}` | one route |
+//! | `POST /invoke` | runs a synthetic request: response, stdout/stderr, timings |
 
 mod endpoints;
+mod invoke;
 mod token;
 
 use std::sync::Arc;
@@ -61,6 +63,7 @@ enum Endpoint {
     Alias,
     Routes,
     Route,
+    Invoke,
 }
 
 /// The admin API service.
@@ -85,6 +88,7 @@ impl Admin {
             ("/modules/{name}/aliases/{alias}", Endpoint::Alias),
             ("/routes", Endpoint::Routes),
             ("/routes/{id}", Endpoint::Route),
+            ("/invoke", Endpoint::Invoke),
         ] {
             // The paths above are fixed and distinct.
             if let Err(error) = endpoints.insert(path, endpoint) {
@@ -180,6 +184,10 @@ impl Admin {
             }
             (Endpoint::Route, &Method::GET) => api.get_route(&param("id")?),
             (Endpoint::Route, &Method::DELETE) => api.delete_route(&param("id")?).await,
+            (Endpoint::Invoke, &Method::POST) => {
+                let bytes = read_body(&parts.headers, body, self.max_upload_bytes).await?;
+                invoke::invoke(&self.gateway, &bytes).await
+            }
             _ => Err(ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 format!("`{method} {path}` is not an admin endpoint"),

@@ -16,7 +16,7 @@ pub const FORMAT: u32 = 1;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegistryState {
-    /// [`FORMAT`] when written.
+    /// The document format version (1) it was written with.
     pub format: u32,
     /// Modules by name.
     pub modules: BTreeMap<String, ModuleRecord>,

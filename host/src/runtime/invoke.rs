@@ -6,6 +6,7 @@
 //! requests on the thread every tick before that), and `tokio::time::timeout_at` drops the
 //! whole call — store included — at the same deadline.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -19,6 +20,7 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use super::context::InvocationFacts;
 use super::guest_task::{GuardedBody, GuestTask};
 use super::handler::HandlerComponent;
+use super::observe::Observation;
 use super::state::{InvocationState, MemoryLimitExceeded};
 use crate::limits::InvocationLimits;
 
@@ -59,11 +61,15 @@ impl HandlerComponent {
     /// Runs `request` through a fresh instance of this handler; resolves when the response
     /// head is ready (the body keeps streaming from the guest afterwards). Dropping the
     /// future, or the response's body before its end, aborts the invocation.
+    ///
+    /// With an `observation`, the guest's output is captured there instead of logged, and
+    /// the instantiation and `handle` times are recorded.
     pub async fn invoke<B>(
         &self,
         request: hyper::Request<B>,
         facts: InvocationFacts,
         limits: &InvocationLimits,
+        observation: Option<Arc<Observation>>,
     ) -> Result<hyper::Response<HyperOutgoingBody>, InvokeError>
     where
         B: Body<Data = Bytes> + Send + 'static,
@@ -75,7 +81,10 @@ impl HandlerComponent {
             .unwrap_or(started + FAR_FUTURE);
         let request_id = facts.request_id.clone();
         let pre = self.pre.clone();
-        let mut store = Store::new(pre.engine(), InvocationState::new(facts, limits));
+        let mut store = Store::new(
+            pre.engine(),
+            InvocationState::new(facts, limits, observation.as_deref()),
+        );
         store.limiter(|state| &mut state.limiter);
         // A new Store's deadline is 0 ticks (it would trap at once): check every tick. Until
         // the deadline, a running guest yields each tick through tokio's `yield_now`, which lets
@@ -102,11 +111,20 @@ impl HandlerComponent {
         let timeout = limits.timeout;
         let task = GuestTask::spawn(async move {
             let call = async move {
+                let instantiating = Instant::now();
                 let proxy = pre.instantiate_async(&mut store).await?;
-                proxy
+                let handling = Instant::now();
+                if let Some(observation) = &observation {
+                    let _ = observation.instantiate.set(handling - instantiating);
+                }
+                let handled = proxy
                     .wasi_http_incoming_handler()
                     .call_handle(&mut store, request, out)
-                    .await
+                    .await;
+                if let Some(observation) = &observation {
+                    let _ = observation.handle.set(handling.elapsed());
+                }
+                handled
             };
             match tokio::time::timeout_at(deadline.into(), call).await {
                 Ok(Ok(())) => Ok(()),

@@ -6,6 +6,7 @@
 //! - `state.rs`: the per-invocation store data (WASI, `wasi:http`, limits, facts).
 //! - `context.rs`: the `wasmgate:gateway/context` import.
 //! - `invoke.rs`: one request through a fresh instance.
+//! - `observe.rs`: capturing one invocation's output and timings (test invoke).
 //! - `guest_task.rs`: the guest's task and response body after the head is sent.
 
 mod context;
@@ -13,6 +14,7 @@ mod engine;
 mod guest_task;
 mod handler;
 mod invoke;
+mod observe;
 mod state;
 
 use std::path::Path;
@@ -25,6 +27,7 @@ pub use engine::{EPOCH_TICK, EngineOptions};
 pub use handler::{HandlerComponent, LoadError};
 
 pub use invoke::InvokeError;
+pub use observe::{CAPTURE_LIMIT, Observation};
 pub use state::MemoryLimitExceeded;
 
 use state::InvocationState;

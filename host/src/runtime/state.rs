@@ -7,6 +7,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 use super::context::InvocationFacts;
+use super::observe::Observation;
 use crate::limits::InvocationLimits;
 
 /// Store data of one invocation.
@@ -20,13 +21,22 @@ pub struct InvocationState {
 }
 
 impl InvocationState {
-    /// Fresh state: no environment, arguments, files or sockets; the guest's stdout and
-    /// stderr go to the gateway's stderr (its log), never to its stdout.
-    pub(super) fn new(facts: InvocationFacts, limits: &InvocationLimits) -> Self {
-        let wasi = WasiCtx::builder()
-            .stdout(std::io::stderr())
-            .inherit_stderr()
-            .build();
+    /// Fresh state: no environment, arguments, files or sockets. The guest's stdout and
+    /// stderr go to the gateway's stderr (its log), never to its stdout — or, when the
+    /// invocation is observed, into the observation.
+    pub(super) fn new(
+        facts: InvocationFacts,
+        limits: &InvocationLimits,
+        observation: Option<&Observation>,
+    ) -> Self {
+        let mut builder = WasiCtx::builder();
+        match observation {
+            Some(observation) => builder
+                .stdout(observation.stdout.clone())
+                .stderr(observation.stderr.clone()),
+            None => builder.stdout(std::io::stderr()).inherit_stderr(),
+        };
+        let wasi = builder.build();
         InvocationState {
             wasi,
             http: WasiHttpCtx::new(),

@@ -1,14 +1,13 @@
-//! The `wasmgate` command line (clap): `wasmgate up [MANIFEST]` and its flags.
+//! `wasmgate up`: serve a manifest and the registry, with the admin API beside it.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::Args;
 
 use crate::admin::{self, Admin};
 use crate::gateway::Gateway;
@@ -17,23 +16,9 @@ use crate::registry::{ApplyError, FileStore, Registry};
 use crate::runtime::{EngineOptions, Runtime};
 use crate::server::{Server, ServerOptions, ShutdownSignal};
 
-/// wasmgate: a self-hosted serverless gateway. HTTP routes lead to sandboxed WebAssembly
-/// handlers (`wasi:http` components), each request in a fresh instance.
-#[derive(Debug, Parser)]
-#[command(name = "wasmgate", version, about, long_about = None)]
-pub struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Serve the routes of a manifest until SIGINT or SIGTERM.
-    Up(UpArgs),
-}
-
+/// `wasmgate up`'s arguments.
 #[derive(Debug, Args)]
-struct UpArgs {
+pub(super) struct UpArgs {
     /// The manifest to serve (`[gateway]`, `[[modules]]`, `[[routes]]`).
     #[arg(default_value = "wasmgate.toml")]
     manifest: PathBuf,
@@ -78,32 +63,6 @@ struct UpArgs {
     compile_timeout_ms: u64,
 }
 
-/// Runs the command line; the binary's `main` is just this.
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    init_logging();
-    let result = match cli.command {
-        Command::Up(args) => up(args),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
-}
-
 /// wasmtime formats an error, with a captured backtrace when these are on, every time an
 /// instance is dropped: 10-15% of throughput (`shared/PERF-NOTES.md`).
 fn warn_about_backtraces() {
@@ -116,7 +75,7 @@ fn warn_about_backtraces() {
     }
 }
 
-fn up(args: UpArgs) -> anyhow::Result<()> {
+pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
     warn_about_backtraces();
     let manifest = Manifest::load(&args.manifest)?;
     let runtime = Arc::new(Runtime::new(&EngineOptions {

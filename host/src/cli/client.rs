@@ -1,0 +1,109 @@
+//! The command line's client of a running gateway's admin API.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use serde_json::Value;
+
+/// How to reach the admin API (shared by every client command).
+#[derive(Debug, Args)]
+pub(super) struct AdminArgs {
+    /// URL of the gateway's admin API.
+    #[arg(
+        long,
+        env = "WASMGATE_ADMIN_URL",
+        default_value = "http://127.0.0.1:9080"
+    )]
+    admin_url: String,
+
+    /// The admin token; without it, the token file is read.
+    #[arg(long, env = "WASMGATE_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+
+    /// File holding the admin token (the gateway generates `DATA_DIR/admin-token`).
+    #[arg(long, value_name = "FILE", default_value = ".wasmgate/admin-token")]
+    admin_token_file: PathBuf,
+
+    /// Print the admin API's JSON instead of tables, for scripts.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// An authenticated connection to the admin API.
+pub(super) struct AdminClient {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl AdminClient {
+    pub fn new(args: &AdminArgs) -> anyhow::Result<Self> {
+        let token = match &args.admin_token {
+            Some(token) => token.clone(),
+            None => std::fs::read_to_string(&args.admin_token_file)
+                .with_context(|| {
+                    format!(
+                        "cannot read the admin token from {} (set --admin-token, WASMGATE_ADMIN_TOKEN or --admin-token-file)",
+                        args.admin_token_file.display()
+                    )
+                })?
+                .trim()
+                .to_owned(),
+        };
+        Ok(AdminClient {
+            base: args.admin_url.trim_end_matches('/').to_owned(),
+            token,
+            http: reqwest::Client::new(),
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?,
+        })
+    }
+
+    /// Sends a request; a non-2xx answer becomes an error carrying the API's message.
+    pub fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<reqwest::Body>,
+    ) -> anyhow::Result<Value> {
+        let url = format!("{}{path}", self.base);
+        let mut request = self
+            .http
+            .request(method.clone(), &url)
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        self.runtime.block_on(async {
+            let response = request
+                .send()
+                .await
+                .with_context(|| format!("cannot reach the admin API at {}", self.base))?;
+            let status = response.status();
+            let body: Value = response
+                .json()
+                .await
+                .with_context(|| format!("{method} {path}: the admin API did not answer JSON"))?;
+            if !status.is_success() {
+                let message = body["message"].as_str().unwrap_or("(no message)");
+                bail!("{method} {path}: {status}: {message}");
+            }
+            Ok(body)
+        })
+    }
+
+    pub fn get(&self, path: &str) -> anyhow::Result<Value> {
+        self.send(reqwest::Method::GET, path, None)
+    }
+
+    pub fn put_json(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        self.send(reqwest::Method::PUT, path, Some(body.to_string().into()))
+    }
+
+    pub fn post(&self, path: &str, body: impl Into<reqwest::Body>) -> anyhow::Result<Value> {
+        self.send(reqwest::Method::POST, path, Some(body.into()))
+    }
+}

@@ -1,0 +1,364 @@
+//! The client commands: `deploy`, `modules`, `routes`, `alias`, `invoke`. Tables for people
+//! by default, the admin API's JSON with `--json`.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use serde_json::{Value, json};
+
+use super::client::{AdminArgs, AdminClient};
+
+/// `wasmgate deploy`.
+#[derive(Debug, Args)]
+pub(super) struct DeployArgs {
+    /// The `.wasm` component to upload.
+    file: PathBuf,
+    /// The module's name (a new version of it is created).
+    #[arg(long)]
+    name: String,
+    /// Also point this alias at the new version (e.g. `prod`).
+    #[arg(long)]
+    alias: Option<String>,
+    /// Also route `METHOD /path` to it (to `NAME@ALIAS` with --alias, else `NAME@VERSION`).
+    #[arg(long, value_name = "'METHOD /path'")]
+    route: Option<String>,
+    #[command(flatten)]
+    admin: AdminArgs,
+}
+
+/// `wasmgate modules`.
+#[derive(Debug, Args)]
+pub(super) struct ModulesArgs {
+    /// Show this module's versions and aliases.
+    name: Option<String>,
+    #[command(flatten)]
+    admin: AdminArgs,
+}
+
+/// `wasmgate routes`.
+#[derive(Debug, Args)]
+pub(super) struct RoutesArgs {
+    #[command(flatten)]
+    admin: AdminArgs,
+}
+
+/// `wasmgate alias`.
+#[derive(Debug, Args)]
+pub(super) struct AliasArgs {
+    /// The module.
+    module: String,
+    /// The alias (e.g. `prod`).
+    alias: String,
+    /// The version it points at.
+    version: u32,
+    /// A second version taking a share of the requests, as `VERSION:PERCENT` (e.g. `4:10`).
+    #[arg(long, value_name = "VERSION:PERCENT")]
+    canary: Option<String>,
+    #[command(flatten)]
+    admin: AdminArgs,
+}
+
+/// `wasmgate invoke`.
+#[derive(Debug, Args)]
+pub(super) struct InvokeArgs {
+    /// The request: `METHOD /path?query` (or just `/path` for GET).
+    request: String,
+    /// A request header, `Name: value` (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "'NAME: VALUE'")]
+    headers: Vec<String>,
+    /// The request body.
+    #[arg(short = 'd', long)]
+    data: Option<String>,
+    #[command(flatten)]
+    admin: AdminArgs,
+}
+
+fn print_json(value: &Value) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// Columns padded to their widest cell.
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        padded.join("  ").trim_end().to_owned()
+    };
+    let mut out = line(header.to_vec());
+    for row in rows {
+        out.push('\n');
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+    }
+    out
+}
+
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".into(),
+        other => other.to_string(),
+    }
+}
+
+fn kib(bytes: u64) -> String {
+    format!("{:.1} KiB", bytes as f64 / 1024.0)
+}
+
+/// `METHOD /path` → (method, path).
+fn split_route(route: &str) -> anyhow::Result<(String, String)> {
+    match route.trim().split_once(' ') {
+        Some((method, path)) => Ok((method.to_owned(), path.trim().to_owned())),
+        None if route.starts_with('/') => Ok(("GET".into(), route.to_owned())),
+        None => bail!("`{route}` is not `METHOD /path`"),
+    }
+}
+
+pub(super) fn deploy(args: DeployArgs) -> anyhow::Result<()> {
+    let client = AdminClient::new(&args.admin)?;
+    let bytes = std::fs::read(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    if !args.admin.json {
+        eprintln!(
+            "uploading {} ({}) as `{}`…",
+            args.file.display(),
+            kib(bytes.len() as u64),
+            args.name
+        );
+    }
+    let started = Instant::now();
+    let upload = client.post(&format!("/modules/{}", args.name), bytes)?;
+    let version = upload["version"]
+        .as_u64()
+        .context("the upload answer has no version")?;
+    let mut report = json!({ "upload": upload });
+    if !args.admin.json {
+        let sha = text(&upload["sha256"]);
+        println!(
+            "{}@{version}: {} (sha256 {}…) in {} ms",
+            args.name,
+            if upload["created"] == true {
+                "new version"
+            } else {
+                "already deployed, same bytes"
+            },
+            &sha[..sha.len().min(12)],
+            started.elapsed().as_millis()
+        );
+    }
+    let mut target = format!("{}@{version}", args.name);
+    if let Some(alias) = &args.alias {
+        let answer = client.put_json(
+            &format!("/modules/{}/aliases/{alias}", args.name),
+            &json!({ "version": version }),
+        )?;
+        target = format!("{}@{alias}", args.name);
+        if !args.admin.json {
+            println!("alias {target} → version {version}");
+        }
+        report["alias"] = answer;
+    }
+    if let Some(route) = &args.route {
+        let (method, path) = split_route(route)?;
+        let answer = client.put_json(
+            "/routes",
+            &json!({ "method": method, "path": path, "module": target }),
+        )?;
+        if !args.admin.json {
+            println!(
+                "route {method} {path} → {target} (id {})",
+                text(&answer["id"])
+            );
+        }
+        report["route"] = answer;
+    }
+    if args.admin.json {
+        print_json(&report)?;
+    }
+    Ok(())
+}
+
+pub(super) fn modules(args: ModulesArgs) -> anyhow::Result<()> {
+    let client = AdminClient::new(&args.admin)?;
+    let Some(name) = &args.name else {
+        let answer = client.get("/modules")?;
+        if args.admin.json {
+            return print_json(&answer);
+        }
+        let rows: Vec<Vec<String>> = answer["modules"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|m| {
+                let aliases: Vec<String> = m["aliases"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(alias, a)| format!("{alias}→{}", text(&a["version"])))
+                    .collect();
+                vec![
+                    text(&m["name"]),
+                    text(&m["latest"]),
+                    m["versions"].as_array().map_or(0, Vec::len).to_string(),
+                    aliases.join(" "),
+                ]
+            })
+            .collect();
+        println!(
+            "{}",
+            table(&["NAME", "LATEST", "VERSIONS", "ALIASES"], &rows)
+        );
+        return Ok(());
+    };
+    let answer = client.get(&format!("/modules/{name}"))?;
+    if args.admin.json {
+        return print_json(&answer);
+    }
+    let rows: Vec<Vec<String>> = answer["versions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| {
+            vec![
+                text(&v["version"]),
+                text(&v["sha256"]),
+                kib(v["size"].as_u64().unwrap_or(0)),
+                text(&v["created"]),
+            ]
+        })
+        .collect();
+    println!(
+        "{}",
+        table(&["VERSION", "SHA256", "SIZE", "CREATED"], &rows)
+    );
+    for (alias, a) in answer["aliases"].as_object().into_iter().flatten() {
+        let canary = match a.get("canary") {
+            Some(c) if !c.is_null() => {
+                format!(" (canary: version {} at {}%)", c["version"], c["percent"])
+            }
+            _ => String::new(),
+        };
+        println!("alias {name}@{alias} → version {}{canary}", a["version"]);
+    }
+    Ok(())
+}
+
+pub(super) fn routes(args: RoutesArgs) -> anyhow::Result<()> {
+    let client = AdminClient::new(&args.admin)?;
+    let answer = client.get("/routes")?;
+    if args.admin.json {
+        return print_json(&answer);
+    }
+    let rows: Vec<Vec<String>> = answer["routes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            vec![
+                text(&r["id"]),
+                text(&r["method"]),
+                text(&r["path"]),
+                text(&r["module"]),
+                text(&r["source"]),
+            ]
+        })
+        .collect();
+    println!(
+        "{}",
+        table(&["ID", "METHOD", "PATH", "MODULE", "SOURCE"], &rows)
+    );
+    Ok(())
+}
+
+pub(super) fn alias(args: AliasArgs) -> anyhow::Result<()> {
+    let client = AdminClient::new(&args.admin)?;
+    let mut body = json!({ "version": args.version });
+    if let Some(canary) = &args.canary {
+        let (version, percent) = canary
+            .split_once(':')
+            .and_then(|(v, p)| {
+                Some((
+                    v.parse::<u32>().ok()?,
+                    p.trim_end_matches('%').parse::<u8>().ok()?,
+                ))
+            })
+            .with_context(|| format!("--canary takes VERSION:PERCENT, not `{canary}`"))?;
+        body["canary"] = json!({ "version": version, "percent": percent });
+    }
+    let answer = client.put_json(
+        &format!("/modules/{}/aliases/{}", args.module, args.alias),
+        &body,
+    )?;
+    if args.admin.json {
+        return print_json(&answer);
+    }
+    let canary = match &answer["canary"] {
+        Value::Null => String::new(),
+        c => format!(" (canary: version {} at {}%)", c["version"], c["percent"]),
+    };
+    println!(
+        "alias {}@{} → version {}{canary}",
+        args.module, args.alias, answer["version"]
+    );
+    Ok(())
+}
+
+pub(super) fn invoke(args: InvokeArgs) -> anyhow::Result<()> {
+    let client = AdminClient::new(&args.admin)?;
+    let (method, path) = split_route(&args.request)?;
+    let mut headers = serde_json::Map::new();
+    for header in &args.headers {
+        let (name, value) = header
+            .split_once(':')
+            .with_context(|| format!("a header is `Name: value`, not `{header}`"))?;
+        headers.insert(name.trim().to_owned(), json!(value.trim()));
+    }
+    let mut body = json!({ "method": method, "path": path, "headers": headers });
+    if let Some(data) = &args.data {
+        body["body"] = json!(data);
+    }
+    let answer = client.post("/invoke", body.to_string())?;
+    if args.admin.json {
+        return print_json(&answer);
+    }
+    let response = &answer["response"];
+    let timing = &answer["timing_ms"];
+    let ms = |v: &Value| {
+        v.as_f64()
+            .map_or("-".to_owned(), |ms| format!("{ms:.2} ms"))
+    };
+    println!(
+        "HTTP {} from {} in {} (instantiate {}, run {})",
+        response["status"],
+        text(&answer["version"]),
+        ms(&timing["total"]),
+        ms(&timing["instantiate"]),
+        ms(&timing["run"]),
+    );
+    for (name, value) in response["headers"].as_object().into_iter().flatten() {
+        println!("{name}: {}", text(value));
+    }
+    println!();
+    match (&response["body"], &response["body_base64"]) {
+        (Value::String(body), _) => println!("{body}"),
+        (_, Value::String(encoded)) => println!("(binary body, base64) {encoded}"),
+        _ => {}
+    }
+    for stream in ["stdout", "stderr"] {
+        if let Some(output) = answer[stream].as_str().filter(|s| !s.is_empty()) {
+            println!("--- handler {stream} ---\n{}", output.trim_end());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,67 @@
+//! The `wasmgate` command line (clap): `wasmgate up` serves; the other commands talk to a
+//! running gateway's admin API.
+
+mod client;
+mod commands;
+mod up;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// wasmgate: a self-hosted serverless gateway. HTTP routes lead to sandboxed WebAssembly
+/// handlers (`wasi:http` components), each request in a fresh instance.
+#[derive(Debug, Parser)]
+#[command(name = "wasmgate", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the routes of a manifest (and of the registry) until SIGINT or SIGTERM.
+    Up(up::UpArgs),
+    /// Upload a module as a new version; optionally point an alias and a route at it.
+    Deploy(commands::DeployArgs),
+    /// List the deployed modules, or show one with its versions and aliases.
+    Modules(commands::ModulesArgs),
+    /// List the routes.
+    Routes(commands::RoutesArgs),
+    /// Point an alias of a module at a version, optionally with a canary version.
+    Alias(commands::AliasArgs),
+    /// Run a request through the gateway without an HTTP client (a test invoke).
+    Invoke(commands::InvokeArgs),
+}
+
+/// Runs the command line; the binary's `main` is just this.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let result = match cli.command {
+        Command::Up(args) => up::up(args),
+        Command::Deploy(args) => commands::deploy(args),
+        Command::Modules(args) => commands::modules(args),
+        Command::Routes(args) => commands::routes(args),
+        Command::Alias(args) => commands::alias(args),
+        Command::Invoke(args) => commands::invoke(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
