@@ -111,6 +111,16 @@ async fn bad_uploads_are_refused_and_what_was_deployed_keeps_serving() {
         let (status, _, body) = get(&gw.url("/hello/still")).await;
         assert_eq!((status, body.as_str()), (200, "Hello, still!"));
     }
+    // A component importing what the gateway does not provide: the import is named.
+    let foreign = std::fs::read(&guests().foreign_import).expect("foreign_import.wasm");
+    let (status, body) = admin.upload("hello", foreign).await;
+    assert_eq!(status, 400, "{body}");
+    let message = body["message"].as_str().expect("message");
+    assert!(
+        message.contains("imports what wasmgate does not provide: `acme:kv/store`"),
+        "{message}"
+    );
+
     let (_, module) = admin.get("/modules/hello").await;
     assert_eq!(module["versions"].as_array().expect("versions").len(), 1);
 

@@ -276,3 +276,76 @@ async fn manifest_and_admin_api_coexist_across_restarts() {
     let (_, module) = AdminClient::new(&gw).get("/modules/hello").await;
     assert_eq!(module["versions"].as_array().expect("versions").len(), 1);
 }
+
+/// The only file in `dir` with extension `ext`.
+fn only_file(dir: &std::path::Path, ext: &str) -> std::path::PathBuf {
+    let files: Vec<_> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    files[0].clone()
+}
+
+fn flip_a_byte(path: &std::path::Path) {
+    let mut bytes = std::fs::read(path).expect("read");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(path, bytes).expect("write");
+}
+
+#[tokio::test]
+async fn stored_files_that_fail_their_hash_are_quarantined_never_loaded() {
+    let gw = empty_gateway();
+    let admin = AdminClient::new(&gw);
+    admin
+        .upload("hi", std::fs::read(&guests().hello).expect("hello"))
+        .await;
+    admin
+        .put(
+            "/routes",
+            json!({ "method": "GET", "path": "/hi/{name}", "module": "hi" }),
+        )
+        .await;
+    let dir = gw.stop_keeping_data();
+    let data = dir.path().join("data");
+
+    // Damaged native code: quarantined, and the module is compiled again from its bytes.
+    let native = only_file(&data.join("native"), "cwasm");
+    flip_a_byte(&native);
+    let gw = Gateway::start_in(dir, &["--listen", "127.0.0.1:0"]);
+    let (status, _, body) = get(&gw.url("/hi/again")).await;
+    assert_eq!((status, body.as_str()), (200, "Hello, again!"));
+    assert!(
+        gw.stderr().contains("does not match its sha256"),
+        "{}",
+        gw.stderr()
+    );
+    let quarantined = data
+        .join("quarantine")
+        .join(native.file_name().expect("name"));
+    assert!(quarantined.exists());
+
+    // Damaged module bytes, and no native code to fall back on: the route answers 503.
+    let dir = gw.stop_keeping_data();
+    let module = only_file(&data.join("modules"), "wasm");
+    flip_a_byte(&module);
+    std::fs::remove_dir_all(data.join("native")).expect("remove native");
+    std::fs::create_dir(data.join("native")).expect("create native");
+    let gw = Gateway::start_in(dir, &["--listen", "127.0.0.1:0"]);
+    let response = crate::support::client()
+        .get(gw.url("/hi/x"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 503);
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(body["error"], "module_unavailable");
+    assert!(
+        data.join("quarantine")
+            .join(module.file_name().expect("name"))
+            .exists()
+    );
+    assert!(!module.exists());
+}

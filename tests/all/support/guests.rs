@@ -11,9 +11,10 @@ pub struct Guests {
     pub echo: PathBuf,
     pub probe: PathBuf,
     pub plain_stream: PathBuf,
+    pub foreign_import: PathBuf,
 }
 
-const PACKAGES: [&str; 4] = ["hello", "echo", "probe", "plain-stream"];
+const PACKAGES: [&str; 5] = ["hello", "echo", "probe", "plain-stream", "foreign-import"];
 const TARGET: &str = "wasm32-wasip2";
 
 /// Builds the guests on first use (cargo makes later runs no-ops) and returns their paths.
@@ -93,5 +94,6 @@ fn build() -> Guests {
         echo: path("echo"),
         probe: path("probe"),
         plain_stream: path("plain_stream"),
+        foreign_import: path("foreign_import"),
     }
 }
