@@ -349,3 +349,42 @@ async fn stored_files_that_fail_their_hash_are_quarantined_never_loaded() {
     );
     assert!(!module.exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_in_flight_finish_on_the_version_they_started_with() {
+    let gw = empty_gateway();
+    let admin = AdminClient::new(&gw);
+    admin
+        .upload("m", std::fs::read(&guests().probe).expect("probe"))
+        .await;
+    admin
+        .upload("m", std::fs::read(&guests().hello).expect("hello"))
+        .await;
+    admin
+        .put("/modules/m/aliases/live", json!({ "version": 1 }))
+        .await;
+    admin
+        .put("/routes", json!({ "method": "GET", "path": "/m/{action}", "module": "m@live", "timeout_ms": 10000 }))
+        .await;
+
+    let in_flight = tokio::spawn(
+        crate::support::client()
+            .get(gw.url("/m/sleep?ms=1000"))
+            .send(),
+    );
+    tokio::task::block_in_place(|| gw.wait_for_log("probe: sleeping 1000 ms"));
+    let (status, _) = admin
+        .put("/modules/m/aliases/live", json!({ "version": 2 }))
+        .await;
+    assert_eq!(status, 200);
+    // New requests get version 2 at once (hello reads a `name` this route lacks)…
+    let (_, version, body) = get(&gw.url("/m/now")).await;
+    assert_eq!(
+        (version.as_deref(), body.as_str()),
+        (Some("m@2"), "Hello, world!")
+    );
+    // …while the one in flight completes on version 1.
+    let response = in_flight.await.expect("join").expect("in-flight response");
+    assert_eq!(response.headers()["x-wasmgate-version"], "m@1");
+    assert_eq!(response.text().await.expect("body"), "slept 1000 ms");
+}
