@@ -76,20 +76,29 @@ impl crate::server::HttpHandler for Gateway {
 }
 
 impl Gateway {
-    /// Builds the routes the registry holds (loading every handler version they use).
-    pub fn new(registry: Arc<Registry>) -> Result<Self, RegistryError> {
+    /// Builds the routes the registry holds (loading every handler version they use), and
+    /// subscribes to the registry's changes to rebuild them after each.
+    pub fn new(registry: Arc<Registry>) -> Result<Arc<Self>, RegistryError> {
         let routes = build_routes(&registry, &registry.state())?;
-        Ok(Gateway {
-            registry,
+        let gateway = Arc::new(Gateway {
+            registry: registry.clone(),
             routes: ArcSwap::from_pointee(routes),
-        })
+        });
+        let weak = Arc::downgrade(&gateway);
+        registry.subscribe(move |state| {
+            if let Some(gateway) = weak.upgrade() {
+                gateway.rebuild(state);
+            }
+        });
+        Ok(gateway)
     }
 
-    /// Rebuilds the routes from the registry after a change, and swaps them in.
-    pub fn refresh(&self) -> Result<(), RegistryError> {
-        let routes = build_routes(&self.registry, &self.registry.state())?;
-        self.routes.store(Arc::new(routes));
-        Ok(())
+    /// Builds the routes of `state` and swaps them in; on failure the current routes stay.
+    fn rebuild(&self, state: &RegistryState) {
+        match build_routes(&self.registry, state) {
+            Ok(routes) => self.routes.store(Arc::new(routes)),
+            Err(error) => tracing::error!(%error, "routes not rebuilt; the previous ones serve"),
+        }
     }
 
     /// The registry behind the routes.

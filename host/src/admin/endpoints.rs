@@ -50,19 +50,16 @@ fn route_json(record: &RouteRecord) -> Value {
 }
 
 impl Api<'_> {
-    /// Runs a blocking registry change off the async thread, then swaps the routes in.
+    /// Runs a blocking registry change off the async thread. When it returns, the gateway
+    /// serves the new routes (it rebuilds them on the registry's change notification).
     async fn change<T: Send + 'static>(
         &self,
         change: impl FnOnce(&crate::registry::Registry) -> Result<T, RegistryError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let gateway = self.gateway.clone();
-        tokio::task::spawn_blocking(move || {
-            let result = change(gateway.registry())?;
-            gateway.refresh()?;
-            Ok(result)
-        })
-        .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        tokio::task::spawn_blocking(move || Ok(change(gateway.registry())?))
+            .await
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
     }
 
     pub fn list_modules(&self) -> ApiResult {

@@ -96,7 +96,7 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
             other => anyhow::Error::from(other)
                 .context(format!("cannot serve {}", manifest.source.display())),
         })?;
-    let gateway = Arc::new(Gateway::new(registry)?);
+    let gateway = Gateway::new(registry)?;
 
     let options = ServerOptions {
         listen: args.listen.unwrap_or(manifest.listen),

@@ -43,8 +43,7 @@ impl Registry {
             }
         }
         module.aliases.insert(alias.to_owned(), record.clone());
-        self.store.save_state(&next)?;
-        *state = next;
+        self.commit(&mut state, next)?;
         Ok(record)
     }
 
@@ -70,8 +69,7 @@ impl Registry {
                 "module `{name}` has no alias `{alias}`"
             )));
         }
-        self.store.save_state(&next)?;
-        *state = next;
+        self.commit(&mut state, next)?;
         Ok(())
     }
 
@@ -115,8 +113,7 @@ impl Registry {
         if let Some(module) = next.modules.get_mut(name.as_str()) {
             module.versions.remove(&version);
         }
-        self.store.save_state(&next)?;
-        *state = next;
+        self.commit(&mut state, next)?;
         Ok(())
     }
 }

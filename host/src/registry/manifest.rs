@@ -96,8 +96,7 @@ impl Registry {
             .into());
         }
         if next != *state {
-            self.store.save_state(&next)?;
-            *state = next;
+            self.commit(&mut state, next)?;
         }
         Ok(())
     }

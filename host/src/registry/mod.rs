@@ -52,12 +52,16 @@ pub struct Resolved {
     pub canary: Option<(u32, String, u8)>,
 }
 
+/// Called with the new state after every committed change.
+type Listener = Box<dyn Fn(&RegistryState) + Send + Sync>;
+
 /// The registry.
 pub struct Registry {
     runtime: Arc<Runtime>,
     store: Box<dyn RegistryStore>,
     state: Mutex<RegistryState>,
     handlers: Mutex<HashMap<String, HandlerComponent>>,
+    listeners: Mutex<Vec<Listener>>,
     compile_timeout: Duration,
 }
 
@@ -74,6 +78,7 @@ impl Registry {
             store,
             state: Mutex::new(state),
             handlers: Mutex::new(HashMap::new()),
+            listeners: Mutex::new(Vec::new()),
             compile_timeout,
         })
     }
@@ -84,6 +89,39 @@ impl Registry {
         self.state
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Calls `listener` with the new state after every committed change, before the call
+    /// that made the change returns (so a change is in effect when its caller hears back).
+    ///
+    /// This is the registry's change notification: the gateway rebuilds its routes here. A
+    /// store shared by several nodes feeds the changes other nodes make into the same
+    /// listeners.
+    pub fn subscribe(&self, listener: impl Fn(&RegistryState) + Send + Sync + 'static) {
+        self.listeners
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .push(Box::new(listener));
+    }
+
+    /// Writes `next` to the store, makes it the state, and notifies the listeners (while the
+    /// state is still locked, so notifications arrive in commit order).
+    fn commit(
+        &self,
+        state: &mut MutexGuard<'_, RegistryState>,
+        next: RegistryState,
+    ) -> Result<(), RegistryError> {
+        self.store.save_state(&next)?;
+        **state = next;
+        for listener in self
+            .listeners
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .iter()
+        {
+            listener(state);
+        }
+        Ok(())
     }
 
     /// A copy of everything stored.
@@ -151,8 +189,7 @@ impl Registry {
                 created: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
             },
         );
-        self.store.save_state(&next)?;
-        *state = next;
+        self.commit(&mut state, next)?;
         Ok(Upload {
             version,
             sha256,
@@ -297,8 +334,7 @@ impl Registry {
         Self::resolve(&next, &spec.target).map_err(RegistryError::Invalid)?;
         upsert_route(&mut next.routes, record.clone(), &spec);
         check_conflicts(&next.routes)?;
-        self.store.save_state(&next)?;
-        *state = next;
+        self.commit(&mut state, next)?;
         Ok(record)
     }
 
@@ -312,8 +348,7 @@ impl Registry {
             .position(|r| route_id(&r.config) == id)
             .ok_or_else(|| RegistryError::NotFound(format!("no route with id `{id}`")))?;
         let removed = next.routes.remove(index);
-        self.store.save_state(&next)?;
-        *state = next;
+        self.commit(&mut state, next)?;
         Ok(removed)
     }
 }
