@@ -26,12 +26,14 @@
 //! `wasi:http` components that any `wasi:http` host can run.
 #![deny(missing_docs)]
 
+mod authorizer;
 mod context;
 mod error;
 mod request;
 mod response;
 mod serve;
 
+pub use authorizer::{AuthRequest, AuthorizerKind, Decision, IntoDecision};
 pub use error::Error;
 pub use request::Request;
 pub use response::{IntoResponse, Response};
@@ -57,11 +59,29 @@ pub use response::{IntoResponse, Response};
 /// ```
 pub use wasmgate_sdk_macros::handler;
 
-/// Used by the code `#[handler]` generates; not a public API.
+/// Turns `fn name(req: AuthRequest) -> Decision` (or `-> Result<Decision, E>`) into the
+/// component's `wasmgate:gateway/authorize` export: a custom authorizer. Use it once per
+/// crate (a `cdylib`).
+///
+/// ```no_run
+/// use wasmgate_sdk::{authorizer, AuthRequest, Decision};
+///
+/// #[authorizer]
+/// fn check(req: AuthRequest) -> Decision {
+///     match req.bearer_token() {
+///         Some("let-me-in") => Decision::allow("guest").with_context("plan", "free"),
+///         _ => Decision::deny(),
+///     }
+/// }
+/// ```
+pub use wasmgate_sdk_macros::authorizer;
+
+/// Used by the code `#[handler]` and `#[authorizer]` generate; not a public API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::serve::serve;
     pub use wasi;
     pub use wasi::exports::http::incoming_handler::Guest as IncomingHandler;
     pub use wasi::http::types::{IncomingRequest, ResponseOutparam};
+    pub use wit_bindgen;
 }

@@ -30,6 +30,12 @@ pub enum Rejection {
     BadRequest(String),
     /// The route's module version cannot run (e.g. its stored file failed its hash check).
     Unavailable(String),
+    /// An identity source of the route's authorizer is missing.
+    Unauthorized(String),
+    /// The route's authorizer denied the request.
+    Forbidden,
+    /// The route's authorizer failed; the request is denied (fail closed).
+    AuthorizerFailed(crate::runtime::AuthorizeError),
     /// The handler failed.
     Handler(InvokeError),
 }
@@ -42,6 +48,9 @@ impl Rejection {
             Rejection::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Rejection::BadRequest(_) => StatusCode::BAD_REQUEST,
             Rejection::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Rejection::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Rejection::Forbidden => StatusCode::FORBIDDEN,
+            Rejection::AuthorizerFailed(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Rejection::Handler(error) => match error {
                 InvokeError::Trap { .. }
                 | InvokeError::MemoryLimit(_)
@@ -62,6 +71,9 @@ impl Rejection {
             Rejection::MethodNotAllowed { .. } => "method_not_allowed",
             Rejection::BadRequest(_) => "bad_request",
             Rejection::Unavailable(_) => "module_unavailable",
+            Rejection::Unauthorized(_) => "unauthorized",
+            Rejection::Forbidden => "forbidden",
+            Rejection::AuthorizerFailed(_) => "authorizer_failed",
             Rejection::Handler(error) => match error {
                 InvokeError::Trap { .. } => "handler_trapped",
                 InvokeError::MemoryLimit(_) => "handler_memory_limit",
@@ -88,6 +100,14 @@ impl Rejection {
             Rejection::Unavailable(detail) => serde_json::json!({
                 "message": "Service Unavailable", "error": self.kind(), "detail": detail
             }),
+            Rejection::Unauthorized(detail) => serde_json::json!({
+                "message": "Unauthorized", "error": self.kind(), "detail": detail
+            }),
+            Rejection::Forbidden => serde_json::json!({ "message": "Forbidden" }),
+            Rejection::AuthorizerFailed(_) => serde_json::json!({
+                // What went wrong stays in the gateway's log: clients learn only that it did.
+                "message": "Internal Server Error", "error": self.kind()
+            }),
             Rejection::Handler(error) => serde_json::json!({
                 "message": self.status().canonical_reason().unwrap_or("Error"),
                 "error": self.kind(),
@@ -110,6 +130,12 @@ impl Rejection {
             }
             Rejection::Handler(InvokeError::PoolExhausted(_)) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            Rejection::Unauthorized(_) => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"wasmgate\""),
+                );
             }
             _ => {}
         }

@@ -21,6 +21,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::sync::watch;
 
+use crate::gateway::ClientAddr;
 use crate::rejection::ResponseBody;
 
 /// What a [`Server`] serves: the gateway's routes, or the admin API.
@@ -193,7 +194,7 @@ async fn serve<H: HttpHandler>(
     let graceful = GracefulShutdown::new();
 
     loop {
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
@@ -209,7 +210,8 @@ async fn serve<H: HttpHandler>(
             tracing::debug!(%error, "cannot set TCP_NODELAY");
         }
         let handler = handler.clone();
-        let service = hyper::service::service_fn(move |request| {
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
+            request.extensions_mut().insert(ClientAddr(peer));
             let handler = handler.clone();
             async move { Ok::<_, Infallible>(handler.handle(request).await) }
         });

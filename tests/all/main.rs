@@ -4,6 +4,7 @@
 mod support;
 
 mod admin;
+mod authorizers;
 mod bodies;
 mod cli;
 mod cli_client;

@@ -1,5 +1,6 @@
-//! Echoes the request back as JSON: method, path, route parameters, query, headers and
-//! body. Handy to see what a handler receives.
+//! Echoes the request back as JSON: method, path, route parameters, query, headers, body,
+//! and — behind an authorizer — the principal and authorizer context. Handy to see what a
+//! handler receives.
 
 use serde_json::{Map, Value, json};
 use wasmgate_sdk::{Request, Response, handler};
@@ -29,5 +30,11 @@ fn echo(req: Request) -> Response {
         "query": query,
         "headers": headers,
         "body": String::from_utf8_lossy(req.body()),
+        "principal": req.principal(),
+        "authorizer_context": req
+            .authorizer_context()
+            .into_iter()
+            .map(|(key, value)| (key, Value::from(value)))
+            .collect::<Map<String, Value>>(),
     }))
 }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::{ApiError, ApiResult};
 use crate::gateway::Gateway;
-use crate::manifest::{ModuleName, RouteConfig};
+use crate::manifest::{AuthorizerConfig, ModuleName, RouteConfig};
 use crate::registry::{AliasRecord, ModuleRecord, RegistryError, RouteRecord, route_id};
 
 pub(super) struct Api<'a> {
@@ -188,6 +188,36 @@ impl Api<'_> {
             .change(move |registry| registry.put_route(config))
             .await?;
         Ok((StatusCode::OK, route_json(&record)))
+    }
+
+    pub fn list_authorizers(&self) -> ApiResult {
+        let state = self.gateway.registry().state();
+        let authorizers: Vec<&AuthorizerConfig> = state.authorizers.values().collect();
+        Ok((StatusCode::OK, json!({ "authorizers": authorizers })))
+    }
+
+    pub fn get_authorizer(&self, name: &str) -> ApiResult {
+        let state = self.gateway.registry().state();
+        let config = state.authorizers.get(name).ok_or_else(|| {
+            ApiError::new(StatusCode::NOT_FOUND, format!("no authorizer `{name}`"))
+        })?;
+        Ok((StatusCode::OK, json!(config)))
+    }
+
+    pub async fn put_authorizer(&self, body: &[u8]) -> ApiResult {
+        let config: AuthorizerConfig = parse_json(body)?;
+        let config = self
+            .change(move |registry| registry.put_authorizer(config))
+            .await?;
+        Ok((StatusCode::OK, json!(config)))
+    }
+
+    pub async fn delete_authorizer(&self, name: &str) -> ApiResult {
+        let name = name.to_owned();
+        let removed = self
+            .change(move |registry| registry.delete_authorizer(&name))
+            .await?;
+        Ok((StatusCode::OK, json!({ "deleted": removed })))
     }
 
     pub async fn delete_route(&self, id: &str) -> ApiResult {

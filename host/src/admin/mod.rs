@@ -12,6 +12,8 @@
 //! | `DELETE /modules/{name}/aliases/{alias}` | deletes an unused alias |
 //! | `GET /routes`, `PUT /routes` | lists routes; creates or replaces one (manifest fields) |
 //! | `GET /routes/{id}`, `DELETE /routes/{id}` | one route |
+//! | `GET /authorizers`, `PUT /authorizers` | lists authorizers; creates or replaces one |
+//! | `GET /authorizers/{name}`, `DELETE /authorizers/{name}` | one authorizer |
 //! | `POST /invoke` | runs a synthetic request: response, stdout/stderr, timings |
 
 mod endpoints;
@@ -64,6 +66,8 @@ enum Endpoint {
     Routes,
     Route,
     Invoke,
+    Authorizers,
+    Authorizer,
 }
 
 /// The admin API service.
@@ -89,6 +93,8 @@ impl Admin {
             ("/routes", Endpoint::Routes),
             ("/routes/{id}", Endpoint::Route),
             ("/invoke", Endpoint::Invoke),
+            ("/authorizers", Endpoint::Authorizers),
+            ("/authorizers/{name}", Endpoint::Authorizer),
         ] {
             // The paths above are fixed and distinct.
             if let Err(error) = endpoints.insert(path, endpoint) {
@@ -184,6 +190,13 @@ impl Admin {
             }
             (Endpoint::Route, &Method::GET) => api.get_route(&param("id")?),
             (Endpoint::Route, &Method::DELETE) => api.delete_route(&param("id")?).await,
+            (Endpoint::Authorizers, &Method::GET) => api.list_authorizers(),
+            (Endpoint::Authorizers, &Method::PUT) => {
+                let bytes = read_body(&parts.headers, body, MAX_JSON_BYTES).await?;
+                api.put_authorizer(&bytes).await
+            }
+            (Endpoint::Authorizer, &Method::GET) => api.get_authorizer(&param("name")?),
+            (Endpoint::Authorizer, &Method::DELETE) => api.delete_authorizer(&param("name")?).await,
             (Endpoint::Invoke, &Method::POST) => {
                 let bytes = read_body(&parts.headers, body, self.max_upload_bytes).await?;
                 invoke::invoke(&self.gateway, &bytes).await

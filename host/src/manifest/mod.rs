@@ -20,6 +20,7 @@
 //! memory_mb = 64              # optional, 1..=4096, default 128
 //! ```
 
+mod authorizer;
 mod error;
 mod schema;
 #[cfg(test)]
@@ -30,6 +31,10 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+pub use authorizer::{
+    AuthorizerConfig, AuthorizerSpec, DEFAULT_AUTHORIZER_TIMEOUT_MS, DEFAULT_TTL_SECONDS,
+    IdentitySource, MAX_AUTHORIZER_TIMEOUT_MS, MAX_TTL_SECONDS,
+};
 pub use error::{ManifestError, Problem};
 pub use schema::RouteConfig;
 
@@ -54,6 +59,8 @@ pub struct Manifest {
     pub modules: Vec<ModuleSpec>,
     /// `[[routes]]` as written, in file order (each one valid).
     pub routes: Vec<RouteConfig>,
+    /// `[[authorizers]]` as written, in file order (each one valid).
+    pub authorizers: Vec<AuthorizerConfig>,
 }
 
 /// A module to load: a `.wasm` component on disk.
@@ -76,6 +83,8 @@ pub struct RouteSpec {
     pub target: Target,
     /// Timeout and memory of each invocation.
     pub limits: InvocationLimits,
+    /// The authorizer guarding it, by name.
+    pub authorizer: Option<ModuleName>,
 }
 
 impl fmt::Display for RouteSpec {

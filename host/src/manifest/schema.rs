@@ -15,6 +15,8 @@ pub(super) struct ManifestFile {
     pub modules: Vec<ModuleEntry>,
     #[serde(default)]
     pub routes: Vec<RouteConfig>,
+    #[serde(default)]
+    pub authorizers: Vec<super::AuthorizerConfig>,
 }
 
 /// `[gateway]`
@@ -49,4 +51,7 @@ pub struct RouteConfig {
     /// Memory of one instance, in MiB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_mb: Option<u64>,
+    /// The authorizer that must allow a request before the handler runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorizer: Option<String>,
 }

@@ -67,6 +67,25 @@ pub(super) fn validate(
         routes.push(entry.clone());
     }
 
+    let mut authorizer_names = HashSet::new();
+    for (i, entry) in file.authorizers.iter().enumerate() {
+        match entry.validate() {
+            Ok(spec) => {
+                if !authorizer_names.insert(spec.name.clone()) {
+                    problem(
+                        format!("authorizers[{i}].name"),
+                        format!("the authorizer `{}` is declared twice", spec.name),
+                    );
+                }
+            }
+            Err(found) => {
+                for Problem { key, message } in found {
+                    problem(format!("authorizers[{i}].{key}"), message);
+                }
+            }
+        }
+    }
+
     if !problems.is_empty() {
         return Err(ManifestError::Invalid {
             path: source.to_owned(),
@@ -78,6 +97,7 @@ pub(super) fn validate(
         listen: file.gateway.listen.unwrap_or(DEFAULT_LISTEN),
         modules,
         routes,
+        authorizers: file.authorizers,
     })
 }
 
@@ -141,13 +161,25 @@ impl RouteConfig {
                 );
             }
         }
-        match (method, template, target) {
-            (Some(method), Some(template), Some(target)) if problems.is_empty() => Ok(RouteSpec {
-                method,
-                template,
-                target,
-                limits,
-            }),
+        let authorizer = match &self.authorizer {
+            None => Some(None),
+            Some(name) => ModuleName::new(name)
+                .map(Some)
+                .map_err(|m| problem("authorizer", m.replace("module name", "authorizer name")))
+                .ok(),
+        };
+        match (method, template, target, authorizer) {
+            (Some(method), Some(template), Some(target), Some(authorizer))
+                if problems.is_empty() =>
+            {
+                Ok(RouteSpec {
+                    method,
+                    template,
+                    target,
+                    limits,
+                    authorizer,
+                })
+            }
             _ => Err(problems),
         }
     }

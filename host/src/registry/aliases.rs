@@ -57,7 +57,7 @@ impl Registry {
         };
         if let Some(route) = routes_using(&next, |target| *target == alias_target).next() {
             return Err(RegistryError::Conflict(format!(
-                "alias `{alias_target}` is used by route `{route}`"
+                "alias `{alias_target}` is used by {route}"
             )));
         }
         let module = next
@@ -107,7 +107,7 @@ impl Registry {
         };
         if let Some(route) = routes_using(&next, uses).next() {
             return Err(RegistryError::Conflict(format!(
-                "version {version} of `{name}` is used by route `{route}`"
+                "version {version} of `{name}` is used by {route}"
             )));
         }
         if let Some(module) = next.modules.get_mut(name.as_str()) {
@@ -118,13 +118,21 @@ impl Registry {
     }
 }
 
-/// `METHOD path` of the routes whose target satisfies `uses`.
+/// The routes (`route `METHOD path``) and authorizers (`authorizer `name``) whose target
+/// satisfies `uses`.
 fn routes_using<'a>(
     state: &'a RegistryState,
     uses: impl Fn(&Target) -> bool + 'a,
 ) -> impl Iterator<Item = String> + 'a {
-    state.routes.iter().filter_map(move |r| {
+    let uses = std::rc::Rc::new(uses);
+    let by_routes = uses.clone();
+    let routes = state.routes.iter().filter_map(move |r| {
         let target = Target::parse(&r.config.module).ok()?;
-        uses(&target).then(|| format!("{} {}", r.config.method, r.config.path))
-    })
+        by_routes(&target).then(|| format!("route `{} {}`", r.config.method, r.config.path))
+    });
+    let authorizers = state.authorizers.values().filter_map(move |a| {
+        let target = Target::parse(&a.module).ok()?;
+        uses(&target).then(|| format!("authorizer `{}`", a.name))
+    });
+    routes.chain(authorizers)
 }

@@ -3,8 +3,9 @@
 //! The rules (also in the README): each `[[modules]]` file is uploaded as a version of its
 //! module (identical bytes reuse the version they already are, so restarts add nothing);
 //! routes the manifest declared at an earlier start-up are dropped and the manifest's
-//! routes are added, replacing stored routes with the same method and path. Everything
-//! made through the admin API is kept.
+//! routes are added, replacing stored routes with the same method and path; its
+//! authorizers replace stored ones of the same name. Everything else made through the
+//! admin API is kept.
 
 use super::{
     Registry, RegistryError, RouteRecord, RouteSource, check_conflicts, upsert_route,
@@ -64,6 +65,17 @@ impl Registry {
         let mut next = state.clone();
         next.routes.retain(|r| r.source != RouteSource::Manifest);
         let mut problems = Vec::new();
+        for (i, config) in manifest.authorizers.iter().enumerate() {
+            match self.check_authorizer(&next, config) {
+                Ok(_) => {
+                    next.authorizers.insert(config.name.clone(), config.clone());
+                }
+                Err(error) => problems.push(Problem {
+                    key: format!("authorizers[{i}].module"),
+                    message: error.to_string(),
+                }),
+            }
+        }
         for (i, config) in manifest.routes.iter().enumerate() {
             // The manifest validated each route's fields already.
             let spec = validate_route(config)?;
@@ -71,6 +83,20 @@ impl Registry {
                 problems.push(Problem {
                     key: format!("routes[{i}].module"),
                     message: format!("{message} (nor is it in [[modules]])"),
+                });
+                continue;
+            }
+            if let Err(error) = self.handler_module(&next, &spec.target) {
+                problems.push(Problem {
+                    key: format!("routes[{i}].module"),
+                    message: error.to_string(),
+                });
+                continue;
+            }
+            if let Err(error) = super::check_route_authorizer(&next, &spec) {
+                problems.push(Problem {
+                    key: format!("routes[{i}].authorizer"),
+                    message: format!("{error} (in [[authorizers]] or through the admin API)"),
                 });
                 continue;
             }

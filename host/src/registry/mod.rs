@@ -6,6 +6,7 @@
 //! rejected request changes nothing, and a crash leaves the last complete document.
 
 mod aliases;
+mod authorizers;
 mod error;
 mod fs;
 mod manifest;
@@ -28,7 +29,7 @@ pub(crate) use fs::write_atomic_with_mode;
 
 use crate::manifest::{ModuleName, RouteConfig, RouteSpec};
 use crate::routing::RouteTable;
-use crate::runtime::{HandlerComponent, Runtime};
+use crate::runtime::{CompiledModule, Runtime};
 
 /// The outcome of an upload.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +61,7 @@ pub struct Registry {
     runtime: Arc<Runtime>,
     store: Box<dyn RegistryStore>,
     state: Mutex<RegistryState>,
-    handlers: Mutex<HashMap<String, HandlerComponent>>,
+    modules: Mutex<HashMap<String, CompiledModule>>,
     listeners: Mutex<Vec<Listener>>,
     compile_timeout: Duration,
 }
@@ -77,7 +78,7 @@ impl Registry {
             runtime,
             store,
             state: Mutex::new(state),
-            handlers: Mutex::new(HashMap::new()),
+            modules: Mutex::new(HashMap::new()),
             listeners: Mutex::new(Vec::new()),
             compile_timeout,
         })
@@ -166,7 +167,7 @@ impl Registry {
         self.store.put_module(&sha256, &bytes)?;
         self.store
             .put_native(&sha256, &self.runtime.compatibility_key(), &native)?;
-        self.handlers_lock().insert(sha256.clone(), handler);
+        self.modules_lock().insert(sha256.clone(), handler);
 
         let mut state = self.lock();
         let mut next = state.clone();
@@ -213,13 +214,13 @@ impl Registry {
         &self,
         origin: String,
         bytes: Vec<u8>,
-    ) -> Result<HandlerComponent, RegistryError> {
+    ) -> Result<CompiledModule, RegistryError> {
         let (sender, receiver) = std::sync::mpsc::channel();
         let runtime = self.runtime.clone();
         std::thread::Builder::new()
             .name("wasmgate-compile".into())
             .spawn(move || {
-                let _ = sender.send(runtime.compile_handler(&origin, &bytes));
+                let _ = sender.send(runtime.compile_module(&origin, &bytes));
             })?;
         match receiver.recv_timeout(self.compile_timeout) {
             Ok(compiled) => Ok(compiled?),
@@ -229,17 +230,17 @@ impl Registry {
         }
     }
 
-    fn handlers_lock(&self) -> MutexGuard<'_, HashMap<String, HandlerComponent>> {
-        self.handlers
+    fn modules_lock(&self) -> MutexGuard<'_, HashMap<String, CompiledModule>> {
+        self.modules
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
     }
 
-    /// The compiled handler of a stored module: from memory, else from the native-code
-    /// cache, else compiled from the stored bytes (and cached). Stored files are checked
-    /// against their sha256 first.
-    pub fn handler(&self, sha256: &str) -> Result<HandlerComponent, RegistryError> {
-        if let Some(handler) = self.handlers_lock().get(sha256) {
+    /// A stored module, compiled: from memory, else from the native-code cache, else
+    /// compiled from the stored bytes (and cached). Stored files are checked against their
+    /// sha256 first.
+    pub fn module(&self, sha256: &str) -> Result<CompiledModule, RegistryError> {
+        if let Some(handler) = self.modules_lock().get(sha256) {
             return Ok(handler.clone());
         }
         let engine = self.runtime.compatibility_key();
@@ -258,14 +259,14 @@ impl Registry {
             Some(handler) => handler,
             None => {
                 let bytes = self.store.get_module(sha256)?;
-                let handler = self.runtime.compile_handler(&origin, &bytes)?;
+                let handler = self.runtime.compile_module(&origin, &bytes)?;
                 if let Ok(native) = handler.serialize() {
                     self.store.put_native(sha256, &engine, &native)?;
                 }
                 handler
             }
         };
-        self.handlers_lock()
+        self.modules_lock()
             .insert(sha256.to_owned(), handler.clone());
         Ok(handler)
     }
@@ -331,7 +332,8 @@ impl Registry {
         };
         let mut state = self.lock();
         let mut next = state.clone();
-        Self::resolve(&next, &spec.target).map_err(RegistryError::Invalid)?;
+        self.handler_module(&next, &spec.target)?;
+        check_route_authorizer(&next, &spec)?;
         upsert_route(&mut next.routes, record.clone(), &spec);
         check_conflicts(&next.routes)?;
         self.commit(&mut state, next)?;
@@ -365,6 +367,16 @@ fn validate_route(config: &RouteConfig) -> Result<RouteSpec, RegistryError> {
         let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
         RegistryError::Invalid(text.join("; "))
     })
+}
+
+/// Fails if the route names an authorizer that does not exist.
+fn check_route_authorizer(state: &RegistryState, spec: &RouteSpec) -> Result<(), RegistryError> {
+    match &spec.authorizer {
+        Some(name) if !state.authorizers.contains_key(name.as_str()) => Err(
+            RegistryError::Invalid(format!("no authorizer `{name}` has been declared")),
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// Replaces the route with the same method and template (as matched), or appends it.

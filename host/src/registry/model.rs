@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::manifest::{ModuleName, RouteConfig};
+use crate::manifest::{AuthorizerConfig, ModuleName, RouteConfig};
 
 /// Version of the stored document's shape.
 pub const FORMAT: u32 = 1;
@@ -22,6 +22,9 @@ pub struct RegistryState {
     pub modules: BTreeMap<String, ModuleRecord>,
     /// Routes, in the order they were created.
     pub routes: Vec<RouteRecord>,
+    /// Authorizers by name.
+    #[serde(default)]
+    pub authorizers: BTreeMap<String, AuthorizerConfig>,
 }
 
 impl Default for RegistryState {
@@ -30,6 +33,7 @@ impl Default for RegistryState {
             format: FORMAT,
             modules: BTreeMap::new(),
             routes: Vec::new(),
+            authorizers: BTreeMap::new(),
         }
     }
 }

@@ -6,7 +6,37 @@ use std::path::{Path, PathBuf};
 use wasmtime::component::{Component, Linker};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
+use super::authorizer::{AuthorizerComponent, AuthorizerPre};
 use super::state::InvocationState;
+
+/// A compiled module: a handler or an authorizer, told apart by what it exports.
+#[derive(Clone)]
+pub enum CompiledModule {
+    /// Exports `wasi:http/incoming-handler`.
+    Handler(HandlerComponent),
+    /// Exports `wasmgate:gateway/authorize`.
+    Authorizer(AuthorizerComponent),
+}
+
+impl CompiledModule {
+    /// `handler` or `authorizer`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CompiledModule::Handler(_) => "handler",
+            CompiledModule::Authorizer(_) => "authorizer",
+        }
+    }
+
+    /// The compiled native code, to cache on disk (see [`super::Runtime::load_precompiled`]).
+    pub fn serialize(&self) -> wasmtime::Result<Vec<u8>> {
+        match self {
+            CompiledModule::Handler(handler) => handler.component.serialize(),
+            CompiledModule::Authorizer(authorizer) => {
+                authorizer.pre.instance_pre().component().serialize()
+            }
+        }
+    }
+}
 
 /// A compiled, pre-linked `wasi:http` handler component.
 #[derive(Clone)]
@@ -57,9 +87,9 @@ pub enum LoadError {
         /// Which imports.
         message: String,
     },
-    /// The component does not export `wasi:http/incoming-handler`.
+    /// The component exports neither `wasi:http/incoming-handler` nor the authorizer world.
     #[error(
-        "{origin} does not export `wasi:http/incoming-handler@0.2.x`, so it is not an HTTP handler: {message}"
+        "{origin} does not export `wasi:http/incoming-handler@0.2.x` (an HTTP handler) nor `wasmgate:gateway/authorize@0.1.0` (an authorizer): {message}"
     )]
     NotAHandler {
         /// Where the bytes came from.
@@ -98,8 +128,8 @@ const PROVIDED_PACKAGES: [&str; 8] = [
     "wasmgate:gateway/",
 ];
 
-impl HandlerComponent {
-    /// Reads, compiles and links a handler file.
+impl CompiledModule {
+    /// Reads, compiles and links a module file.
     pub(super) fn load(linker: &Linker<InvocationState>, path: &Path) -> Result<Self, LoadError> {
         let bytes = std::fs::read(path).map_err(|error| LoadError::Read {
             path: path.to_owned(),
@@ -108,7 +138,7 @@ impl HandlerComponent {
         Self::compile(linker, &path.display().to_string(), &bytes)
     }
 
-    /// Validates, compiles and links a handler from its bytes; `origin` names them in
+    /// Validates, compiles and links a module from its bytes; `origin` names them in
     /// errors.
     pub(super) fn compile(
         linker: &Linker<InvocationState>,
@@ -153,15 +183,16 @@ impl HandlerComponent {
                 message,
             }
         })?;
-        let pre = ProxyPre::new(instance_pre).map_err(|e| LoadError::NotAHandler {
-            origin,
-            message: format!("{e:#}"),
-        })?;
-        Ok(HandlerComponent { pre, component })
-    }
-
-    /// The compiled native code, to cache on disk (see [`super::Runtime::load_precompiled`]).
-    pub fn serialize(&self) -> wasmtime::Result<Vec<u8>> {
-        self.component.serialize()
+        let handler_error = match ProxyPre::new(instance_pre.clone()) {
+            Ok(pre) => return Ok(CompiledModule::Handler(HandlerComponent { pre, component })),
+            Err(error) => error,
+        };
+        match AuthorizerPre::new(instance_pre) {
+            Ok(pre) => Ok(CompiledModule::Authorizer(AuthorizerComponent { pre })),
+            Err(_) => Err(LoadError::NotAHandler {
+                origin,
+                message: format!("{handler_error:#}"),
+            }),
+        }
     }
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::Body;
-use wasmtime::{PoolConcurrencyLimitError, Store, Trap, UpdateDeadline};
+use wasmtime::{PoolConcurrencyLimitError, Trap};
 use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
@@ -21,7 +21,7 @@ use super::context::InvocationFacts;
 use super::guest_task::{GuardedBody, GuestTask};
 use super::handler::HandlerComponent;
 use super::observe::Observation;
-use super::state::{InvocationState, MemoryLimitExceeded};
+use super::state::{MemoryLimitExceeded, new_store};
 use crate::limits::InvocationLimits;
 
 /// Why an invocation produced no response.
@@ -81,22 +81,13 @@ impl HandlerComponent {
             .unwrap_or(started + FAR_FUTURE);
         let request_id = facts.request_id.clone();
         let pre = self.pre.clone();
-        let mut store = Store::new(
+        let mut store = new_store(
             pre.engine(),
-            InvocationState::new(facts, limits, observation.as_deref()),
+            facts,
+            limits,
+            observation.as_deref(),
+            deadline,
         );
-        store.limiter(|state| &mut state.limiter);
-        // A new Store's deadline is 0 ticks (it would trap at once): check every tick. Until
-        // the deadline, a running guest yields each tick through tokio's `yield_now`, which lets
-        // the worker poll its sockets and timers before resuming it.
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| {
-            Ok(if Instant::now() >= deadline {
-                UpdateDeadline::Interrupt
-            } else {
-                UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
-            })
-        });
 
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let mut http = store.data_mut().http();
@@ -151,7 +142,7 @@ impl HandlerComponent {
 /// Stands in for a deadline too far away to represent.
 const FAR_FUTURE: Duration = Duration::from_secs(365 * 24 * 3600);
 
-fn classify(error: wasmtime::Error, timeout: Duration) -> InvokeError {
+pub(super) fn classify(error: wasmtime::Error, timeout: Duration) -> InvokeError {
     tracing::debug!("invocation failed: {error:?}");
     if let Some(trap) = error.downcast_ref::<Trap>() {
         return match trap {

@@ -2,13 +2,16 @@
 //! compiled handler components, and per-request invocations.
 //!
 //! - `engine.rs`: engine configuration (pooling allocator, epochs) and the epoch ticker.
-//! - `handler.rs`: loading and validating a component into a pre-linked handler.
+//! - `handler.rs`: loading and validating a component into a pre-linked handler or
+//!   authorizer.
+//! - `authorizer.rs`: one call of a custom authorizer.
 //! - `state.rs`: the per-invocation store data (WASI, `wasi:http`, limits, facts).
 //! - `context.rs`: the `wasmgate:gateway/context` import.
 //! - `invoke.rs`: one request through a fresh instance.
 //! - `observe.rs`: capturing one invocation's output and timings (test invoke).
 //! - `guest_task.rs`: the guest's task and response body after the head is sent.
 
+mod authorizer;
 mod context;
 mod engine;
 mod guest_task;
@@ -22,9 +25,12 @@ use std::path::Path;
 use wasmtime::Engine;
 use wasmtime::component::Linker;
 
+pub use authorizer::{
+    AuthRequest, AuthorizeError, AuthorizerComponent, AuthorizerKind, Decision, MAX_DECISION_BYTES,
+};
 pub use context::InvocationFacts;
 pub use engine::{EPOCH_TICK, EngineOptions};
-pub use handler::{HandlerComponent, LoadError};
+pub use handler::{CompiledModule, HandlerComponent, LoadError};
 
 pub use invoke::InvokeError;
 pub use observe::{CAPTURE_LIMIT, Observation};
@@ -84,21 +90,17 @@ impl Runtime {
         self.linker.engine()
     }
 
-    /// Loads a handler component from a file: compiled once, here, never per request.
-    pub fn load_handler(&self, path: &Path) -> Result<HandlerComponent, LoadError> {
-        HandlerComponent::load(&self.linker, path)
+    /// Loads a module from a file: compiled once, here, never per request.
+    pub fn load_module(&self, path: &Path) -> Result<CompiledModule, LoadError> {
+        CompiledModule::load(&self.linker, path)
     }
 
-    /// Validates and compiles a handler from its bytes; `origin` names them in errors.
-    pub fn compile_handler(
-        &self,
-        origin: &str,
-        bytes: &[u8],
-    ) -> Result<HandlerComponent, LoadError> {
-        HandlerComponent::compile(&self.linker, origin, bytes)
+    /// Validates and compiles a module from its bytes; `origin` names them in errors.
+    pub fn compile_module(&self, origin: &str, bytes: &[u8]) -> Result<CompiledModule, LoadError> {
+        CompiledModule::compile(&self.linker, origin, bytes)
     }
 
-    /// Loads native code made by [`HandlerComponent::serialize`] with this engine's settings.
+    /// Loads native code made by [`CompiledModule::serialize`] with this engine's settings.
     ///
     /// The bytes must be exactly what `serialize` produced: the caller checks them against
     /// the hash it recorded when it stored them, as wasmtime runs them without validation.
@@ -106,12 +108,12 @@ impl Runtime {
         &self,
         origin: &str,
         native: &[u8],
-    ) -> Result<HandlerComponent, LoadError> {
+    ) -> Result<CompiledModule, LoadError> {
         let component = deserialize(self.engine(), native).map_err(|e| LoadError::Invalid {
             origin: origin.to_owned(),
             message: format!("{e:#}"),
         })?;
-        HandlerComponent::link(&self.linker, origin.to_owned(), component)
+        CompiledModule::link(&self.linker, origin.to_owned(), component)
     }
 
     /// A key that changes whenever native code compiled by this engine would not load in

@@ -17,6 +17,7 @@ pub struct Observation {
     pub(super) instantiate: OnceLock<Duration>,
     pub(super) handle: OnceLock<Duration>,
     route: OnceLock<(String, String)>,
+    authorize: OnceLock<Duration>,
 }
 
 impl Default for Observation {
@@ -27,6 +28,7 @@ impl Default for Observation {
             instantiate: OnceLock::new(),
             handle: OnceLock::new(),
             route: OnceLock::new(),
+            authorize: OnceLock::new(),
         }
     }
 }
@@ -55,6 +57,16 @@ impl Observation {
     /// The id and template of the route that matched, if one did.
     pub fn route(&self) -> Option<&(String, String)> {
         self.route.get()
+    }
+
+    /// Records how long the route's authorizer step took.
+    pub fn set_authorize_time(&self, time: Duration) {
+        let _ = self.authorize.set(time);
+    }
+
+    /// How long the route's authorizer step took (cache hits included), if it has one.
+    pub fn authorize_time(&self) -> Option<Duration> {
+        self.authorize.get().copied()
     }
 
     /// Time the guest's `handle` ran, once it returned.

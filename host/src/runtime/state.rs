@@ -1,8 +1,10 @@
 //! The data of one invocation's `Store`: WASI and `wasi:http` contexts, the resource
 //! table, the memory limiter and the gateway facts. Built fresh for every request.
 
-use wasmtime::ResourceLimiter;
+use std::time::Instant;
+
 use wasmtime::component::ResourceTable;
+use wasmtime::{Engine, ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
@@ -113,6 +115,31 @@ impl ResourceLimiter for SandboxLimiter {
 const MAX_CORE_INSTANCES: usize = 64;
 const MAX_TABLES: usize = 64;
 const MAX_MEMORIES: usize = 8;
+
+/// A fresh store for one invocation ending at `deadline`: memory limited, and checked
+/// every epoch tick — until the deadline a running guest yields through tokio's
+/// `yield_now` (so its worker thread polls its sockets and timers before resuming it), at
+/// the deadline it traps.
+pub(super) fn new_store(
+    engine: &Engine,
+    facts: InvocationFacts,
+    limits: &InvocationLimits,
+    observation: Option<&Observation>,
+    deadline: Instant,
+) -> Store<InvocationState> {
+    let mut store = Store::new(engine, InvocationState::new(facts, limits, observation));
+    store.limiter(|state| &mut state.limiter);
+    // A new Store's deadline is 0 ticks (it would trap at once): check every tick.
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        Ok(if Instant::now() >= deadline {
+            UpdateDeadline::Interrupt
+        } else {
+            UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
+        })
+    });
+    store
+}
 
 impl WasiView for InvocationState {
     fn ctx(&mut self) -> WasiCtxView<'_> {

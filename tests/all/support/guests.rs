@@ -12,9 +12,19 @@ pub struct Guests {
     pub probe: PathBuf,
     pub plain_stream: PathBuf,
     pub foreign_import: PathBuf,
+    pub authz: PathBuf,
+    pub token_authorizer: PathBuf,
 }
 
-const PACKAGES: [&str; 5] = ["hello", "echo", "probe", "plain-stream", "foreign-import"];
+const PACKAGES: [&str; 7] = [
+    "token-authorizer",
+    "hello",
+    "echo",
+    "probe",
+    "plain-stream",
+    "foreign-import",
+    "authz",
+];
 const TARGET: &str = "wasm32-wasip2";
 
 /// Builds the guests on first use (cargo makes later runs no-ops) and returns their paths.
@@ -95,5 +105,7 @@ fn build() -> Guests {
         probe: path("probe"),
         plain_stream: path("plain_stream"),
         foreign_import: path("foreign_import"),
+        authz: path("authz"),
+        token_authorizer: path("token_authorizer"),
     }
 }

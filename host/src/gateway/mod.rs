@@ -1,9 +1,15 @@
-//! The gateway: routes a request to its handler and turns every outcome into a response.
+//! The gateway: routes a request, runs its authorizer and handler, and turns every outcome
+//! into a response.
 //!
-//! The routes live in a snapshot built from the registry. A deploy builds a new snapshot
-//! and swaps it in atomically: new requests see it at once, requests in flight keep the
-//! `Route` (and handler version) they started with.
+//! The routes live in a snapshot built from the registry (`build.rs`). A deploy builds a
+//! new snapshot and swaps it in atomically: new requests see it at once, requests in flight
+//! keep the `Route` (and handler version) they started with. `authorization.rs` runs a
+//! route's authorizer before its handler.
 
+mod authorization;
+mod build;
+
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -11,59 +17,25 @@ use bytes::Bytes;
 use http::HeaderValue;
 use hyper::body::Body;
 
-use crate::limits::InvocationLimits;
-use crate::registry::{Registry, RegistryError, RegistryState, Target, route_id};
+pub use build::Route;
+
+use crate::registry::{Registry, RegistryError, RegistryState};
 use crate::rejection::{REQUEST_ID, Rejection, ResponseBody};
-use crate::routing::{Lookup, MethodFilter, RouteTable};
-use crate::runtime::{HandlerComponent, InvocationFacts, InvokeError, Observation};
+use crate::routing::{Lookup, RouteTable};
+use crate::runtime::{InvocationFacts, InvokeError, Observation};
 
 /// The response header naming the module version that answered (`hello@3`).
 pub const EXECUTED_VERSION: http::HeaderName = http::HeaderName::from_static("x-wasmgate-version");
 
-/// A route ready to serve.
-pub struct Route {
-    /// Its id in the admin API.
-    pub id: String,
-    /// Accepted methods.
-    pub method: MethodFilter,
-    /// The template, as written (the context interface returns it).
-    pub template: Arc<str>,
-    /// What it runs, as written (`hello@prod`).
-    pub target: Target,
-    /// The handler version(s), or why none can run.
-    handlers: Result<Handlers, String>,
-    /// Timeout and memory of each invocation.
-    pub limits: InvocationLimits,
-}
-
-/// The version a route runs, and possibly a canary sharing its traffic.
-struct Handlers {
-    primary: Version,
-    canary: Option<(Version, u8)>,
-}
-
-struct Version {
-    label: HeaderValue,
-    handler: HandlerComponent,
-}
-
-impl Handlers {
-    /// Picks the version for one request: the canary takes `percent` of requests, decided
-    /// by the request id's random bits.
-    fn pick(&self, request_id: &uuid::Uuid) -> &Version {
-        match &self.canary {
-            Some((canary, percent)) if (request_id.as_u128() % 100) < u128::from(*percent) => {
-                canary
-            }
-            _ => &self.primary,
-        }
-    }
-}
+/// The client's address, put in each request's extensions by the server.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub SocketAddr);
 
 /// Routes and their compiled handlers, swapped whole on every deploy.
 pub struct Gateway {
     registry: Arc<Registry>,
     routes: ArcSwap<RouteTable<Arc<Route>>>,
+    caches: build::Caches,
 }
 
 impl crate::server::HttpHandler for Gateway {
@@ -79,10 +51,12 @@ impl Gateway {
     /// Builds the routes the registry holds (loading every handler version they use), and
     /// subscribes to the registry's changes to rebuild them after each.
     pub fn new(registry: Arc<Registry>) -> Result<Arc<Self>, RegistryError> {
-        let routes = build_routes(&registry, &registry.state())?;
+        let caches = build::Caches::default();
+        let routes = build::build_routes(&registry, &registry.state(), &caches)?;
         let gateway = Arc::new(Gateway {
             registry: registry.clone(),
             routes: ArcSwap::from_pointee(routes),
+            caches,
         });
         let weak = Arc::downgrade(&gateway);
         registry.subscribe(move |state| {
@@ -95,7 +69,7 @@ impl Gateway {
 
     /// Builds the routes of `state` and swaps them in; on failure the current routes stay.
     fn rebuild(&self, state: &RegistryState) {
-        match build_routes(&self.registry, state) {
+        match build::build_routes(&self.registry, state, &self.caches) {
             Ok(routes) => self.routes.store(Arc::new(routes)),
             Err(error) => tracing::error!(%error, "routes not rebuilt; the previous ones serve"),
         }
@@ -115,8 +89,8 @@ impl Gateway {
             .collect()
     }
 
-    /// Serves one request: route it, run its handler, answer. Never fails: every failure
-    /// becomes a [`Rejection`] response.
+    /// Serves one request: route it, authorize it, run its handler, answer. Never fails:
+    /// every failure becomes a [`Rejection`] response.
     pub async fn handle<B>(&self, request: hyper::Request<B>) -> hyper::Response<ResponseBody>
     where
         B: Body<Data = Bytes> + Send + 'static,
@@ -159,21 +133,48 @@ impl Gateway {
         if let Some(observation) = &observation {
             observation.set_route(&route.id, &route.template);
         }
-        let version = match &route.handlers {
-            Ok(handlers) => handlers.pick(&uuid),
+        let versions = match &route.handlers {
+            Ok(versions) => versions,
             Err(reason) => {
                 return Rejection::Unavailable(reason.clone()).into_response(&id_header);
             }
         };
+
+        let (parts, body) = request.into_parts();
+        let (principal, authorizer_context) = match &route.authorizer {
+            None => (None, Vec::new()),
+            Some(authorizer) => {
+                let view = authorization::RequestView {
+                    parts: &parts,
+                    params: &params,
+                    source_ip: parts.extensions.get::<ClientAddr>().map(|addr| addr.0.ip()),
+                    request_id: &request_id,
+                    uuid: &uuid,
+                    route: &route.template,
+                };
+                let started = std::time::Instant::now();
+                let checked = authorizer.check(view).await;
+                if let Some(observation) = &observation {
+                    observation.set_authorize_time(started.elapsed());
+                }
+                match checked {
+                    Ok(allowed) => (Some(allowed.principal), allowed.context),
+                    Err(rejection) => return rejection.into_response(&id_header),
+                }
+            }
+        };
+        let request = hyper::Request::from_parts(parts, body);
+
+        let version = versions.pick(&uuid);
         let facts = InvocationFacts {
             request_id,
             route: route.template.clone(),
             path_params: params,
-            principal: None,
-            authorizer_context: Vec::new(),
+            principal,
+            authorizer_context,
         };
         match version
-            .handler
+            .compiled
             .invoke(request, facts, &route.limits, observation)
             .await
         {
@@ -203,63 +204,4 @@ fn log_failure(request_id: &HeaderValue, route: &Route, error: &InvokeError) {
         %error,
         "invocation failed"
     );
-}
-
-/// Resolves every stored route to its handler versions. A route whose version cannot be
-/// loaded (say, its stored file was quarantined) stays, answering 503.
-fn build_routes(
-    registry: &Registry,
-    state: &RegistryState,
-) -> Result<RouteTable<Arc<Route>>, RegistryError> {
-    let mut table = RouteTable::new();
-    for record in &state.routes {
-        let spec = record.config.validate().map_err(|problems| {
-            RegistryError::Storage(format!(
-                "stored route `{} {}` is invalid: {problems:?}",
-                record.config.method, record.config.path
-            ))
-        })?;
-        let handlers = load_handlers(registry, state, &spec.target);
-        if let Err(reason) = &handlers {
-            tracing::error!(route = %record.config.path, %reason, "route cannot run");
-        }
-        let route = Route {
-            id: route_id(&record.config),
-            method: spec.method.clone(),
-            template: Arc::from(spec.template.as_str()),
-            target: spec.target.clone(),
-            handlers,
-            limits: spec.limits,
-        };
-        table
-            .insert(spec.method, spec.template, Arc::new(route))
-            .map_err(|conflict| RegistryError::Conflict(conflict.to_string()))?;
-    }
-    Ok(table)
-}
-
-fn load_handlers(
-    registry: &Registry,
-    state: &RegistryState,
-    target: &Target,
-) -> Result<Handlers, String> {
-    let resolved = Registry::resolve(state, target)?;
-    let version = |number: u32, sha256: &str| -> Result<Version, String> {
-        let handler = registry.handler(sha256).map_err(|e| {
-            format!(
-                "version {number} of `{}` cannot be loaded: {e}",
-                target.module
-            )
-        })?;
-        let label = HeaderValue::from_str(&format!("{}@{number}", target.module))
-            .map_err(|e| e.to_string())?;
-        Ok(Version { label, handler })
-    };
-    Ok(Handlers {
-        primary: version(resolved.version, &resolved.sha256)?,
-        canary: match &resolved.canary {
-            Some((number, sha256, percent)) => Some((version(*number, sha256)?, *percent)),
-            None => None,
-        },
-    })
 }

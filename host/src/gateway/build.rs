@@ -1,0 +1,180 @@
+//! Building the gateway's routes from a registry state: each route's target resolved to
+//! the compiled version(s) it runs, and its authorizer to its component and decision cache.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use http::HeaderValue;
+
+use super::authorization::{DecisionCache, RouteAuthorizer};
+use crate::limits::InvocationLimits;
+use crate::manifest::AuthorizerConfig;
+use crate::registry::{Registry, RegistryError, RegistryState, Target, route_id};
+use crate::routing::{MethodFilter, RouteTable};
+use crate::runtime::{AuthorizerComponent, CompiledModule, HandlerComponent};
+
+/// A route ready to serve.
+pub struct Route {
+    /// Its id in the admin API.
+    pub id: String,
+    /// Accepted methods.
+    pub method: MethodFilter,
+    /// The template, as written (the context interface returns it).
+    pub template: Arc<str>,
+    /// What it runs, as written (`hello@prod`).
+    pub target: Target,
+    /// The handler version(s), or why none can run.
+    pub(super) handlers: Result<Versions<HandlerComponent>, String>,
+    /// The authorizer that must allow each request first.
+    pub(super) authorizer: Option<Arc<RouteAuthorizer>>,
+    /// Timeout and memory of each invocation.
+    pub limits: InvocationLimits,
+}
+
+/// The version a target runs, and possibly a canary sharing its traffic.
+pub(super) struct Versions<T> {
+    primary: Version<T>,
+    canary: Option<(Version<T>, u8)>,
+}
+
+/// One compiled version and its `module@version` label.
+pub(super) struct Version<T> {
+    pub label: HeaderValue,
+    pub compiled: T,
+}
+
+impl<T> Versions<T> {
+    /// Picks the version for one request: the canary takes `percent` of requests, decided
+    /// by the request id's random bits.
+    pub fn pick(&self, request_id: &uuid::Uuid) -> &Version<T> {
+        match &self.canary {
+            Some((canary, percent)) if (request_id.as_u128() % 100) < u128::from(*percent) => {
+                canary
+            }
+            _ => &self.primary,
+        }
+    }
+}
+
+/// Decision caches by authorizer name, kept across rebuilds while the authorizer's
+/// configuration stays the same.
+pub(super) type Caches = Mutex<HashMap<String, (AuthorizerConfig, Arc<DecisionCache>)>>;
+
+/// Resolves every stored route. A route whose version cannot be loaded (say, its stored
+/// file was quarantined) stays, answering 503.
+pub(super) fn build_routes(
+    registry: &Registry,
+    state: &RegistryState,
+    caches: &Caches,
+) -> Result<RouteTable<Arc<Route>>, RegistryError> {
+    let authorizers = build_authorizers(registry, state, caches);
+    let mut table = RouteTable::new();
+    for record in &state.routes {
+        let spec = record.config.validate().map_err(|problems| {
+            RegistryError::Storage(format!(
+                "stored route `{} {}` is invalid: {problems:?}",
+                record.config.method, record.config.path
+            ))
+        })?;
+        let mut handlers = load_versions(registry, state, &spec.target, |module| match module {
+            CompiledModule::Handler(handler) => Ok(handler),
+            other => Err(other.kind()),
+        });
+        let authorizer = match &spec.authorizer {
+            None => None,
+            Some(name) => match authorizers.get(name.as_str()) {
+                Some(authorizer) => Some(authorizer.clone()),
+                None => {
+                    handlers = Err(format!("its authorizer `{name}` does not exist"));
+                    None
+                }
+            },
+        };
+        if let Err(reason) = &handlers {
+            tracing::error!(route = %record.config.path, %reason, "route cannot run");
+        }
+        let route = Route {
+            id: route_id(&record.config),
+            method: spec.method.clone(),
+            template: Arc::from(spec.template.as_str()),
+            target: spec.target.clone(),
+            handlers,
+            authorizer,
+            limits: spec.limits,
+        };
+        table
+            .insert(spec.method, spec.template, Arc::new(route))
+            .map_err(|conflict| RegistryError::Conflict(conflict.to_string()))?;
+    }
+    Ok(table)
+}
+
+fn build_authorizers(
+    registry: &Registry,
+    state: &RegistryState,
+    caches: &Caches,
+) -> HashMap<String, Arc<RouteAuthorizer>> {
+    let mut caches = caches.lock().unwrap_or_else(|poison| poison.into_inner());
+    caches.retain(|name, (config, _)| state.authorizers.get(name) == Some(config));
+    let mut built = HashMap::new();
+    for (name, config) in &state.authorizers {
+        let spec = match config.validate() {
+            Ok(spec) => spec,
+            Err(problems) => {
+                tracing::error!(authorizer = %name, ?problems, "stored authorizer is invalid");
+                continue;
+            }
+        };
+        let versions = load_versions(registry, state, &spec.target, |module| match module {
+            CompiledModule::Authorizer(authorizer) => Ok::<AuthorizerComponent, _>(authorizer),
+            other => Err(other.kind()),
+        });
+        if let Err(reason) = &versions {
+            tracing::error!(authorizer = %name, %reason, "authorizer cannot run");
+        }
+        let cache = caches
+            .entry(name.clone())
+            .or_insert_with(|| (config.clone(), Arc::new(DecisionCache::new())))
+            .1
+            .clone();
+        built.insert(
+            name.clone(),
+            Arc::new(RouteAuthorizer::new(spec, versions, cache)),
+        );
+    }
+    built
+}
+
+/// Loads the version(s) `target` resolves to, each of the kind `accept` takes.
+fn load_versions<T>(
+    registry: &Registry,
+    state: &RegistryState,
+    target: &Target,
+    accept: impl Fn(CompiledModule) -> Result<T, &'static str>,
+) -> Result<Versions<T>, String> {
+    let resolved = Registry::resolve(state, target)?;
+    let version = |number: u32, sha256: &str| -> Result<Version<T>, String> {
+        let module = registry.module(sha256).map_err(|e| {
+            format!(
+                "version {number} of `{}` cannot be loaded: {e}",
+                target.module
+            )
+        })?;
+        let compiled = accept(module).map_err(|kind| {
+            format!(
+                "version {number} of `{}` is the wrong kind of module ({kind})",
+                target.module
+            )
+        })?;
+        let label = HeaderValue::from_str(&format!("{}@{number}", target.module))
+            .map_err(|e| e.to_string())?;
+        Ok(Version { label, compiled })
+    };
+    Ok(Versions {
+        primary: version(resolved.version, &resolved.sha256)?,
+        canary: match &resolved.canary {
+            Some((number, sha256, percent)) => Some((version(*number, sha256)?, *percent)),
+            None => None,
+        },
+    })
+}

@@ -1,0 +1,309 @@
+//! Custom authorizers: identity sources (401), deny (403), failures (500, fail closed),
+//! principal and context passed on to the handler, and the decision cache.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::{AdminClient, Gateway, client, guests};
+
+/// Echo behind a token authorizer (`tok`, 300 ms timeout) and behind a request
+/// authorizer (`req`, identity = header `x-user` + query `key`).
+fn authorized_gateway() -> Gateway {
+    let g = guests();
+    Gateway::start(&format!(
+        r#"
+[[modules]]
+name = "echo"
+path = "{echo}"
+
+[[modules]]
+name = "authz"
+path = "{authz}"
+
+[[authorizers]]
+name = "tok"
+module = "authz"
+timeout_ms = 300
+
+[[authorizers]]
+name = "req"
+type = "request"
+module = "authz"
+identity_sources = ["header:x-user", "query:key"]
+
+[[routes]]
+method = "ANY"
+path = "/secure/{{p+}}"
+module = "echo"
+authorizer = "tok"
+
+[[routes]]
+method = "GET"
+path = "/other/{{p+}}"
+module = "echo"
+authorizer = "tok"
+
+[[routes]]
+method = "GET"
+path = "/by-request/{{id}}"
+module = "echo"
+authorizer = "req"
+"#,
+        echo = g.echo.display(),
+        authz = g.authz.display(),
+    ))
+}
+
+async fn call(
+    gw: &Gateway,
+    path: &str,
+    token: Option<&str>,
+) -> (u16, Value, reqwest::header::HeaderMap) {
+    let mut request = client().get(gw.url(path));
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let response = request.send().await.expect("send");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    (status, response.json().await.expect("json"), headers)
+}
+
+fn calls(gw: &Gateway, token: &str) -> usize {
+    gw.stderr()
+        .matches(&format!("authz: called with {token}\n"))
+        .count()
+}
+
+#[tokio::test]
+async fn allowed_requests_reach_the_handler_with_principal_and_context() {
+    let gw = authorized_gateway();
+    let (status, body, _) = call(&gw, "/secure/x?key=k9", Some("allow-ada")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["principal"], "ada");
+    assert_eq!(
+        body["authorizer_context"],
+        json!({ "route": "/secure/{p+}", "key": "k9" })
+    );
+}
+
+#[tokio::test]
+async fn missing_identity_is_401_without_calling_the_authorizer() {
+    let gw = authorized_gateway();
+    let (status, body, headers) = call(&gw, "/secure/x", None).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["message"], "Unauthorized");
+    assert_eq!(headers["www-authenticate"], "Bearer realm=\"wasmgate\"");
+    // An empty header counts as missing too.
+    let response = client()
+        .get(gw.url("/secure/x"))
+        .header("authorization", "")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 401);
+    assert!(!gw.stderr().contains("authz: called"), "{}", gw.stderr());
+}
+
+#[tokio::test]
+async fn deny_is_403_and_failures_are_500_without_running_the_handler() {
+    let gw = authorized_gateway();
+    let (status, body, _) = call(&gw, "/secure/x", Some("deny")).await;
+    assert_eq!((status, body), (403, json!({ "message": "Forbidden" })));
+    for token in ["error", "trap", "huge", "spin"] {
+        let (status, body, headers) = call(&gw, "/secure/x", Some(token)).await;
+        assert_eq!(status, 500, "{token}: {body}");
+        assert_eq!(body["error"], "authorizer_failed", "{token}");
+        // The handler never ran: its response would carry the version that answered.
+        assert!(!headers.contains_key("x-wasmgate-version"), "{token}");
+    }
+    let log = gw.stderr();
+    assert!(log.contains("the authorizer returned an error: the authorizer was asked to fail"));
+    assert!(log.contains("over the limit of 8 KiB"));
+    assert!(
+        log.contains("did not respond within its timeout of 300 ms"),
+        "{log}"
+    );
+}
+
+#[tokio::test]
+async fn decisions_are_cached_per_identity() {
+    let gw = authorized_gateway();
+    for _ in 0..100 {
+        let (status, _, _) = call(&gw, "/secure/x", Some("allow-cached")).await;
+        assert_eq!(status, 200);
+    }
+    // The cached decision serves every route that uses the authorizer.
+    let (status, _, _) = call(&gw, "/other/y", Some("allow-cached")).await;
+    assert_eq!(status, 200);
+    assert_eq!(calls(&gw, "allow-cached"), 1);
+    // Another token is another identity.
+    call(&gw, "/secure/x", Some("allow-other")).await;
+    assert_eq!(calls(&gw, "allow-other"), 1);
+    // Denials are cached as well.
+    call(&gw, "/secure/x", Some("deny")).await;
+    call(&gw, "/secure/x", Some("deny")).await;
+    assert_eq!(calls(&gw, "deny"), 1);
+}
+
+#[tokio::test]
+async fn a_decision_expires_after_its_ttl() {
+    let gw = authorized_gateway();
+    call(&gw, "/secure/x", Some("ttl-1")).await;
+    call(&gw, "/secure/x", Some("ttl-1")).await;
+    assert_eq!(calls(&gw, "ttl-1"), 1);
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let (status, body, _) = call(&gw, "/secure/x", Some("ttl-1")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(calls(&gw, "ttl-1"), 2);
+    // A TTL of 0 disables caching.
+    call(&gw, "/secure/x", Some("ttl-0")).await;
+    call(&gw, "/secure/x", Some("ttl-0")).await;
+    assert_eq!(calls(&gw, "ttl-0"), 2);
+}
+
+#[tokio::test]
+async fn request_authorizers_need_every_identity_source() {
+    let gw = authorized_gateway();
+    let send = |user: Option<&str>, query: &str| {
+        let mut request = client().get(gw.url(&format!("/by-request/7{query}")));
+        if let Some(user) = user {
+            request = request.header("x-user", user);
+        }
+        request.send()
+    };
+    assert_eq!(send(Some("bo"), "").await.expect("send").status(), 401);
+    assert_eq!(send(None, "?key=1").await.expect("send").status(), 401);
+    let response = send(Some("bo"), "?key=1").await.expect("send");
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["principal"], "bo");
+    assert_eq!(body["params"]["id"], "7");
+}
+
+#[tokio::test]
+async fn authorizers_are_managed_through_the_admin_api() {
+    let gw = authorized_gateway();
+    let admin = AdminClient::new(&gw);
+    let (status, list) = admin.get("/authorizers").await;
+    assert_eq!(status, 200);
+    assert_eq!(list["authorizers"].as_array().expect("list").len(), 2);
+
+    let (status, body) = admin
+        .put("/authorizers", json!({ "name": "wrong", "module": "echo" }))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .expect("message")
+            .contains("is not an authorizer (it is a handler)")
+    );
+    let (status, body) = admin
+        .put(
+            "/routes",
+            json!({ "method": "GET", "path": "/x", "module": "authz" }),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .expect("message")
+            .contains("is not a handler (it is an authorizer)")
+    );
+    let (status, body) = admin
+        .put(
+            "/routes",
+            json!({ "method": "GET", "path": "/x", "module": "echo", "authorizer": "nope" }),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = admin
+        .put(
+            "/authorizers",
+            json!({ "name": "t", "type": "request", "module": "authz" }),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .expect("message")
+            .contains("at least one identity source")
+    );
+
+    let (status, _) = admin.delete("/authorizers/tok").await;
+    assert_eq!(status, 409);
+    // A new authorizer guards a new route at once.
+    let (status, body) = admin
+        .put(
+            "/authorizers",
+            json!({ "name": "hdr", "module": "authz", "header": "x-token", "ttl_seconds": 0 }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    admin
+        .put(
+            "/routes",
+            json!({ "method": "GET", "path": "/new", "module": "echo", "authorizer": "hdr" }),
+        )
+        .await;
+    assert_eq!(
+        client()
+            .get(gw.url("/new"))
+            .send()
+            .await
+            .expect("send")
+            .status(),
+        401
+    );
+    let response = client()
+        .get(gw.url("/new"))
+        .header("x-token", "allow-zed")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 200);
+}
+
+/// `<user>.<hex HMAC-SHA256(user)>` under the example's demo secret.
+fn demo_token(user: &str, secret: &[u8]) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).expect("key");
+    mac.update(user.as_bytes());
+    let signature: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{user}.{signature}")
+}
+
+#[tokio::test]
+async fn the_example_token_authorizer_checks_hmac_tokens() {
+    let g = guests();
+    let gw = Gateway::start(&format!(
+        "[[modules]]\nname = \"echo\"\npath = \"{}\"\n\n[[modules]]\nname = \"token-authorizer\"\npath = \"{}\"\n\n\
+         [[authorizers]]\nname = \"demo-token\"\nmodule = \"token-authorizer\"\n\n\
+         [[routes]]\nmethod = \"GET\"\npath = \"/private/{{name}}\"\nmodule = \"echo\"\nauthorizer = \"demo-token\"\n",
+        g.echo.display(),
+        g.token_authorizer.display()
+    ));
+    let good = demo_token("ada", b"wasmgate-demo-secret");
+    let (status, body, _) = call(&gw, "/private/ada", Some(&good)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["principal"], "ada");
+    assert_eq!(body["authorizer_context"]["scheme"], "hmac-sha256");
+    for bad in [
+        demo_token("ada", b"another-secret"),
+        good.replace("ada.", "bob."),
+        "ada".to_string(),
+        "ada.zz".to_string(),
+    ] {
+        let (status, _, _) = call(&gw, "/private/ada", Some(&bad)).await;
+        assert_eq!(status, 403, "{bad}");
+    }
+}
