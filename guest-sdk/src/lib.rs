@@ -73,6 +73,7 @@ pub use wasmgate_sdk_macros::handler;
 ///         _ => Decision::deny(),
 ///     }
 /// }
+/// # fn main() {}
 /// ```
 pub use wasmgate_sdk_macros::authorizer;
 

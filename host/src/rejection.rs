@@ -36,6 +36,8 @@ pub enum Rejection {
     Forbidden,
     /// The route's authorizer failed; the request is denied (fail closed).
     AuthorizerFailed(crate::runtime::AuthorizeError),
+    /// The route's JWT authorizer has no usable signing keys; the request is denied.
+    AuthorizerUnavailable,
     /// The handler failed.
     Handler(InvokeError),
 }
@@ -50,7 +52,9 @@ impl Rejection {
             Rejection::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Rejection::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Rejection::Forbidden => StatusCode::FORBIDDEN,
-            Rejection::AuthorizerFailed(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Rejection::AuthorizerFailed(_) | Rejection::AuthorizerUnavailable => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
             Rejection::Handler(error) => match error {
                 InvokeError::Trap { .. }
                 | InvokeError::MemoryLimit(_)
@@ -73,7 +77,9 @@ impl Rejection {
             Rejection::Unavailable(_) => "module_unavailable",
             Rejection::Unauthorized(_) => "unauthorized",
             Rejection::Forbidden => "forbidden",
-            Rejection::AuthorizerFailed(_) => "authorizer_failed",
+            Rejection::AuthorizerFailed(_) | Rejection::AuthorizerUnavailable => {
+                "authorizer_failed"
+            }
             Rejection::Handler(error) => match error {
                 InvokeError::Trap { .. } => "handler_trapped",
                 InvokeError::MemoryLimit(_) => "handler_memory_limit",
@@ -104,10 +110,12 @@ impl Rejection {
                 "message": "Unauthorized", "error": self.kind(), "detail": detail
             }),
             Rejection::Forbidden => serde_json::json!({ "message": "Forbidden" }),
-            Rejection::AuthorizerFailed(_) => serde_json::json!({
-                // What went wrong stays in the gateway's log: clients learn only that it did.
-                "message": "Internal Server Error", "error": self.kind()
-            }),
+            Rejection::AuthorizerFailed(_) | Rejection::AuthorizerUnavailable => {
+                serde_json::json!({
+                    // What went wrong stays in the gateway's log: clients learn only that it did.
+                    "message": "Internal Server Error", "error": self.kind()
+                })
+            }
             Rejection::Handler(error) => serde_json::json!({
                 "message": self.status().canonical_reason().unwrap_or("Error"),
                 "error": self.kind(),

@@ -11,5 +11,6 @@ mod cli_client;
 mod deploy;
 mod failures;
 mod handlers;
+mod jwt;
 mod routing;
 mod shutdown;

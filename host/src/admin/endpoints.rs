@@ -192,7 +192,11 @@ impl Api<'_> {
 
     pub fn list_authorizers(&self) -> ApiResult {
         let state = self.gateway.registry().state();
-        let authorizers: Vec<&AuthorizerConfig> = state.authorizers.values().collect();
+        let authorizers: Vec<AuthorizerConfig> = state
+            .authorizers
+            .values()
+            .map(AuthorizerConfig::redacted)
+            .collect();
         Ok((StatusCode::OK, json!({ "authorizers": authorizers })))
     }
 
@@ -201,7 +205,7 @@ impl Api<'_> {
         let config = state.authorizers.get(name).ok_or_else(|| {
             ApiError::new(StatusCode::NOT_FOUND, format!("no authorizer `{name}`"))
         })?;
-        Ok((StatusCode::OK, json!(config)))
+        Ok((StatusCode::OK, json!(config.redacted())))
     }
 
     pub async fn put_authorizer(&self, body: &[u8]) -> ApiResult {
@@ -217,7 +221,7 @@ impl Api<'_> {
         let removed = self
             .change(move |registry| registry.delete_authorizer(&name))
             .await?;
-        Ok((StatusCode::OK, json!({ "deleted": removed })))
+        Ok((StatusCode::OK, json!({ "deleted": removed.redacted() })))
     }
 
     pub async fn delete_route(&self, id: &str) -> ApiResult {

@@ -7,6 +7,10 @@
 //! 3. otherwise the authorizer runs in a fresh instance; a trap, timeout, error or an
 //!    oversized decision → 500 (fail closed, the handler never runs);
 //! 4. deny → 403; allow → the handler runs with the principal and context.
+//!
+//! A `jwt` authorizer (`jwt.rs`) verifies the token itself instead of steps 2–3: an invalid
+//! token → 401, missing route scopes → 403, the claims become the context and `sub` the
+//! principal.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -14,9 +18,14 @@ use std::time::{Duration, Instant};
 
 use moka::Expiry;
 
+use serde_json::Value;
+
 use super::build::Versions;
+use super::jwt::{JwtError, JwtVerifier, has_scopes};
 use crate::limits::InvocationLimits;
-use crate::manifest::{AuthorizerSpec, IdentitySource, MAX_TTL_SECONDS};
+use crate::manifest::{
+    AuthorizerKindSpec, AuthorizerSpec, IdentitySource, JwtSpec, MAX_TTL_SECONDS,
+};
 use crate::rejection::Rejection;
 use crate::runtime::{AuthRequest, AuthorizerComponent, AuthorizerKind, Decision, InvocationFacts};
 
@@ -29,9 +38,11 @@ pub(super) struct Allowed {
     pub context: Vec<(String, String)>,
 }
 
-/// Decisions by identity values, each kept for its own TTL.
+/// Decisions by identity values, each kept for its own TTL (and, for a JWT authorizer, its
+/// verifier with the fetched keys).
 pub struct DecisionCache {
     cache: moka::sync::Cache<Vec<String>, CachedDecision>,
+    jwt: std::sync::OnceLock<Result<Arc<JwtVerifier>, String>>,
 }
 
 #[derive(Clone)]
@@ -60,6 +71,37 @@ impl DecisionCache {
                 .max_capacity(CACHE_CAPACITY)
                 .expire_after(PerEntryTtl)
                 .build(),
+            jwt: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The JWT verifier kept with this cache (made on first use).
+    pub(super) fn jwt(&self, spec: &JwtSpec) -> Result<Arc<JwtVerifier>, String> {
+        self.jwt
+            .get_or_init(|| JwtVerifier::new(spec.clone()).map(Arc::new))
+            .clone()
+    }
+}
+
+/// What decides for an authorizer.
+pub(super) enum Decider {
+    /// A custom authorizer module, with the decision cache.
+    Module {
+        versions: Result<Versions<AuthorizerComponent>, String>,
+        cache: Arc<DecisionCache>,
+    },
+    /// The built-in JWT verifier.
+    Jwt(Result<Arc<JwtVerifier>, String>),
+}
+
+impl Decider {
+    /// Why it cannot run, if it cannot.
+    pub(super) fn ready(&self) -> Result<(), &str> {
+        match self {
+            Decider::Module { versions, .. } => {
+                versions.as_ref().map(|_| ()).map_err(String::as_str)
+            }
+            Decider::Jwt(verifier) => verifier.as_ref().map(|_| ()).map_err(String::as_str),
         }
     }
 }
@@ -67,8 +109,7 @@ impl DecisionCache {
 /// An authorizer as a route uses it.
 pub(super) struct RouteAuthorizer {
     spec: AuthorizerSpec,
-    versions: Result<Versions<AuthorizerComponent>, String>,
-    cache: Arc<DecisionCache>,
+    decider: Decider,
 }
 
 /// The parts of a request an authorizer may look at.
@@ -79,33 +120,46 @@ pub(super) struct RequestView<'a> {
     pub request_id: &'a str,
     pub uuid: &'a uuid::Uuid,
     pub route: &'a Arc<str>,
+    /// Scopes the route requires (JWT authorizers).
+    pub scopes: &'a [String],
 }
 
 impl RouteAuthorizer {
-    pub(super) fn new(
-        spec: AuthorizerSpec,
-        versions: Result<Versions<AuthorizerComponent>, String>,
-        cache: Arc<DecisionCache>,
-    ) -> Self {
-        RouteAuthorizer {
-            spec,
-            versions,
-            cache,
-        }
+    pub(super) fn new(spec: AuthorizerSpec, decider: Decider) -> Self {
+        RouteAuthorizer { spec, decider }
     }
 
     /// Decides on one request.
     pub(super) async fn check(&self, request: RequestView<'_>) -> Result<Allowed, Rejection> {
         let identity = self.identity(&request)?;
-        let decision = match self.cache.cache.get(&identity) {
+        let (versions, cache) = match &self.decider {
+            Decider::Jwt(verifier) => return self.verify_jwt(verifier, &request, &identity).await,
+            Decider::Module { versions, cache } => (versions, cache),
+        };
+        let AuthorizerKindSpec::Module {
+            token,
+            ttl,
+            timeout,
+            ..
+        } = &self.spec.kind
+        else {
+            return Err(Rejection::Unavailable("authorizer kind mismatch".into()));
+        };
+        let decision = match cache.cache.get(&identity) {
             Some(cached) => cached.decision,
             None => {
-                let decision = Arc::new(self.run(&request, &identity).await?);
-                let ttl = decision.ttl_seconds.map_or(self.spec.ttl, |s| {
+                let versions = versions.as_ref().map_err(|reason| {
+                    Rejection::Unavailable(format!("the route's authorizer cannot run: {reason}"))
+                })?;
+                let decision = Arc::new(
+                    self.run(versions, *token, *timeout, &request, &identity)
+                        .await?,
+                );
+                let ttl = decision.ttl_seconds.map_or(*ttl, |s| {
                     Duration::from_secs(u64::from(s).min(MAX_TTL_SECONDS))
                 });
                 if !ttl.is_zero() {
-                    self.cache.cache.insert(
+                    cache.cache.insert(
                         identity,
                         CachedDecision {
                             decision: decision.clone(),
@@ -159,23 +213,62 @@ impl RouteAuthorizer {
         Ok(values)
     }
 
+    async fn verify_jwt(
+        &self,
+        verifier: &Result<Arc<JwtVerifier>, String>,
+        request: &RequestView<'_>,
+        identity: &[String],
+    ) -> Result<Allowed, Rejection> {
+        let verifier = verifier.as_ref().map_err(|reason| {
+            Rejection::Unavailable(format!("the route's authorizer cannot run: {reason}"))
+        })?;
+        let claims = verifier.verify(&identity[0]).await.map_err(|error| {
+            tracing::info!(
+                authorizer = %self.spec.name,
+                request_id = request.request_id,
+                %error,
+                "token refused"
+            );
+            match error {
+                JwtError::Invalid(detail) => Rejection::Unauthorized(detail),
+                JwtError::KeysUnavailable(_) => Rejection::AuthorizerUnavailable,
+            }
+        })?;
+        if !has_scopes(&claims, request.scopes) {
+            return Err(Rejection::Forbidden);
+        }
+        let principal = claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let context = claims
+            .into_iter()
+            .map(|(key, value)| match value {
+                Value::String(text) => (key, text),
+                other => (key, other.to_string()),
+            })
+            .collect();
+        Ok(Allowed { principal, context })
+    }
+
     async fn run(
         &self,
+        versions: &Versions<AuthorizerComponent>,
+        token: bool,
+        timeout: Duration,
         request: &RequestView<'_>,
         identity: &[String],
     ) -> Result<Decision, Rejection> {
-        let versions = self.versions.as_ref().map_err(|reason| {
-            Rejection::Unavailable(format!("the route's authorizer cannot run: {reason}"))
-        })?;
         let version = versions.pick(request.uuid);
         let parts = request.parts;
         let auth_request = AuthRequest {
-            kind: if self.spec.token {
+            kind: if token {
                 AuthorizerKind::Token
             } else {
                 AuthorizerKind::Request
             },
-            token: self.spec.token.then(|| identity[0].clone()),
+            token: token.then(|| identity[0].clone()),
             method: parts.method.to_string(),
             path: parts.uri.path().to_owned(),
             route: request.route.to_string(),
@@ -202,7 +295,7 @@ impl RouteAuthorizer {
             authorizer_context: Vec::new(),
         };
         let limits = InvocationLimits {
-            timeout: self.spec.timeout,
+            timeout,
             ..InvocationLimits::default()
         };
         version

@@ -6,9 +6,9 @@ use std::sync::{Arc, Mutex};
 
 use http::HeaderValue;
 
-use super::authorization::{DecisionCache, RouteAuthorizer};
+use super::authorization::{Decider, DecisionCache, RouteAuthorizer};
 use crate::limits::InvocationLimits;
-use crate::manifest::AuthorizerConfig;
+use crate::manifest::{AuthorizerConfig, AuthorizerKindSpec};
 use crate::registry::{Registry, RegistryError, RegistryState, Target, route_id};
 use crate::routing::{MethodFilter, RouteTable};
 use crate::runtime::{AuthorizerComponent, CompiledModule, HandlerComponent};
@@ -27,6 +27,8 @@ pub struct Route {
     pub(super) handlers: Result<Versions<HandlerComponent>, String>,
     /// The authorizer that must allow each request first.
     pub(super) authorizer: Option<Arc<RouteAuthorizer>>,
+    /// Scopes the route's JWT authorizer requires.
+    pub(super) scopes: Vec<String>,
     /// Timeout and memory of each invocation.
     pub limits: InvocationLimits,
 }
@@ -100,6 +102,7 @@ pub(super) fn build_routes(
             target: spec.target.clone(),
             handlers,
             authorizer,
+            scopes: spec.scopes.clone(),
             limits: spec.limits,
         };
         table
@@ -125,22 +128,28 @@ fn build_authorizers(
                 continue;
             }
         };
-        let versions = load_versions(registry, state, &spec.target, |module| match module {
-            CompiledModule::Authorizer(authorizer) => Ok::<AuthorizerComponent, _>(authorizer),
-            other => Err(other.kind()),
-        });
-        if let Err(reason) = &versions {
-            tracing::error!(authorizer = %name, %reason, "authorizer cannot run");
-        }
         let cache = caches
             .entry(name.clone())
             .or_insert_with(|| (config.clone(), Arc::new(DecisionCache::new())))
             .1
             .clone();
-        built.insert(
-            name.clone(),
-            Arc::new(RouteAuthorizer::new(spec, versions, cache)),
-        );
+        let decider = match &spec.kind {
+            AuthorizerKindSpec::Module { target, .. } => {
+                let versions = load_versions(registry, state, target, |module| match module {
+                    CompiledModule::Authorizer(authorizer) => {
+                        Ok::<AuthorizerComponent, _>(authorizer)
+                    }
+                    other => Err(other.kind()),
+                });
+                Decider::Module { versions, cache }
+            }
+            // The cache holds the fetched JWKS too: kept while the configuration is.
+            AuthorizerKindSpec::Jwt(jwt) => Decider::Jwt(cache.jwt(jwt)),
+        };
+        if let Err(reason) = decider.ready() {
+            tracing::error!(authorizer = %name, %reason, "authorizer cannot run");
+        }
+        built.insert(name.clone(), Arc::new(RouteAuthorizer::new(spec, decider)));
     }
     built
 }

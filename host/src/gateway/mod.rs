@@ -8,6 +8,7 @@
 
 mod authorization;
 mod build;
+mod jwt;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -151,6 +152,7 @@ impl Gateway {
                     request_id: &request_id,
                     uuid: &uuid,
                     route: &route.template,
+                    scopes: &route.scopes,
                 };
                 let started = std::time::Instant::now();
                 let checked = authorizer.check(view).await;

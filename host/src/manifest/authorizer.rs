@@ -18,17 +18,23 @@ pub const DEFAULT_TTL_SECONDS: u64 = 300;
 /// Longest a decision may be reused.
 pub const MAX_TTL_SECONDS: u64 = 3_600;
 
+/// Default leeway for `exp` and `nbf`.
+pub const DEFAULT_LEEWAY_SECONDS: u64 = 60;
+/// Default time fetched signing keys are trusted before they are fetched again.
+pub const DEFAULT_JWKS_CACHE_SECONDS: u64 = 600;
+
 /// An authorizer as written.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthorizerConfig {
     /// Its name, used by routes' `authorizer`.
     pub name: String,
-    /// `token` (default) or `request`.
+    /// `token` (default), `request` or `jwt`.
     #[serde(rename = "type", default = "default_kind")]
     pub kind: String,
-    /// The authorizer module: `name`, `name@3` or `name@alias`.
-    pub module: String,
+    /// Token and request kinds: the authorizer module, `name`, `name@3` or `name@alias`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
     /// Token kind: the header holding the token (default `Authorization`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub header: Option<String>,
@@ -41,6 +47,43 @@ pub struct AuthorizerConfig {
     /// Time the authorizer may take, in milliseconds (at most 10000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
+    /// JWT: the required `iss`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// JWT: accepted `aud` values (one must be in the token).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub audience: Vec<String>,
+    /// JWT: accepted algorithms (`HS256`, `RS256`, `ES256`, `EdDSA`…).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub algorithms: Vec<String>,
+    /// JWT: URL of a JWKS (JSON Web Key Set) with the signing keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_url: Option<String>,
+    /// JWT: file holding a JWKS (relative to the manifest's folder in a manifest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_file: Option<String>,
+    /// JWT: shared secret of `HS*` algorithms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// JWT: PEM public key of `RS*`, `PS*`, `ES*` or `EdDSA` algorithms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key_pem: Option<String>,
+    /// JWT: seconds of clock skew allowed on `exp` and `nbf` (default 60).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leeway_seconds: Option<u64>,
+    /// JWT: seconds fetched JWKS keys are trusted (default 600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_cache_seconds: Option<u64>,
+}
+
+impl AuthorizerConfig {
+    /// The same configuration with secrets replaced, for listings.
+    pub fn redacted(&self) -> Self {
+        AuthorizerConfig {
+            secret: self.secret.as_ref().map(|_| "(redacted)".to_owned()),
+            ..self.clone()
+        }
+    }
 }
 
 fn default_kind() -> String {
@@ -98,16 +141,58 @@ impl fmt::Display for IdentitySource {
 pub struct AuthorizerSpec {
     /// Its name.
     pub name: ModuleName,
-    /// Token (one header, passed as the token) or request (any sources).
-    pub token: bool,
     /// The identity sources: all must be present, or the request gets 401.
     pub sources: Vec<IdentitySource>,
-    /// The authorizer module.
-    pub target: Target,
-    /// How long a decision is reused (zero: never).
-    pub ttl: Duration,
-    /// How long one call may take.
-    pub timeout: Duration,
+    /// What decides.
+    pub kind: AuthorizerKindSpec,
+}
+
+/// What decides on a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizerKindSpec {
+    /// A custom authorizer module.
+    Module {
+        /// Token (one header, passed as the token) or request (any sources).
+        token: bool,
+        /// The authorizer module.
+        target: Target,
+        /// How long a decision is reused (zero: never).
+        ttl: Duration,
+        /// How long one call may take.
+        timeout: Duration,
+    },
+    /// The built-in JWT validation.
+    Jwt(JwtSpec),
+}
+
+/// A built-in JWT authorizer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwtSpec {
+    /// Required `iss`, if any.
+    pub issuer: Option<String>,
+    /// Accepted `aud` values (empty: a token carrying `aud` is refused).
+    pub audience: Vec<String>,
+    /// Accepted algorithms.
+    pub algorithms: Vec<jsonwebtoken::Algorithm>,
+    /// Where the signing keys come from.
+    pub keys: KeySource,
+    /// Clock skew allowed on `exp` and `nbf`.
+    pub leeway: Duration,
+    /// How long fetched keys are trusted.
+    pub jwks_cache: Duration,
+}
+
+/// Where a JWT authorizer's signing keys come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// A JWKS at a URL.
+    JwksUrl(String),
+    /// A JWKS in a file.
+    JwksFile(std::path::PathBuf),
+    /// A shared secret (`HS*`).
+    Secret(String),
+    /// A PEM public key.
+    PublicKeyPem(String),
 }
 
 impl AuthorizerConfig {
@@ -123,21 +208,33 @@ impl AuthorizerConfig {
         let name = ModuleName::new(&self.name)
             .map_err(|m| problem("name", m.replace("module name", "authorizer name")))
             .ok();
-        let target = Target::parse(&self.module)
-            .map_err(|m| problem("module", m))
-            .ok();
+        let jwt_fields = [
+            ("issuer", self.issuer.is_some()),
+            ("audience", !self.audience.is_empty()),
+            ("algorithms", !self.algorithms.is_empty()),
+            ("jwks_url", self.jwks_url.is_some()),
+            ("jwks_file", self.jwks_file.is_some()),
+            ("secret", self.secret.is_some()),
+            ("public_key_pem", self.public_key_pem.is_some()),
+            ("leeway_seconds", self.leeway_seconds.is_some()),
+            ("jwks_cache_seconds", self.jwks_cache_seconds.is_some()),
+        ];
         let mut sources = Vec::new();
-        let token = match self.kind.as_str() {
-            "token" => {
+        let kind = match self.kind.as_str() {
+            "token" | "jwt" => {
                 if !self.identity_sources.is_empty() {
                     problem(
                         "identity_sources",
-                        "a token authorizer reads one `header`; identity_sources are for `type = \"request\"`".into(),
+                        "a token or jwt authorizer reads one `header`; identity_sources are for `type = \"request\"`".into(),
                     );
                 }
                 let header = self.header.as_deref().unwrap_or("Authorization");
                 sources.push(IdentitySource::Header(header.to_ascii_lowercase()));
-                true
+                if self.kind == "jwt" {
+                    self.validate_jwt(&mut problem)
+                } else {
+                    self.validate_module(true, &jwt_fields, &mut problem)
+                }
             }
             "request" => {
                 if self.header.is_some() {
@@ -158,14 +255,48 @@ impl AuthorizerConfig {
                         Err(message) => problem("identity_sources", message),
                     }
                 }
-                false
+                self.validate_module(false, &jwt_fields, &mut problem)
             }
             other => {
                 problem(
                     "type",
-                    format!("`{other}` is not an authorizer type: use `token` or `request`"),
+                    format!("`{other}` is not an authorizer type: use `token`, `request` or `jwt`"),
                 );
-                false
+                None
+            }
+        };
+        match (name, kind) {
+            (Some(name), Some(kind)) if problems.is_empty() => Ok(AuthorizerSpec {
+                name,
+                sources,
+                kind,
+            }),
+            _ => Err(problems),
+        }
+    }
+
+    fn validate_module(
+        &self,
+        token: bool,
+        jwt_fields: &[(&str, bool)],
+        problem: &mut impl FnMut(&str, String),
+    ) -> Option<AuthorizerKindSpec> {
+        for (field, set) in jwt_fields {
+            if *set {
+                problem(
+                    field,
+                    format!("`{field}` is for `type = \"jwt\"` authorizers"),
+                );
+            }
+        }
+        let target = match &self.module {
+            Some(module) => Target::parse(module).map_err(|m| problem("module", m)).ok(),
+            None => {
+                problem(
+                    "module",
+                    "a token or request authorizer needs its `module`".into(),
+                );
+                None
             }
         };
         let ttl = self.ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS);
@@ -185,16 +316,11 @@ impl AuthorizerConfig {
                 ),
             );
         }
-        match (name, target) {
-            (Some(name), Some(target)) if problems.is_empty() => Ok(AuthorizerSpec {
-                name,
-                token,
-                sources,
-                target,
-                ttl: Duration::from_secs(ttl),
-                timeout: Duration::from_millis(timeout),
-            }),
-            _ => Err(problems),
-        }
+        Some(AuthorizerKindSpec::Module {
+            token,
+            target: target?,
+            ttl: Duration::from_secs(ttl),
+            timeout: Duration::from_millis(timeout),
+        })
     }
 }

@@ -22,6 +22,7 @@
 
 mod authorizer;
 mod error;
+mod jwt;
 mod schema;
 #[cfg(test)]
 mod tests;
@@ -32,10 +33,12 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 pub use authorizer::{
-    AuthorizerConfig, AuthorizerSpec, DEFAULT_AUTHORIZER_TIMEOUT_MS, DEFAULT_TTL_SECONDS,
-    IdentitySource, MAX_AUTHORIZER_TIMEOUT_MS, MAX_TTL_SECONDS,
+    AuthorizerConfig, AuthorizerKindSpec, AuthorizerSpec, DEFAULT_AUTHORIZER_TIMEOUT_MS,
+    DEFAULT_TTL_SECONDS, IdentitySource, JwtSpec, KeySource, MAX_AUTHORIZER_TIMEOUT_MS,
+    MAX_TTL_SECONDS,
 };
 pub use error::{ManifestError, Problem};
+pub(crate) use jwt::decoding_key_from_pem;
 pub use schema::RouteConfig;
 
 use crate::limits::InvocationLimits;
@@ -85,6 +88,8 @@ pub struct RouteSpec {
     pub limits: InvocationLimits,
     /// The authorizer guarding it, by name.
     pub authorizer: Option<ModuleName>,
+    /// Scopes its JWT authorizer requires.
+    pub scopes: Vec<String>,
 }
 
 impl fmt::Display for RouteSpec {

@@ -54,4 +54,7 @@ pub struct RouteConfig {
     /// The authorizer that must allow a request before the handler runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorizer: Option<String>,
+    /// Scopes a JWT authorizer requires in the token's `scope` (or `scp`) claim.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
 }

@@ -68,7 +68,14 @@ pub(super) fn validate(
     }
 
     let mut authorizer_names = HashSet::new();
-    for (i, entry) in file.authorizers.iter().enumerate() {
+    let mut authorizers = file.authorizers;
+    for entry in &mut authorizers {
+        // A JWKS file is relative to the manifest's folder, as module paths are.
+        if let Some(file) = &entry.jwks_file {
+            entry.jwks_file = Some(base.join(file).display().to_string());
+        }
+    }
+    for (i, entry) in authorizers.iter().enumerate() {
         match entry.validate() {
             Ok(spec) => {
                 if !authorizer_names.insert(spec.name.clone()) {
@@ -97,7 +104,7 @@ pub(super) fn validate(
         listen: file.gateway.listen.unwrap_or(DEFAULT_LISTEN),
         modules,
         routes,
-        authorizers: file.authorizers,
+        authorizers,
     })
 }
 
@@ -161,6 +168,12 @@ impl RouteConfig {
                 );
             }
         }
+        if !self.scopes.is_empty() && self.authorizer.is_none() {
+            problem(
+                "scopes",
+                "`scopes` are checked by a jwt `authorizer`; this route has none".into(),
+            );
+        }
         let authorizer = match &self.authorizer {
             None => Some(None),
             Some(name) => ModuleName::new(name)
@@ -178,6 +191,7 @@ impl RouteConfig {
                     target,
                     limits,
                     authorizer,
+                    scopes: self.scopes.clone(),
                 })
             }
             _ => Err(problems),

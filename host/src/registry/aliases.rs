@@ -131,7 +131,7 @@ fn routes_using<'a>(
         by_routes(&target).then(|| format!("route `{} {}`", r.config.method, r.config.path))
     });
     let authorizers = state.authorizers.values().filter_map(move |a| {
-        let target = Target::parse(&a.module).ok()?;
+        let target = Target::parse(a.module.as_deref()?).ok()?;
         uses(&target).then(|| format!("authorizer `{}`", a.name))
     });
     routes.chain(authorizers)

@@ -1,7 +1,7 @@
 //! Authorizers in the registry: a name, a kind, identity sources and an authorizer module.
 
 use super::{Registry, RegistryError, RegistryState, Target};
-use crate::manifest::{AuthorizerConfig, AuthorizerSpec};
+use crate::manifest::{AuthorizerConfig, AuthorizerKindSpec, AuthorizerSpec};
 
 impl Registry {
     /// Creates or replaces an authorizer.
@@ -27,7 +27,9 @@ impl Registry {
             let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
             RegistryError::Invalid(text.join("; "))
         })?;
-        self.authorizer_module(state, &spec.target)?;
+        if let AuthorizerKindSpec::Module { target, .. } = &spec.kind {
+            self.authorizer_module(state, target)?;
+        }
         Ok(spec)
     }
 

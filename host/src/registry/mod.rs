@@ -371,12 +371,19 @@ fn validate_route(config: &RouteConfig) -> Result<RouteSpec, RegistryError> {
 
 /// Fails if the route names an authorizer that does not exist.
 fn check_route_authorizer(state: &RegistryState, spec: &RouteSpec) -> Result<(), RegistryError> {
-    match &spec.authorizer {
-        Some(name) if !state.authorizers.contains_key(name.as_str()) => Err(
-            RegistryError::Invalid(format!("no authorizer `{name}` has been declared")),
-        ),
-        _ => Ok(()),
+    let Some(name) = &spec.authorizer else {
+        return Ok(());
+    };
+    let config = state.authorizers.get(name.as_str()).ok_or_else(|| {
+        RegistryError::Invalid(format!("no authorizer `{name}` has been declared"))
+    })?;
+    if !spec.scopes.is_empty() && config.kind != "jwt" {
+        return Err(RegistryError::Invalid(format!(
+            "`scopes` are checked by jwt authorizers; `{name}` is a {} authorizer",
+            config.kind
+        )));
     }
+    Ok(())
 }
 
 /// Replaces the route with the same method and template (as matched), or appends it.

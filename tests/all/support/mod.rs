@@ -3,10 +3,12 @@
 mod admin;
 mod gateway;
 mod guests;
+mod jwks;
 
 pub use admin::AdminClient;
 pub use gateway::{Gateway, run, write_manifest};
 pub use guests::guests;
+pub use jwks::JwksServer;
 
 /// The manifest most tests serve: every test guest behind a route.
 pub fn standard_manifest() -> String {

@@ -1,0 +1,263 @@
+//! The built-in JWT authorizer: signature, algorithm, `exp`/`nbf` (with leeway), `iss` and
+//! `aud` checked with `jsonwebtoken`; keys from a secret, a PEM public key, or a JWKS file
+//! or URL — fetched with a 1.5 s timeout and a 150 KB cap, trusted for the configured time,
+//! fetched again (at most once a second) for an unknown `kid`. When the JWKS cannot be
+//! fetched, keys already fetched keep working until they expire; then every token is
+//! refused (fail closed).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::{Map, Value};
+
+use crate::manifest::{JwtSpec, KeySource, decoding_key_from_pem};
+
+/// Time allowed to fetch a JWKS.
+const JWKS_TIMEOUT: Duration = Duration::from_millis(1_500);
+/// Largest JWKS accepted.
+const JWKS_MAX_BYTES: usize = 150 * 1024;
+/// Least time between two fetches of a JWKS (after a failure, or for an unknown `kid`).
+const REFETCH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Why a token was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum JwtError {
+    /// The token is invalid (401).
+    #[error("{0}")]
+    Invalid(String),
+    /// No signing keys can be had (500: fail closed).
+    #[error("signing keys unavailable: {0}")]
+    KeysUnavailable(String),
+}
+
+/// Verifies tokens for one JWT authorizer.
+pub(super) struct JwtVerifier {
+    spec: JwtSpec,
+    keys: Keys,
+}
+
+enum Keys {
+    /// A secret or a PEM key: one decoding key per accepted algorithm.
+    Fixed(HashMap<Algorithm, DecodingKey>),
+    /// Keys from a JWKS, fetched and cached.
+    Jwks(JwksCache),
+}
+
+struct JwksCache {
+    source: KeySource,
+    trusted_for: Duration,
+    state: tokio::sync::Mutex<JwksState>,
+}
+
+#[derive(Default)]
+struct JwksState {
+    set: Option<JwkSet>,
+    fetched_at: Option<Instant>,
+    attempted_at: Option<Instant>,
+}
+
+impl JwtVerifier {
+    pub(super) fn new(spec: JwtSpec) -> Result<Self, String> {
+        let keys = match &spec.keys {
+            KeySource::Secret(secret) => Keys::Fixed(
+                spec.algorithms
+                    .iter()
+                    .map(|alg| (*alg, DecodingKey::from_secret(secret.as_bytes())))
+                    .collect(),
+            ),
+            KeySource::PublicKeyPem(pem) => Keys::Fixed(
+                spec.algorithms
+                    .iter()
+                    .map(|alg| Ok((*alg, decoding_key_from_pem(pem, *alg)?)))
+                    .collect::<Result<_, String>>()?,
+            ),
+            source @ (KeySource::JwksUrl(_) | KeySource::JwksFile(_)) => Keys::Jwks(JwksCache {
+                source: source.clone(),
+                trusted_for: spec.jwks_cache,
+                state: tokio::sync::Mutex::new(JwksState::default()),
+            }),
+        };
+        Ok(JwtVerifier { spec, keys })
+    }
+
+    /// Checks a token (a leading `Bearer ` is ignored) and returns its claims.
+    pub(super) async fn verify(&self, token: &str) -> Result<Map<String, Value>, JwtError> {
+        let token = strip_bearer(token);
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|e| JwtError::Invalid(format!("malformed token: {e}")))?;
+        let alg = header.alg;
+        if !self.spec.algorithms.contains(&alg) {
+            return Err(JwtError::Invalid(format!(
+                "the algorithm {alg:?} is not accepted"
+            )));
+        }
+        let key = match &self.keys {
+            Keys::Fixed(keys) => keys
+                .get(&alg)
+                .cloned()
+                .ok_or_else(|| JwtError::Invalid(format!("no key for {alg:?}")))?,
+            Keys::Jwks(cache) => cache.key(header.kid.as_deref(), alg).await?,
+        };
+        let mut validation = Validation::new(alg);
+        validation.leeway = self.spec.leeway.as_secs();
+        validation.validate_nbf = true;
+        if let Some(issuer) = &self.spec.issuer {
+            validation.set_issuer(&[issuer]);
+            validation.required_spec_claims.insert("iss".into());
+        }
+        if !self.spec.audience.is_empty() {
+            validation.set_audience(&self.spec.audience);
+            validation.required_spec_claims.insert("aud".into());
+        }
+        jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
+            .map(|data| data.claims)
+            .map_err(|e| JwtError::Invalid(format!("invalid token: {e}")))
+    }
+}
+
+fn strip_bearer(token: &str) -> &str {
+    let token = token.trim();
+    match token.get(..7) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("bearer ") => token[7..].trim(),
+        _ => token,
+    }
+}
+
+impl JwksCache {
+    /// The decoding key for `kid` (or the only key, without a `kid`).
+    async fn key(&self, kid: Option<&str>, alg: Algorithm) -> Result<DecodingKey, JwtError> {
+        let mut state = self.state.lock().await;
+        let fresh = state
+            .fetched_at
+            .is_some_and(|at| at.elapsed() < self.trusted_for);
+        if !fresh {
+            self.refresh(&mut state).await;
+            let fresh = state
+                .fetched_at
+                .is_some_and(|at| at.elapsed() < self.trusted_for);
+            if !fresh {
+                return Err(JwtError::KeysUnavailable(
+                    "the JWKS could not be fetched and no unexpired keys are cached".into(),
+                ));
+            }
+        }
+        if let Some(key) = find(state.set.as_ref(), kid, alg)? {
+            return Ok(key);
+        }
+        // An unknown key may be a rotation: fetch again (rate-limited), then give up.
+        self.refresh(&mut state).await;
+        find(state.set.as_ref(), kid, alg)?
+            .ok_or_else(|| JwtError::Invalid(format!("no signing key with kid {kid:?}")))
+    }
+
+    /// Fetches the JWKS unless a fetch was attempted less than a second ago. On failure the
+    /// keys already cached are kept (until they expire).
+    async fn refresh(&self, state: &mut JwksState) {
+        if state
+            .attempted_at
+            .is_some_and(|at| at.elapsed() < REFETCH_INTERVAL)
+        {
+            return;
+        }
+        state.attempted_at = Some(Instant::now());
+        match self.fetch().await {
+            Ok(set) => {
+                state.set = Some(set);
+                state.fetched_at = Some(Instant::now());
+            }
+            Err(error) => tracing::warn!(%error, "JWKS fetch failed; keeping the cached keys"),
+        }
+    }
+
+    async fn fetch(&self) -> Result<JwkSet, String> {
+        let bytes = match &self.source {
+            KeySource::JwksFile(path) => {
+                let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                if bytes.len() > JWKS_MAX_BYTES {
+                    return Err(format!("{} is over 150 KB", path.display()));
+                }
+                bytes
+            }
+            KeySource::JwksUrl(url) => fetch_url(url).await?,
+            other => return Err(format!("{other:?} is not a JWKS")),
+        };
+        serde_json::from_slice(&bytes).map_err(|e| format!("not a JWKS: {e}"))
+    }
+}
+
+async fn fetch_url(url: &str) -> Result<Vec<u8>, String> {
+    let client = reqwest::Client::builder()
+        .timeout(JWKS_TIMEOUT)
+        .pool_max_idle_per_host(0)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut response = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| format!("GET {url}: {e}"))?;
+    if !response.status().is_success() {
+        return Err(format!("GET {url}: {}", response.status()));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| format!("GET {url}: {e}"))?
+    {
+        body.extend_from_slice(&chunk);
+        if body.len() > JWKS_MAX_BYTES {
+            return Err(format!("GET {url}: the JWKS is over 150 KB"));
+        }
+    }
+    Ok(body)
+}
+
+/// The key for `kid` in `set`, checked against `alg`; `Ok(None)` if there is none.
+fn find(
+    set: Option<&JwkSet>,
+    kid: Option<&str>,
+    alg: Algorithm,
+) -> Result<Option<DecodingKey>, JwtError> {
+    let Some(set) = set else { return Ok(None) };
+    let jwk = match kid {
+        Some(kid) => set.find(kid),
+        None if set.keys.len() == 1 => set.keys.first(),
+        None => {
+            return Err(JwtError::Invalid(
+                "the token has no kid and the JWKS holds several keys".into(),
+            ));
+        }
+    };
+    let Some(jwk) = jwk else { return Ok(None) };
+    if let Some(key_alg) = jwk.common.key_algorithm
+        && key_alg.to_string().parse::<Algorithm>().ok() != Some(alg)
+    {
+        return Err(JwtError::Invalid(format!(
+            "the key {kid:?} is for {key_alg}, not {alg:?}"
+        )));
+    }
+    DecodingKey::from_jwk(jwk)
+        .map(Some)
+        .map_err(|e| JwtError::Invalid(format!("unusable key {kid:?}: {e}")))
+}
+
+/// Whether the claims grant every scope in `required` (`scope`: space-separated, or
+/// `scp`: a list or a string).
+pub(super) fn has_scopes(claims: &Map<String, Value>, required: &[String]) -> bool {
+    let granted: Vec<&str> = ["scope", "scp"]
+        .iter()
+        .filter_map(|name| claims.get(*name))
+        .flat_map(|value| match value {
+            Value::String(text) => text.split_whitespace().collect::<Vec<_>>(),
+            Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    required
+        .iter()
+        .all(|scope| granted.contains(&scope.as_str()))
+}

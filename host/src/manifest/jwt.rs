@@ -1,0 +1,164 @@
+//! Validation of a `type = "jwt"` authorizer's fields: algorithms, one key source, leeway.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use jsonwebtoken::{Algorithm, DecodingKey};
+
+use super::authorizer::{
+    AuthorizerConfig, AuthorizerKindSpec, DEFAULT_JWKS_CACHE_SECONDS, DEFAULT_LEEWAY_SECONDS,
+    JwtSpec, KeySource,
+};
+
+/// Most leeway accepted on `exp` and `nbf`.
+const MAX_LEEWAY_SECONDS: u64 = 600;
+/// Longest fetched keys may be trusted.
+const MAX_JWKS_CACHE_SECONDS: u64 = 86_400;
+
+fn is_hmac(alg: Algorithm) -> bool {
+    matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
+}
+
+/// A PEM public key for `alg`, parsed as its family requires.
+fn pem_key(pem: &str, alg: Algorithm) -> Result<DecodingKey, String> {
+    let pem = pem.as_bytes();
+    let parsed = match alg {
+        Algorithm::ES256 | Algorithm::ES384 => DecodingKey::from_ec_pem(pem),
+        Algorithm::EdDSA => DecodingKey::from_ed_pem(pem),
+        _ => DecodingKey::from_rsa_pem(pem),
+    };
+    parsed.map_err(|e| format!("not a PEM public key for {alg:?}: {e}"))
+}
+
+/// Decoding keys come from `PublicKeyPem` text checked here; the verifier parses it again.
+pub(crate) fn decoding_key_from_pem(pem: &str, alg: Algorithm) -> Result<DecodingKey, String> {
+    pem_key(pem, alg)
+}
+
+impl AuthorizerConfig {
+    pub(super) fn validate_jwt(
+        &self,
+        problem: &mut impl FnMut(&str, String),
+    ) -> Option<AuthorizerKindSpec> {
+        if self.module.is_some() {
+            problem(
+                "module",
+                "a jwt authorizer validates tokens itself: it has no `module`".into(),
+            );
+        }
+        for (field, set) in [
+            ("ttl_seconds", self.ttl_seconds.is_some()),
+            ("timeout_ms", self.timeout_ms.is_some()),
+        ] {
+            if set {
+                problem(
+                    field,
+                    format!("`{field}` is for token and request authorizers"),
+                );
+            }
+        }
+        let mut algorithms = Vec::new();
+        for name in &self.algorithms {
+            match Algorithm::from_str(name) {
+                Ok(alg) => algorithms.push(alg),
+                Err(_) => problem(
+                    "algorithms",
+                    format!(
+                        "`{name}` is not a JWT algorithm: HS256/384/512, RS256/384/512, PS256/384/512, ES256/384 or EdDSA"
+                    ),
+                ),
+            }
+        }
+        if self.algorithms.is_empty() {
+            problem(
+                "algorithms",
+                "list the accepted algorithms, e.g. [\"RS256\"]".into(),
+            );
+        }
+        let sources = [
+            self.jwks_url.clone().map(KeySource::JwksUrl),
+            self.jwks_file
+                .clone()
+                .map(|f| KeySource::JwksFile(f.into())),
+            self.secret.clone().map(KeySource::Secret),
+            self.public_key_pem.clone().map(KeySource::PublicKeyPem),
+        ];
+        let mut given: Vec<KeySource> = sources.into_iter().flatten().collect();
+        let keys = match given.len() {
+            1 => given.pop(),
+            0 => {
+                problem(
+                    "jwks_url",
+                    "a jwt authorizer needs its keys: `jwks_url`, `jwks_file`, `secret` or `public_key_pem`".into(),
+                );
+                None
+            }
+            _ => {
+                problem(
+                    "jwks_url",
+                    "give exactly one of `jwks_url`, `jwks_file`, `secret` and `public_key_pem`"
+                        .into(),
+                );
+                None
+            }
+        };
+        match &keys {
+            Some(KeySource::Secret(secret)) => {
+                if let Some(alg) = algorithms.iter().find(|alg| !is_hmac(**alg)) {
+                    problem(
+                        "algorithms",
+                        format!("a `secret` verifies HS* tokens only, not {alg:?}"),
+                    );
+                }
+                if secret.len() < 32 {
+                    problem("secret", "an HMAC secret needs at least 32 bytes".into());
+                }
+            }
+            Some(KeySource::PublicKeyPem(pem)) => {
+                if let Some(alg) = algorithms.iter().find(|alg| is_hmac(**alg)) {
+                    problem(
+                        "algorithms",
+                        format!(
+                            "a public key cannot verify {alg:?} (an HMAC algorithm): that is the key-confusion attack"
+                        ),
+                    );
+                }
+                for alg in &algorithms {
+                    if let Err(message) = pem_key(pem, *alg) {
+                        problem("public_key_pem", message);
+                    }
+                }
+            }
+            Some(KeySource::JwksUrl(url)) => {
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    problem("jwks_url", format!("`{url}` is not an http(s) URL"));
+                }
+            }
+            Some(KeySource::JwksFile(_)) | None => {}
+        }
+        let leeway = self.leeway_seconds.unwrap_or(DEFAULT_LEEWAY_SECONDS);
+        if leeway > MAX_LEEWAY_SECONDS {
+            problem(
+                "leeway_seconds",
+                format!("{leeway} is out of range: 0 to {MAX_LEEWAY_SECONDS}"),
+            );
+        }
+        let cache = self
+            .jwks_cache_seconds
+            .unwrap_or(DEFAULT_JWKS_CACHE_SECONDS);
+        if !(1..=MAX_JWKS_CACHE_SECONDS).contains(&cache) {
+            problem(
+                "jwks_cache_seconds",
+                format!("{cache} is out of range: 1 to {MAX_JWKS_CACHE_SECONDS}"),
+            );
+        }
+        Some(AuthorizerKindSpec::Jwt(JwtSpec {
+            issuer: self.issuer.clone(),
+            audience: self.audience.clone(),
+            algorithms,
+            keys: keys?,
+            leeway: Duration::from_secs(leeway),
+            jwks_cache: Duration::from_secs(cache),
+        }))
+    }
+}

@@ -1,0 +1,373 @@
+//! The built-in JWT authorizer: every forged, expired or misdirected token is refused with
+//! 401, tokens inside the leeway pass, JWKS rotation and outages behave.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use jsonwebtoken::jwk::{Jwk, JwkSet};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+
+use crate::support::{Gateway, JwksServer, client, guests};
+
+const ISSUER: &str = "https://issuer.test";
+const AUDIENCE: &str = "api://wasmgate";
+const SECRET: &str = "a-shared-secret-of-at-least-32-bytes!!";
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/jwt")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn rsa_key(name: &str) -> EncodingKey {
+    EncodingKey::from_rsa_pem(&fixture(&format!("{name}.key.pem"))).expect("RSA key")
+}
+
+/// A JWKS with the public halves of `keys` (`(fixture, kid)`).
+fn jwks(keys: &[(&str, &str)]) -> String {
+    let keys = keys
+        .iter()
+        .map(|(name, kid)| {
+            let mut jwk = Jwk::from_encoding_key(&rsa_key(name), Algorithm::RS256).expect("jwk");
+            jwk.common.key_id = Some((*kid).to_owned());
+            jwk
+        })
+        .collect();
+    serde_json::to_string(&JwkSet { keys }).expect("json")
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("time")
+        .as_secs() as i64
+}
+
+fn claims() -> Value {
+    json!({
+        "sub": "user-7",
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "exp": now() + 600,
+        "scope": "orders:read profile",
+        "tenant": "acme",
+    })
+}
+
+fn sign(alg: Algorithm, kid: Option<&str>, claims: &Value, key: &EncodingKey) -> String {
+    let mut header = Header::new(alg);
+    header.kid = kid.map(str::to_owned);
+    jsonwebtoken::encode(&header, claims, key).expect("sign")
+}
+
+fn rs256(kid: &str, claims: &Value) -> String {
+    sign(Algorithm::RS256, Some(kid), claims, &rsa_key("rsa-a"))
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Echo behind `jwt` (RS256 from a JWKS URL, keys trusted 3 s) and `hs` (HS256 secret).
+fn jwt_gateway(jwks: &JwksServer) -> Gateway {
+    Gateway::start(&format!(
+        r#"
+[[modules]]
+name = "echo"
+path = "{echo}"
+
+[[authorizers]]
+name = "jwt"
+type = "jwt"
+issuer = "{ISSUER}"
+audience = ["{AUDIENCE}"]
+algorithms = ["RS256"]
+jwks_url = "{url}"
+jwks_cache_seconds = 3
+
+[[authorizers]]
+name = "hs"
+type = "jwt"
+algorithms = ["HS256"]
+secret = "{SECRET}"
+audience = ["{AUDIENCE}"]
+
+[[routes]]
+method = "GET"
+path = "/api/{{p+}}"
+module = "echo"
+authorizer = "jwt"
+
+[[routes]]
+method = "GET"
+path = "/orders"
+module = "echo"
+authorizer = "jwt"
+scopes = ["orders:read"]
+
+[[routes]]
+method = "GET"
+path = "/admin"
+module = "echo"
+authorizer = "jwt"
+scopes = ["admin"]
+
+[[routes]]
+method = "GET"
+path = "/hs"
+module = "echo"
+authorizer = "hs"
+"#,
+        echo = guests().echo.display(),
+        url = jwks.url(),
+    ))
+}
+
+async fn get(gw: &Gateway, path: &str, token: &str) -> (u16, Value) {
+    let response = client()
+        .get(gw.url(path))
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .expect("send");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("json"))
+}
+
+#[tokio::test]
+async fn valid_tokens_pass_and_the_handler_sees_the_claims() {
+    let jwks = JwksServer::start(&jwks(&[("rsa-a", "a")]));
+    let gw = jwt_gateway(&jwks);
+    let (status, body) = get(&gw, "/api/x", &rs256("a", &claims())).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["principal"], "user-7");
+    assert_eq!(body["authorizer_context"]["tenant"], "acme");
+    assert_eq!(body["authorizer_context"]["iss"], ISSUER);
+
+    let hs = sign(
+        Algorithm::HS256,
+        None,
+        &claims(),
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+    );
+    assert_eq!(get(&gw, "/hs", &hs).await.0, 200);
+}
+
+#[tokio::test]
+async fn every_bad_token_is_401() {
+    let jwks = JwksServer::start(&jwks(&[("rsa-a", "a")]));
+    let gw = jwt_gateway(&jwks);
+    let good = rs256("a", &claims());
+    let with = |change: &dyn Fn(&mut Value)| {
+        let mut claims = claims();
+        change(&mut claims);
+        rs256("a", &claims)
+    };
+    let parts: Vec<&str> = good.split('.').collect();
+    let mut tampered_claims = claims();
+    tampered_claims["sub"] = json!("admin");
+    let public_pem = fixture("rsa-a.pub.pem");
+
+    let cases: Vec<(&str, String)> = vec![
+        (
+            "alg none",
+            format!(
+                "{}.{}.",
+                b64(br#"{"alg":"none","typ":"JWT"}"#),
+                b64(claims().to_string().as_bytes())
+            ),
+        ),
+        (
+            "RS256 key re-used as an HS256 secret (key confusion)",
+            sign(
+                Algorithm::HS256,
+                Some("a"),
+                &claims(),
+                &EncodingKey::from_secret(&public_pem),
+            ),
+        ),
+        (
+            "an algorithm not in the list",
+            sign(Algorithm::RS384, Some("a"), &claims(), &rsa_key("rsa-a")),
+        ),
+        ("expired", with(&|c| c["exp"] = json!(now() - 120))),
+        (
+            "expired, exp as a string",
+            with(&|c| c["exp"] = json!((now() - 120).to_string())),
+        ),
+        (
+            "exp as a far-future string",
+            with(&|c| c["exp"] = json!("99999999999")),
+        ),
+        (
+            "no exp",
+            with(&|c| {
+                c.as_object_mut().expect("object").remove("exp");
+            }),
+        ),
+        ("not yet valid", with(&|c| c["nbf"] = json!(now() + 300))),
+        (
+            "wrong issuer",
+            with(&|c| c["iss"] = json!("https://evil.test")),
+        ),
+        ("wrong audience", with(&|c| c["aud"] = json!("api://other"))),
+        (
+            "tampered payload",
+            format!(
+                "{}.{}.{}",
+                parts[0],
+                b64(tampered_claims.to_string().as_bytes()),
+                parts[2]
+            ),
+        ),
+        (
+            "signed by another key",
+            sign(Algorithm::RS256, Some("a"), &claims(), &rsa_key("rsa-b")),
+        ),
+        ("malformed", "not.a.token".to_owned()),
+        ("garbage", "garbage".to_owned()),
+    ];
+    for (what, token) in cases {
+        let (status, body) = get(&gw, "/api/x", &token).await;
+        assert_eq!(status, 401, "{what}: {body}");
+        assert_eq!(body["message"], "Unauthorized", "{what}");
+    }
+    // The secret-keyed authorizer refuses a token carrying no audience it accepts, too.
+    let mut no_aud = claims();
+    no_aud.as_object_mut().expect("object").remove("aud");
+    let hs = sign(
+        Algorithm::HS256,
+        None,
+        &no_aud,
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+    );
+    assert_eq!(get(&gw, "/hs", &hs).await.0, 401);
+}
+
+#[tokio::test]
+async fn tokens_inside_the_leeway_pass() {
+    let jwks = JwksServer::start(&jwks(&[("rsa-a", "a")]));
+    let gw = jwt_gateway(&jwks);
+    let mut c = claims();
+    c["exp"] = json!(now() - 30);
+    assert_eq!(get(&gw, "/api/x", &rs256("a", &c)).await.0, 200);
+    let mut c = claims();
+    c["nbf"] = json!(now() + 30);
+    assert_eq!(get(&gw, "/api/x", &rs256("a", &c)).await.0, 200);
+}
+
+#[tokio::test]
+async fn route_scopes_are_required() {
+    let jwks = JwksServer::start(&jwks(&[("rsa-a", "a")]));
+    let gw = jwt_gateway(&jwks);
+    let token = rs256("a", &claims());
+    assert_eq!(get(&gw, "/orders", &token).await.0, 200);
+    let (status, body) = get(&gw, "/admin", &token).await;
+    assert_eq!((status, body), (403, json!({ "message": "Forbidden" })));
+}
+
+#[tokio::test]
+async fn unknown_kid_refetches_once_then_401_and_rotation_is_picked_up() {
+    let jwks = JwksServer::start(&jwks(&[("rsa-a", "a")]));
+    let gw = jwt_gateway(&jwks);
+    assert_eq!(get(&gw, "/api/x", &rs256("a", &claims())).await.0, 200);
+    assert_eq!(jwks.fetches(), 1);
+    std::thread::sleep(Duration::from_millis(1100));
+
+    let stranger = sign(Algorithm::RS256, Some("b"), &claims(), &rsa_key("rsa-b"));
+    assert_eq!(get(&gw, "/api/x", &stranger).await.0, 401);
+    assert_eq!(jwks.fetches(), 2, "one refetch for the unknown kid");
+    assert_eq!(get(&gw, "/api/x", &stranger).await.0, 401);
+    assert_eq!(jwks.fetches(), 2, "refetches are rate-limited");
+
+    // The issuer rotates in key b: after the rate limit, the next unknown kid finds it.
+    jwks.set(Some(&jwks_for_rotation()));
+    std::thread::sleep(Duration::from_millis(1100));
+    let (status, body) = get(&gw, "/api/x", &stranger).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+fn jwks_for_rotation() -> String {
+    jwks(&[("rsa-a", "a"), ("rsa-b", "b")])
+}
+
+#[tokio::test]
+async fn cached_keys_outlive_a_jwks_outage_until_they_expire() {
+    let jwks = JwksServer::start(&jwks(&[("rsa-a", "a")]));
+    let gw = jwt_gateway(&jwks);
+    let token = rs256("a", &claims());
+    assert_eq!(get(&gw, "/api/x", &token).await.0, 200);
+    jwks.set(None);
+    // Within the 3 s the keys are trusted: still served.
+    assert_eq!(get(&gw, "/api/x", &token).await.0, 200);
+    std::thread::sleep(Duration::from_millis(3200));
+    // Expired, and the JWKS cannot be fetched: fail closed.
+    let (status, body) = get(&gw, "/api/x", &token).await;
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(body["error"], "authorizer_failed");
+    // Back up: served again.
+    jwks.set(Some(&jwks_for_rotation()));
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(get(&gw, "/api/x", &token).await.0, 200);
+}
+
+#[tokio::test]
+async fn jwt_authorizers_through_the_admin_api_keep_secrets_out_of_listings() {
+    let jwks = JwksServer::start(&jwks(&[("rsa-a", "a")]));
+    let gw = jwt_gateway(&jwks);
+    let admin = crate::support::AdminClient::new(&gw);
+    let (status, hs) = admin.get("/authorizers/hs").await;
+    assert_eq!(status, 200);
+    assert_eq!(hs["secret"], "(redacted)");
+    for (bad, expected) in [
+        (
+            json!({ "name": "x", "type": "jwt", "algorithms": ["RS256"] }),
+            "needs its keys",
+        ),
+        (
+            json!({ "name": "x", "type": "jwt", "algorithms": ["none"], "secret": SECRET }),
+            "not a JWT algorithm",
+        ),
+        (
+            json!({ "name": "x", "type": "jwt", "algorithms": ["HS256"], "public_key_pem": String::from_utf8(fixture("rsa-a.pub.pem")).expect("pem") }),
+            "key-confusion",
+        ),
+        (
+            json!({ "name": "x", "type": "jwt", "algorithms": ["RS256"], "secret": SECRET }),
+            "HS* tokens only",
+        ),
+        (
+            json!({ "name": "x", "type": "jwt", "algorithms": ["HS256"], "secret": "short" }),
+            "at least 32 bytes",
+        ),
+    ] {
+        let (status, body) = admin.put("/authorizers", bad).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .expect("message")
+                .contains(expected),
+            "{body}"
+        );
+    }
+    // A PEM public key verifies RS256 tokens without any JWKS.
+    let pem = String::from_utf8(fixture("rsa-a.pub.pem")).expect("pem");
+    let (status, body) = admin
+        .put("/authorizers", json!({ "name": "pem", "type": "jwt", "algorithms": ["RS256"], "public_key_pem": pem, "audience": [AUDIENCE] }))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    admin
+        .put("/routes", json!({ "method": "GET", "path": "/pem", "module": "echo", "authorizer": "pem", "scopes": ["profile"] }))
+        .await;
+    assert_eq!(get(&gw, "/pem", &rs256("whatever", &claims())).await.0, 200);
+    let (status, body) = admin
+        .put(
+            "/routes",
+            json!({ "method": "GET", "path": "/x", "module": "echo", "scopes": ["a"] }),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+}

@@ -1,0 +1,62 @@
+//! A JWKS server for the JWT tests: serves whatever JSON the test sets (503 when set to
+//! none, as if down) and counts the fetches.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// A running JWKS server (its thread ends with the test process).
+pub struct JwksServer {
+    pub addr: SocketAddr,
+    body: Arc<Mutex<Option<String>>>,
+    fetches: Arc<AtomicUsize>,
+}
+
+impl JwksServer {
+    pub fn start(body: &str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let body = Arc::new(Mutex::new(Some(body.to_owned())));
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let (shared, count) = (body.clone(), fetches.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut line = String::new();
+                // The request line and headers, up to the blank line.
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                count.fetch_add(1, Ordering::SeqCst);
+                let response = match shared.lock().expect("lock").clone() {
+                    Some(json) => format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{json}",
+                        json.len()
+                    ),
+                    None => "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_owned(),
+                };
+                let _ = stream.write_all(response.as_bytes());
+            }
+        });
+        JwksServer {
+            addr,
+            body,
+            fetches,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/jwks.json", self.addr)
+    }
+
+    /// Serves `body` from now on (`None`: answers 503).
+    pub fn set(&self, body: Option<&str>) {
+        *self.body.lock().expect("lock") = body.map(str::to_owned);
+    }
+
+    pub fn fetches(&self) -> usize {
+        self.fetches.load(Ordering::SeqCst)
+    }
+}
