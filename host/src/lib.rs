@@ -44,3 +44,4 @@ pub mod rejection;
 pub mod routing;
 pub mod runtime;
 pub mod server;
+pub mod throttle;

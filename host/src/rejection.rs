@@ -38,6 +38,15 @@ pub enum Rejection {
     AuthorizerFailed(crate::runtime::AuthorizeError),
     /// The route's JWT authorizer has no usable signing keys; the request is denied.
     AuthorizerUnavailable,
+    /// A rate limit refused the request.
+    Throttled(crate::throttle::Verdict),
+    /// The route's concurrency slots and queue are full, or the wait was too long.
+    Overflow {
+        /// 429 or 503, as the route says.
+        status: StatusCode,
+        /// What was full.
+        detail: String,
+    },
     /// The handler failed.
     Handler(InvokeError),
 }
@@ -51,6 +60,8 @@ impl Rejection {
             Rejection::BadRequest(_) => StatusCode::BAD_REQUEST,
             Rejection::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Rejection::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Rejection::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            Rejection::Overflow { status, .. } => *status,
             Rejection::Forbidden => StatusCode::FORBIDDEN,
             Rejection::AuthorizerFailed(_) | Rejection::AuthorizerUnavailable => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -76,6 +87,8 @@ impl Rejection {
             Rejection::BadRequest(_) => "bad_request",
             Rejection::Unavailable(_) => "module_unavailable",
             Rejection::Unauthorized(_) => "unauthorized",
+            Rejection::Throttled(_) => "throttled",
+            Rejection::Overflow { .. } => "concurrency_limit",
             Rejection::Forbidden => "forbidden",
             Rejection::AuthorizerFailed(_) | Rejection::AuthorizerUnavailable => {
                 "authorizer_failed"
@@ -110,6 +123,12 @@ impl Rejection {
                 "message": "Unauthorized", "error": self.kind(), "detail": detail
             }),
             Rejection::Forbidden => serde_json::json!({ "message": "Forbidden" }),
+            Rejection::Throttled(_) => serde_json::json!({ "message": "Too Many Requests" }),
+            Rejection::Overflow { detail, .. } => serde_json::json!({
+                "message": self.status().canonical_reason().unwrap_or("Error"),
+                "error": self.kind(),
+                "detail": detail,
+            }),
             Rejection::AuthorizerFailed(_) | Rejection::AuthorizerUnavailable => {
                 serde_json::json!({
                     // What went wrong stays in the gateway's log: clients learn only that it did.
@@ -136,8 +155,14 @@ impl Rejection {
                     headers.insert(header::ALLOW, value);
                 }
             }
-            Rejection::Handler(InvokeError::PoolExhausted(_)) => {
+            Rejection::Handler(InvokeError::PoolExhausted(_)) | Rejection::Overflow { .. } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            Rejection::Throttled(crate::throttle::Verdict::Throttled { retry_after, .. }) => {
+                // Whole seconds, rounded up, at least one.
+                let seconds =
+                    (retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0)).max(1);
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             }
             Rejection::Unauthorized(_) => {
                 headers.insert(

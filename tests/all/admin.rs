@@ -202,8 +202,8 @@ async fn routes_are_created_listed_and_deleted_at_run_time() {
             "method: `FETCH` is not a method",
         ),
         (
-            json!({ "method": "GET", "path": "/x", "module": "hi", "throttle": 1 }),
-            "unknown field `throttle`",
+            json!({ "method": "GET", "path": "/x", "module": "hi", "throtle": 1 }),
+            "unknown field `throtle`",
         ),
     ] {
         let (status, body) = admin.put("/routes", bad).await;

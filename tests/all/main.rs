@@ -14,3 +14,4 @@ mod handlers;
 mod jwt;
 mod routing;
 mod shutdown;
+mod throttling;

@@ -190,6 +190,41 @@ impl Api<'_> {
         Ok((StatusCode::OK, route_json(&record)))
     }
 
+    pub fn route_stats(&self, id: &str) -> ApiResult {
+        let state = self.gateway.registry().state();
+        if !state.routes.iter().any(|r| route_id(&r.config) == id) {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("no route with id `{id}`"),
+            ));
+        }
+        let stats = self.gateway.route_stats(id).unwrap_or_else(
+            || json!({ "in_flight": 0, "queued": 0, "throttled": 0, "rejected": 0 }),
+        );
+        Ok((StatusCode::OK, json!({ "id": id, "stats": stats })))
+    }
+
+    pub fn get_gateway(&self) -> ApiResult {
+        let state = self.gateway.registry().state();
+        Ok((
+            StatusCode::OK,
+            json!({ "throttle": state.gateway.throttle }),
+        ))
+    }
+
+    pub async fn put_gateway(&self, body: &[u8]) -> ApiResult {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Settings {
+            throttle: Option<crate::throttle::ThrottleConfig>,
+        }
+        let settings: Settings = parse_json(body)?;
+        let settings = self
+            .change(move |registry| registry.set_gateway_throttle(settings.throttle))
+            .await?;
+        Ok((StatusCode::OK, json!({ "throttle": settings.throttle })))
+    }
+
     pub fn list_authorizers(&self) -> ApiResult {
         let state = self.gateway.registry().state();
         let authorizers: Vec<AuthorizerConfig> = state

@@ -14,6 +14,8 @@
 //! | `GET /routes/{id}`, `DELETE /routes/{id}` | one route |
 //! | `GET /authorizers`, `PUT /authorizers` | lists authorizers; creates or replaces one |
 //! | `GET /authorizers/{name}`, `DELETE /authorizers/{name}` | one authorizer |
+//! | `GET /routes/{id}/stats` | in flight, queued, throttled and rejected counts |
+//! | `GET /gateway`, `PUT /gateway` | gateway-wide settings: `{"throttle": {"rate": …, "burst": …}}` |
 //! | `POST /invoke` | runs a synthetic request: response, stdout/stderr, timings |
 
 mod endpoints;
@@ -68,6 +70,8 @@ enum Endpoint {
     Invoke,
     Authorizers,
     Authorizer,
+    RouteStats,
+    Gateway,
 }
 
 /// The admin API service.
@@ -95,6 +99,8 @@ impl Admin {
             ("/invoke", Endpoint::Invoke),
             ("/authorizers", Endpoint::Authorizers),
             ("/authorizers/{name}", Endpoint::Authorizer),
+            ("/routes/{id}/stats", Endpoint::RouteStats),
+            ("/gateway", Endpoint::Gateway),
         ] {
             // The paths above are fixed and distinct.
             if let Err(error) = endpoints.insert(path, endpoint) {
@@ -190,6 +196,12 @@ impl Admin {
             }
             (Endpoint::Route, &Method::GET) => api.get_route(&param("id")?),
             (Endpoint::Route, &Method::DELETE) => api.delete_route(&param("id")?).await,
+            (Endpoint::RouteStats, &Method::GET) => api.route_stats(&param("id")?),
+            (Endpoint::Gateway, &Method::GET) => api.get_gateway(),
+            (Endpoint::Gateway, &Method::PUT) => {
+                let bytes = read_body(&parts.headers, body, MAX_JSON_BYTES).await?;
+                api.put_gateway(&bytes).await
+            }
             (Endpoint::Authorizers, &Method::GET) => api.list_authorizers(),
             (Endpoint::Authorizers, &Method::PUT) => {
                 let bytes = read_body(&parts.headers, body, MAX_JSON_BYTES).await?;

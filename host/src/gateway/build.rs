@@ -1,5 +1,6 @@
 //! Building the gateway's routes from a registry state: each route's target resolved to
-//! the compiled version(s) it runs, and its authorizer to its component and decision cache.
+//! the compiled version(s) it runs, its authorizer to its component and decision cache,
+//! and its protections to their buckets, gate and counters.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -7,11 +8,13 @@ use std::sync::{Arc, Mutex};
 use http::HeaderValue;
 
 use super::authorization::{Decider, DecisionCache, RouteAuthorizer};
+use super::protection::{RouteGuards, RouteStats};
 use crate::limits::InvocationLimits;
-use crate::manifest::{AuthorizerConfig, AuthorizerKindSpec};
+use crate::manifest::{AuthorizerConfig, AuthorizerKindSpec, Protection};
 use crate::registry::{Registry, RegistryError, RegistryState, Target, route_id};
 use crate::routing::{MethodFilter, RouteTable};
 use crate::runtime::{AuthorizerComponent, CompiledModule, HandlerComponent};
+use crate::throttle::{Bucket, ThrottleConfig};
 
 /// A route ready to serve.
 pub struct Route {
@@ -29,6 +32,8 @@ pub struct Route {
     pub(super) authorizer: Option<Arc<RouteAuthorizer>>,
     /// Scopes the route's JWT authorizer requires.
     pub(super) scopes: Vec<String>,
+    /// Rate limits, concurrency and counters.
+    pub(super) guards: Arc<RouteGuards>,
     /// Timeout and memory of each invocation.
     pub limits: InvocationLimits,
 }
@@ -58,18 +63,69 @@ impl<T> Versions<T> {
     }
 }
 
-/// Decision caches by authorizer name, kept across rebuilds while the authorizer's
-/// configuration stays the same.
-pub(super) type Caches = Mutex<HashMap<String, (AuthorizerConfig, Arc<DecisionCache>)>>;
+/// What a rebuild keeps from the previous routes while its settings stay the same:
+/// decision caches by authorizer, guards (buckets, gates) and counters by route id, and
+/// the gateway-wide bucket.
+#[derive(Default)]
+pub(super) struct Kept {
+    caches: Mutex<HashMap<String, (AuthorizerConfig, Arc<DecisionCache>)>>,
+    guards: Mutex<HashMap<String, Arc<RouteGuards>>>,
+    stats: Mutex<HashMap<String, Arc<RouteStats>>>,
+    global: Mutex<Option<(ThrottleConfig, Arc<Bucket>)>>,
+}
+
+/// The routes and the gateway-wide bucket, swapped in as one.
+pub(super) struct Snapshot {
+    pub routes: RouteTable<Arc<Route>>,
+    pub global: Option<Arc<Bucket>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
+}
+
+impl Kept {
+    /// The route's guards: the previous ones if its settings did not change.
+    fn guards(&self, id: &str, settings: &Protection) -> Arc<RouteGuards> {
+        let stats = lock(&self.stats).entry(id.to_owned()).or_default().clone();
+        let mut guards = lock(&self.guards);
+        match guards.get(id) {
+            Some(kept) if kept.settings == *settings => kept.clone(),
+            _ => {
+                let fresh = Arc::new(RouteGuards::new(settings.clone(), stats));
+                guards.insert(id.to_owned(), fresh.clone());
+                fresh
+            }
+        }
+    }
+
+    fn global(&self, config: Option<ThrottleConfig>) -> Option<Arc<Bucket>> {
+        let mut global = lock(&self.global);
+        let config = config?;
+        match &*global {
+            Some((kept, bucket)) if *kept == config => Some(bucket.clone()),
+            _ => {
+                let bucket = Arc::new(Bucket::new(config.validate().ok()?));
+                *global = Some((config, bucket.clone()));
+                Some(bucket)
+            }
+        }
+    }
+
+    /// The counters of route `id`, if it ever existed.
+    pub(super) fn stats(&self, id: &str) -> Option<Arc<RouteStats>> {
+        lock(&self.stats).get(id).cloned()
+    }
+}
 
 /// Resolves every stored route. A route whose version cannot be loaded (say, its stored
 /// file was quarantined) stays, answering 503.
 pub(super) fn build_routes(
     registry: &Registry,
     state: &RegistryState,
-    caches: &Caches,
-) -> Result<RouteTable<Arc<Route>>, RegistryError> {
-    let authorizers = build_authorizers(registry, state, caches);
+    kept: &Kept,
+) -> Result<Snapshot, RegistryError> {
+    let authorizers = build_authorizers(registry, state, &kept.caches);
     let mut table = RouteTable::new();
     for record in &state.routes {
         let spec = record.config.validate().map_err(|problems| {
@@ -95,8 +151,10 @@ pub(super) fn build_routes(
         if let Err(reason) = &handlers {
             tracing::error!(route = %record.config.path, %reason, "route cannot run");
         }
+        let id = route_id(&record.config);
         let route = Route {
-            id: route_id(&record.config),
+            guards: kept.guards(&id, &spec.protection),
+            id,
             method: spec.method.clone(),
             template: Arc::from(spec.template.as_str()),
             target: spec.target.clone(),
@@ -109,15 +167,18 @@ pub(super) fn build_routes(
             .insert(spec.method, spec.template, Arc::new(route))
             .map_err(|conflict| RegistryError::Conflict(conflict.to_string()))?;
     }
-    Ok(table)
+    Ok(Snapshot {
+        routes: table,
+        global: kept.global(state.gateway.throttle),
+    })
 }
 
 fn build_authorizers(
     registry: &Registry,
     state: &RegistryState,
-    caches: &Caches,
+    caches: &Mutex<HashMap<String, (AuthorizerConfig, Arc<DecisionCache>)>>,
 ) -> HashMap<String, Arc<RouteAuthorizer>> {
-    let mut caches = caches.lock().unwrap_or_else(|poison| poison.into_inner());
+    let mut caches = lock(caches);
     caches.retain(|name, (config, _)| state.authorizers.get(name) == Some(config));
     let mut built = HashMap::new();
     for (name, config) in &state.authorizers {

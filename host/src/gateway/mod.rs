@@ -9,6 +9,7 @@
 mod authorization;
 mod build;
 mod jwt;
+mod protection;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,10 +20,11 @@ use http::HeaderValue;
 use hyper::body::Body;
 
 pub use build::Route;
+pub use protection::RouteStats;
 
 use crate::registry::{Registry, RegistryError, RegistryState};
 use crate::rejection::{REQUEST_ID, Rejection, ResponseBody};
-use crate::routing::{Lookup, RouteTable};
+use crate::routing::Lookup;
 use crate::runtime::{InvocationFacts, InvokeError, Observation};
 
 /// The response header naming the module version that answered (`hello@3`).
@@ -35,8 +37,8 @@ pub struct ClientAddr(pub SocketAddr);
 /// Routes and their compiled handlers, swapped whole on every deploy.
 pub struct Gateway {
     registry: Arc<Registry>,
-    routes: ArcSwap<RouteTable<Arc<Route>>>,
-    caches: build::Caches,
+    snapshot: ArcSwap<build::Snapshot>,
+    kept: build::Kept,
 }
 
 impl crate::server::HttpHandler for Gateway {
@@ -52,12 +54,12 @@ impl Gateway {
     /// Builds the routes the registry holds (loading every handler version they use), and
     /// subscribes to the registry's changes to rebuild them after each.
     pub fn new(registry: Arc<Registry>) -> Result<Arc<Self>, RegistryError> {
-        let caches = build::Caches::default();
-        let routes = build::build_routes(&registry, &registry.state(), &caches)?;
+        let kept = build::Kept::default();
+        let snapshot = build::build_routes(&registry, &registry.state(), &kept)?;
         let gateway = Arc::new(Gateway {
             registry: registry.clone(),
-            routes: ArcSwap::from_pointee(routes),
-            caches,
+            snapshot: ArcSwap::from_pointee(snapshot),
+            kept,
         });
         let weak = Arc::downgrade(&gateway);
         registry.subscribe(move |state| {
@@ -70,8 +72,8 @@ impl Gateway {
 
     /// Builds the routes of `state` and swaps them in; on failure the current routes stay.
     fn rebuild(&self, state: &RegistryState) {
-        match build::build_routes(&self.registry, state, &self.caches) {
-            Ok(routes) => self.routes.store(Arc::new(routes)),
+        match build::build_routes(&self.registry, state, &self.kept) {
+            Ok(snapshot) => self.snapshot.store(Arc::new(snapshot)),
             Err(error) => tracing::error!(%error, "routes not rebuilt; the previous ones serve"),
         }
     }
@@ -83,11 +85,17 @@ impl Gateway {
 
     /// Every route, in the registry's order.
     pub fn routes(&self) -> Vec<Arc<Route>> {
-        self.routes
+        self.snapshot
             .load()
+            .routes
             .iter()
             .map(|(_, _, r)| r.clone())
             .collect()
+    }
+
+    /// The counters of route `id` (kept while the gateway runs, even across deploys).
+    pub fn route_stats(&self, id: &str) -> Option<serde_json::Value> {
+        self.kept.stats(id).map(|stats| stats.snapshot())
     }
 
     /// Serves one request: route it, authorize it, run its handler, answer. Never fails:
@@ -115,10 +123,13 @@ impl Gateway {
         let request_id = uuid.to_string();
         let id_header = HeaderValue::from_str(&request_id)
             .unwrap_or_else(|_| HeaderValue::from_static("invalid-request-id"));
-        let (route, params) = {
-            let routes = self.routes.load();
-            match routes.lookup(request.method(), request.uri().path()) {
-                Lookup::Found { route, params } => (route.clone(), params),
+        let (route, params, global) = {
+            let snapshot = self.snapshot.load();
+            match snapshot
+                .routes
+                .lookup(request.method(), request.uri().path())
+            {
+                Lookup::Found { route, params } => (route.clone(), params, snapshot.global.clone()),
                 Lookup::InvalidParam { name } => {
                     return Rejection::BadRequest(format!(
                         "the path parameter `{name}` is not valid UTF-8 once percent-decoded"
@@ -134,23 +145,78 @@ impl Gateway {
         if let Some(observation) = &observation {
             observation.set_route(&route.id, &route.template);
         }
+
+        let (parts, body) = request.into_parts();
+        let source_ip = parts.extensions.get::<ClientAddr>().map(|addr| addr.0.ip());
+        let rate = match route.guards.throttle(global.as_deref(), &parts, source_ip) {
+            Ok(rate) => rate,
+            Err(rejection) => {
+                let verdict = match &rejection {
+                    Rejection::Throttled(verdict) => Some(*verdict),
+                    _ => None,
+                };
+                let mut response = rejection.into_response(&id_header);
+                if let Some(verdict) = verdict {
+                    protection::rate_limit_headers(response.headers_mut(), &verdict);
+                }
+                return response;
+            }
+        };
+        let mut response = self
+            .authorize_and_invoke(
+                &route,
+                parts,
+                body,
+                params,
+                source_ip,
+                &uuid,
+                request_id,
+                &id_header,
+                observation,
+            )
+            .await;
+        if let Some(verdict) = rate {
+            protection::rate_limit_headers(response.headers_mut(), &verdict);
+        }
+        response
+    }
+
+    /// The rest of [`Gateway::handle_observed`] once the route is known and not throttled.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the parts of one request, passed on once"
+    )]
+    async fn authorize_and_invoke<B>(
+        &self,
+        route: &Arc<Route>,
+        parts: http::request::Parts,
+        body: B,
+        params: Vec<(String, String)>,
+        source_ip: Option<std::net::IpAddr>,
+        uuid: &uuid::Uuid,
+        request_id: String,
+        id_header: &HeaderValue,
+        observation: Option<Arc<Observation>>,
+    ) -> hyper::Response<ResponseBody>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
         let versions = match &route.handlers {
             Ok(versions) => versions,
             Err(reason) => {
-                return Rejection::Unavailable(reason.clone()).into_response(&id_header);
+                return Rejection::Unavailable(reason.clone()).into_response(id_header);
             }
         };
-
-        let (parts, body) = request.into_parts();
         let (principal, authorizer_context) = match &route.authorizer {
             None => (None, Vec::new()),
             Some(authorizer) => {
                 let view = authorization::RequestView {
                     parts: &parts,
                     params: &params,
-                    source_ip: parts.extensions.get::<ClientAddr>().map(|addr| addr.0.ip()),
+                    source_ip,
                     request_id: &request_id,
-                    uuid: &uuid,
+                    uuid,
                     route: &route.template,
                     scopes: &route.scopes,
                 };
@@ -161,13 +227,17 @@ impl Gateway {
                 }
                 match checked {
                     Ok(allowed) => (Some(allowed.principal), allowed.context),
-                    Err(rejection) => return rejection.into_response(&id_header),
+                    Err(rejection) => return rejection.into_response(id_header),
                 }
             }
         };
+        let admission = match route.guards.admit().await {
+            Ok(admission) => admission,
+            Err(rejection) => return rejection.into_response(id_header),
+        };
         let request = hyper::Request::from_parts(parts, body);
 
-        let version = versions.pick(&uuid);
+        let version = versions.pick(uuid);
         let facts = InvocationFacts {
             request_id,
             route: route.template.clone(),
@@ -177,18 +247,18 @@ impl Gateway {
         };
         match version
             .compiled
-            .invoke(request, facts, &route.limits, observation)
+            .invoke(request, facts, &route.limits, observation, admission)
             .await
         {
             Ok(mut response) => {
                 let headers = response.headers_mut();
-                headers.insert(REQUEST_ID, id_header);
+                headers.insert(REQUEST_ID, id_header.clone());
                 headers.insert(EXECUTED_VERSION, version.label.clone());
                 response
             }
             Err(error) => {
-                log_failure(&id_header, &route, &error);
-                let mut response = Rejection::Handler(error).into_response(&id_header);
+                log_failure(id_header, route, &error);
+                let mut response = Rejection::Handler(error).into_response(id_header);
                 response
                     .headers_mut()
                     .insert(EXECUTED_VERSION, version.label.clone());

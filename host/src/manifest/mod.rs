@@ -23,6 +23,7 @@
 mod authorizer;
 mod error;
 mod jwt;
+mod protection;
 mod schema;
 #[cfg(test)]
 mod tests;
@@ -39,7 +40,10 @@ pub use authorizer::{
 };
 pub use error::{ManifestError, Problem};
 pub(crate) use jwt::decoding_key_from_pem;
-pub use schema::RouteConfig;
+pub use protection::{
+    ClientKey, ConcurrencySpec, DEFAULT_QUEUE, DEFAULT_QUEUE_TIMEOUT_MS, Protection,
+};
+pub use schema::{ClientThrottleConfig, RouteConfig};
 
 use crate::limits::InvocationLimits;
 use crate::registry::Target;
@@ -52,12 +56,14 @@ pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::ne
 ));
 
 /// A loaded, validated manifest.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Manifest {
     /// The file it was read from.
     pub source: PathBuf,
     /// `[gateway] listen`.
     pub listen: SocketAddr,
+    /// `[gateway] throttle`: a rate limit shared by every route.
+    pub throttle: Option<crate::throttle::ThrottleConfig>,
     /// `[[modules]]`, in file order.
     pub modules: Vec<ModuleSpec>,
     /// `[[routes]]` as written, in file order (each one valid).
@@ -76,7 +82,7 @@ pub struct ModuleSpec {
 }
 
 /// A route: requests matching `method` and `template` run `target`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RouteSpec {
     /// Accepted methods.
     pub method: MethodFilter,
@@ -90,6 +96,8 @@ pub struct RouteSpec {
     pub authorizer: Option<ModuleName>,
     /// Scopes its JWT authorizer requires.
     pub scopes: Vec<String>,
+    /// Rate limits and concurrency.
+    pub protection: Protection,
 }
 
 impl fmt::Display for RouteSpec {

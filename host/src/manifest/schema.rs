@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::throttle::ThrottleConfig;
+
 /// The whole file.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -24,6 +26,7 @@ pub(super) struct ManifestFile {
 #[serde(deny_unknown_fields)]
 pub(super) struct GatewaySection {
     pub listen: Option<SocketAddr>,
+    pub throttle: Option<ThrottleConfig>,
 }
 
 /// One `[[modules]]` entry.
@@ -36,7 +39,7 @@ pub(super) struct ModuleEntry {
 
 /// A route as written: one `[[routes]]` entry, a stored route, or the body of the admin
 /// API's `PUT /routes`. [`RouteConfig::validate`] turns it into a [`super::RouteSpec`].
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteConfig {
     /// `GET`, `POST`, … or `ANY`.
@@ -57,4 +60,36 @@ pub struct RouteConfig {
     /// Scopes a JWT authorizer requires in the token's `scope` (or `scp`) claim.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scopes: Vec<String>,
+    /// A rate limit for the whole route.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttle: Option<ThrottleConfig>,
+    /// A rate limit per client (by source IP, or a header's value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_throttle: Option<ClientThrottleConfig>,
+    /// Most invocations of the handler running at once (reserved concurrency).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
+    /// Requests that may wait for a free slot beyond `concurrency` (default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<u32>,
+    /// Longest a request waits in the queue, in milliseconds (default 1000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_timeout_ms: Option<u64>,
+    /// Status for a request the queue cannot take or that waited too long: 429 (default) or
+    /// 503.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overflow_status: Option<u16>,
+}
+
+/// A per-client rate limit: `client_throttle = { rate = 5, burst = 5, key = "source_ip" }`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientThrottleConfig {
+    /// Requests per second each client's bucket refills.
+    pub rate: f64,
+    /// Each client's bucket capacity.
+    pub burst: u32,
+    /// What tells clients apart: `source_ip` (default) or `header:NAME`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }

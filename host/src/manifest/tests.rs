@@ -95,14 +95,22 @@ fn unknown_keys_are_rejected_with_their_line() {
         "{text}"
     );
     assert!(
-        text.contains("unknown field `threads`, expected `listen`"),
+        text.contains("unknown field `threads`, expected `listen` or `throttle`"),
         "{text}"
     );
 
     let text = error_text(&format!(
+        "{MODULES}\n[[routes]]\nmethod = \"GET\"\npath = \"/\"\nmodule = \"hello\"\nthrotle = 5\n"
+    ));
+    assert!(text.contains("unknown field `throtle`"), "{text}");
+    // A known key with the wrong shape names the problem too.
+    let text = error_text(&format!(
         "{MODULES}\n[[routes]]\nmethod = \"GET\"\npath = \"/\"\nmodule = \"hello\"\nthrottle = 5\n"
     ));
-    assert!(text.contains("unknown field `throttle`"), "{text}");
+    assert!(
+        text.contains("invalid type: integer `5`, expected struct ThrottleConfig"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -67,6 +67,11 @@ pub(super) fn validate(
         routes.push(entry.clone());
     }
 
+    if let Some(throttle) = &file.gateway.throttle
+        && let Err(message) = throttle.validate()
+    {
+        problem("gateway.throttle".into(), message);
+    }
     let mut authorizer_names = HashSet::new();
     let mut authorizers = file.authorizers;
     for entry in &mut authorizers {
@@ -102,6 +107,7 @@ pub(super) fn validate(
     Ok(Manifest {
         source: source.to_owned(),
         listen: file.gateway.listen.unwrap_or(DEFAULT_LISTEN),
+        throttle: file.gateway.throttle,
         modules,
         routes,
         authorizers,
@@ -168,6 +174,7 @@ impl RouteConfig {
                 );
             }
         }
+        let protection = self.validate_protection(&mut problem);
         if !self.scopes.is_empty() && self.authorizer.is_none() {
             problem(
                 "scopes",
@@ -192,6 +199,7 @@ impl RouteConfig {
                     limits,
                     authorizer,
                     scopes: self.scopes.clone(),
+                    protection,
                 })
             }
             _ => Err(problems),

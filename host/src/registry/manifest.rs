@@ -64,6 +64,10 @@ impl Registry {
         let mut state = self.lock();
         let mut next = state.clone();
         next.routes.retain(|r| r.source != RouteSource::Manifest);
+        if manifest.throttle.is_some() || next.gateway.throttle_from_manifest {
+            next.gateway.throttle = manifest.throttle;
+            next.gateway.throttle_from_manifest = manifest.throttle.is_some();
+        }
         let mut problems = Vec::new();
         for (i, config) in manifest.authorizers.iter().enumerate() {
             match self.check_authorizer(&next, config) {

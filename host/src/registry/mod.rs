@@ -20,8 +20,8 @@ use std::time::{Duration, SystemTime};
 pub use error::RegistryError;
 pub use manifest::ApplyError;
 pub use model::{
-    AliasRecord, Canary, ModuleRecord, Qualifier, RegistryState, RouteRecord, RouteSource, Target,
-    VersionRecord, check_alias_name,
+    AliasRecord, Canary, GatewaySettings, ModuleRecord, Qualifier, RegistryState, RouteRecord,
+    RouteSource, Target, VersionRecord, check_alias_name,
 };
 pub use store::{FileStore, RegistryStore, sha256_hex};
 
@@ -338,6 +338,27 @@ impl Registry {
         check_conflicts(&next.routes)?;
         self.commit(&mut state, next)?;
         Ok(record)
+    }
+
+    /// Sets (or, with `None`, removes) the gateway-wide rate limit.
+    pub fn set_gateway_throttle(
+        &self,
+        throttle: Option<crate::throttle::ThrottleConfig>,
+    ) -> Result<GatewaySettings, RegistryError> {
+        if let Some(throttle) = &throttle {
+            throttle
+                .validate()
+                .map_err(|message| RegistryError::Invalid(format!("throttle: {message}")))?;
+        }
+        let mut state = self.lock();
+        let mut next = state.clone();
+        next.gateway = GatewaySettings {
+            throttle,
+            throttle_from_manifest: false,
+        };
+        let settings = next.gateway.clone();
+        self.commit(&mut state, next)?;
+        Ok(settings)
     }
 
     /// Deletes the route whose id is `id`.

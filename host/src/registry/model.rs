@@ -8,12 +8,13 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::manifest::{AuthorizerConfig, ModuleName, RouteConfig};
+use crate::throttle::ThrottleConfig;
 
 /// Version of the stored document's shape.
 pub const FORMAT: u32 = 1;
 
 /// Everything the registry knows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegistryState {
     /// The document format version (1) it was written with.
@@ -25,6 +26,21 @@ pub struct RegistryState {
     /// Authorizers by name.
     #[serde(default)]
     pub authorizers: BTreeMap<String, AuthorizerConfig>,
+    /// Gateway-wide settings.
+    #[serde(default)]
+    pub gateway: GatewaySettings,
+}
+
+/// Settings of the whole gateway.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewaySettings {
+    /// A rate limit shared by every route.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttle: Option<ThrottleConfig>,
+    /// Whether the manifest set `throttle` (then the next start-up may replace or clear it).
+    #[serde(default)]
+    pub throttle_from_manifest: bool,
 }
 
 impl Default for RegistryState {
@@ -34,6 +50,7 @@ impl Default for RegistryState {
             modules: BTreeMap::new(),
             routes: Vec::new(),
             authorizers: BTreeMap::new(),
+            gateway: GatewaySettings::default(),
         }
     }
 }
@@ -92,7 +109,7 @@ pub struct Canary {
 }
 
 /// A stored route: the manifest's `[[routes]]` fields, and where it came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteRecord {
     /// Method, path, target and limits.

@@ -63,17 +63,20 @@ impl HandlerComponent {
     /// future, or the response's body before its end, aborts the invocation.
     ///
     /// With an `observation`, the guest's output is captured there instead of logged, and
-    /// the instantiation and `handle` times are recorded.
-    pub async fn invoke<B>(
+    /// the instantiation and `handle` times are recorded. `hold` (a concurrency slot, say)
+    /// is kept until the invocation ends — after the response body, not just its head.
+    pub async fn invoke<B, H>(
         &self,
         request: hyper::Request<B>,
         facts: InvocationFacts,
         limits: &InvocationLimits,
         observation: Option<Arc<Observation>>,
+        hold: H,
     ) -> Result<hyper::Response<HyperOutgoingBody>, InvokeError>
     where
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<wasmtime_wasi_http::Error>,
+        H: Send + 'static,
     {
         let started = Instant::now();
         let deadline = started
@@ -101,6 +104,7 @@ impl HandlerComponent {
         // is returned; the store, and the instance, are dropped when that task ends.
         let timeout = limits.timeout;
         let task = GuestTask::spawn(async move {
+            let _hold = hold;
             let call = async move {
                 let instantiating = Instant::now();
                 let proxy = pre.instantiate_async(&mut store).await?;

@@ -2,7 +2,13 @@
 //! behaviour the tests observe from outside.
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+fn now_ns() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
 
 use wasmgate_sdk::{Error, Request, Response, handler};
 
@@ -21,8 +27,12 @@ fn probe(req: Request) -> Result<Response, Error> {
             let ms: u64 = req.query("ms").unwrap_or_default().parse()?;
             // Tests wait for this line in the gateway's log to know the call is in flight.
             eprintln!("probe: sleeping {ms} ms");
+            let started = now_ns();
             std::thread::sleep(Duration::from_millis(ms));
-            Ok(Response::text(format!("slept {ms} ms")))
+            // When it ran, for tests that measure how many ran at once.
+            Ok(Response::text(format!("slept {ms} ms"))
+                .with_header("x-started-ns", started.to_string())
+                .with_header("x-ended-ns", now_ns().to_string()))
         }
         "spin" => {
             // Burns CPU forever (until the gateway's timeout interrupts it).

@@ -1,0 +1,200 @@
+//! A route's protections at run time: its rate limits (route-wide and per client, plus the
+//! gateway-wide one), its concurrency gate with a bounded queue, and its counters.
+//!
+//! Buckets, gates and counters are kept across route rebuilds (deploys) while the route's
+//! settings stay the same, so a deploy elsewhere never refills or empties them.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use http::HeaderValue;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::manifest::{ClientKey, ConcurrencySpec, Protection};
+use crate::rejection::Rejection;
+use crate::throttle::{Bucket, KeyedBuckets, Verdict};
+
+/// A route's counters, for `GET /routes/{id}/stats`.
+#[derive(Debug, Default)]
+pub struct RouteStats {
+    in_flight: AtomicUsize,
+    queued: AtomicUsize,
+    throttled: AtomicU64,
+    rejected: AtomicU64,
+}
+
+impl RouteStats {
+    /// The counters as JSON.
+    pub fn snapshot(&self) -> serde_json::Value {
+        serde_json::json!({
+            "in_flight": self.in_flight.load(Ordering::Relaxed),
+            "queued": self.queued.load(Ordering::Relaxed),
+            "throttled": self.throttled.load(Ordering::Relaxed),
+            "rejected": self.rejected.load(Ordering::Relaxed),
+        })
+    }
+}
+
+/// Counts an invocation in flight until dropped.
+pub(super) struct InFlight(Arc<RouteStats>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Held by an invocation until it ends: its concurrency slot and its in-flight count.
+pub(super) struct Admission {
+    _slot: Option<OwnedSemaphorePermit>,
+    _in_flight: InFlight,
+}
+
+/// At most `limit` invocations at once, `queue` more waiting up to `queue_timeout`.
+pub(super) struct ConcurrencyGate {
+    spec: ConcurrencySpec,
+    slots: Arc<Semaphore>,
+}
+
+impl ConcurrencyGate {
+    pub(super) fn new(spec: ConcurrencySpec) -> Self {
+        ConcurrencyGate {
+            slots: Arc::new(Semaphore::new(spec.limit as usize)),
+            spec,
+        }
+    }
+
+    async fn enter(&self, stats: &RouteStats) -> Result<OwnedSemaphorePermit, Rejection> {
+        if let Ok(slot) = self.slots.clone().try_acquire_owned() {
+            return Ok(slot);
+        }
+        let waiting = stats.queued.fetch_add(1, Ordering::Relaxed) + 1;
+        let _leave = Leave(&stats.queued);
+        let overflow = |reason: &str| {
+            stats.rejected.fetch_add(1, Ordering::Relaxed);
+            Rejection::Overflow {
+                status: self.spec.overflow_status,
+                detail: format!(
+                    "{reason} (concurrency {}, queue {})",
+                    self.spec.limit, self.spec.queue
+                ),
+            }
+        };
+        if waiting > self.spec.queue as usize {
+            return Err(overflow("every slot is busy and the queue is full"));
+        }
+        // The semaphore is fair: waiters are served first come, first served.
+        match tokio::time::timeout(self.spec.queue_timeout, self.slots.clone().acquire_owned())
+            .await
+        {
+            Ok(Ok(slot)) => Ok(slot),
+            _ => Err(overflow("waited too long for a free slot")),
+        }
+    }
+}
+
+/// Decrements a counter when dropped.
+struct Leave<'a>(&'a AtomicUsize);
+
+impl Drop for Leave<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// One route's protections.
+pub(super) struct RouteGuards {
+    pub settings: Protection,
+    throttle: Option<Bucket>,
+    client_throttle: Option<(KeyedBuckets, ClientKey)>,
+    gate: Option<ConcurrencyGate>,
+    pub stats: Arc<RouteStats>,
+}
+
+impl RouteGuards {
+    pub(super) fn new(settings: Protection, stats: Arc<RouteStats>) -> Self {
+        // The settings were validated with the route; a quota cannot fail here.
+        let quota = |config: &crate::throttle::ThrottleConfig| config.validate().ok();
+        RouteGuards {
+            throttle: settings.throttle.as_ref().and_then(quota).map(Bucket::new),
+            client_throttle: settings
+                .client_throttle
+                .as_ref()
+                .and_then(|(config, key)| Some((KeyedBuckets::new(quota(config)?), key.clone()))),
+            gate: settings.concurrency.clone().map(ConcurrencyGate::new),
+            settings,
+            stats,
+        }
+    }
+
+    /// Takes a token from each of the route's buckets (and `gateway`'s); the first refusal
+    /// is the answer. Returns the verdict to report in `RateLimit-*` headers, if any bucket
+    /// applies.
+    pub(super) fn throttle(
+        &self,
+        gateway: Option<&Bucket>,
+        parts: &http::request::Parts,
+        source_ip: Option<IpAddr>,
+    ) -> Result<Option<Verdict>, Rejection> {
+        let mut reported: Option<Verdict> = None;
+        let client = self.client_throttle.as_ref().map(|(buckets, key)| {
+            let id = match key {
+                ClientKey::SourceIp => source_ip.map(|ip| ip.to_string()).unwrap_or_default(),
+                ClientKey::Header(name) => parts
+                    .headers
+                    .get(name.as_str())
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned(),
+            };
+            buckets.check(&id)
+        });
+        for verdict in [
+            client,
+            self.throttle.as_ref().map(Bucket::check),
+            gateway.map(Bucket::check),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let tighter = reported.map_or(verdict, |r| r.tighter(verdict));
+            if let Verdict::Throttled { .. } = verdict {
+                self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                return Err(Rejection::Throttled(verdict));
+            }
+            reported = Some(tighter);
+        }
+        Ok(reported)
+    }
+
+    /// Waits for a concurrency slot (if the route has a limit) and counts the invocation
+    /// in flight.
+    pub(super) async fn admit(&self) -> Result<Admission, Rejection> {
+        let slot = match &self.gate {
+            Some(gate) => Some(gate.enter(&self.stats).await?),
+            None => None,
+        };
+        self.stats.in_flight.fetch_add(1, Ordering::Relaxed);
+        Ok(Admission {
+            _slot: slot,
+            _in_flight: InFlight(self.stats.clone()),
+        })
+    }
+}
+
+/// Adds `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` for `verdict`.
+pub(super) fn rate_limit_headers(headers: &mut http::HeaderMap, verdict: &Verdict) {
+    let (limit, remaining, reset) = match *verdict {
+        Verdict::Allowed {
+            limit,
+            remaining,
+            reset,
+        } => (limit, remaining, reset),
+        Verdict::Throttled { limit, retry_after } => (limit, 0, retry_after),
+    };
+    let seconds = reset.as_secs() + u64::from(reset.subsec_nanos() > 0);
+    headers.insert("ratelimit-limit", HeaderValue::from(limit));
+    headers.insert("ratelimit-remaining", HeaderValue::from(remaining));
+    headers.insert("ratelimit-reset", HeaderValue::from(seconds));
+}

@@ -1,0 +1,136 @@
+//! A route's protections as written — `throttle`, `client_throttle`, `concurrency` and its
+//! queue — checked into [`Protection`].
+
+use std::time::Duration;
+
+use http::StatusCode;
+
+use super::RouteConfig;
+use crate::throttle::ThrottleConfig;
+
+/// Default number of requests that may wait for a concurrency slot.
+pub const DEFAULT_QUEUE: u32 = 100;
+/// Default longest wait for a concurrency slot.
+pub const DEFAULT_QUEUE_TIMEOUT_MS: u64 = 1_000;
+
+/// What tells clients apart for a per-client rate limit.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ClientKey {
+    /// The client's IP address.
+    SourceIp,
+    /// A request header's value (name lowercased); requests without it share one bucket.
+    Header(String),
+}
+
+/// Reserved concurrency with a bounded queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConcurrencySpec {
+    /// Most invocations running at once.
+    pub limit: u32,
+    /// Most requests waiting for a slot.
+    pub queue: u32,
+    /// Longest a request waits.
+    pub queue_timeout: Duration,
+    /// Status for a request the queue cannot take or that waited too long.
+    pub overflow_status: StatusCode,
+}
+
+/// A route's rate limits and concurrency, validated.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Protection {
+    /// The route-wide bucket.
+    pub throttle: Option<ThrottleConfig>,
+    /// One bucket per client.
+    pub client_throttle: Option<(ThrottleConfig, ClientKey)>,
+    /// Reserved concurrency.
+    pub concurrency: Option<ConcurrencySpec>,
+}
+
+impl RouteConfig {
+    /// Checks the protection fields; problems go to `problem(key, message)`.
+    pub(super) fn validate_protection(&self, problem: &mut impl FnMut(&str, String)) -> Protection {
+        let mut protection = Protection::default();
+        if let Some(throttle) = self.throttle {
+            match throttle.validate() {
+                Ok(_) => protection.throttle = Some(throttle),
+                Err(message) => problem("throttle", message),
+            }
+        }
+        if let Some(client) = &self.client_throttle {
+            let config = ThrottleConfig {
+                rate: client.rate,
+                burst: client.burst,
+            };
+            let key = match client.key.as_deref().unwrap_or("source_ip") {
+                "source_ip" => Some(ClientKey::SourceIp),
+                other => match other.strip_prefix("header:") {
+                    Some(name) if !name.is_empty() => {
+                        Some(ClientKey::Header(name.to_ascii_lowercase()))
+                    }
+                    _ => {
+                        problem(
+                            "client_throttle",
+                            format!("key `{other}` is not `source_ip` or `header:NAME`"),
+                        );
+                        None
+                    }
+                },
+            };
+            match (config.validate(), key) {
+                (Ok(_), Some(key)) => protection.client_throttle = Some((config, key)),
+                (Err(message), _) => problem("client_throttle", message),
+                _ => {}
+            }
+        }
+        match self.concurrency {
+            Some(limit) => {
+                if !(1..=100_000).contains(&limit) {
+                    problem(
+                        "concurrency",
+                        format!("{limit} is out of range: 1 to 100000"),
+                    );
+                }
+                let queue = self.queue.unwrap_or(DEFAULT_QUEUE);
+                if queue > 1_000_000 {
+                    problem("queue", format!("{queue} is out of range: 0 to 1000000"));
+                }
+                let timeout = self.queue_timeout_ms.unwrap_or(DEFAULT_QUEUE_TIMEOUT_MS);
+                if timeout > crate::limits::MAX_TIMEOUT_MS {
+                    problem(
+                        "queue_timeout_ms",
+                        format!(
+                            "{timeout} is out of range: 0 to {}",
+                            crate::limits::MAX_TIMEOUT_MS
+                        ),
+                    );
+                }
+                let overflow_status = match self.overflow_status.unwrap_or(429) {
+                    429 => StatusCode::TOO_MANY_REQUESTS,
+                    503 => StatusCode::SERVICE_UNAVAILABLE,
+                    other => {
+                        problem("overflow_status", format!("{other} is not 429 or 503"));
+                        StatusCode::TOO_MANY_REQUESTS
+                    }
+                };
+                protection.concurrency = Some(ConcurrencySpec {
+                    limit,
+                    queue,
+                    queue_timeout: Duration::from_millis(timeout),
+                    overflow_status,
+                });
+            }
+            None => {
+                for (field, set) in [
+                    ("queue", self.queue.is_some()),
+                    ("queue_timeout_ms", self.queue_timeout_ms.is_some()),
+                    ("overflow_status", self.overflow_status.is_some()),
+                ] {
+                    if set {
+                        problem(field, format!("`{field}` only applies with `concurrency`"));
+                    }
+                }
+            }
+        }
+        protection
+    }
+}
