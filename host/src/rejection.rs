@@ -40,6 +40,17 @@ pub enum Rejection {
     AuthorizerUnavailable,
     /// A rate limit refused the request.
     Throttled(crate::throttle::Verdict),
+    /// The route needs an API key and the request has none, or not a valid, enabled one.
+    ApiKey(String),
+    /// The API key used up its plan's quota for the period.
+    QuotaExceeded {
+        /// Requests per period.
+        limit: u64,
+        /// When the next period starts (seconds since the epoch).
+        resets_at: u64,
+        /// Now (seconds since the epoch).
+        now: u64,
+    },
     /// The route's concurrency slots and queue are full, or the wait was too long.
     Overflow {
         /// 429 or 503, as the route says.
@@ -60,7 +71,10 @@ impl Rejection {
             Rejection::BadRequest(_) => StatusCode::BAD_REQUEST,
             Rejection::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Rejection::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Rejection::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            Rejection::Throttled(_) | Rejection::QuotaExceeded { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            Rejection::ApiKey(_) => StatusCode::FORBIDDEN,
             Rejection::Overflow { status, .. } => *status,
             Rejection::Forbidden => StatusCode::FORBIDDEN,
             Rejection::AuthorizerFailed(_) | Rejection::AuthorizerUnavailable => {
@@ -88,6 +102,8 @@ impl Rejection {
             Rejection::Unavailable(_) => "module_unavailable",
             Rejection::Unauthorized(_) => "unauthorized",
             Rejection::Throttled(_) => "throttled",
+            Rejection::ApiKey(_) => "api_key",
+            Rejection::QuotaExceeded { .. } => "quota_exceeded",
             Rejection::Overflow { .. } => "concurrency_limit",
             Rejection::Forbidden => "forbidden",
             Rejection::AuthorizerFailed(_) | Rejection::AuthorizerUnavailable => {
@@ -124,6 +140,19 @@ impl Rejection {
             }),
             Rejection::Forbidden => serde_json::json!({ "message": "Forbidden" }),
             Rejection::Throttled(_) => serde_json::json!({ "message": "Too Many Requests" }),
+            Rejection::ApiKey(detail) => serde_json::json!({
+                "message": "Forbidden", "error": self.kind(), "detail": detail
+            }),
+            Rejection::QuotaExceeded {
+                limit, resets_at, ..
+            } => serde_json::json!({
+                "message": "Too Many Requests",
+                "error": self.kind(),
+                "detail": format!("the API key's quota of {limit} requests is used up"),
+                "reset": humantime::format_rfc3339_seconds(
+                    std::time::UNIX_EPOCH + std::time::Duration::from_secs(*resets_at)
+                ).to_string(),
+            }),
             Rejection::Overflow { detail, .. } => serde_json::json!({
                 "message": self.status().canonical_reason().unwrap_or("Error"),
                 "error": self.kind(),
@@ -163,6 +192,12 @@ impl Rejection {
                 let seconds =
                     (retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0)).max(1);
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            }
+            Rejection::QuotaExceeded { resets_at, now, .. } => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(resets_at.saturating_sub(*now).max(1)),
+                );
             }
             Rejection::Unauthorized(_) => {
                 headers.insert(

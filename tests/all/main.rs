@@ -4,6 +4,7 @@
 mod support;
 
 mod admin;
+mod api_keys;
 mod authorizers;
 mod bodies;
 mod cli;

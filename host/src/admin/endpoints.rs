@@ -52,7 +52,7 @@ fn route_json(record: &RouteRecord) -> Value {
 impl Api<'_> {
     /// Runs a blocking registry change off the async thread. When it returns, the gateway
     /// serves the new routes (it rebuilds them on the registry's change notification).
-    async fn change<T: Send + 'static>(
+    pub(super) async fn change<T: Send + 'static>(
         &self,
         change: impl FnOnce(&crate::registry::Registry) -> Result<T, RegistryError> + Send + 'static,
     ) -> Result<T, ApiError> {

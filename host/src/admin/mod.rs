@@ -16,10 +16,15 @@
 //! | `GET /authorizers/{name}`, `DELETE /authorizers/{name}` | one authorizer |
 //! | `GET /routes/{id}/stats` | in flight, queued, throttled and rejected counts |
 //! | `GET /gateway`, `PUT /gateway` | gateway-wide settings: `{"throttle": {"rate": …, "burst": …}}` |
+//! | `GET /plans`, `PUT /plans/{name}`, `DELETE /plans/{name}` | usage plans: `{"throttle": …, "quota": {"limit": n, "period": "day"}}` |
+//! | `GET /keys`, `POST /keys` | API keys; creating one (`{"name": …, "plan": …}`) shows its secret once |
+//! | `GET /keys/{id}`, `PUT /keys/{id}`, `DELETE /keys/{id}` | one key; `PUT` sets `plan` and/or `enabled` |
+//! | `POST /keys/{id}/rotate` | a new secret (shown once); the old one stops working |
 //! | `POST /invoke` | runs a synthetic request: response, stdout/stderr, timings |
 
 mod endpoints;
 mod invoke;
+mod keys;
 mod token;
 
 use std::sync::Arc;
@@ -72,6 +77,11 @@ enum Endpoint {
     Authorizer,
     RouteStats,
     Gateway,
+    Plans,
+    Plan,
+    Keys,
+    Key,
+    KeyRotation,
 }
 
 /// The admin API service.
@@ -101,6 +111,11 @@ impl Admin {
             ("/authorizers/{name}", Endpoint::Authorizer),
             ("/routes/{id}/stats", Endpoint::RouteStats),
             ("/gateway", Endpoint::Gateway),
+            ("/plans", Endpoint::Plans),
+            ("/plans/{name}", Endpoint::Plan),
+            ("/keys", Endpoint::Keys),
+            ("/keys/{id}", Endpoint::Key),
+            ("/keys/{id}/rotate", Endpoint::KeyRotation),
         ] {
             // The paths above are fixed and distinct.
             if let Err(error) = endpoints.insert(path, endpoint) {
@@ -202,6 +217,24 @@ impl Admin {
                 let bytes = read_body(&parts.headers, body, MAX_JSON_BYTES).await?;
                 api.put_gateway(&bytes).await
             }
+            (Endpoint::Plans, &Method::GET) => api.list_plans(),
+            (Endpoint::Plan, &Method::PUT) => {
+                let bytes = read_body(&parts.headers, body, MAX_JSON_BYTES).await?;
+                api.put_plan(&param("name")?, &bytes).await
+            }
+            (Endpoint::Plan, &Method::DELETE) => api.delete_plan(&param("name")?).await,
+            (Endpoint::Keys, &Method::GET) => api.list_keys(),
+            (Endpoint::Keys, &Method::POST) => {
+                let bytes = read_body(&parts.headers, body, MAX_JSON_BYTES).await?;
+                api.create_key(&bytes).await
+            }
+            (Endpoint::Key, &Method::GET) => api.get_key(&param("id")?),
+            (Endpoint::Key, &Method::PUT) => {
+                let bytes = read_body(&parts.headers, body, MAX_JSON_BYTES).await?;
+                api.update_key(&param("id")?, &bytes).await
+            }
+            (Endpoint::Key, &Method::DELETE) => api.delete_key(&param("id")?).await,
+            (Endpoint::KeyRotation, &Method::POST) => api.rotate_key(&param("id")?).await,
             (Endpoint::Authorizers, &Method::GET) => api.list_authorizers(),
             (Endpoint::Authorizers, &Method::PUT) => {
                 let bytes = read_body(&parts.headers, body, MAX_JSON_BYTES).await?;

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use http::HeaderValue;
 
 use super::authorization::{Decider, DecisionCache, RouteAuthorizer};
+use super::keys::{KeyRing, PlanRuntime, QuotaUsage};
 use super::protection::{RouteGuards, RouteStats};
 use crate::limits::InvocationLimits;
 use crate::manifest::{AuthorizerConfig, AuthorizerKindSpec, Protection};
@@ -34,6 +35,8 @@ pub struct Route {
     pub(super) scopes: Vec<String>,
     /// Rate limits, concurrency and counters.
     pub(super) guards: Arc<RouteGuards>,
+    /// Whether requests need an API key.
+    pub(super) api_key_required: bool,
     /// Timeout and memory of each invocation.
     pub limits: InvocationLimits,
 }
@@ -72,12 +75,16 @@ pub(super) struct Kept {
     guards: Mutex<HashMap<String, Arc<RouteGuards>>>,
     stats: Mutex<HashMap<String, Arc<RouteStats>>>,
     global: Mutex<Option<(ThrottleConfig, Arc<Bucket>)>>,
+    plans: Mutex<HashMap<String, Arc<PlanRuntime>>>,
+    /// Quota usage of API keys.
+    pub usage: QuotaUsage,
 }
 
 /// The routes and the gateway-wide bucket, swapped in as one.
 pub(super) struct Snapshot {
     pub routes: RouteTable<Arc<Route>>,
     pub global: Option<Arc<Bucket>>,
+    pub keys: Arc<KeyRing>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -161,6 +168,7 @@ pub(super) fn build_routes(
             handlers,
             authorizer,
             scopes: spec.scopes.clone(),
+            api_key_required: spec.api_key_required,
             limits: spec.limits,
         };
         table
@@ -170,6 +178,7 @@ pub(super) fn build_routes(
     Ok(Snapshot {
         routes: table,
         global: kept.global(state.gateway.throttle),
+        keys: Arc::new(KeyRing::build(state, &kept.plans)),
     })
 }
 

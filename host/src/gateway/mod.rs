@@ -9,6 +9,7 @@
 mod authorization;
 mod build;
 mod jwt;
+mod keys;
 mod protection;
 
 use std::net::SocketAddr;
@@ -20,6 +21,7 @@ use http::HeaderValue;
 use hyper::body::Body;
 
 pub use build::Route;
+pub use keys::API_KEY_HEADER;
 pub use protection::RouteStats;
 
 use crate::registry::{Registry, RegistryError, RegistryState};
@@ -123,13 +125,18 @@ impl Gateway {
         let request_id = uuid.to_string();
         let id_header = HeaderValue::from_str(&request_id)
             .unwrap_or_else(|_| HeaderValue::from_static("invalid-request-id"));
-        let (route, params, global) = {
+        let (route, params, global, key_ring) = {
             let snapshot = self.snapshot.load();
             match snapshot
                 .routes
                 .lookup(request.method(), request.uri().path())
             {
-                Lookup::Found { route, params } => (route.clone(), params, snapshot.global.clone()),
+                Lookup::Found { route, params } => (
+                    route.clone(),
+                    params,
+                    snapshot.global.clone(),
+                    route.api_key_required.then(|| snapshot.keys.clone()),
+                ),
                 Lookup::InvalidParam { name } => {
                     return Rejection::BadRequest(format!(
                         "the path parameter `{name}` is not valid UTF-8 once percent-decoded"
@@ -148,7 +155,20 @@ impl Gateway {
 
         let (parts, body) = request.into_parts();
         let source_ip = parts.extensions.get::<ClientAddr>().map(|addr| addr.0.ip());
-        let rate = match route.guards.throttle(global.as_deref(), &parts, source_ip) {
+        let checked = route
+            .guards
+            .throttle(global.as_deref(), &parts, source_ip)
+            .and_then(|rate| {
+                let Some(key_ring) = &key_ring else {
+                    return Ok(rate);
+                };
+                let key_rate = key_ring.admit(&parts.headers, &self.kept.usage)?;
+                Ok(match (rate, key_rate) {
+                    (Some(a), Some(b)) => Some(a.tighter(b)),
+                    (a, b) => a.or(b),
+                })
+            });
+        let rate = match checked {
             Ok(rate) => rate,
             Err(rejection) => {
                 let verdict = match &rejection {

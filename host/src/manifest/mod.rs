@@ -98,6 +98,8 @@ pub struct RouteSpec {
     pub scopes: Vec<String>,
     /// Rate limits and concurrency.
     pub protection: Protection,
+    /// Whether requests need an API key.
+    pub api_key_required: bool,
 }
 
 impl fmt::Display for RouteSpec {

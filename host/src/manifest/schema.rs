@@ -79,6 +79,9 @@ pub struct RouteConfig {
     /// 503.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overflow_status: Option<u16>,
+    /// Requests must carry an enabled API key in `x-api-key` (its usage plan applies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_required: Option<bool>,
 }
 
 /// A per-client rate limit: `client_throttle = { rate = 5, burst = 5, key = "source_ip" }`.

@@ -200,6 +200,7 @@ impl RouteConfig {
                     authorizer,
                     scopes: self.scopes.clone(),
                     protection,
+                    api_key_required: self.api_key_required.unwrap_or(false),
                 })
             }
             _ => Err(problems),

@@ -9,6 +9,7 @@ mod aliases;
 mod authorizers;
 mod error;
 mod fs;
+mod keys;
 mod manifest;
 mod model;
 mod store;
@@ -18,6 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 pub use error::RegistryError;
+pub use keys::{ApiKeyRecord, NewKey, PlanConfig, QuotaConfig, QuotaPeriod};
 pub use manifest::ApplyError;
 pub use model::{
     AliasRecord, Canary, GatewaySettings, ModuleRecord, Qualifier, RegistryState, RouteRecord,

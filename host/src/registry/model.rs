@@ -7,6 +7,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::keys::{ApiKeyRecord, PlanConfig};
 use crate::manifest::{AuthorizerConfig, ModuleName, RouteConfig};
 use crate::throttle::ThrottleConfig;
 
@@ -29,6 +30,12 @@ pub struct RegistryState {
     /// Gateway-wide settings.
     #[serde(default)]
     pub gateway: GatewaySettings,
+    /// Usage plans by name.
+    #[serde(default)]
+    pub plans: BTreeMap<String, PlanConfig>,
+    /// API keys by id.
+    #[serde(default)]
+    pub keys: BTreeMap<String, ApiKeyRecord>,
 }
 
 /// Settings of the whole gateway.
@@ -51,6 +58,8 @@ impl Default for RegistryState {
             routes: Vec::new(),
             authorizers: BTreeMap::new(),
             gateway: GatewaySettings::default(),
+            plans: BTreeMap::new(),
+            keys: BTreeMap::new(),
         }
     }
 }

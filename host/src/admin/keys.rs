@@ -1,0 +1,136 @@
+//! Admin endpoints of usage plans and API keys. A key's secret is returned once, when it
+//! is created or rotated; listings never show it (only its hash is stored).
+
+use http::StatusCode;
+use serde_json::{Value, json};
+
+use super::endpoints::{Api, parse_json};
+use super::{ApiError, ApiResult};
+use crate::registry::{ApiKeyRecord, NewKey, PlanConfig};
+
+fn key_json(id: &str, key: &ApiKeyRecord) -> Value {
+    json!({ "id": id, "name": key.name, "plan": key.plan, "enabled": key.enabled, "created": key.created })
+}
+
+fn secret_json(new: &NewKey) -> Value {
+    json!({
+        "id": new.id,
+        "key": new.secret,
+        "note": "the key is shown only now: store it; the gateway keeps only its hash",
+    })
+}
+
+impl Api<'_> {
+    pub fn list_plans(&self) -> ApiResult {
+        let state = self.gateway.registry().state();
+        Ok((StatusCode::OK, json!({ "plans": state.plans })))
+    }
+
+    pub async fn put_plan(&self, name: &str, body: &[u8]) -> ApiResult {
+        let plan: PlanConfig = parse_json(body)?;
+        let name = name.to_owned();
+        let plan = self
+            .change({
+                let name = name.clone();
+                move |registry| registry.put_plan(&name, plan)
+            })
+            .await?;
+        Ok((StatusCode::OK, json!({ "name": name, "plan": plan })))
+    }
+
+    pub async fn delete_plan(&self, name: &str) -> ApiResult {
+        let name = name.to_owned();
+        self.change({
+            let name = name.clone();
+            move |registry| registry.delete_plan(&name)
+        })
+        .await?;
+        Ok((StatusCode::OK, json!({ "deleted_plan": name })))
+    }
+
+    pub fn list_keys(&self) -> ApiResult {
+        let state = self.gateway.registry().state();
+        let keys: Vec<Value> = state
+            .keys
+            .iter()
+            .map(|(id, key)| key_json(id, key))
+            .collect();
+        Ok((StatusCode::OK, json!({ "keys": keys })))
+    }
+
+    pub fn get_key(&self, id: &str) -> ApiResult {
+        let state = self.gateway.registry().state();
+        let key = state
+            .keys
+            .get(id)
+            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no key `{id}`")))?;
+        Ok((StatusCode::OK, key_json(id, key)))
+    }
+
+    pub async fn create_key(&self, body: &[u8]) -> ApiResult {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Create {
+            name: String,
+            plan: Option<String>,
+        }
+        let create: Create = parse_json(body)?;
+        let new = self
+            .change(move |registry| registry.create_key(&create.name, create.plan))
+            .await?;
+        Ok((StatusCode::CREATED, secret_json(&new)))
+    }
+
+    pub async fn update_key(&self, id: &str, body: &[u8]) -> ApiResult {
+        let update: Value = parse_json(body)?;
+        let Value::Object(fields) = update else {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "the body is a JSON object",
+            ));
+        };
+        let mut plan = None;
+        let mut enabled = None;
+        for (field, value) in fields {
+            match (field.as_str(), value) {
+                ("plan", Value::Null) => plan = Some(None),
+                ("plan", Value::String(name)) => plan = Some(Some(name)),
+                ("enabled", Value::Bool(on)) => enabled = Some(on),
+                (other, _) => {
+                    return Err(ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        format!(
+                            "`{other}`: a key update sets `plan` (a name or null) and/or `enabled` (a boolean)"
+                        ),
+                    ));
+                }
+            }
+        }
+        let id = id.to_owned();
+        let key = self
+            .change({
+                let id = id.clone();
+                move |registry| registry.update_key(&id, plan, enabled)
+            })
+            .await?;
+        Ok((StatusCode::OK, key_json(&id, &key)))
+    }
+
+    pub async fn rotate_key(&self, id: &str) -> ApiResult {
+        let id = id.to_owned();
+        let new = self
+            .change(move |registry| registry.rotate_key(&id))
+            .await?;
+        Ok((StatusCode::OK, secret_json(&new)))
+    }
+
+    pub async fn delete_key(&self, id: &str) -> ApiResult {
+        let id = id.to_owned();
+        self.change({
+            let id = id.clone();
+            move |registry| registry.delete_key(&id)
+        })
+        .await?;
+        Ok((StatusCode::OK, json!({ "deleted_key": id })))
+    }
+}

@@ -1,0 +1,240 @@
+//! API keys at request time: the `x-api-key` header must name an enabled key (else 403);
+//! its usage plan's rate limit and quota apply per key (else 429).
+//!
+//! Quota usage is counted per key and period in memory, kept across deploys; it restarts
+//! from zero when the gateway does.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::registry::{PlanConfig, QuotaConfig, QuotaPeriod, RegistryState, sha256_hex};
+use crate::rejection::Rejection;
+use crate::throttle::{KeyedBuckets, Verdict};
+
+/// The header clients send their key in.
+pub const API_KEY_HEADER: &str = "x-api-key";
+
+/// A plan at run time: its per-key buckets.
+pub(super) struct PlanRuntime {
+    config: PlanConfig,
+    buckets: Option<KeyedBuckets>,
+}
+
+/// One key as the gateway checks it.
+struct KeyEntry {
+    id: String,
+    enabled: bool,
+    plan: Option<Arc<PlanRuntime>>,
+}
+
+/// Every key by the hash of its secret.
+#[derive(Default)]
+pub(super) struct KeyRing {
+    by_hash: HashMap<String, KeyEntry>,
+}
+
+/// Requests used per key in its current quota period: (period number, count).
+#[derive(Default)]
+pub(super) struct QuotaUsage {
+    used: Mutex<HashMap<String, (u64, u64)>>,
+}
+
+impl KeyRing {
+    /// The keys of `state`; plans keep their buckets while their settings do.
+    pub(super) fn build(
+        state: &RegistryState,
+        plans: &Mutex<HashMap<String, Arc<PlanRuntime>>>,
+    ) -> Self {
+        let mut plans = plans.lock().unwrap_or_else(|poison| poison.into_inner());
+        plans.retain(|name, kept| state.plans.get(name) == Some(&kept.config));
+        for (name, config) in &state.plans {
+            plans.entry(name.clone()).or_insert_with(|| {
+                Arc::new(PlanRuntime {
+                    buckets: config
+                        .throttle
+                        .and_then(|t| t.validate().ok())
+                        .map(KeyedBuckets::new),
+                    config: config.clone(),
+                })
+            });
+        }
+        let by_hash = state
+            .keys
+            .iter()
+            .map(|(id, key)| {
+                let entry = KeyEntry {
+                    id: id.clone(),
+                    enabled: key.enabled,
+                    plan: key.plan.as_ref().and_then(|plan| plans.get(plan).cloned()),
+                };
+                (key.hash.clone(), entry)
+            })
+            .collect();
+        KeyRing { by_hash }
+    }
+
+    /// Checks the request's key, then its plan's rate limit and quota. Returns the key's
+    /// rate verdict (for the `RateLimit-*` headers), if its plan has a rate limit.
+    pub(super) fn admit(
+        &self,
+        headers: &http::HeaderMap,
+        usage: &QuotaUsage,
+    ) -> Result<Option<Verdict>, Rejection> {
+        let presented = headers
+            .get(API_KEY_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| Rejection::ApiKey("this route needs an `x-api-key`".into()))?;
+        let key = self
+            .by_hash
+            .get(&sha256_hex(presented.as_bytes()))
+            .ok_or_else(|| Rejection::ApiKey("the API key is not valid".into()))?;
+        if !key.enabled {
+            return Err(Rejection::ApiKey("the API key is disabled".into()));
+        }
+        let Some(plan) = &key.plan else {
+            return Ok(None);
+        };
+        let verdict = match &plan.buckets {
+            Some(buckets) => {
+                let verdict = buckets.check(&key.id);
+                if !verdict.allowed() {
+                    return Err(Rejection::Throttled(verdict));
+                }
+                Some(verdict)
+            }
+            None => None,
+        };
+        if let Some(quota) = plan.config.quota {
+            usage.take(&key.id, quota)?;
+        }
+        Ok(verdict)
+    }
+}
+
+impl QuotaUsage {
+    /// Counts one request for `key`, refusing it past the quota.
+    fn take(&self, key: &str, quota: QuotaConfig) -> Result<(), Rejection> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let (period, resets_at) = period_of(now, quota.period);
+        let mut used = self
+            .used
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        let entry = used.entry(key.to_owned()).or_insert((period, 0));
+        if entry.0 != period {
+            *entry = (period, 0);
+        }
+        if entry.1 >= quota.limit {
+            return Err(Rejection::QuotaExceeded {
+                limit: quota.limit,
+                resets_at,
+                now,
+            });
+        }
+        entry.1 += 1;
+        Ok(())
+    }
+}
+
+const DAY: u64 = 86_400;
+
+/// The number of the period holding `now` (seconds since the epoch, UTC) and when the
+/// next one starts.
+fn period_of(now: u64, period: QuotaPeriod) -> (u64, u64) {
+    let day = now / DAY;
+    match period {
+        QuotaPeriod::Day => (day, (day + 1) * DAY),
+        QuotaPeriod::Week => {
+            // 1970-01-01 was a Thursday: shifting by 3 days starts weeks on Mondays.
+            let week = (day + 3) / 7;
+            (week, ((week + 1) * 7 - 3) * DAY)
+        }
+        QuotaPeriod::Month => {
+            let (year, month) = year_month(day);
+            let next = if month == 12 {
+                days_from_civil(year + 1, 1)
+            } else {
+                days_from_civil(year, month + 1)
+            };
+            (year as u64 * 12 + u64::from(month), next * DAY)
+        }
+    }
+}
+
+/// Year and month (1–12) of a day number (days since 1970-01-01), as in Howard Hinnant's
+/// `civil_from_days`.
+fn year_month(day: u64) -> (i64, u32) {
+    let z = day as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month)
+}
+
+/// Day number of the first day of `month` in `year` (Hinnant's `days_from_civil`).
+fn days_from_civil(year: i64, month: u32) -> u64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    (era * 146_097 + doe - 719_468) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Seconds since the epoch of a UTC date.
+    fn at(year: i64, month: u32, day: u64) -> u64 {
+        (days_from_civil(year, month) + day - 1) * DAY
+    }
+
+    #[test]
+    fn periods_start_and_end_on_calendar_boundaries() {
+        let noon = at(2026, 11, 25) + 12 * 3600;
+        assert_eq!(period_of(noon, QuotaPeriod::Day).1, at(2026, 11, 26));
+        // 2026-11-25 is a Wednesday: the week ends on Monday the 30th.
+        assert_eq!(period_of(noon, QuotaPeriod::Week).1, at(2026, 11, 30));
+        assert_eq!(period_of(noon, QuotaPeriod::Month).1, at(2026, 12, 1));
+        assert_eq!(
+            period_of(at(2026, 12, 31), QuotaPeriod::Month).1,
+            at(2027, 1, 1)
+        );
+        assert_eq!(
+            period_of(at(2028, 2, 29), QuotaPeriod::Month).1,
+            at(2028, 3, 1)
+        );
+        assert_ne!(
+            period_of(at(2026, 11, 29), QuotaPeriod::Week).0,
+            period_of(at(2026, 11, 30), QuotaPeriod::Week).0
+        );
+        assert_eq!(at(1970, 1, 1), 0);
+        assert_eq!(year_month(days_from_civil(2000, 2)), (2000, 2));
+    }
+
+    #[test]
+    fn a_quota_refuses_past_its_limit_until_the_next_period() {
+        let usage = QuotaUsage::default();
+        let quota = QuotaConfig {
+            limit: 2,
+            period: QuotaPeriod::Day,
+        };
+        assert!(usage.take("k", quota).is_ok());
+        assert!(usage.take("k", quota).is_ok());
+        assert!(matches!(
+            usage.take("k", quota),
+            Err(Rejection::QuotaExceeded { limit: 2, .. })
+        ));
+        assert!(usage.take("other", quota).is_ok());
+    }
+}
