@@ -70,10 +70,18 @@ async fn call(
     (status, response.json().await.expect("json"), headers)
 }
 
-fn calls(gw: &Gateway, token: &str) -> usize {
-    gw.stderr()
-        .matches(&format!("authz: called with {token}\n"))
-        .count()
+/// How many times the authorizer ran for `token`, once the gateway's log has caught up
+/// with at least `at_least` of them.
+fn calls(gw: &Gateway, token: &str, at_least: usize) -> usize {
+    let line = format!("authz: called with {token}\n");
+    let count = || gw.stderr().matches(&line).count();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while count() < at_least && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Give a call that should not have happened the time to show up.
+    std::thread::sleep(Duration::from_millis(200));
+    count()
 }
 
 #[tokio::test]
@@ -137,14 +145,14 @@ async fn decisions_are_cached_per_identity() {
     // The cached decision serves every route that uses the authorizer.
     let (status, _, _) = call(&gw, "/other/y", Some("allow-cached")).await;
     assert_eq!(status, 200);
-    assert_eq!(calls(&gw, "allow-cached"), 1);
+    assert_eq!(calls(&gw, "allow-cached", 1), 1);
     // Another token is another identity.
     call(&gw, "/secure/x", Some("allow-other")).await;
-    assert_eq!(calls(&gw, "allow-other"), 1);
+    assert_eq!(calls(&gw, "allow-other", 1), 1);
     // Denials are cached as well.
     call(&gw, "/secure/x", Some("deny")).await;
     call(&gw, "/secure/x", Some("deny")).await;
-    assert_eq!(calls(&gw, "deny"), 1);
+    assert_eq!(calls(&gw, "deny", 1), 1);
 }
 
 #[tokio::test]
@@ -152,15 +160,15 @@ async fn a_decision_expires_after_its_ttl() {
     let gw = authorized_gateway();
     call(&gw, "/secure/x", Some("ttl-1")).await;
     call(&gw, "/secure/x", Some("ttl-1")).await;
-    assert_eq!(calls(&gw, "ttl-1"), 1);
+    assert_eq!(calls(&gw, "ttl-1", 1), 1);
     tokio::time::sleep(Duration::from_millis(1300)).await;
     let (status, body, _) = call(&gw, "/secure/x", Some("ttl-1")).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(calls(&gw, "ttl-1"), 2);
+    assert_eq!(calls(&gw, "ttl-1", 2), 2);
     // A TTL of 0 disables caching.
     call(&gw, "/secure/x", Some("ttl-0")).await;
     call(&gw, "/secure/x", Some("ttl-0")).await;
-    assert_eq!(calls(&gw, "ttl-0"), 2);
+    assert_eq!(calls(&gw, "ttl-0", 2), 2);
 }
 
 #[tokio::test]

@@ -10,7 +10,9 @@ fn authorize(req: AuthRequest) -> Result<Decision, String> {
         // A request authorizer: identity from the `x-user` header and the `key` query.
         AuthorizerKind::Request => format!("allow-{}", req.header("x-user").unwrap_or("nobody")),
     };
-    eprintln!("authz: called with {token}");
+    // One write for the whole line, so lines from concurrent calls never interleave.
+    let line = format!("authz: called with {token}\n");
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
     if let Some(user) = token.strip_prefix("allow-") {
         let mut decision = Decision::allow(user).with_context("route", req.route.clone());
         if let Some(key) = req.query("key") {

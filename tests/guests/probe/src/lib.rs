@@ -26,7 +26,9 @@ fn probe(req: Request) -> Result<Response, Error> {
         "sleep" => {
             let ms: u64 = req.query("ms").unwrap_or_default().parse()?;
             // Tests wait for this line in the gateway's log to know the call is in flight.
-            eprintln!("probe: sleeping {ms} ms");
+            // One write for the whole line, so lines from concurrent calls never interleave.
+            let line = format!("probe: sleeping {ms} ms\n");
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
             let started = now_ns();
             std::thread::sleep(Duration::from_millis(ms));
             // When it ran, for tests that measure how many ran at once.
