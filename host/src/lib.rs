@@ -19,7 +19,7 @@
 //! let store = FileStore::open(".wasmgate".as_ref())?;
 //! let registry = Registry::open(runtime, Box::new(store), Duration::from_secs(60))?;
 //! registry.apply_manifest(&manifest)?;
-//! let gateway = Gateway::new(Arc::new(registry))?;
+//! let gateway = Gateway::new(Arc::new(registry), Default::default())?;
 //! let options = ServerOptions { listen: manifest.listen, ..ServerOptions::default() };
 //! let server = Server::bind(gateway, &options)?.start()?;
 //! println!("listening on {}", server.local_addr());

@@ -17,6 +17,11 @@ pub const DEFAULT_MEMORY_MB: u64 = 128;
 /// Largest guest memory a route may set, in MiB (a 32-bit linear memory's maximum).
 pub const MAX_MEMORY_MB: u64 = 4096;
 
+/// Default largest request body, in MiB (API Gateway's payload limit).
+pub const DEFAULT_MAX_BODY_MB: u64 = 10;
+/// Largest request body a route may allow, in MiB.
+pub const MAX_MAX_BODY_MB: u64 = 1024;
+
 /// How long and how large one invocation of a handler may get.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InvocationLimits {
@@ -24,6 +29,8 @@ pub struct InvocationLimits {
     pub timeout: Duration,
     /// Bytes of linear memory each instance may grow to.
     pub memory_bytes: u64,
+    /// Largest request body, in bytes.
+    pub max_body_bytes: u64,
 }
 
 impl Default for InvocationLimits {
@@ -31,6 +38,7 @@ impl Default for InvocationLimits {
         InvocationLimits {
             timeout: DEFAULT_TIMEOUT,
             memory_bytes: DEFAULT_MEMORY_MB << 20,
+            max_body_bytes: DEFAULT_MAX_BODY_MB << 20,
         }
     }
 }

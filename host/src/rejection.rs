@@ -40,6 +40,10 @@ pub enum Rejection {
     AuthorizerUnavailable,
     /// A rate limit refused the request.
     Throttled(crate::throttle::Verdict),
+    /// The request body is larger than the route allows (the limit in bytes).
+    PayloadTooLarge(u64),
+    /// The request body stalled for longer than allowed.
+    RequestTimeout(std::time::Duration),
     /// The route needs an API key and the request has none, or not a valid, enabled one.
     ApiKey(String),
     /// The API key used up its plan's quota for the period.
@@ -75,6 +79,8 @@ impl Rejection {
                 StatusCode::TOO_MANY_REQUESTS
             }
             Rejection::ApiKey(_) => StatusCode::FORBIDDEN,
+            Rejection::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Rejection::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Rejection::Overflow { status, .. } => *status,
             Rejection::Forbidden => StatusCode::FORBIDDEN,
             Rejection::AuthorizerFailed(_) | Rejection::AuthorizerUnavailable => {
@@ -103,6 +109,8 @@ impl Rejection {
             Rejection::Unauthorized(_) => "unauthorized",
             Rejection::Throttled(_) => "throttled",
             Rejection::ApiKey(_) => "api_key",
+            Rejection::PayloadTooLarge(_) => "payload_too_large",
+            Rejection::RequestTimeout(_) => "request_timeout",
             Rejection::QuotaExceeded { .. } => "quota_exceeded",
             Rejection::Overflow { .. } => "concurrency_limit",
             Rejection::Forbidden => "forbidden",
@@ -140,6 +148,16 @@ impl Rejection {
             }),
             Rejection::Forbidden => serde_json::json!({ "message": "Forbidden" }),
             Rejection::Throttled(_) => serde_json::json!({ "message": "Too Many Requests" }),
+            Rejection::PayloadTooLarge(limit) => serde_json::json!({
+                "message": "Request Entity Too Large",
+                "error": self.kind(),
+                "detail": format!("the request body is larger than this route's limit of {limit} bytes"),
+            }),
+            Rejection::RequestTimeout(idle) => serde_json::json!({
+                "message": "Request Timeout",
+                "error": self.kind(),
+                "detail": format!("the request body stalled for more than {} s", idle.as_secs()),
+            }),
             Rejection::ApiKey(detail) => serde_json::json!({
                 "message": "Forbidden", "error": self.kind(), "detail": detail
             }),

@@ -42,8 +42,11 @@ pub struct ServerOptions {
     pub workers: usize,
     /// How long shutdown waits for requests in flight.
     pub shutdown_timeout: Duration,
-    /// How long a client may take to send a request's headers (against slowloris).
+    /// How long a client may take to send a request's headers (against slowloris); also
+    /// how long an idle keep-alive connection stays open.
     pub header_read_timeout: Duration,
+    /// Most connections open at once per server; more are closed as soon as accepted.
+    pub max_connections: usize,
 }
 
 impl Default for ServerOptions {
@@ -53,12 +56,20 @@ impl Default for ServerOptions {
             workers: 0,
             shutdown_timeout: Duration::from_secs(30),
             header_read_timeout: Duration::from_secs(10),
+            max_connections: 10_000,
         }
     }
 }
 
-/// Most request headers hyper accepts (hyper's own default, made explicit).
+/// Most request headers accepted (hyper's own default, made explicit); more: 431.
 const MAX_HEADERS: usize = 100;
+/// Largest request head (request line and headers) read, in bytes; larger: 431.
+const MAX_HEAD_BYTES: usize = 16 * 1024;
+/// Most streams an HTTP/2 client may open at once on one connection.
+const MAX_H2_STREAMS: u32 = 256;
+/// Streams an HTTP/2 client may reset before being answered, before the connection is
+/// dropped (the "rapid reset" flood).
+const MAX_H2_PENDING_RESETS: usize = 50;
 /// Pending connections per listening socket.
 const LISTEN_BACKLOG: i32 = 1024;
 
@@ -98,6 +109,7 @@ impl<H: HttpHandler> Server<H> {
     /// Starts serving on the worker threads; returns at once.
     pub fn start(self) -> io::Result<RunningServer> {
         let (stop_tx, stop_rx) = watch::channel(false);
+        let connections = Arc::new(tokio::sync::Semaphore::new(self.options.max_connections));
         let mut workers = Vec::with_capacity(self.listeners.len());
         for (index, listener) in self.listeners.into_iter().enumerate() {
             // Built here so that a failure shows at start-up, not at shutdown.
@@ -107,10 +119,13 @@ impl<H: HttpHandler> Server<H> {
             let handler = self.handler.clone();
             let options = self.options.clone();
             let stop = stop_rx.clone();
+            let connections = connections.clone();
             workers.push(
                 std::thread::Builder::new()
                     .name(format!("wasmgate-worker-{index}"))
-                    .spawn(move || runtime.block_on(serve(listener, handler, options, stop)))?,
+                    .spawn(move || {
+                        runtime.block_on(serve(listener, handler, options, connections, stop))
+                    })?,
             );
         }
         Ok(RunningServer {
@@ -181,6 +196,7 @@ async fn serve<H: HttpHandler>(
     listener: std::net::TcpListener,
     handler: Arc<H>,
     options: ServerOptions,
+    connections: Arc<tokio::sync::Semaphore>,
     mut stop: watch::Receiver<bool>,
 ) -> io::Result<()> {
     let listener = tokio::net::TcpListener::from_std(listener)?;
@@ -189,8 +205,15 @@ async fn serve<H: HttpHandler>(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(options.header_read_timeout)
-        .max_headers(MAX_HEADERS);
-    builder.http2().timer(TokioTimer::new());
+        .max_headers(MAX_HEADERS)
+        .max_buf_size(MAX_HEAD_BYTES);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(MAX_H2_STREAMS)
+        .max_header_list_size(MAX_HEAD_BYTES as u32)
+        .max_pending_accept_reset_streams(MAX_H2_PENDING_RESETS)
+        .max_local_error_reset_streams(MAX_H2_PENDING_RESETS);
     let graceful = GracefulShutdown::new();
 
     loop {
@@ -206,6 +229,12 @@ async fn serve<H: HttpHandler>(
             },
             _ = stop.wait_for(|stop| *stop) => break,
         };
+        let Ok(slot) = connections.clone().try_acquire_owned() else {
+            // At the limit: close it at once rather than let it wait unserved.
+            tracing::debug!(%peer, "connection limit reached: closing a new connection");
+            drop(stream);
+            continue;
+        };
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(%error, "cannot set TCP_NODELAY");
         }
@@ -220,6 +249,7 @@ async fn serve<H: HttpHandler>(
             .into_owned();
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
+            let _slot = slot;
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "connection ended with an error");
             }

@@ -29,9 +29,10 @@ pub struct ThrottleConfig {
 impl ThrottleConfig {
     /// Checks the values.
     pub fn validate(&self) -> Result<Quota, String> {
-        if !(self.rate.is_finite() && self.rate > 0.0 && self.rate <= 1_000_000.0) {
+        // At least one request a day, at most a million a second.
+        if !(self.rate.is_finite() && self.rate >= 1.0 / 86_400.0 && self.rate <= 1_000_000.0) {
             return Err(format!(
-                "rate {} is out of range: more than 0 and at most 1000000 per second",
+                "rate {} is out of range: from 1/86400 (one a day) to 1000000 per second",
                 self.rate
             ));
         }
@@ -157,7 +158,9 @@ fn verdict(
             Verdict::Allowed {
                 limit,
                 remaining,
-                reset: quota.replenish_interval() * (limit - remaining.min(limit)),
+                reset: quota
+                    .replenish_interval()
+                    .saturating_mul(limit - remaining.min(limit)),
             }
         }
         Err(retry_after) => Verdict::Throttled { limit, retry_after },

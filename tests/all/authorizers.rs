@@ -244,6 +244,27 @@ async fn authorizers_are_managed_through_the_admin_api() {
 
     let (status, _) = admin.delete("/authorizers/tok").await;
     assert_eq!(status, 409);
+    // Uploading an authorizer as the new latest version of a module a route runs would
+    // leave the route without a handler: refused.
+    let authz = std::fs::read(&guests().authz).expect("authz");
+    let (status, body) = admin.upload("echo", authz).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .expect("message")
+            .contains("would no longer run a handler")
+    );
+    assert_eq!(
+        client()
+            .get(gw.url("/secure/x"))
+            .header("authorization", "Bearer allow-a")
+            .send()
+            .await
+            .expect("send")
+            .status(),
+        200
+    );
     // A new authorizer guards a new route at once.
     let (status, body) = admin
         .put(

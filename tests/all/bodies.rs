@@ -52,8 +52,11 @@ async fn twenty_megabytes_stream_through_in_both_directions() {
             .map(|bytes| (Ok::<_, std::io::Error>(bytes), rx))
     });
 
+    // A declared length streams (a chunked body would be read whole before the guest runs,
+    // to enforce the route's size limit).
     let request = client()
         .post(gw.url("/stream"))
+        .header("content-length", TOTAL)
         .body(reqwest::Body::wrap_stream(upload))
         .send();
     let sender = async {

@@ -32,7 +32,11 @@ async fn listen_flag_overrides_the_manifest() {
     let manifest = hello_manifest("192.0.2.1:80");
     let gw = Gateway::start_with_args(&manifest, &["--listen", "127.0.0.1:0"]);
     assert!(gw.addr.ip().is_loopback());
-    let response = reqwest::get(gw.url("/hello/cli")).await.expect("send");
+    let response = crate::support::client()
+        .get(gw.url("/hello/cli"))
+        .send()
+        .await
+        .expect("send");
     assert_eq!(response.text().await.expect("body"), "Hello, cli!");
 
     let (dir, path) = write_manifest(&manifest);
@@ -47,7 +51,11 @@ async fn listen_flag_overrides_the_manifest() {
 #[tokio::test]
 async fn manifest_listen_address_is_used_without_the_flag() {
     let gw = Gateway::start_with_args(&hello_manifest("127.0.0.1:0"), &[]);
-    let response = reqwest::get(gw.url("/hello/manifest")).await.expect("send");
+    let response = crate::support::client()
+        .get(gw.url("/hello/manifest"))
+        .send()
+        .await
+        .expect("send");
     assert_eq!(response.text().await.expect("body"), "Hello, manifest!");
 }
 

@@ -13,6 +13,7 @@ mod deploy;
 mod failures;
 mod handlers;
 mod jwt;
+mod limits;
 mod routing;
 mod shutdown;
 mod throttling;

@@ -248,7 +248,7 @@ impl Api<'_> {
         let config = self
             .change(move |registry| registry.put_authorizer(config))
             .await?;
-        Ok((StatusCode::OK, json!(config)))
+        Ok((StatusCode::OK, json!(config.redacted())))
     }
 
     pub async fn delete_authorizer(&self, name: &str) -> ApiResult {

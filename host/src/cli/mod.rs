@@ -39,6 +39,9 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
+    // The one TLS crypto provider (ring) for every outbound HTTPS call; a second call
+    // would only find it installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let result = match cli.command {
         Command::Up(args) => up::up(args),
         Command::Deploy(args) => commands::deploy(args),

@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::admin::{self, Admin};
-use crate::gateway::Gateway;
+use crate::gateway::{Gateway, GatewayOptions};
 use crate::manifest::Manifest;
 use crate::registry::{ApplyError, FileStore, Registry};
 use crate::runtime::{EngineOptions, Runtime};
@@ -61,6 +61,14 @@ pub(super) struct UpArgs {
     /// Longest a module may take to compile at upload, in milliseconds (longer: 422).
     #[arg(long, value_name = "MS", default_value_t = 60_000)]
     compile_timeout_ms: u64,
+
+    /// Longest pause between two chunks of a request body, in seconds (longer: 408).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    body_idle_timeout: u64,
+
+    /// Most client connections open at once; more are closed as soon as accepted.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    max_connections: usize,
 }
 
 /// wasmtime formats an error, with a captured backtrace when these are on, every time an
@@ -96,12 +104,18 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
             other => anyhow::Error::from(other)
                 .context(format!("cannot serve {}", manifest.source.display())),
         })?;
-    let gateway = Gateway::new(registry)?;
+    let gateway = Gateway::new(
+        registry,
+        GatewayOptions {
+            body_idle_timeout: Duration::from_secs(args.body_idle_timeout),
+        },
+    )?;
 
     let options = ServerOptions {
         listen: args.listen.unwrap_or(manifest.listen),
         workers: args.workers,
         shutdown_timeout: Duration::from_secs(args.shutdown_timeout),
+        max_connections: args.max_connections.max(1),
         ..ServerOptions::default()
     };
     let mut routes: Vec<String> = gateway

@@ -136,6 +136,13 @@ impl RouteAuthorizer {
             Decider::Jwt(verifier) => return self.verify_jwt(verifier, &request, &identity).await,
             Decider::Module { versions, cache } => (versions, cache),
         };
+        if !request.scopes.is_empty() {
+            // Only a JWT authorizer can check scopes: never serve such a route without them.
+            return Err(Rejection::Unavailable(format!(
+                "the route requires scopes but its authorizer `{}` is not a jwt authorizer",
+                self.spec.name
+            )));
+        }
         let AuthorizerKindSpec::Module {
             token,
             ttl,
@@ -155,8 +162,9 @@ impl RouteAuthorizer {
                     self.run(versions, *token, *timeout, &request, &identity)
                         .await?,
                 );
+                // The decision may shorten the authorizer's TTL, never lengthen it.
                 let ttl = decision.ttl_seconds.map_or(*ttl, |s| {
-                    Duration::from_secs(u64::from(s).min(MAX_TTL_SECONDS))
+                    Duration::from_secs(u64::from(s).min(MAX_TTL_SECONDS)).min(*ttl)
                 });
                 if !ttl.is_zero() {
                     cache.cache.insert(

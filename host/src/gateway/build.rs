@@ -71,7 +71,7 @@ impl<T> Versions<T> {
 /// the gateway-wide bucket.
 #[derive(Default)]
 pub(super) struct Kept {
-    caches: Mutex<HashMap<String, (AuthorizerConfig, Arc<DecisionCache>)>>,
+    caches: Mutex<HashMap<String, (CacheIdentity, Arc<DecisionCache>)>>,
     guards: Mutex<HashMap<String, Arc<RouteGuards>>>,
     stats: Mutex<HashMap<String, Arc<RouteStats>>>,
     global: Mutex<Option<(ThrottleConfig, Arc<Bucket>)>>,
@@ -182,13 +182,36 @@ pub(super) fn build_routes(
     })
 }
 
+/// What a decision cache is valid for: the authorizer's configuration and the module
+/// versions it runs. Decisions are thrown away when either changes.
+type CacheIdentity = (AuthorizerConfig, Vec<String>);
+
 fn build_authorizers(
     registry: &Registry,
     state: &RegistryState,
-    caches: &Mutex<HashMap<String, (AuthorizerConfig, Arc<DecisionCache>)>>,
+    caches: &Mutex<HashMap<String, (CacheIdentity, Arc<DecisionCache>)>>,
 ) -> HashMap<String, Arc<RouteAuthorizer>> {
     let mut caches = lock(caches);
-    caches.retain(|name, (config, _)| state.authorizers.get(name) == Some(config));
+    let identity = |config: &AuthorizerConfig| -> CacheIdentity {
+        let versions = config
+            .module
+            .as_deref()
+            .and_then(|module| Target::parse(module).ok())
+            .and_then(|target| Registry::resolve(state, &target).ok())
+            .map(|resolved| {
+                let mut shas = vec![resolved.sha256];
+                shas.extend(resolved.canary.map(|(_, sha, _)| sha));
+                shas
+            })
+            .unwrap_or_default();
+        (config.clone(), versions)
+    };
+    caches.retain(|name, (kept, _)| {
+        state
+            .authorizers
+            .get(name)
+            .is_some_and(|config| identity(config) == *kept)
+    });
     let mut built = HashMap::new();
     for (name, config) in &state.authorizers {
         let spec = match config.validate() {
@@ -200,7 +223,7 @@ fn build_authorizers(
         };
         let cache = caches
             .entry(name.clone())
-            .or_insert_with(|| (config.clone(), Arc::new(DecisionCache::new())))
+            .or_insert_with(|| (identity(config), Arc::new(DecisionCache::new())))
             .1
             .clone();
         let decider = match &spec.kind {

@@ -6,6 +6,7 @@
 //! refused (fail closed).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::JwkSet;
@@ -48,12 +49,15 @@ enum Keys {
 struct JwksCache {
     source: KeySource,
     trusted_for: Duration,
-    state: tokio::sync::Mutex<JwksState>,
+    /// The keys and when they were fetched; never held across an `await`.
+    state: std::sync::RwLock<JwksState>,
+    /// One fetch at a time; requests with known keys never wait for it.
+    fetching: tokio::sync::Mutex<()>,
 }
 
 #[derive(Default)]
 struct JwksState {
-    set: Option<JwkSet>,
+    set: Option<Arc<JwkSet>>,
     fetched_at: Option<Instant>,
     attempted_at: Option<Instant>,
 }
@@ -76,7 +80,8 @@ impl JwtVerifier {
             source @ (KeySource::JwksUrl(_) | KeySource::JwksFile(_)) => Keys::Jwks(JwksCache {
                 source: source.clone(),
                 trusted_for: spec.jwks_cache,
-                state: tokio::sync::Mutex::new(JwksState::default()),
+                state: std::sync::RwLock::new(JwksState::default()),
+                fetching: tokio::sync::Mutex::new(()),
             }),
         };
         Ok(JwtVerifier { spec, keys })
@@ -126,45 +131,60 @@ fn strip_bearer(token: &str) -> &str {
 }
 
 impl JwksCache {
-    /// The decoding key for `kid` (or the only key, without a `kid`).
-    async fn key(&self, kid: Option<&str>, alg: Algorithm) -> Result<DecodingKey, JwtError> {
-        let mut state = self.state.lock().await;
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, JwksState> {
+        self.state
+            .read()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// The keys if they are still trusted.
+    fn fresh(&self) -> Option<Arc<JwkSet>> {
+        let state = self.read();
         let fresh = state
             .fetched_at
             .is_some_and(|at| at.elapsed() < self.trusted_for);
-        if !fresh {
-            self.refresh(&mut state).await;
-            let fresh = state
-                .fetched_at
-                .is_some_and(|at| at.elapsed() < self.trusted_for);
-            if !fresh {
-                return Err(JwtError::KeysUnavailable(
-                    "the JWKS could not be fetched and no unexpired keys are cached".into(),
-                ));
-            }
-        }
-        if let Some(key) = find(state.set.as_ref(), kid, alg)? {
+        if fresh { state.set.clone() } else { None }
+    }
+
+    /// The decoding key for `kid` (or the only key, without a `kid`).
+    async fn key(&self, kid: Option<&str>, alg: Algorithm) -> Result<DecodingKey, JwtError> {
+        if let Some(set) = self.fresh()
+            && let Some(key) = find(&set, kid, alg)?
+        {
             return Ok(key);
         }
-        // An unknown key may be a rotation: fetch again (rate-limited), then give up.
-        self.refresh(&mut state).await;
-        find(state.set.as_ref(), kid, alg)?
+        // Expired keys, or an unknown key (perhaps a rotation): fetch again, at most once a
+        // second however many requests ask, then use what there is.
+        self.refresh().await;
+        let set = self.fresh().ok_or_else(|| {
+            JwtError::KeysUnavailable(
+                "the JWKS could not be fetched and no unexpired keys are cached".into(),
+            )
+        })?;
+        find(&set, kid, alg)?
             .ok_or_else(|| JwtError::Invalid(format!("no signing key with kid {kid:?}")))
     }
 
     /// Fetches the JWKS unless a fetch was attempted less than a second ago. On failure the
     /// keys already cached are kept (until they expire).
-    async fn refresh(&self, state: &mut JwksState) {
-        if state
+    async fn refresh(&self) {
+        let _one_at_a_time = self.fetching.lock().await;
+        let recently = self
+            .read()
             .attempted_at
-            .is_some_and(|at| at.elapsed() < REFETCH_INTERVAL)
-        {
+            .is_some_and(|at| at.elapsed() < REFETCH_INTERVAL);
+        if recently {
             return;
         }
+        let fetched = self.fetch().await;
+        let mut state = self
+            .state
+            .write()
+            .unwrap_or_else(|poison| poison.into_inner());
         state.attempted_at = Some(Instant::now());
-        match self.fetch().await {
+        match fetched {
             Ok(set) => {
-                state.set = Some(set);
+                state.set = Some(Arc::new(set));
                 state.fetched_at = Some(Instant::now());
             }
             Err(error) => tracing::warn!(%error, "JWKS fetch failed; keeping the cached keys"),
@@ -188,6 +208,8 @@ impl JwksCache {
 }
 
 async fn fetch_url(url: &str) -> Result<Vec<u8>, String> {
+    // Already installed by the binary; a library user may not have.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
         .timeout(JWKS_TIMEOUT)
         .pool_max_idle_per_host(0)
@@ -217,12 +239,7 @@ async fn fetch_url(url: &str) -> Result<Vec<u8>, String> {
 }
 
 /// The key for `kid` in `set`, checked against `alg`; `Ok(None)` if there is none.
-fn find(
-    set: Option<&JwkSet>,
-    kid: Option<&str>,
-    alg: Algorithm,
-) -> Result<Option<DecodingKey>, JwtError> {
-    let Some(set) = set else { return Ok(None) };
+fn find(set: &JwkSet, kid: Option<&str>, alg: Algorithm) -> Result<Option<DecodingKey>, JwtError> {
     let jwk = match kid {
         Some(kid) => set.find(kid),
         None if set.keys.len() == 1 => set.keys.first(),
@@ -239,6 +256,18 @@ fn find(
         return Err(JwtError::Invalid(format!(
             "the key {kid:?} is for {key_alg}, not {alg:?}"
         )));
+    }
+    // jsonwebtoken slices an Ed25519 key's 32 bytes without checking: check first.
+    if let jsonwebtoken::jwk::AlgorithmParameters::OctetKeyPair(okp) = &jwk.algorithm {
+        use base64::Engine as _;
+        let length = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(okp.x.trim_end_matches('='))
+            .map_or(0, |bytes| bytes.len());
+        if length != 32 {
+            return Err(JwtError::Invalid(format!(
+                "the key {kid:?} is not a 32-byte Ed25519 key"
+            )));
+        }
     }
     DecodingKey::from_jwk(jwk)
         .map(Some)

@@ -22,7 +22,7 @@ pub(super) struct PlanRuntime {
 }
 
 /// One key as the gateway checks it.
-struct KeyEntry {
+pub(super) struct KeyEntry {
     id: String,
     enabled: bool,
     plan: Option<Arc<PlanRuntime>>,
@@ -31,7 +31,7 @@ struct KeyEntry {
 /// Every key by the hash of its secret.
 #[derive(Default)]
 pub(super) struct KeyRing {
-    by_hash: HashMap<String, KeyEntry>,
+    by_hash: HashMap<String, Arc<KeyEntry>>,
 }
 
 /// Requests used per key in its current quota period: (period number, count).
@@ -68,19 +68,14 @@ impl KeyRing {
                     enabled: key.enabled,
                     plan: key.plan.as_ref().and_then(|plan| plans.get(plan).cloned()),
                 };
-                (key.hash.clone(), entry)
+                (key.hash.clone(), Arc::new(entry))
             })
             .collect();
         KeyRing { by_hash }
     }
 
-    /// Checks the request's key, then its plan's rate limit and quota. Returns the key's
-    /// rate verdict (for the `RateLimit-*` headers), if its plan has a rate limit.
-    pub(super) fn admit(
-        &self,
-        headers: &http::HeaderMap,
-        usage: &QuotaUsage,
-    ) -> Result<Option<Verdict>, Rejection> {
+    /// The request's key: 403 if it is missing, unknown or disabled.
+    pub(super) fn identify(&self, headers: &http::HeaderMap) -> Result<Arc<KeyEntry>, Rejection> {
         let presented = headers
             .get(API_KEY_HEADER)
             .and_then(|v| v.to_str().ok())
@@ -93,23 +88,31 @@ impl KeyRing {
         if !key.enabled {
             return Err(Rejection::ApiKey("the API key is disabled".into()));
         }
-        let Some(plan) = &key.plan else {
+        Ok(key.clone())
+    }
+}
+
+impl KeyEntry {
+    /// Takes a token from the key's bucket, if its plan has a rate limit.
+    pub(super) fn throttle(&self) -> Result<Option<Verdict>, Rejection> {
+        let Some(buckets) = self.plan.as_ref().and_then(|plan| plan.buckets.as_ref()) else {
             return Ok(None);
         };
-        let verdict = match &plan.buckets {
-            Some(buckets) => {
-                let verdict = buckets.check(&key.id);
-                if !verdict.allowed() {
-                    return Err(Rejection::Throttled(verdict));
-                }
-                Some(verdict)
-            }
-            None => None,
-        };
-        if let Some(quota) = plan.config.quota {
-            usage.take(&key.id, quota)?;
+        let verdict = buckets.check(&self.id);
+        if verdict.allowed() {
+            Ok(Some(verdict))
+        } else {
+            Err(Rejection::Throttled(verdict))
         }
-        Ok(verdict)
+    }
+
+    /// Counts the request against the key's quota, if its plan has one. Called once the
+    /// request is about to run, so refused requests do not use the quota up.
+    pub(super) fn take_quota(&self, usage: &QuotaUsage) -> Result<(), Rejection> {
+        match self.plan.as_ref().and_then(|plan| plan.config.quota) {
+            Some(quota) => usage.take(&self.id, quota),
+            None => Ok(()),
+        }
     }
 }
 

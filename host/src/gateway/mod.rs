@@ -7,6 +7,7 @@
 //! route's authorizer before its handler.
 
 mod authorization;
+mod body;
 mod build;
 mod jwt;
 mod keys;
@@ -36,11 +37,27 @@ pub const EXECUTED_VERSION: http::HeaderName = http::HeaderName::from_static("x-
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub SocketAddr);
 
+/// Settings of the gateway itself.
+#[derive(Debug, Clone)]
+pub struct GatewayOptions {
+    /// Longest pause between two chunks of a request body (then 408).
+    pub body_idle_timeout: std::time::Duration,
+}
+
+impl Default for GatewayOptions {
+    fn default() -> Self {
+        GatewayOptions {
+            body_idle_timeout: body::BODY_IDLE_TIMEOUT,
+        }
+    }
+}
+
 /// Routes and their compiled handlers, swapped whole on every deploy.
 pub struct Gateway {
     registry: Arc<Registry>,
     snapshot: ArcSwap<build::Snapshot>,
     kept: build::Kept,
+    options: GatewayOptions,
 }
 
 impl crate::server::HttpHandler for Gateway {
@@ -55,13 +72,17 @@ impl crate::server::HttpHandler for Gateway {
 impl Gateway {
     /// Builds the routes the registry holds (loading every handler version they use), and
     /// subscribes to the registry's changes to rebuild them after each.
-    pub fn new(registry: Arc<Registry>) -> Result<Arc<Self>, RegistryError> {
+    pub fn new(
+        registry: Arc<Registry>,
+        options: GatewayOptions,
+    ) -> Result<Arc<Self>, RegistryError> {
         let kept = build::Kept::default();
         let snapshot = build::build_routes(&registry, &registry.state(), &kept)?;
         let gateway = Arc::new(Gateway {
             registry: registry.clone(),
             snapshot: ArcSwap::from_pointee(snapshot),
             kept,
+            options,
         });
         let weak = Arc::downgrade(&gateway);
         registry.subscribe(move |state| {
@@ -104,7 +125,7 @@ impl Gateway {
     /// every failure becomes a [`Rejection`] response.
     pub async fn handle<B>(&self, request: hyper::Request<B>) -> hyper::Response<ResponseBody>
     where
-        B: Body<Data = Bytes> + Send + 'static,
+        B: Body<Data = Bytes> + Send + Unpin + 'static,
         B::Error: Into<wasmtime_wasi_http::Error>,
     {
         self.handle_observed(request, None).await
@@ -118,7 +139,7 @@ impl Gateway {
         observation: Option<Arc<Observation>>,
     ) -> hyper::Response<ResponseBody>
     where
-        B: Body<Data = Bytes> + Send + 'static,
+        B: Body<Data = Bytes> + Send + Unpin + 'static,
         B::Error: Into<wasmtime_wasi_http::Error>,
     {
         let uuid = uuid::Uuid::new_v4();
@@ -155,14 +176,20 @@ impl Gateway {
 
         let (parts, body) = request.into_parts();
         let source_ip = parts.extensions.get::<ClientAddr>().map(|addr| addr.0.ip());
+        // The API key first: an invalid one uses up nobody's tokens.
+        let key = match key_ring.as_ref().map(|ring| ring.identify(&parts.headers)) {
+            Some(Err(rejection)) => return rejection.into_response(&id_header),
+            Some(Ok(key)) => Some(key),
+            None => None,
+        };
         let checked = route
             .guards
             .throttle(global.as_deref(), &parts, source_ip)
             .and_then(|rate| {
-                let Some(key_ring) = &key_ring else {
-                    return Ok(rate);
+                let key_rate = match &key {
+                    Some(key) => key.throttle()?,
+                    None => None,
                 };
-                let key_rate = key_ring.admit(&parts.headers, &self.kept.usage)?;
                 Ok(match (rate, key_rate) {
                     (Some(a), Some(b)) => Some(a.tighter(b)),
                     (a, b) => a.or(b),
@@ -182,9 +209,21 @@ impl Gateway {
                 return response;
             }
         };
+        let body = match body::prepare(
+            &parts.headers,
+            body,
+            route.limits.max_body_bytes,
+            self.options.body_idle_timeout,
+        )
+        .await
+        {
+            Ok(body) => body,
+            Err(rejection) => return rejection.into_response(&id_header),
+        };
         let mut response = self
             .authorize_and_invoke(
                 &route,
+                key.as_deref(),
                 parts,
                 body,
                 params,
@@ -206,22 +245,19 @@ impl Gateway {
         clippy::too_many_arguments,
         reason = "the parts of one request, passed on once"
     )]
-    async fn authorize_and_invoke<B>(
+    async fn authorize_and_invoke(
         &self,
         route: &Arc<Route>,
+        key: Option<&keys::KeyEntry>,
         parts: http::request::Parts,
-        body: B,
+        body: body::RequestBody,
         params: Vec<(String, String)>,
         source_ip: Option<std::net::IpAddr>,
         uuid: &uuid::Uuid,
         request_id: String,
         id_header: &HeaderValue,
         observation: Option<Arc<Observation>>,
-    ) -> hyper::Response<ResponseBody>
-    where
-        B: Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<wasmtime_wasi_http::Error>,
-    {
+    ) -> hyper::Response<ResponseBody> {
         let versions = match &route.handlers {
             Ok(versions) => versions,
             Err(reason) => {
@@ -255,6 +291,9 @@ impl Gateway {
             Ok(admission) => admission,
             Err(rejection) => return rejection.into_response(id_header),
         };
+        if let Some(Err(rejection)) = key.map(|key| key.take_quota(&self.kept.usage)) {
+            return rejection.into_response(id_header);
+        }
         let request = hyper::Request::from_parts(parts, body);
 
         let version = versions.pick(uuid);

@@ -130,8 +130,8 @@ impl AuthorizerConfig {
                 }
             }
             Some(KeySource::JwksUrl(url)) => {
-                if !(url.starts_with("https://") || url.starts_with("http://")) {
-                    problem("jwks_url", format!("`{url}` is not an http(s) URL"));
+                if let Err(message) = check_jwks_url(url) {
+                    problem("jwks_url", message);
                 }
             }
             Some(KeySource::JwksFile(_)) | None => {}
@@ -160,5 +160,54 @@ impl AuthorizerConfig {
             leeway: Duration::from_secs(leeway),
             jwks_cache: Duration::from_secs(cache),
         }))
+    }
+}
+
+/// A JWKS URL must be `https`, except on the loopback interface (where nobody can swap the
+/// keys in transit).
+fn check_jwks_url(url: &str) -> Result<(), String> {
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e| format!("`{url}` is not a URL: {e}"))?;
+    let loopback = match uri.host() {
+        Some("localhost") => true,
+        Some(host) => host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+        None => return Err(format!("`{url}` has no host")),
+    };
+    match uri.scheme_str() {
+        Some("https") => Ok(()),
+        Some("http") if loopback => Ok(()),
+        Some("http") => Err(format!(
+            "`{url}` is plain http: signing keys must come over https (http only on loopback)"
+        )),
+        _ => Err(format!("`{url}` is not an http(s) URL")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_jwks_url;
+
+    #[test]
+    fn jwks_urls_must_be_https_except_on_loopback() {
+        for ok in [
+            "https://issuer.example/jwks.json",
+            "http://127.0.0.1:8000/jwks.json",
+            "http://localhost/jwks",
+            "http://[::1]:9000/jwks",
+        ] {
+            assert!(check_jwks_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://issuer.example/jwks.json",
+            "ftp://x/jwks",
+            "/jwks.json",
+        ] {
+            assert!(check_jwks_url(bad).is_err(), "{bad}");
+        }
     }
 }

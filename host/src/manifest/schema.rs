@@ -54,6 +54,9 @@ pub struct RouteConfig {
     /// Memory of one instance, in MiB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_mb: Option<u64>,
+    /// Largest request body, in MiB (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_body_mb: Option<u64>,
     /// The authorizer that must allow a request before the handler runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorizer: Option<String>,

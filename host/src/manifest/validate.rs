@@ -181,6 +181,16 @@ impl RouteConfig {
                 "`scopes` are checked by a jwt `authorizer`; this route has none".into(),
             );
         }
+        if let Some(mb) = self.max_body_mb {
+            if (1..=limits::MAX_MAX_BODY_MB).contains(&mb) {
+                limits.max_body_bytes = mb << 20;
+            } else {
+                problem(
+                    "max_body_mb",
+                    format!("{mb} is out of range: 1 to {} MiB", limits::MAX_MAX_BODY_MB),
+                );
+            }
+        }
         let authorizer = match &self.authorizer {
             None => Some(None),
             Some(name) => ModuleName::new(name)

@@ -43,6 +43,7 @@ impl Registry {
             }
         }
         module.aliases.insert(alias.to_owned(), record.clone());
+        self.check_users(&next)?;
         self.commit(&mut state, next)?;
         Ok(record)
     }
@@ -113,6 +114,7 @@ impl Registry {
         if let Some(module) = next.modules.get_mut(name.as_str()) {
             module.versions.remove(&version);
         }
+        self.check_users(&next)?;
         self.commit(&mut state, next)?;
         Ok(())
     }

@@ -12,6 +12,16 @@ impl Registry {
         let mut state = self.lock();
         let mut next = state.clone();
         self.check_authorizer(&next, &config)?;
+        if config.kind != "jwt"
+            && let Some(route) = next.routes.iter().find(|r| {
+                r.config.authorizer.as_deref() == Some(&config.name) && !r.config.scopes.is_empty()
+            })
+        {
+            return Err(RegistryError::Conflict(format!(
+                "route `{} {}` requires scopes, which only a jwt authorizer checks",
+                route.config.method, route.config.path
+            )));
+        }
         next.authorizers.insert(config.name.clone(), config.clone());
         self.commit(&mut state, next)?;
         Ok(config)
@@ -72,6 +82,33 @@ impl Registry {
                     with_article(wanted),
                     with_article(kind)
                 )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that in `state` every route still runs a handler and every authorizer an
+    /// authorizer module: an upload that becomes a module's latest version, or an alias
+    /// that moves, must not turn one into the other.
+    pub(super) fn check_users(&self, state: &RegistryState) -> Result<(), RegistryError> {
+        for route in &state.routes {
+            if let Ok(target) = Target::parse(&route.config.module) {
+                self.handler_module(state, &target).map_err(|e| {
+                    RegistryError::Conflict(format!(
+                        "route `{} {}` would no longer run a handler: {e}",
+                        route.config.method, route.config.path
+                    ))
+                })?;
+            }
+        }
+        for config in state.authorizers.values() {
+            if let Some(target) = config.module.as_deref().and_then(|m| Target::parse(m).ok()) {
+                self.authorizer_module(state, &target).map_err(|e| {
+                    RegistryError::Conflict(format!(
+                        "authorizer `{}` would no longer run an authorizer: {e}",
+                        config.name
+                    ))
+                })?;
             }
         }
         Ok(())

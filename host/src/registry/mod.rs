@@ -192,6 +192,7 @@ impl Registry {
                 created: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
             },
         );
+        self.check_users(&next)?;
         self.commit(&mut state, next)?;
         Ok(Upload {
             version,

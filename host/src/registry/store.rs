@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::RegistryError;
-use super::fs::{ensure_dir, write_atomic};
+use super::fs::{ensure_dir, write_atomic, write_atomic_with_mode};
 use super::model::RegistryState;
 
 /// Storage of the registry document, module bytes and compiled code.
@@ -134,7 +134,8 @@ impl RegistryStore for FileStore {
         let path = self.state_path();
         let json = serde_json::to_vec_pretty(state)
             .map_err(|e| RegistryError::Storage(format!("cannot serialise the registry: {e}")))?;
-        write_atomic(&path, &json).map_err(|e| storage_error("write", &path, e))
+        // The registry may hold secrets (a JWT authorizer's HMAC secret): owner only.
+        write_atomic_with_mode(&path, &json, 0o600).map_err(|e| storage_error("write", &path, e))
     }
 
     fn put_module(&self, sha256: &str, bytes: &[u8]) -> Result<(), RegistryError> {

@@ -72,6 +72,7 @@ timeout_ms = 10000
 method = "POST"
 path = "/stream"
 module = "plain"
+max_body_mb = 25
 
 [[routes]]
 method = "GET"
@@ -91,8 +92,14 @@ pub fn standard_gateway() -> Gateway {
     Gateway::start(&standard_manifest())
 }
 
+/// Installs the TLS crypto provider the HTTP clients need (the gateway's own: ring).
+pub fn install_tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// An HTTP client that does not follow redirects or pool connections across tests.
 pub fn client() -> reqwest::Client {
+    install_tls();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

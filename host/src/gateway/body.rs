@@ -1,0 +1,151 @@
+//! Request bodies on their way to a guest: the route's size limit (413) and an idle
+//! timeout between chunks (408), enforced before the guest runs.
+//!
+//! A body with a `Content-Length` over the limit is refused at once; one within it streams
+//! to the guest as it arrives. A chunked body (no length) is read up to the limit before the
+//! guest runs, so an oversized one is refused without running the guest.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full};
+use tokio::time::{Instant, Sleep};
+
+use crate::rejection::Rejection;
+
+/// The body type handed to guests.
+pub(super) type RequestBody = UnsyncBoxBody<Bytes, wasmtime_wasi_http::Error>;
+
+/// Longest pause between two chunks of a request body (nginx's `client_body_timeout`).
+pub const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How much of a refused body is still read (and dropped), so the client can read the 413
+/// instead of seeing its upload cut off.
+const DRAIN_LIMIT: u64 = 16 << 20;
+
+/// Checks `body` against `limit` bytes; see the module documentation.
+pub(super) async fn prepare<B>(
+    headers: &http::HeaderMap,
+    body: B,
+    limit: u64,
+    idle: Duration,
+) -> Result<RequestBody, Rejection>
+where
+    B: Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<wasmtime_wasi_http::Error>,
+{
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let body = body.map_err(Into::into);
+    match declared {
+        Some(length) if length > limit => {
+            drain(body, DRAIN_LIMIT.min(length)).await;
+            Err(Rejection::PayloadTooLarge(limit))
+        }
+        Some(_) => Ok(IdleTimeout::new(body.boxed_unsync(), idle).boxed_unsync()),
+        None if body.is_end_stream() => Ok(body.boxed_unsync()),
+        None => read_up_to(body, limit, idle).await,
+    }
+}
+
+async fn read_up_to<B>(mut body: B, limit: u64, idle: Duration) -> Result<RequestBody, Rejection>
+where
+    B: Body<Data = Bytes, Error = wasmtime_wasi_http::Error> + Send + Unpin + 'static,
+{
+    let mut collected = BytesMut::new();
+    loop {
+        let frame = match tokio::time::timeout(idle, body.frame()).await {
+            Err(_) => return Err(Rejection::RequestTimeout(idle)),
+            Ok(None) => break,
+            Ok(Some(Err(error))) => {
+                return Err(Rejection::BadRequest(format!(
+                    "the request body broke off: {error:?}"
+                )));
+            }
+            Ok(Some(Ok(frame))) => frame,
+        };
+        if let Ok(data) = frame.into_data() {
+            if collected.len() as u64 + data.len() as u64 > limit {
+                drain(body, DRAIN_LIMIT).await;
+                return Err(Rejection::PayloadTooLarge(limit));
+            }
+            collected.extend_from_slice(&data);
+        }
+    }
+    Ok(Full::new(collected.freeze())
+        .map_err(|never: std::convert::Infallible| -> wasmtime_wasi_http::Error { match never {} })
+        .boxed_unsync())
+}
+
+/// Reads and drops up to `most` more bytes, for at most a few seconds.
+async fn drain<B>(mut body: B, most: u64)
+where
+    B: Body<Data = Bytes> + Unpin,
+{
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut seen = 0u64;
+        while let Some(Ok(frame)) = body.frame().await {
+            seen += frame.data_ref().map_or(0, |d| d.len() as u64);
+            if seen > most {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+/// A body that fails when no chunk arrives for `idle`.
+struct IdleTimeout {
+    inner: RequestBody,
+    idle: Duration,
+    timer: Pin<Box<Sleep>>,
+}
+
+impl IdleTimeout {
+    fn new(inner: RequestBody, idle: Duration) -> Self {
+        IdleTimeout {
+            inner,
+            idle,
+            timer: Box::pin(tokio::time::sleep(idle)),
+        }
+    }
+}
+
+impl Body for IdleTimeout {
+    type Data = Bytes;
+    type Error = wasmtime_wasi_http::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                let deadline = Instant::now() + this.idle;
+                this.timer.as_mut().reset(deadline);
+                Poll::Ready(frame)
+            }
+            Poll::Pending => match this.timer.as_mut().poll(cx) {
+                Poll::Ready(()) => {
+                    Poll::Ready(Some(Err(wasmtime_wasi_http::Error::ConnectionReadTimeout)))
+                }
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

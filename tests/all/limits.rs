@@ -1,0 +1,199 @@
+//! Client-side limits: body size (413, before the guest runs, with and without a length),
+//! a stalled body (408), too many or too large headers (431), invalid header bytes (400),
+//! consistent framing of `Content-Length` + `Transfer-Encoding`, HTTP/2, and the
+//! connection limit.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::{Gateway, client, standard_manifest};
+
+/// Sends raw bytes and returns the status line of the answer (waiting up to 10 s).
+fn raw(gw: &Gateway, request: &[u8]) -> String {
+    let mut stream = TcpStream::connect(gw.addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    stream.write_all(request).expect("write");
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = stream.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+        if answer.windows(2).any(|w| w == b"\r\n") {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&answer);
+    text.lines().next().unwrap_or_default().to_owned()
+}
+
+fn gateway() -> Gateway {
+    Gateway::start_with_args(
+        &standard_manifest(),
+        &["--listen", "127.0.0.1:0", "--body-idle-timeout", "1"],
+    )
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_are_413_before_the_guest_runs() {
+    let gw = gateway();
+    let eleven_mb = vec![b'x'; 11 << 20];
+    // With a Content-Length.
+    let response = client()
+        .post(gw.url("/echo/big"))
+        .body(eleven_mb.clone())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 413);
+    assert!(!response.headers().contains_key("x-wasmgate-version"));
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["error"], "payload_too_large");
+    // Chunked, without a length.
+    let chunks = futures_util::stream::iter(
+        eleven_mb
+            .chunks(64 << 10)
+            .map(|c| Ok::<_, std::io::Error>(c.to_vec()))
+            .collect::<Vec<_>>(),
+    );
+    let response = client()
+        .post(gw.url("/echo/big"))
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 413);
+    assert!(!response.headers().contains_key("x-wasmgate-version"));
+    // Within the limit, chunked: the guest gets it whole.
+    let chunks = futures_util::stream::iter(vec![
+        Ok::<_, std::io::Error>(b"hello ".to_vec()),
+        Ok(b"world".to_vec()),
+    ]);
+    let response = client()
+        .post(gw.url("/echo/small"))
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["body"], "hello world");
+}
+
+#[test]
+fn a_stalled_body_is_408() {
+    let gw = gateway();
+    let status = raw(
+        &gw,
+        b"POST /echo/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+    );
+    assert_eq!(status, "HTTP/1.1 408 Request Timeout");
+}
+
+#[test]
+fn malformed_requests_are_refused() {
+    let gw = gateway();
+    let many: Vec<u8> = (0..101)
+        .flat_map(|i| format!("X-H{i}: 1\r\n").into_bytes())
+        .collect();
+    let mut too_many = b"GET /hello/x HTTP/1.1\r\nHost: x\r\n".to_vec();
+    too_many.extend_from_slice(&many);
+    too_many.extend_from_slice(b"\r\n");
+    assert_eq!(
+        raw(&gw, &too_many),
+        "HTTP/1.1 431 Request Header Fields Too Large"
+    );
+
+    let mut too_large = b"GET /hello/x HTTP/1.1\r\nHost: x\r\nX-Big: ".to_vec();
+    too_large.extend_from_slice(&[b'a'; 20 * 1024]);
+    too_large.extend_from_slice(b"\r\n\r\n");
+    assert_eq!(
+        raw(&gw, &too_large),
+        "HTTP/1.1 431 Request Header Fields Too Large"
+    );
+
+    assert_eq!(
+        raw(
+            &gw,
+            b"GET /hello/x HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n"
+        ),
+        "HTTP/1.1 400 Bad Request"
+    );
+    assert_eq!(
+        raw(&gw, b"NOT HTTP AT ALL\r\n\r\n"),
+        "HTTP/1.1 400 Bad Request"
+    );
+    // The gateway still serves.
+    assert_eq!(
+        raw(&gw, b"GET /hello/fine HTTP/1.1\r\nHost: x\r\n\r\n"),
+        "HTTP/1.1 200 OK"
+    );
+}
+
+#[tokio::test]
+async fn http2_is_served() {
+    let gw = gateway();
+    crate::support::install_tls();
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .expect("client");
+    let response = h2.get(gw.url("/hello/h2")).send().await.expect("send");
+    assert_eq!(response.version(), reqwest::Version::HTTP_2);
+    assert_eq!(response.text().await.expect("body"), "Hello, h2!");
+}
+
+#[test]
+fn connections_beyond_the_limit_are_closed() {
+    let gw = Gateway::start_with_args(
+        &standard_manifest(),
+        &["--listen", "127.0.0.1:0", "--max-connections", "3"],
+    );
+    let open: Vec<TcpStream> = (0..3)
+        .map(|_| TcpStream::connect(gw.addr).expect("connect"))
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    // The fourth is accepted and closed at once: reading sees the end.
+    let mut extra = TcpStream::connect(gw.addr).expect("connect");
+    extra
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let _ = extra.write_all(b"GET /hello/x HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut buf = [0u8; 64];
+    let read = extra.read(&mut buf);
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    drop(open);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        raw(&gw, b"GET /hello/x HTTP/1.1\r\nHost: x\r\n\r\n"),
+        "HTTP/1.1 200 OK"
+    );
+}
+
+#[test]
+fn content_length_with_transfer_encoding_is_framed_by_the_chunks() {
+    // RFC 9112 §6.3: Transfer-Encoding wins and Content-Length is dropped, so the gateway
+    // and the handler agree on where the message ends — and the connection is closed after
+    // the answer, so bytes after the last chunk are never served as another request.
+    let gw = gateway();
+    let mut stream = TcpStream::connect(gw.addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    stream
+        .write_all(b"POST /echo/x HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET /hello/next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .expect("write");
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert_eq!(answer.matches("HTTP/1.1 ").count(), 1, "{answer}");
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+    assert!(answer.contains("connection: close"), "{answer}");
+    assert!(answer.contains(r#""body":"abc""#), "{answer}");
+    assert!(!answer.contains("Hello, next!"), "{answer}");
+}
