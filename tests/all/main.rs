@@ -15,5 +15,6 @@ mod handlers;
 mod jwt;
 mod limits;
 mod routing;
+mod sandbox;
 mod shutdown;
 mod throttling;

@@ -36,6 +36,7 @@ fn module_json(name: &str, module: &ModuleRecord) -> Value {
         "latest": module.latest(),
         "versions": versions,
         "aliases": module.aliases,
+        "config": module.config,
     })
 }
 
@@ -112,6 +113,21 @@ impl Api<'_> {
                 "size": size,
                 "created": upload.created,
             }),
+        ))
+    }
+
+    pub async fn put_module_config(&self, name: &str, body: &[u8]) -> ApiResult {
+        let name = module_name(name)?;
+        let config: crate::registry::ModuleConfig = parse_json(body)?;
+        let config = self
+            .change({
+                let name = name.clone();
+                move |registry| registry.set_module_config(&name, config)
+            })
+            .await?;
+        Ok((
+            StatusCode::OK,
+            json!({ "name": name.as_str(), "config": config }),
         ))
     }
 

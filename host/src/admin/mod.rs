@@ -10,6 +10,7 @@
 //! | `DELETE /modules/{name}/versions/{n}` | deletes an unused version |
 //! | `PUT /modules/{name}/aliases/{alias}` | `{"version": 3, "canary": {"version": 4, "percent": 10}}` |
 //! | `DELETE /modules/{name}/aliases/{alias}` | deletes an unused alias |
+//! | `PUT /modules/{name}/config` | `{"env": {…}, "allowed_outbound_hosts": […]}` for all its versions |
 //! | `GET /routes`, `PUT /routes` | lists routes; creates or replaces one (manifest fields) |
 //! | `GET /routes/{id}`, `DELETE /routes/{id}` | one route |
 //! | `GET /authorizers`, `PUT /authorizers` | lists authorizers; creates or replaces one |
@@ -77,6 +78,7 @@ enum Endpoint {
     Authorizer,
     RouteStats,
     Gateway,
+    ModuleConfig,
     Plans,
     Plan,
     Keys,
@@ -104,6 +106,7 @@ impl Admin {
             ("/modules/{name}", Endpoint::Module),
             ("/modules/{name}/versions/{version}", Endpoint::Version),
             ("/modules/{name}/aliases/{alias}", Endpoint::Alias),
+            ("/modules/{name}/config", Endpoint::ModuleConfig),
             ("/routes", Endpoint::Routes),
             ("/routes/{id}", Endpoint::Route),
             ("/invoke", Endpoint::Invoke),
@@ -216,6 +219,10 @@ impl Admin {
             (Endpoint::Gateway, &Method::PUT) => {
                 let bytes = read_body(&parts.headers, body, MAX_JSON_BYTES).await?;
                 api.put_gateway(&bytes).await
+            }
+            (Endpoint::ModuleConfig, &Method::PUT) => {
+                let bytes = read_body(&parts.headers, body, MAX_JSON_BYTES).await?;
+                api.put_module_config(&param("name")?, &bytes).await
             }
             (Endpoint::Plans, &Method::GET) => api.list_plans(),
             (Endpoint::Plan, &Method::PUT) => {

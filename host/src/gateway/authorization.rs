@@ -308,7 +308,7 @@ impl RouteAuthorizer {
         };
         version
             .compiled
-            .authorize(auth_request, facts, &limits)
+            .authorize(auth_request, facts, &limits, &version.sandbox)
             .await
             .map_err(|error| {
                 tracing::warn!(

@@ -14,7 +14,7 @@ use crate::limits::InvocationLimits;
 use crate::manifest::{AuthorizerConfig, AuthorizerKindSpec, Protection};
 use crate::registry::{Registry, RegistryError, RegistryState, Target, route_id};
 use crate::routing::{MethodFilter, RouteTable};
-use crate::runtime::{AuthorizerComponent, CompiledModule, HandlerComponent};
+use crate::runtime::{AuthorizerComponent, CompiledModule, HandlerComponent, Sandbox};
 use crate::throttle::{Bucket, ThrottleConfig};
 
 /// A route ready to serve.
@@ -47,10 +47,11 @@ pub(super) struct Versions<T> {
     canary: Option<(Version<T>, u8)>,
 }
 
-/// One compiled version and its `module@version` label.
+/// One compiled version, its `module@version` label and its module's sandbox settings.
 pub(super) struct Version<T> {
     pub label: HeaderValue,
     pub compiled: T,
+    pub sandbox: Arc<Sandbox>,
 }
 
 impl<T> Versions<T> {
@@ -255,6 +256,14 @@ fn load_versions<T>(
     accept: impl Fn(CompiledModule) -> Result<T, &'static str>,
 ) -> Result<Versions<T>, String> {
     let resolved = Registry::resolve(state, target)?;
+    let sandbox = state
+        .modules
+        .get(target.module.as_str())
+        .map(|module| module.config.validate())
+        .transpose()
+        .map_err(|e| format!("module `{}` is misconfigured: {e}", target.module))?
+        .unwrap_or_default();
+    let sandbox = Arc::new(sandbox);
     let version = |number: u32, sha256: &str| -> Result<Version<T>, String> {
         let module = registry.module(sha256).map_err(|e| {
             format!(
@@ -270,7 +279,11 @@ fn load_versions<T>(
         })?;
         let label = HeaderValue::from_str(&format!("{}@{number}", target.module))
             .map_err(|e| e.to_string())?;
-        Ok(Version { label, compiled })
+        Ok(Version {
+            label,
+            compiled,
+            sandbox: sandbox.clone(),
+        })
     };
     Ok(Versions {
         primary: version(resolved.version, &resolved.sha256)?,

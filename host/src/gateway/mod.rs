@@ -306,7 +306,14 @@ impl Gateway {
         };
         match version
             .compiled
-            .invoke(request, facts, &route.limits, observation, admission)
+            .invoke(
+                request,
+                facts,
+                &route.limits,
+                &version.sandbox,
+                observation,
+                admission,
+            )
             .await
         {
             Ok(mut response) => {

@@ -11,6 +11,8 @@
 //! [[modules]]
 //! name = "hello"
 //! path = "target/wasm32-wasip2/release/hello.wasm"   # relative to this file
+//! env = { GREETING = "Hello" }                         # optional; none by default
+//! allowed_outbound_hosts = ["https://api.example.com"] # optional; nothing by default
 //!
 //! [[routes]]
 //! method = "GET"              # GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS or ANY
@@ -79,6 +81,8 @@ pub struct ModuleSpec {
     pub name: ModuleName,
     /// Its file, resolved against the manifest's folder.
     pub path: PathBuf,
+    /// Environment and outbound access of its instances.
+    pub config: crate::registry::ModuleConfig,
 }
 
 /// A route: requests matching `method` and `template` run `target`.

@@ -35,6 +35,10 @@ pub(super) struct GatewaySection {
 pub(super) struct ModuleEntry {
     pub name: String,
     pub path: String,
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub allowed_outbound_hosts: Vec<String>,
 }
 
 /// A route as written: one `[[routes]]` entry, a stored route, or the body of the admin

@@ -45,7 +45,14 @@ pub(super) fn validate(
                 ),
             );
         }
-        modules.push(ModuleSpec { name, path });
+        let config = crate::registry::ModuleConfig {
+            env: entry.env.clone(),
+            allowed_outbound_hosts: entry.allowed_outbound_hosts.clone(),
+        };
+        if let Err(message) = config.validate() {
+            problem(format!("modules[{i}]"), message);
+        }
+        modules.push(ModuleSpec { name, path, config });
     }
 
     let mut routes = Vec::with_capacity(file.routes.len());

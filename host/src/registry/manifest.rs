@@ -63,6 +63,11 @@ impl Registry {
 
         let mut state = self.lock();
         let mut next = state.clone();
+        for module in &manifest.modules {
+            if let Some(record) = next.modules.get_mut(module.name.as_str()) {
+                record.config = module.config.clone();
+            }
+        }
         next.routes.retain(|r| r.source != RouteSource::Manifest);
         if manifest.throttle.is_some() || next.gateway.throttle_from_manifest {
             next.gateway.throttle = manifest.throttle;

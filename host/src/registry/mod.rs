@@ -22,8 +22,8 @@ pub use error::RegistryError;
 pub use keys::{ApiKeyRecord, NewKey, PlanConfig, QuotaConfig, QuotaPeriod};
 pub use manifest::ApplyError;
 pub use model::{
-    AliasRecord, Canary, GatewaySettings, ModuleRecord, Qualifier, RegistryState, RouteRecord,
-    RouteSource, Target, VersionRecord, check_alias_name,
+    AliasRecord, Canary, GatewaySettings, ModuleConfig, ModuleRecord, Qualifier, RegistryState,
+    RouteRecord, RouteSource, Target, VersionRecord, check_alias_name,
 };
 pub use store::{FileStore, RegistryStore, sha256_hex};
 
@@ -341,6 +341,24 @@ impl Registry {
         check_conflicts(&next.routes)?;
         self.commit(&mut state, next)?;
         Ok(record)
+    }
+
+    /// Sets a module's configuration (environment, outbound hosts) for all its versions.
+    pub fn set_module_config(
+        &self,
+        name: &ModuleName,
+        config: ModuleConfig,
+    ) -> Result<ModuleConfig, RegistryError> {
+        config.validate().map_err(RegistryError::Invalid)?;
+        let mut state = self.lock();
+        let mut next = state.clone();
+        let module = next
+            .modules
+            .get_mut(name.as_str())
+            .ok_or_else(|| RegistryError::NotFound(format!("no module `{name}`")))?;
+        module.config = config.clone();
+        self.commit(&mut state, next)?;
+        Ok(config)
     }
 
     /// Sets (or, with `None`, removes) the gateway-wide rate limit.

@@ -75,6 +75,39 @@ pub struct ModuleRecord {
     pub aliases: BTreeMap<String, AliasRecord>,
     /// The number the next version gets (numbers are never reused).
     pub next_version: u32,
+    /// What every version's instances get: environment and outbound access.
+    #[serde(default)]
+    pub config: ModuleConfig,
+}
+
+/// A module's configuration, shared by its versions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModuleConfig {
+    /// Environment variables (guests get none otherwise).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// Origins outgoing HTTP requests may reach, e.g. `https://api.example.com`
+    /// (guests reach none otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_outbound_hosts: Vec<String>,
+}
+
+impl ModuleConfig {
+    /// Checks the values; the error says what is wrong.
+    pub fn validate(&self) -> Result<crate::runtime::Sandbox, String> {
+        for name in self.env.keys() {
+            if name.is_empty() || name.contains('=') || name.contains('\0') {
+                return Err(format!("`{name}` is not an environment variable name"));
+            }
+        }
+        let outbound = crate::runtime::AllowList::parse(&self.allowed_outbound_hosts)
+            .map_err(|e| format!("allowed_outbound_hosts: {e}"))?;
+        Ok(crate::runtime::Sandbox {
+            env: self.env.clone().into_iter().collect(),
+            outbound: std::sync::Arc::new(outbound),
+        })
+    }
 }
 
 impl ModuleRecord {

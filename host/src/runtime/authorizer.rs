@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use super::context::InvocationFacts;
 use super::invoke::{InvokeError, classify};
-use super::state::{InvocationState, new_store};
+use super::state::{InvocationState, Sandbox, new_store};
 use crate::limits::InvocationLimits;
 
 mod bindings {
@@ -52,9 +52,10 @@ impl AuthorizerComponent {
         request: AuthRequest,
         facts: InvocationFacts,
         limits: &InvocationLimits,
+        sandbox: &Sandbox,
     ) -> Result<Decision, AuthorizeError> {
         let deadline = Instant::now() + limits.timeout;
-        let mut store = new_store(self.pre.engine(), facts, limits, None, deadline);
+        let mut store = new_store(self.pre.engine(), facts, limits, sandbox, None, deadline);
         let pre = self.pre.clone();
         // Run inline: the request waits for the decision anyway, and dropping the request
         // (the client went away) drops the call with it.

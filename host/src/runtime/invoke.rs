@@ -21,7 +21,7 @@ use super::context::InvocationFacts;
 use super::guest_task::{GuardedBody, GuestTask};
 use super::handler::HandlerComponent;
 use super::observe::Observation;
-use super::state::{MemoryLimitExceeded, new_store};
+use super::state::{MemoryLimitExceeded, Sandbox, new_store};
 use crate::limits::InvocationLimits;
 
 /// Why an invocation produced no response.
@@ -70,6 +70,7 @@ impl HandlerComponent {
         request: hyper::Request<B>,
         facts: InvocationFacts,
         limits: &InvocationLimits,
+        sandbox: &Sandbox,
         observation: Option<Arc<Observation>>,
         hold: H,
     ) -> Result<hyper::Response<HyperOutgoingBody>, InvokeError>
@@ -88,6 +89,7 @@ impl HandlerComponent {
             pre.engine(),
             facts,
             limits,
+            sandbox,
             observation.as_deref(),
             deadline,
         );

@@ -8,6 +8,7 @@
 //! - `state.rs`: the per-invocation store data (WASI, `wasi:http`, limits, facts).
 //! - `context.rs`: the `wasmgate:gateway/context` import.
 //! - `invoke.rs`: one request through a fresh instance.
+//! - `outbound.rs`: the allow-list and client for guests' outgoing HTTP requests.
 //! - `observe.rs`: capturing one invocation's output and timings (test invoke).
 //! - `guest_task.rs`: the guest's task and response body after the head is sent.
 
@@ -18,6 +19,7 @@ mod guest_task;
 mod handler;
 mod invoke;
 mod observe;
+mod outbound;
 mod state;
 
 use std::path::Path;
@@ -34,7 +36,8 @@ pub use handler::{CompiledModule, HandlerComponent, LoadError};
 
 pub use invoke::InvokeError;
 pub use observe::{CAPTURE_LIMIT, Observation};
-pub use state::MemoryLimitExceeded;
+pub use outbound::AllowList;
+pub use state::{MemoryLimitExceeded, Sandbox};
 
 use state::InvocationState;
 

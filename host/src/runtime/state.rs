@@ -8,8 +8,11 @@ use wasmtime::{Engine, ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
+use std::sync::Arc;
+
 use super::context::InvocationFacts;
 use super::observe::Observation;
+use super::outbound::AllowList;
 use crate::limits::InvocationLimits;
 
 /// Store data of one invocation.
@@ -29,9 +32,11 @@ impl InvocationState {
     pub(super) fn new(
         facts: InvocationFacts,
         limits: &InvocationLimits,
+        sandbox: &Sandbox,
         observation: Option<&Observation>,
     ) -> Self {
         let mut builder = WasiCtx::builder();
+        builder.envs(&sandbox.env);
         match observation {
             Some(observation) => builder
                 .stdout(observation.stdout.clone())
@@ -39,11 +44,15 @@ impl InvocationState {
             None => builder.stdout(std::io::stderr()).inherit_stderr(),
         };
         let wasi = builder.build();
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(MAX_RESOURCES);
         InvocationState {
             wasi,
             http: WasiHttpCtx::new(),
-            table: ResourceTable::new(),
-            hooks: OutboundPolicy,
+            table,
+            hooks: OutboundPolicy {
+                allowed: sandbox.outbound.clone(),
+            },
             limiter: SandboxLimiter {
                 memory_bytes: usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX),
             },
@@ -124,11 +133,16 @@ pub(super) fn new_store(
     engine: &Engine,
     facts: InvocationFacts,
     limits: &InvocationLimits,
+    sandbox: &Sandbox,
     observation: Option<&Observation>,
     deadline: Instant,
 ) -> Store<InvocationState> {
-    let mut store = Store::new(engine, InvocationState::new(facts, limits, observation));
+    let mut store = Store::new(
+        engine,
+        InvocationState::new(facts, limits, sandbox, observation),
+    );
     store.limiter(|state| &mut state.limiter);
+    store.set_hostcall_fuel(HOSTCALL_FUEL);
     // A new Store's deadline is 0 ticks (it would trap at once): check every tick.
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |_| {
@@ -160,15 +174,31 @@ impl WasiHttpView for InvocationState {
     }
 }
 
-/// What guests may reach over `wasi:http/outgoing-handler`: nothing, for now. (The default
-/// hook of wasmtime-wasi-http sends anywhere with 600 s timeouts.)
-struct OutboundPolicy;
+/// Most resources (streams, fields, requests…) one invocation may hold at once.
+const MAX_RESOURCES: usize = 10_000;
+/// Most bytes a guest may pass to the host in one call (wasmtime's default: 128 MiB).
+pub(super) const HOSTCALL_FUEL: usize = 16 << 20;
+
+/// What a module's instances get from their configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Sandbox {
+    /// Environment variables.
+    pub env: Vec<(String, String)>,
+    /// Origins outgoing HTTP requests may reach.
+    pub outbound: Arc<AllowList>,
+}
+
+/// What guests may reach over `wasi:http/outgoing-handler` (see `outbound.rs`; the default
+/// hook of wasmtime-wasi-http sends anywhere with 600 s timeouts).
+struct OutboundPolicy {
+    allowed: Arc<AllowList>,
+}
 
 impl WasiHttpHooks for OutboundPolicy {
     fn send_request(
         &mut self,
         request: http::Request<WasiBody>,
-        _options: Option<wasmtime_wasi_http::RequestOptions>,
+        options: Option<wasmtime_wasi_http::RequestOptions>,
         _fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
     ) -> Box<
         dyn Future<
@@ -178,7 +208,10 @@ impl WasiHttpHooks for OutboundPolicy {
                 )>,
             > + Send,
     > {
-        tracing::debug!(uri = %request.uri(), "outbound request denied");
-        Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
+        Box::new(super::outbound::send(
+            self.allowed.clone(),
+            request,
+            options,
+        ))
     }
 }

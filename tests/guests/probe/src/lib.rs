@@ -62,6 +62,58 @@ fn probe(req: Request) -> Result<Response, Error> {
             Ok(response)
         }
         "fail" => Err(Error::new(418, "the probe was asked to fail")),
+        "env" => {
+            let name = req.query("name").unwrap_or_default();
+            Ok(Response::text(
+                std::env::var(&name).unwrap_or_else(|_| "(unset)".into()),
+            ))
+        }
+        "fetch" => Ok(Response::text(fetch(&req.query("url").unwrap_or_default()))),
+        "recurse" => Ok(Response::text(recurse(1_000_000_000).to_string())),
         other => Err(Error::not_found(format!("no probe action `{other}`"))),
+    }
+}
+
+/// Recurses until the wasm call stack is exhausted (small frames: no locals in linear
+/// memory, so the engine's stack limit is what stops it).
+#[inline(never)]
+fn recurse(depth: u64) -> u64 {
+    if depth == 0 {
+        0
+    } else {
+        recurse(std::hint::black_box(depth - 1)).wrapping_add(std::hint::black_box(1))
+    }
+}
+
+/// GETs `url` with `wasi:http/outgoing-handler`: `status N` or `error: …`.
+fn fetch(url: &str) -> String {
+    use wasi::http::outgoing_handler;
+    use wasi::http::types::{Fields, OutgoingRequest, Scheme};
+
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return format!("error: bad url {url}");
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let request = OutgoingRequest::new(Fields::new());
+    let scheme = if scheme == "https" {
+        Scheme::Https
+    } else {
+        Scheme::Http
+    };
+    let _ = request.set_scheme(Some(&scheme));
+    let _ = request.set_authority(Some(authority));
+    let _ = request.set_path_with_query(Some(path));
+    let future = match outgoing_handler::handle(request, None) {
+        Ok(future) => future,
+        Err(code) => return format!("error: {code:?}"),
+    };
+    future.subscribe().block();
+    match future.get() {
+        Some(Ok(Ok(response))) => format!("status {}", response.status()),
+        Some(Ok(Err(code))) => format!("error: {code:?}"),
+        other => format!("error: {other:?}"),
     }
 }

@@ -1,0 +1,121 @@
+//! What guests can reach: environment variables and outbound HTTP only as their module's
+//! configuration says; loopback and link-local targets only when named; and faults such
+//! as a stack overflow end only the request that caused them.
+
+use serde_json::json;
+
+use crate::support::{AdminClient, Gateway, JwksServer, client, get, guests};
+
+/// `probe` three times: with an environment and one allowed upstream, with a `*` allow-list,
+/// and with nothing.
+fn sandbox_gateway(upstream: &JwksServer) -> Gateway {
+    let probe = guests().probe.display().to_string();
+    let route = |name: &str| {
+        format!(
+            "[[routes]]\nmethod = \"GET\"\npath = \"/{name}/{{action}}\"\nmodule = \"{name}\"\ntimeout_ms = 10000\n\n"
+        )
+    };
+    Gateway::start(&format!(
+        "[[modules]]\nname = \"configured\"\npath = \"{probe}\"\nenv = {{ GREETING = \"hi there\" }}\nallowed_outbound_hosts = [\"http://{upstream}\"]\n\n\
+         [[modules]]\nname = \"wildcard\"\npath = \"{probe}\"\nallowed_outbound_hosts = [\"http://*:*\", \"https://*:*\"]\n\n\
+         [[modules]]\nname = \"bare\"\npath = \"{probe}\"\n\n{}{}{}",
+        route("configured"),
+        route("wildcard"),
+        route("bare"),
+        upstream = upstream.addr,
+    ))
+}
+
+async fn text(gw: &Gateway, path: &str) -> String {
+    let (status, _, body) = get(&gw.url(path)).await;
+    assert_eq!(status, 200, "{path}: {body}");
+    body
+}
+
+#[tokio::test]
+async fn guests_see_only_their_own_environment() {
+    let upstream = JwksServer::start("{}");
+    let gw = sandbox_gateway(&upstream);
+    assert_eq!(text(&gw, "/configured/env?name=GREETING").await, "hi there");
+    assert_eq!(text(&gw, "/bare/env?name=GREETING").await, "(unset)");
+    // Nothing of the gateway's own environment leaks in.
+    assert_eq!(text(&gw, "/configured/env?name=PATH").await, "(unset)");
+    assert_eq!(text(&gw, "/configured/env?name=HOME").await, "(unset)");
+}
+
+#[tokio::test]
+async fn outbound_requests_follow_the_allow_list() {
+    let upstream = JwksServer::start("{}");
+    let gw = sandbox_gateway(&upstream);
+    let to = |module: &str, url: String| format!("/{module}/fetch?url={url}");
+    let listed = format!("http://{}/anything", upstream.addr);
+    assert_eq!(
+        text(&gw, &to("configured", listed.clone())).await,
+        "status 200"
+    );
+    // Not listed at all.
+    assert_eq!(
+        text(&gw, &to("bare", listed.clone())).await,
+        "error: ErrorCode::HttpRequestDenied"
+    );
+    // Another port of the same host is another origin.
+    let other_port = format!("http://127.0.0.1:{}/", upstream.addr.port().wrapping_add(1));
+    assert_eq!(
+        text(&gw, &to("configured", other_port)).await,
+        "error: ErrorCode::HttpRequestDenied"
+    );
+    // A `*` never covers loopback or link-local targets, by address or by name.
+    for internal in [
+        listed.clone(),
+        format!("http://localhost:{}/", upstream.addr.port()),
+        "http://169.254.169.254/latest/meta-data/".to_owned(),
+    ] {
+        assert_eq!(
+            text(&gw, &to("wildcard", internal.clone())).await,
+            "error: ErrorCode::HttpRequestDenied",
+            "{internal}"
+        );
+    }
+    let fetches = upstream.fetches();
+    assert_eq!(fetches, 1, "only the allowed request reached the upstream");
+
+    // The allow-list changes at run time.
+    let admin = AdminClient::new(&gw);
+    let (status, body) = admin
+        .put(
+            "/modules/bare/config",
+            json!({ "allowed_outbound_hosts": [format!("http://{}", upstream.addr)] }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(text(&gw, &to("bare", listed)).await, "status 200");
+    let (status, body) = admin
+        .put(
+            "/modules/bare/config",
+            json!({ "allowed_outbound_hosts": ["ftp://x"] }),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+}
+
+#[tokio::test]
+async fn a_stack_overflow_ends_only_its_request() {
+    let upstream = JwksServer::start("{}");
+    let gw = sandbox_gateway(&upstream);
+    let response = client()
+        .get(gw.url("/bare/recurse"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 502);
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(body["error"], "handler_trapped");
+    assert!(
+        body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("call stack exhausted"),
+        "{body}"
+    );
+    assert_eq!(text(&gw, "/bare/count").await, "1");
+}
