@@ -31,6 +31,8 @@ pub struct InvocationLimits {
     pub memory_bytes: u64,
     /// Largest request body, in bytes.
     pub max_body_bytes: u64,
+    /// Instructions (roughly) the guest may run, with `--fuel-metering`.
+    pub fuel: Option<u64>,
 }
 
 impl Default for InvocationLimits {
@@ -39,6 +41,7 @@ impl Default for InvocationLimits {
             timeout: DEFAULT_TIMEOUT,
             memory_bytes: DEFAULT_MEMORY_MB << 20,
             max_body_bytes: DEFAULT_MAX_BODY_MB << 20,
+            fuel: None,
         }
     }
 }

@@ -91,7 +91,7 @@ impl Rejection {
                 | InvokeError::MemoryLimit(_)
                 | InvokeError::NoResponse
                 | InvokeError::ErrorResponse(_) => StatusCode::BAD_GATEWAY,
-                InvokeError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+                InvokeError::Timeout(_) | InvokeError::OutOfFuel => StatusCode::GATEWAY_TIMEOUT,
                 InvokeError::PoolExhausted(_) => StatusCode::SERVICE_UNAVAILABLE,
                 InvokeError::BadRequest(_) => StatusCode::BAD_REQUEST,
                 InvokeError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -123,6 +123,7 @@ impl Rejection {
                 InvokeError::NoResponse => "handler_no_response",
                 InvokeError::ErrorResponse(_) => "handler_error_response",
                 InvokeError::Timeout(_) => "handler_timeout",
+                InvokeError::OutOfFuel => "handler_out_of_fuel",
                 InvokeError::PoolExhausted(_) => "instance_pool_full",
                 InvokeError::BadRequest(_) => "bad_request",
                 InvokeError::Internal(_) => "internal_error",

@@ -119,3 +119,39 @@ async fn a_stack_overflow_ends_only_its_request() {
     );
     assert_eq!(text(&gw, "/bare/count").await, "1");
 }
+
+fn fuel_manifest() -> String {
+    format!(
+        "[[modules]]\nname = \"probe\"\npath = \"{}\"\n\n[[routes]]\nmethod = \"GET\"\npath = \"/budget/{{action}}\"\nmodule = \"probe\"\nfuel = 50000000\ntimeout_ms = 20000\n",
+        guests().probe.display()
+    )
+}
+
+#[tokio::test]
+async fn a_fuel_budget_stops_a_busy_handler() {
+    let gw = Gateway::start_with_args(
+        &fuel_manifest(),
+        &["--listen", "127.0.0.1:0", "--fuel-metering"],
+    );
+    assert_eq!(text(&gw, "/budget/count").await, "1");
+    let response = client()
+        .get(gw.url("/budget/spin"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 504);
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(body["error"], "handler_out_of_fuel");
+}
+
+#[test]
+fn fuel_needs_fuel_metering() {
+    let (dir, path) = crate::support::write_manifest(&fuel_manifest());
+    let (status, _, stderr) =
+        crate::support::run(&["up", path.to_str().expect("utf-8")], dir.path());
+    assert!(!status.success());
+    assert!(
+        stderr.contains("routes[0].fuel: `fuel` needs the gateway started with --fuel-metering"),
+        "{stderr}"
+    );
+}

@@ -66,6 +66,11 @@ pub(super) struct UpArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     body_idle_timeout: u64,
 
+    /// Count the instructions guests run, so routes can set a `fuel` budget (deterministic
+    /// CPU limits; costs some speed on every route).
+    #[arg(long)]
+    fuel_metering: bool,
+
     /// Most client connections open at once; more are closed as soon as accepted.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     max_connections: usize,
@@ -88,6 +93,7 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
     let manifest = Manifest::load(&args.manifest)?;
     let runtime = Arc::new(Runtime::new(&EngineOptions {
         max_instances: args.max_instances,
+        fuel_metering: args.fuel_metering,
     })?);
     let store = FileStore::open(&args.data_dir)
         .with_context(|| format!("cannot use the data dir {}", args.data_dir.display()))?;

@@ -61,6 +61,10 @@ pub struct RouteConfig {
     /// Largest request body, in MiB (default 10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_body_mb: Option<u64>,
+    /// A CPU budget in fuel units (about one per wasm instruction); needs the gateway's
+    /// `--fuel-metering`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fuel: Option<u64>,
     /// The authorizer that must allow a request before the handler runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorizer: Option<String>,

@@ -198,6 +198,10 @@ impl RouteConfig {
                 );
             }
         }
+        match self.fuel {
+            Some(0) => problem("fuel", "a fuel budget is at least 1".into()),
+            fuel => limits.fuel = fuel,
+        }
         let authorizer = match &self.authorizer {
             None => Some(None),
             Some(name) => ModuleName::new(name)

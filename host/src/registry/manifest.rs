@@ -102,6 +102,13 @@ impl Registry {
                 });
                 continue;
             }
+            if let Err(error) = self.check_fuel(&spec) {
+                problems.push(Problem {
+                    key: format!("routes[{i}].fuel"),
+                    message: error.to_string(),
+                });
+                continue;
+            }
             if let Err(error) = super::check_route_authorizer(&next, &spec) {
                 problems.push(Problem {
                     key: format!("routes[{i}].authorizer"),

@@ -337,10 +337,21 @@ impl Registry {
         let mut next = state.clone();
         self.handler_module(&next, &spec.target)?;
         check_route_authorizer(&next, &spec)?;
+        self.check_fuel(&spec)?;
         upsert_route(&mut next.routes, record.clone(), &spec);
         check_conflicts(&next.routes)?;
         self.commit(&mut state, next)?;
         Ok(record)
+    }
+
+    /// A route's `fuel` needs fuel metering in the engine.
+    pub(super) fn check_fuel(&self, spec: &RouteSpec) -> Result<(), RegistryError> {
+        if spec.limits.fuel.is_some() && !self.runtime.fuel_metering() {
+            return Err(RegistryError::Invalid(
+                "`fuel` needs the gateway started with --fuel-metering".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Sets a module's configuration (environment, outbound hosts) for all its versions.

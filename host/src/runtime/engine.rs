@@ -31,12 +31,16 @@ pub struct EngineOptions {
     /// The most component instances alive at once, across all routes; beyond it requests
     /// get 503. Also sizes the pool's memories, tables and stacks.
     pub max_instances: u32,
+    /// Count the instructions guests run, so routes can set a `fuel` budget (costs some
+    /// speed on every route).
+    pub fuel_metering: bool,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
         EngineOptions {
             max_instances: 1000,
+            fuel_metering: false,
         }
     }
 }
@@ -68,6 +72,7 @@ pub(super) fn build_engine(options: &EngineOptions) -> wasmtime::Result<Engine> 
     config
         .wasm_component_model(true)
         .epoch_interruption(true)
+        .consume_fuel(options.fuel_metering)
         .cranelift_opt_level(OptLevel::Speed)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     Engine::new(&config)

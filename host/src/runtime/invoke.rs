@@ -40,6 +40,9 @@ pub enum InvokeError {
     /// The guest did not respond within the route's timeout.
     #[error("the handler did not respond within its timeout of {} ms", .0.as_millis())]
     Timeout(Duration),
+    /// The guest used up the route's fuel budget.
+    #[error("the handler used up its fuel budget")]
+    OutOfFuel,
     /// Every instance slot of the pool is in use.
     #[error("no instance slot is free: {0}")]
     PoolExhausted(String),
@@ -153,6 +156,7 @@ pub(super) fn classify(error: wasmtime::Error, timeout: Duration) -> InvokeError
     if let Some(trap) = error.downcast_ref::<Trap>() {
         return match trap {
             Trap::Interrupt => InvokeError::Timeout(timeout),
+            Trap::OutOfFuel => InvokeError::OutOfFuel,
             other => InvokeError::Trap {
                 reason: other.to_string(),
             },

@@ -65,6 +65,7 @@ impl RuntimeError {
 /// The engine, the linker and the epoch ticker, shared by every handler.
 pub struct Runtime {
     linker: Linker<InvocationState>,
+    fuel_metering: bool,
     _ticker: engine::EpochTicker,
 }
 
@@ -84,8 +85,14 @@ impl Runtime {
             .map_err(|e| RuntimeError(format!("cannot start the epoch thread: {e}")))?;
         Ok(Runtime {
             linker,
+            fuel_metering: options.fuel_metering,
             _ticker: ticker,
         })
+    }
+
+    /// Whether routes may set a `fuel` budget (`--fuel-metering`).
+    pub fn fuel_metering(&self) -> bool {
+        self.fuel_metering
     }
 
     /// The engine.

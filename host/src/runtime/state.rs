@@ -143,6 +143,9 @@ pub(super) fn new_store(
     );
     store.limiter(|state| &mut state.limiter);
     store.set_hostcall_fuel(HOSTCALL_FUEL);
+    // With fuel metering on, every store needs fuel (a new one has none); without it this
+    // fails, harmlessly.
+    let _ = store.set_fuel(limits.fuel.unwrap_or(u64::MAX));
     // A new Store's deadline is 0 ticks (it would trap at once): check every tick.
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |_| {
