@@ -22,5 +22,5 @@ async fn sigterm_finishes_requests_in_flight_then_exits() {
     let status = tokio::task::block_in_place(|| gw.wait_exit(Duration::from_secs(10)))
         .expect("the gateway exits after draining");
     assert!(status.success(), "{status:?}");
-    assert!(gw.stderr().contains("shutting down"));
+    gw.wait_for_log("shutting down");
 }
