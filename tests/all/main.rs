@@ -12,6 +12,7 @@ mod cli_client;
 mod deploy;
 mod failures;
 mod handlers;
+mod isolation;
 mod jwt;
 mod limits;
 mod routing;

@@ -12,8 +12,38 @@ use std::time::Duration;
 /// How long the gateway may take to compile its modules and start listening.
 const START_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// Gateways of ordinary tests share the machine; a test that measures latency takes it
+/// alone (see [`exclusive`]).
+static MACHINE: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+std::thread_local! {
+    /// Set on the thread of a test that holds the machine exclusively.
+    static EXCLUSIVE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The machine, held by one test.
+pub struct Exclusive {
+    _guard: std::sync::RwLockWriteGuard<'static, ()>,
+}
+
+impl Drop for Exclusive {
+    fn drop(&mut self) {
+        EXCLUSIVE.with(|flag| flag.set(false));
+    }
+}
+
+/// Waits until no other test's gateway runs, and keeps new ones from starting until the
+/// guard is dropped: for tests that measure latency. Gateways this thread starts meanwhile
+/// do not wait.
+pub fn exclusive() -> Exclusive {
+    let guard = MACHINE.write().unwrap_or_else(|poison| poison.into_inner());
+    EXCLUSIVE.with(|flag| flag.set(true));
+    Exclusive { _guard: guard }
+}
+
 /// A running gateway process.
 pub struct Gateway {
+    _shared: Option<std::sync::RwLockReadGuard<'static, ()>>,
     child: Child,
     pub addr: SocketAddr,
     pub admin_addr: SocketAddr,
@@ -50,6 +80,12 @@ impl Gateway {
     /// Starts the gateway on the manifest and data dir already in `dir` (as left by an
     /// earlier gateway, see [`Gateway::stop_keeping_data`]).
     pub fn start_in(dir: tempfile::TempDir, args: &[&str]) -> Gateway {
+        // A test that holds the machine exclusively starts its gateway without a share.
+        let shared = if EXCLUSIVE.with(|flag| flag.get()) {
+            None
+        } else {
+            Some(MACHINE.read().unwrap_or_else(|poison| poison.into_inner()))
+        };
         let path = dir.path().join("wasmgate.toml");
         let mut child = Command::new(binary())
             .arg("up")
@@ -116,12 +152,29 @@ impl Gateway {
             }
         };
         Gateway {
+            _shared: shared,
             child,
             addr,
             admin_addr,
             stderr,
             dir,
         }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The process's resident memory, in KiB (from `/proc`).
+    pub fn rss_kib(&self) -> u64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).expect("status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS")
     }
 
     /// `http://ADMIN_ADDR{path}`.

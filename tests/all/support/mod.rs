@@ -6,7 +6,7 @@ mod guests;
 mod jwks;
 
 pub use admin::AdminClient;
-pub use gateway::{Gateway, run, write_manifest};
+pub use gateway::{Gateway, exclusive, run, write_manifest};
 pub use guests::guests;
 pub use jwks::JwksServer;
 

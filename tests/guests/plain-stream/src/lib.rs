@@ -4,6 +4,7 @@
 //!
 //! Paths ending in `/partial-then-trap` or `/partial-then-spin` instead send the head and a
 //! few bytes, then trap or loop forever: a failure after the response has started.
+//! `/plain/huge-N` answers N MiB.
 
 use std::io::Write;
 
@@ -28,6 +29,21 @@ impl wasi::exports::http::incoming_handler::Guest for PlainStream {
         ResponseOutparam::set(response_out, Ok(response));
 
         let path = request.path_with_query().unwrap_or_default();
+        if let Some(mb) = path.strip_prefix("/plain/huge-") {
+            // A large body, written as fast as the client takes it.
+            let mb: usize = mb.parse().unwrap_or(1);
+            if let Ok(mut output) = response_body.write() {
+                let chunk = vec![b'x'; 64 * 1024];
+                for _ in 0..mb * 16 {
+                    if output.write_all(&chunk).is_err() {
+                        return;
+                    }
+                }
+                let _ = output.flush();
+            }
+            let _ = OutgoingBody::finish(response_body, None);
+            return;
+        }
         if path.ends_with("/partial-then-trap") || path.ends_with("/partial-then-spin") {
             if let Ok(mut output) = response_body.write() {
                 let _ = output.write_all(b"partial");
