@@ -35,6 +35,7 @@
 #![deny(missing_docs)]
 
 pub mod admin;
+pub mod allowlist;
 pub mod cli;
 pub mod gateway;
 pub mod limits;

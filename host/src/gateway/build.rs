@@ -256,13 +256,18 @@ fn load_versions<T>(
     accept: impl Fn(CompiledModule) -> Result<T, &'static str>,
 ) -> Result<Versions<T>, String> {
     let resolved = Registry::resolve(state, target)?;
-    let sandbox = state
-        .modules
-        .get(target.module.as_str())
-        .map(|module| module.config.validate())
-        .transpose()
-        .map_err(|e| format!("module `{}` is misconfigured: {e}", target.module))?
-        .unwrap_or_default();
+    let sandbox = match state.modules.get(target.module.as_str()) {
+        Some(module) => Sandbox {
+            outbound: Arc::new(
+                module
+                    .config
+                    .validate()
+                    .map_err(|e| format!("module `{}` is misconfigured: {e}", target.module))?,
+            ),
+            env: module.config.env.clone().into_iter().collect(),
+        },
+        None => Sandbox::default(),
+    };
     let sandbox = Arc::new(sandbox);
     let version = |number: u32, sha256: &str| -> Result<Version<T>, String> {
         let module = registry.module(sha256).map_err(|e| {

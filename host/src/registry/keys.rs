@@ -2,62 +2,9 @@
 //! only as a sha256) belongs to at most one plan; a plan sets a rate limit and a quota per
 //! day, week or month for each of its keys.
 
-use serde::{Deserialize, Serialize};
-
+use super::model::{ApiKeyRecord, PlanConfig};
 use super::{Registry, RegistryError, sha256_hex};
 use crate::manifest::ModuleName;
-use crate::throttle::ThrottleConfig;
-
-/// A stored API key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ApiKeyRecord {
-    /// A name for people.
-    pub name: String,
-    /// sha256 of the secret (the secret itself is never stored).
-    pub hash: String,
-    /// The usage plan it belongs to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub plan: Option<String>,
-    /// Disabled keys are refused (403).
-    pub enabled: bool,
-    /// When it was created (RFC 3339).
-    pub created: String,
-}
-
-/// The period of a quota.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum QuotaPeriod {
-    /// A UTC calendar day.
-    Day,
-    /// A UTC calendar week, from Monday.
-    Week,
-    /// A UTC calendar month.
-    Month,
-}
-
-/// Requests allowed per period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct QuotaConfig {
-    /// Requests per period.
-    pub limit: u64,
-    /// The period.
-    pub period: QuotaPeriod,
-}
-
-/// A usage plan.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PlanConfig {
-    /// Each key's rate limit.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub throttle: Option<ThrottleConfig>,
-    /// Each key's quota.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub quota: Option<QuotaConfig>,
-}
 
 /// A new key: its id and its secret (shown once).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,11 +19,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 pub use error::RegistryError;
-pub use keys::{ApiKeyRecord, NewKey, PlanConfig, QuotaConfig, QuotaPeriod};
+pub use keys::NewKey;
 pub use manifest::ApplyError;
 pub use model::{
-    AliasRecord, Canary, GatewaySettings, ModuleConfig, ModuleRecord, Qualifier, RegistryState,
-    RouteRecord, RouteSource, Target, VersionRecord, check_alias_name,
+    AliasRecord, ApiKeyRecord, Canary, GatewaySettings, ModuleConfig, ModuleRecord, PlanConfig,
+    Qualifier, QuotaConfig, QuotaPeriod, RegistryState, RouteRecord, RouteSource, Target,
+    VersionRecord, check_alias_name,
 };
 pub use store::{FileStore, RegistryStore, sha256_hex};
 

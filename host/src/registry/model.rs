@@ -7,7 +7,6 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::keys::{ApiKeyRecord, PlanConfig};
 use crate::manifest::{AuthorizerConfig, ModuleName, RouteConfig};
 use crate::throttle::ThrottleConfig;
 
@@ -94,19 +93,15 @@ pub struct ModuleConfig {
 }
 
 impl ModuleConfig {
-    /// Checks the values; the error says what is wrong.
-    pub fn validate(&self) -> Result<crate::runtime::Sandbox, String> {
+    /// Checks the values and returns the parsed allow-list; the error says what is wrong.
+    pub fn validate(&self) -> Result<crate::allowlist::AllowList, String> {
         for name in self.env.keys() {
             if name.is_empty() || name.contains('=') || name.contains('\0') {
                 return Err(format!("`{name}` is not an environment variable name"));
             }
         }
-        let outbound = crate::runtime::AllowList::parse(&self.allowed_outbound_hosts)
-            .map_err(|e| format!("allowed_outbound_hosts: {e}"))?;
-        Ok(crate::runtime::Sandbox {
-            env: self.env.clone().into_iter().collect(),
-            outbound: std::sync::Arc::new(outbound),
-        })
+        crate::allowlist::AllowList::parse(&self.allowed_outbound_hosts)
+            .map_err(|e| format!("allowed_outbound_hosts: {e}"))
     }
 }
 
@@ -246,4 +241,55 @@ pub fn check_alias_name(name: &str) -> Result<(), String> {
             "`{name}` is not a valid alias: a letter, then letters, digits, `-` and `_` (at most 64)"
         ))
     }
+}
+
+/// A stored API key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyRecord {
+    /// A name for people.
+    pub name: String,
+    /// sha256 of the secret (the secret itself is never stored).
+    pub hash: String,
+    /// The usage plan it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
+    /// Disabled keys are refused (403).
+    pub enabled: bool,
+    /// When it was created (RFC 3339).
+    pub created: String,
+}
+
+/// The period of a quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QuotaPeriod {
+    /// A UTC calendar day.
+    Day,
+    /// A UTC calendar week, from Monday.
+    Week,
+    /// A UTC calendar month.
+    Month,
+}
+
+/// Requests allowed per period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaConfig {
+    /// Requests per period.
+    pub limit: u64,
+    /// The period.
+    pub period: QuotaPeriod,
+}
+
+/// A usage plan.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanConfig {
+    /// Each key's rate limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttle: Option<ThrottleConfig>,
+    /// Each key's quota.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<QuotaConfig>,
 }

@@ -36,7 +36,6 @@ pub use handler::{CompiledModule, HandlerComponent, LoadError};
 
 pub use invoke::InvokeError;
 pub use observe::{CAPTURE_LIMIT, Observation};
-pub use outbound::AllowList;
 pub use state::{MemoryLimitExceeded, Sandbox};
 
 use state::InvocationState;

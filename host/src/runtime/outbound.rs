@@ -1,159 +1,21 @@
 //! What guests may reach over `wasi:http/outgoing-handler`: nothing, unless their module
-//! lists the origins (`allowed_outbound_hosts = ["https://api.example.com"]`).
+//! lists the origins (`allowed_outbound_hosts`, checked by [`crate::allowlist`]).
 //!
 //! The check uses the outgoing request's own scheme, host and port (a `Host` header cannot
-//! change where it goes: guests may not set one). Loopback and link-local targets
-//! (`localhost`, `127.0.0.1`, `169.254.169.254`…) are refused unless an entry names them
-//! exactly — a `*` host never covers them, even through a name that resolves to one.
-//! Allowed requests are sent by `wasmtime-wasi-http`'s client with bounded timeouts (its
-//! own default is 600 s).
+//! change where it goes: guests may not set one). Allowed requests are sent by
+//! `wasmtime-wasi-http`'s client with bounded timeouts (its own default is 600 s).
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use http_body_util::BodyExt;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody};
 
+use crate::allowlist::AllowList;
+
 /// Default time to connect to an allowed host.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default time to wait for the first byte, and between bytes, of a response.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// One allowed origin: a scheme, a host (or `*`), and a port (`None`: any).
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Origin {
-    https: bool,
-    host: Option<String>,
-    port: Option<u16>,
-}
-
-/// A module's allowed outbound origins.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AllowList {
-    origins: Vec<Origin>,
-}
-
-impl AllowList {
-    /// Parses entries like `https://api.example.com` (port 443), `http://127.0.0.1:8080`,
-    /// `https://*` (any host, port 443) or `http://*:*` (any host and port).
-    pub fn parse(entries: &[String]) -> Result<Self, String> {
-        let origins = entries
-            .iter()
-            .map(|entry| {
-                let (scheme, rest) = entry
-                    .split_once("://")
-                    .ok_or_else(|| format!("`{entry}` is not `scheme://host[:port]`"))?;
-                let https = match scheme {
-                    "https" => true,
-                    "http" => false,
-                    _ => return Err(format!("`{entry}`: the scheme is http or https")),
-                };
-                if rest.contains('/') {
-                    return Err(format!("`{entry}`: an origin has no path"));
-                }
-                // No port: the scheme's default one; `:*`: any port.
-                let default_port = if https { 443 } else { 80 };
-                let (host, port) = match rest.rsplit_once(':') {
-                    Some((host, "*")) => (host, None),
-                    Some((host, port)) if !host.ends_with(']') || rest.starts_with('[') => {
-                        let port = port
-                            .parse::<u16>()
-                            .map_err(|_| format!("`{entry}`: `{port}` is not a port"))?;
-                        (host, Some(port))
-                    }
-                    _ => (rest, Some(default_port)),
-                };
-                if host.is_empty() {
-                    return Err(format!("`{entry}` names no host"));
-                }
-                let host = host
-                    .trim_start_matches('[')
-                    .trim_end_matches(']')
-                    .to_ascii_lowercase();
-                Ok(Origin {
-                    https,
-                    host: (host != "*").then_some(host),
-                    port,
-                })
-            })
-            .collect::<Result<_, String>>()?;
-        Ok(AllowList { origins })
-    }
-
-    /// Whether nothing is allowed.
-    pub fn is_empty(&self) -> bool {
-        self.origins.is_empty()
-    }
-
-    /// Checks a request's target; `Err` says why it is refused.
-    async fn check(&self, uri: &http::Uri) -> Result<(), String> {
-        let https = match uri.scheme_str() {
-            Some("https") => true,
-            Some("http") => false,
-            other => return Err(format!("the scheme {other:?} is not http(s)")),
-        };
-        let host = uri
-            .host()
-            .ok_or("the request has no host")?
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_ascii_lowercase();
-        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let matching = |exact: bool| {
-            self.origins.iter().any(|o| {
-                o.https == https
-                    && o.port.is_none_or(|p| p == port)
-                    && match &o.host {
-                        Some(h) => *h == host,
-                        None => !exact,
-                    }
-            })
-        };
-        if matching(true) {
-            // Named exactly: allowed, loopback or not.
-            return Ok(());
-        }
-        if !matching(false) {
-            return Err(format!(
-                "{host}:{port} is not in the module's allowed_outbound_hosts"
-            ));
-        }
-        // Allowed by a `*` entry: never a loopback or link-local target.
-        if host == "localhost" || host.ends_with(".localhost") {
-            return Err(format!(
-                "{host} is loopback: list it explicitly to allow it"
-            ));
-        }
-        let addresses: Vec<IpAddr> = match host.parse::<IpAddr>() {
-            Ok(ip) => vec![ip],
-            Err(_) => tokio::net::lookup_host((host.as_str(), port))
-                .await
-                .map_err(|e| format!("cannot resolve {host}: {e}"))?
-                .map(|addr| addr.ip())
-                .collect(),
-        };
-        if let Some(ip) = addresses.iter().find(|ip| is_internal(ip)) {
-            return Err(format!(
-                "{host} is {ip}, a loopback or link-local address: list it explicitly to allow it"
-            ));
-        }
-        Ok(())
-    }
-}
-
-fn is_internal(ip: &IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => v4.is_loopback() || v4.is_link_local() || v4.is_unspecified(),
-        IpAddr::V6(v6) => {
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_unicast_link_local()
-                || v6
-                    .to_ipv4_mapped()
-                    .is_some_and(|v4| v4.is_loopback() || v4.is_link_local())
-        }
-    }
-}
 
 /// The response of an allowed request, and the future reporting its I/O errors.
 type Sent = (
@@ -179,59 +41,4 @@ pub(super) async fn send(
     };
     let (response, io) = wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
     Ok((response.map(BodyExt::boxed_unsync), Box::new(io)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn list(entries: &[&str]) -> AllowList {
-        AllowList::parse(&entries.iter().map(|e| e.to_string()).collect::<Vec<_>>()).expect("valid")
-    }
-
-    async fn allowed(list: &AllowList, uri: &str) -> bool {
-        list.check(&uri.parse().expect("uri")).await.is_ok()
-    }
-
-    #[tokio::test]
-    async fn origins_match_scheme_host_and_port() {
-        let l = list(&["https://api.example.com", "http://127.0.0.1:8080"]);
-        assert!(allowed(&l, "https://api.example.com/v1").await);
-        assert!(allowed(&l, "https://API.example.com:443/").await);
-        assert!(!allowed(&l, "http://api.example.com/").await);
-        assert!(!allowed(&l, "https://api.example.com:8443/").await);
-        assert!(!allowed(&l, "https://evil.example.com/").await);
-        assert!(allowed(&l, "http://127.0.0.1:8080/x").await);
-        assert!(!allowed(&l, "http://127.0.0.1:8081/x").await);
-        assert!(!allowed(&AllowList::default(), "https://api.example.com/").await);
-    }
-
-    #[tokio::test]
-    async fn wildcards_never_reach_loopback_or_link_local() {
-        let l = list(&["http://*:*", "https://*"]);
-        assert!(allowed(&l, "http://93.184.216.34/").await);
-        for internal in [
-            "http://127.0.0.1/",
-            "http://localhost:9080/",
-            "http://127.0.0.1:8080/",
-            "http://169.254.169.254/latest/meta-data",
-            "http://[::1]/",
-            "http://0.0.0.0/",
-        ] {
-            assert!(!allowed(&l, internal).await, "{internal}");
-        }
-    }
-
-    #[test]
-    fn bad_entries_say_why() {
-        for entry in [
-            "api.example.com",
-            "ftp://x",
-            "https://x/path",
-            "https://x:port",
-            "https://",
-        ] {
-            assert!(AllowList::parse(&[entry.to_string()]).is_err(), "{entry}");
-        }
-    }
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use super::context::InvocationFacts;
 use super::observe::Observation;
-use super::outbound::AllowList;
+use crate::allowlist::AllowList;
 use crate::limits::InvocationLimits;
 
 /// Store data of one invocation.

@@ -1,0 +1,43 @@
+//! Fuzzes manifest parsing and validation (`host/src/manifest/`): any text must give a
+//! manifest or an error naming the problem, never a panic.
+
+#![no_main]
+#![allow(dead_code, unused_imports, unreachable_pub)]
+
+#[path = "../../host/src/allowlist.rs"]
+mod allowlist;
+#[path = "../../host/src/limits.rs"]
+mod limits;
+#[path = "../../host/src/manifest/mod.rs"]
+mod manifest;
+#[path = "../../host/src/routing/mod.rs"]
+mod routing;
+#[path = "../../host/src/throttle.rs"]
+mod throttle;
+
+#[path = "../../host/src/registry/model.rs"]
+mod registry_model;
+
+/// The registry's records, which the manifest shares.
+mod registry {
+    pub use super::registry_model::*;
+}
+
+use std::path::Path;
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match manifest::Manifest::parse(text, Path::new("fuzz.toml"), Path::new("/nonexistent")) {
+        Ok(parsed) => {
+            // What parsed is valid: every route validates again.
+            for route in &parsed.routes {
+                assert!(route.validate().is_ok());
+            }
+        }
+        Err(error) => assert!(error.to_string().starts_with("invalid manifest fuzz.toml")),
+    }
+});
