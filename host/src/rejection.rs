@@ -90,7 +90,11 @@ impl Rejection {
                 InvokeError::Trap { .. }
                 | InvokeError::MemoryLimit(_)
                 | InvokeError::NoResponse
-                | InvokeError::ErrorResponse(_) => StatusCode::BAD_GATEWAY,
+                | InvokeError::ErrorResponse(_)
+                | InvokeError::Exited(_)
+                | InvokeError::MalformedOutput(_)
+                | InvokeError::OutputTooLarge(_) => StatusCode::BAD_GATEWAY,
+                InvokeError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
                 InvokeError::Timeout(_) | InvokeError::OutOfFuel => StatusCode::GATEWAY_TIMEOUT,
                 InvokeError::PoolExhausted(_) => StatusCode::SERVICE_UNAVAILABLE,
                 InvokeError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -126,6 +130,10 @@ impl Rejection {
                 InvokeError::OutOfFuel => "handler_out_of_fuel",
                 InvokeError::PoolExhausted(_) => "instance_pool_full",
                 InvokeError::BadRequest(_) => "bad_request",
+                InvokeError::Exited(_) => "handler_exited",
+                InvokeError::MalformedOutput(_) => "handler_malformed_output",
+                InvokeError::OutputTooLarge(_) => "handler_output_too_large",
+                InvokeError::BodyTimeout => "request_timeout",
                 InvokeError::Internal(_) => "internal_error",
             },
         }

@@ -94,7 +94,7 @@ async fn bad_uploads_are_refused_and_what_was_deployed_keeps_serving() {
         ),
         (
             b"\0asm\x01\0\0\0".to_vec(),
-            "is a core WebAssembly module, not a component",
+            "is a core WebAssembly module (such as `wasm32-wasip1` output), not a component",
         ),
         (
             b"\0asm\x0d\0\x01\0".to_vec(),

@@ -107,7 +107,7 @@ fn module_that_is_not_a_component_is_rejected_at_start_up() {
     std::fs::write(dir.path().join("core.wasm"), b"\0asm\x01\0\0\0").expect("write");
     std::fs::write(dir.path().join("text.wasm"), b"hello").expect("write");
     for (file, expected) in [
-        ("core.wasm", "is a core WebAssembly module, not a component"),
+        ("core.wasm", "`executor = \"wagi\"`"),
         ("text.wasm", "is not a WebAssembly file"),
     ] {
         let module = dir.path().join(file);

@@ -74,6 +74,50 @@ async fn deploy_with_alias_and_route_serves_at_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_executor_wagi_serves_a_preview1_program() {
+    let gw = empty_gateway();
+    let program = guests().rust_wagi.display().to_string();
+    let route = ["--route", "GET /w/{name}"];
+
+    // Without the flag the core module is refused, and the message says what to pass.
+    let (ok, _, stderr) = tokio::task::block_in_place(|| {
+        wasmgate(
+            &gw,
+            &[&["deploy", &program, "--name", "w"][..], &route].concat(),
+        )
+    });
+    assert!(!ok);
+    assert!(stderr.contains("--executor wagi"), "{stderr}");
+
+    let (ok, stdout, stderr) = tokio::task::block_in_place(|| {
+        wasmgate(
+            &gw,
+            &[
+                &["deploy", &program, "--name", "w", "--executor", "wagi"][..],
+                &route,
+            ]
+            .concat(),
+        )
+    });
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("w@1: new version"), "{stdout}");
+    let (status, version, body) = get(&gw.url("/w/cli")).await;
+    assert_eq!(
+        (status, version.as_deref(), body.as_str()),
+        (200, Some("w@1"), "Hello from Rust on WAGI, cli! (GET)\n")
+    );
+
+    let (ok, _, stderr) = tokio::task::block_in_place(|| {
+        wasmgate(
+            &gw,
+            &["deploy", &program, "--name", "w", "--executor", "cgi"],
+        )
+    });
+    assert!(!ok);
+    assert!(stderr.contains("wagi"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alias_command_sets_a_canary() {
     let gw = empty_gateway();
     let admin = AdminClient::new(&gw);

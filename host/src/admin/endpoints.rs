@@ -28,7 +28,13 @@ fn module_json(name: &str, module: &ModuleRecord) -> Value {
         .versions
         .iter()
         .map(|(number, v)| {
-            json!({ "version": number, "sha256": v.sha256, "size": v.size, "created": v.created })
+            json!({
+                "version": number,
+                "sha256": v.sha256,
+                "size": v.size,
+                "created": v.created,
+                "executor": v.executor,
+            })
         })
         .collect();
     json!({
@@ -82,14 +88,19 @@ impl Api<'_> {
         Ok((StatusCode::OK, module_json(name, module)))
     }
 
-    pub async fn upload(&self, name: &str, bytes: Bytes) -> ApiResult {
+    pub async fn upload(
+        &self,
+        name: &str,
+        bytes: Bytes,
+        executor: crate::registry::Executor,
+    ) -> ApiResult {
         let name = module_name(name)?;
         let size = bytes.len();
         let started = std::time::Instant::now();
         let upload = self
             .change({
                 let name = name.clone();
-                move |registry| registry.upload(&name, bytes.to_vec())
+                move |registry| registry.upload(&name, bytes.to_vec(), executor)
             })
             .await?;
         tracing::info!(
@@ -112,6 +123,7 @@ impl Api<'_> {
                 "sha256": upload.sha256,
                 "size": size,
                 "created": upload.created,
+                "executor": executor,
             }),
         ))
     }

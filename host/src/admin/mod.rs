@@ -5,7 +5,7 @@
 //! | endpoint | does |
 //! |---|---|
 //! | `GET /modules` | every module with its versions and aliases |
-//! | `POST /modules/{name}` | uploads a `.wasm` (raw body) as a new version |
+//! | `POST /modules/{name}` | uploads a `.wasm` (raw body) as a new version; `?executor=wagi` for a `wasm32-wasip1` command |
 //! | `GET /modules/{name}` | one module |
 //! | `DELETE /modules/{name}/versions/{n}` | deletes an unused version |
 //! | `PUT /modules/{name}/aliases/{alias}` | `{"version": 3, "canary": {"version": 4, "percent": 10}}` |
@@ -193,7 +193,8 @@ impl Admin {
             (Endpoint::Module, &Method::GET) => api.get_module(&param("name")?),
             (Endpoint::Module, &Method::POST) => {
                 let bytes = read_body(&parts.headers, body, self.max_upload_bytes).await?;
-                api.upload(&param("name")?, bytes).await
+                let executor = upload_executor(parts.uri.query())?;
+                api.upload(&param("name")?, bytes, executor).await
             }
             (Endpoint::Version, &Method::DELETE) => {
                 api.delete_version(&param("name")?, &param("version")?)
@@ -268,6 +269,31 @@ impl crate::server::HttpHandler for Admin {
     ) -> impl Future<Output = hyper::Response<ResponseBody>> + Send {
         self.serve(request)
     }
+}
+
+/// The executor an upload asks for: `?executor=wagi`, else the default (`component`).
+fn upload_executor(query: Option<&str>) -> Result<crate::registry::Executor, ApiError> {
+    let mut executor = crate::registry::Executor::default();
+    for pair in query
+        .unwrap_or("")
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+    {
+        match pair.split_once('=') {
+            Some(("executor", value)) => {
+                executor = value
+                    .parse()
+                    .map_err(|message| ApiError::new(StatusCode::BAD_REQUEST, message))?;
+            }
+            _ => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("unknown query parameter `{pair}`: an upload takes only `executor`"),
+                ));
+            }
+        }
+    }
+    Ok(executor)
 }
 
 /// Reads a whole body of at most `limit` bytes; beyond it, 413.

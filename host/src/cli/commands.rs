@@ -13,11 +13,15 @@ use super::client::{AdminArgs, AdminClient};
 /// `wasmgate deploy`.
 #[derive(Debug, Args)]
 pub(super) struct DeployArgs {
-    /// The `.wasm` component to upload.
+    /// The `.wasm` component (or, with `--executor wagi`, `wasm32-wasip1` command) to upload.
     file: PathBuf,
     /// The module's name (a new version of it is created).
     #[arg(long)]
     name: String,
+    /// How it runs: `component` (a `wasi:http` component) or `wagi` (a `wasm32-wasip1`
+    /// command speaking CGI).
+    #[arg(long, default_value = "component", value_parser = ["component", "wagi"])]
+    executor: String,
     /// Also point this alias at the new version (e.g. `prod`).
     #[arg(long)]
     alias: Option<String>,
@@ -138,7 +142,10 @@ pub(super) fn deploy(args: DeployArgs) -> anyhow::Result<()> {
         );
     }
     let started = Instant::now();
-    let upload = client.post(&format!("/modules/{}", args.name), bytes)?;
+    let upload = client.post(
+        &format!("/modules/{}?executor={}", args.name, args.executor),
+        bytes,
+    )?;
     let version = upload["version"]
         .as_u64()
         .context("the upload answer has no version")?;

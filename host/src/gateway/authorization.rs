@@ -301,6 +301,7 @@ impl RouteAuthorizer {
             path_params: request.params.to_vec(),
             principal: None,
             authorizer_context: Vec::new(),
+            client_ip: request.source_ip,
         };
         let limits = InvocationLimits {
             timeout,

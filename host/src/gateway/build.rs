@@ -14,7 +14,7 @@ use crate::limits::InvocationLimits;
 use crate::manifest::{AuthorizerConfig, AuthorizerKindSpec, Protection};
 use crate::registry::{Registry, RegistryError, RegistryState, Target, route_id};
 use crate::routing::{MethodFilter, RouteTable};
-use crate::runtime::{AuthorizerComponent, CompiledModule, HandlerComponent, Sandbox};
+use crate::runtime::{AuthorizerComponent, CompiledModule, Handler, Sandbox};
 use crate::throttle::{Bucket, ThrottleConfig};
 
 /// A route ready to serve.
@@ -28,7 +28,7 @@ pub struct Route {
     /// What it runs, as written (`hello@prod`).
     pub target: Target,
     /// The handler version(s), or why none can run.
-    pub(super) handlers: Result<Versions<HandlerComponent>, String>,
+    pub(super) handlers: Result<Versions<Handler>, String>,
     /// The authorizer that must allow each request first.
     pub(super) authorizer: Option<Arc<RouteAuthorizer>>,
     /// Scopes the route's JWT authorizer requires.

@@ -303,6 +303,7 @@ impl Gateway {
             path_params: params,
             principal,
             authorizer_context,
+            client_ip: source_ip,
         };
         match version
             .compiled

@@ -83,6 +83,8 @@ pub struct ModuleSpec {
     pub path: PathBuf,
     /// Environment and outbound access of its instances.
     pub config: crate::registry::ModuleConfig,
+    /// How its instances run: a component (the default) or a WAGI command.
+    pub executor: crate::registry::Executor,
 }
 
 /// A route: requests matching `method` and `template` run `target`.

@@ -39,6 +39,8 @@ pub(super) struct ModuleEntry {
     pub env: std::collections::BTreeMap<String, String>,
     #[serde(default)]
     pub allowed_outbound_hosts: Vec<String>,
+    #[serde(default)]
+    pub executor: crate::registry::Executor,
 }
 
 /// A route as written: one `[[routes]]` entry, a stored route, or the body of the admin

@@ -52,7 +52,12 @@ pub(super) fn validate(
         if let Err(message) = config.validate() {
             problem(format!("modules[{i}]"), message);
         }
-        modules.push(ModuleSpec { name, path, config });
+        modules.push(ModuleSpec {
+            name,
+            path,
+            config,
+            executor: entry.executor,
+        });
     }
 
     let mut routes = Vec::with_capacity(file.routes.len());

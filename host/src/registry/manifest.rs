@@ -47,7 +47,7 @@ impl Registry {
             })?;
             let started = std::time::Instant::now();
             let upload = self
-                .upload_from_file(&module.name, &module.path, bytes)
+                .upload_from_file(&module.name, &module.path, bytes, module.executor)
                 .map_err(|error| ApplyError::Module {
                     module: module.name.clone(),
                     error,

@@ -22,9 +22,9 @@ pub use error::RegistryError;
 pub use keys::NewKey;
 pub use manifest::ApplyError;
 pub use model::{
-    AliasRecord, ApiKeyRecord, Canary, GatewaySettings, ModuleConfig, ModuleRecord, PlanConfig,
-    Qualifier, QuotaConfig, QuotaPeriod, RegistryState, RouteRecord, RouteSource, Target,
-    VersionRecord, check_alias_name,
+    AliasRecord, ApiKeyRecord, Canary, Executor, GatewaySettings, ModuleConfig, ModuleRecord,
+    PlanConfig, Qualifier, QuotaConfig, QuotaPeriod, RegistryState, RouteRecord, RouteSource,
+    Target, VersionRecord, check_alias_name,
 };
 pub use store::{FileStore, RegistryStore, sha256_hex};
 
@@ -133,10 +133,15 @@ impl Registry {
         self.lock().clone()
     }
 
-    /// Validates, compiles and stores `bytes` as a new version of `name`. Identical bytes
-    /// return the version they already are.
-    pub fn upload(&self, name: &ModuleName, bytes: Vec<u8>) -> Result<Upload, RegistryError> {
-        self.upload_named(name, format!("the upload of `{name}`"), bytes)
+    /// Validates, compiles and stores `bytes` as a new version of `name`, run by
+    /// `executor`. Identical bytes return the version they already are.
+    pub fn upload(
+        &self,
+        name: &ModuleName,
+        bytes: Vec<u8>,
+        executor: Executor,
+    ) -> Result<Upload, RegistryError> {
+        self.upload_named(name, format!("the upload of `{name}`"), bytes, executor)
     }
 
     /// [`Registry::upload`] of a file: errors name the file.
@@ -145,8 +150,9 @@ impl Registry {
         name: &ModuleName,
         path: &std::path::Path,
         bytes: Vec<u8>,
+        executor: Executor,
     ) -> Result<Upload, RegistryError> {
-        self.upload_named(name, path.display().to_string(), bytes)
+        self.upload_named(name, path.display().to_string(), bytes, executor)
     }
 
     fn upload_named(
@@ -154,16 +160,24 @@ impl Registry {
         name: &ModuleName,
         origin: String,
         bytes: Vec<u8>,
+        executor: Executor,
     ) -> Result<Upload, RegistryError> {
         let sha256 = sha256_hex(&bytes);
-        if let Some(version) = self.version_with_hash(name, &sha256) {
+        if let Some((version, stored)) = self.version_with_hash(name, &sha256) {
+            if stored != executor {
+                return Err(RegistryError::Invalid(format!(
+                    "these bytes are already version {version} of `{name}`, with executor `{}`, not `{}`",
+                    stored.as_str(),
+                    executor.as_str()
+                )));
+            }
             return Ok(Upload {
                 version,
                 sha256,
                 created: false,
             });
         }
-        let handler = self.compile_bounded(origin, bytes.clone())?;
+        let handler = self.compile_bounded(origin, bytes.clone(), executor)?;
         let native = handler.serialize().map_err(|e| {
             RegistryError::Storage(format!("cannot serialise compiled code: {e:#}"))
         })?;
@@ -191,6 +205,7 @@ impl Registry {
                 sha256: sha256.clone(),
                 size: bytes.len() as u64,
                 created: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+                executor,
             },
         );
         self.check_users(&next)?;
@@ -202,14 +217,14 @@ impl Registry {
         })
     }
 
-    fn version_with_hash(&self, name: &ModuleName, sha256: &str) -> Option<u32> {
+    fn version_with_hash(&self, name: &ModuleName, sha256: &str) -> Option<(u32, Executor)> {
         let state = self.lock();
         let module = state.modules.get(name.as_str())?;
         module
             .versions
             .iter()
             .find(|(_, v)| v.sha256 == sha256)
-            .map(|(&version, _)| version)
+            .map(|(&version, v)| (version, v.executor))
     }
 
     /// Compiles on a thread of its own, giving up after the compile timeout (the thread
@@ -218,13 +233,14 @@ impl Registry {
         &self,
         origin: String,
         bytes: Vec<u8>,
+        executor: Executor,
     ) -> Result<CompiledModule, RegistryError> {
         let (sender, receiver) = std::sync::mpsc::channel();
         let runtime = self.runtime.clone();
         std::thread::Builder::new()
             .name("wasmgate-compile".into())
             .spawn(move || {
-                let _ = sender.send(runtime.compile_module(&origin, &bytes));
+                let _ = sender.send(runtime.compile_module(&origin, &bytes, Some(executor)));
             })?;
         match receiver.recv_timeout(self.compile_timeout) {
             Ok(compiled) => Ok(compiled?),
@@ -263,7 +279,7 @@ impl Registry {
             Some(handler) => handler,
             None => {
                 let bytes = self.store.get_module(sha256)?;
-                let handler = self.runtime.compile_module(&origin, &bytes)?;
+                let handler = self.runtime.compile_module(&origin, &bytes, None)?;
                 if let Ok(native) = handler.serialize() {
                     self.store.put_native(sha256, &engine, &native)?;
                 }

@@ -122,6 +122,50 @@ pub struct VersionRecord {
     pub size: u64,
     /// When it was created (RFC 3339, UTC).
     pub created: String,
+    /// How its instances are run.
+    #[serde(default, skip_serializing_if = "Executor::is_component")]
+    pub executor: Executor,
+}
+
+/// How a module's instances are run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Executor {
+    /// A component exporting `wasi:http/incoming-handler` (or the authorizer world).
+    #[default]
+    Component,
+    /// A `wasm32-wasip1` command run the WAGI way: the request in CGI environment variables
+    /// and stdin, the response from its stdout.
+    Wagi,
+}
+
+impl Executor {
+    /// Whether this is the default, [`Executor::Component`].
+    pub fn is_component(&self) -> bool {
+        *self == Executor::Component
+    }
+
+    /// `component` or `wagi`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Executor::Component => "component",
+            Executor::Wagi => "wagi",
+        }
+    }
+}
+
+impl std::str::FromStr for Executor {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "component" => Ok(Executor::Component),
+            "wagi" => Ok(Executor::Wagi),
+            other => Err(format!(
+                "`{other}` is not an executor: use `component` (the default) or `wagi`"
+            )),
+        }
+    }
 }
 
 /// An alias (a stage, as Lambda's): a version, optionally sharing traffic with a second.

@@ -27,6 +27,8 @@ pub struct InvocationFacts {
     pub principal: Option<String>,
     /// The authorizer's context map.
     pub authorizer_context: Vec<(String, String)>,
+    /// The client's address, when the connection has one (WAGI's `REMOTE_ADDR`).
+    pub client_ip: Option<std::net::IpAddr>,
 }
 
 impl context::Host for InvocationFacts {

@@ -1,5 +1,5 @@
-//! Handler components: read, validated and compiled once at load, kept as a pre-linked
-//! [`ProxyPre`] from which every request gets a fresh instance.
+//! Modules: read, validated and compiled once at load, kept pre-linked (a [`ProxyPre`] for
+//! handler components) so that every request gets a fresh instance cheaply.
 
 use std::path::{Path, PathBuf};
 
@@ -8,14 +8,31 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 use super::authorizer::{AuthorizerComponent, AuthorizerPre};
 use super::state::InvocationState;
+use super::wagi::{WagiHandler, WagiState};
+use crate::registry::Executor;
 
 /// A compiled module: a handler or an authorizer, told apart by what it exports.
 #[derive(Clone)]
 pub enum CompiledModule {
-    /// Exports `wasi:http/incoming-handler`.
-    Handler(HandlerComponent),
+    /// Answers HTTP requests.
+    Handler(Handler),
     /// Exports `wasmgate:gateway/authorize`.
     Authorizer(AuthorizerComponent),
+}
+
+/// A module that answers HTTP requests, by executor.
+#[derive(Clone)]
+pub enum Handler {
+    /// A component exporting `wasi:http/incoming-handler`.
+    Component(HandlerComponent),
+    /// A `wasm32-wasip1` command run the WAGI way.
+    Wagi(WagiHandler),
+}
+
+/// The linkers modules are linked with, one per executor.
+pub(super) struct Linkers {
+    pub component: Linker<InvocationState>,
+    pub wagi: wasmtime::Linker<WagiState>,
 }
 
 impl CompiledModule {
@@ -30,7 +47,8 @@ impl CompiledModule {
     /// The compiled native code, to cache on disk (see [`super::Runtime::load_precompiled`]).
     pub fn serialize(&self) -> wasmtime::Result<Vec<u8>> {
         match self {
-            CompiledModule::Handler(handler) => handler.component.serialize(),
+            CompiledModule::Handler(Handler::Component(handler)) => handler.component.serialize(),
+            CompiledModule::Handler(Handler::Wagi(handler)) => handler.serialize(),
             CompiledModule::Authorizer(authorizer) => {
                 authorizer.pre.instance_pre().component().serialize()
             }
@@ -63,11 +81,27 @@ pub enum LoadError {
         /// Where the bytes came from.
         origin: String,
     },
-    /// A core module, not a component.
+    /// A core module, not a component, for the component executor.
     #[error(
-        "{origin} is a core WebAssembly module, not a component: handlers are `wasi:http` components (build Rust for `wasm32-wasip2`)"
+        "{origin} is a core WebAssembly module (such as `wasm32-wasip1` output), not a component: run it the WAGI way with `executor = \"wagi\"` on its module (admin API: `?executor=wagi`, CLI: `--executor wagi`), or build a `wasi:http` component (Rust: `wasm32-wasip2`)"
     )]
     CoreModule {
+        /// Where the bytes came from.
+        origin: String,
+    },
+    /// A component, for the WAGI executor.
+    #[error(
+        "{origin} is a component, but the `wagi` executor runs core `wasm32-wasip1` modules: leave `executor` at its default (`component`) for it"
+    )]
+    ComponentForWagi {
+        /// Where the bytes came from.
+        origin: String,
+    },
+    /// A core module without `_start`, for the WAGI executor.
+    #[error(
+        "{origin} exports no `_start()`: the `wagi` executor runs commands (a program with `main`, built for `wasm32-wasip1`), not reactors or libraries"
+    )]
+    NotACommand {
         /// Where the bytes came from.
         origin: String,
     },
@@ -130,32 +164,51 @@ const PROVIDED_PACKAGES: [&str; 8] = [
 
 impl CompiledModule {
     /// Reads, compiles and links a module file.
-    pub(super) fn load(linker: &Linker<InvocationState>, path: &Path) -> Result<Self, LoadError> {
+    pub(super) fn load(
+        linkers: &Linkers,
+        path: &Path,
+        executor: Option<Executor>,
+    ) -> Result<Self, LoadError> {
         let bytes = std::fs::read(path).map_err(|error| LoadError::Read {
             path: path.to_owned(),
             error,
         })?;
-        Self::compile(linker, &path.display().to_string(), &bytes)
+        Self::compile(linkers, &path.display().to_string(), &bytes, executor)
     }
 
     /// Validates, compiles and links a module from its bytes; `origin` names them in
-    /// errors.
+    /// errors. `executor` is what the module's owner declared; `None` runs whatever the
+    /// bytes are (a stored module, checked when it was uploaded).
     pub(super) fn compile(
-        linker: &Linker<InvocationState>,
+        linkers: &Linkers,
         origin: &str,
         bytes: &[u8],
+        executor: Option<Executor>,
     ) -> Result<Self, LoadError> {
         let origin = origin.to_owned();
-        match wasm_kind(bytes) {
-            WasmKind::Component => {}
-            WasmKind::CoreModule => return Err(LoadError::CoreModule { origin }),
+        let detected = match wasm_kind(bytes) {
+            WasmKind::Component => Executor::Component,
+            WasmKind::CoreModule => Executor::Wagi,
             WasmKind::NotWasm => return Err(LoadError::NotWasm { origin }),
+        };
+        match (executor.unwrap_or(detected), detected) {
+            (Executor::Component, Executor::Wagi) => Err(LoadError::CoreModule { origin }),
+            (Executor::Wagi, Executor::Component) => Err(LoadError::ComponentForWagi { origin }),
+            (_, Executor::Component) => {
+                let component = Component::new(linkers.component.engine(), bytes)
+                    .map_err(|e| invalid(&origin, e))?;
+                Self::link(&linkers.component, origin, component)
+            }
+            (_, Executor::Wagi) => {
+                let module = wasmtime::Module::new(linkers.wagi.engine(), bytes)
+                    .map_err(|e| invalid(&origin, e))?;
+                Ok(CompiledModule::Handler(Handler::Wagi(WagiHandler::link(
+                    &linkers.wagi,
+                    origin,
+                    module,
+                )?)))
+            }
         }
-        let component = Component::new(linker.engine(), bytes).map_err(|e| LoadError::Invalid {
-            origin: origin.clone(),
-            message: format!("{e:#}"),
-        })?;
-        Self::link(linker, origin, component)
     }
 
     /// Links an already compiled component.
@@ -184,7 +237,11 @@ impl CompiledModule {
             }
         })?;
         let handler_error = match ProxyPre::new(instance_pre.clone()) {
-            Ok(pre) => return Ok(CompiledModule::Handler(HandlerComponent { pre, component })),
+            Ok(pre) => {
+                return Ok(CompiledModule::Handler(Handler::Component(
+                    HandlerComponent { pre, component },
+                )));
+            }
             Err(error) => error,
         };
         match AuthorizerPre::new(instance_pre) {
@@ -194,5 +251,12 @@ impl CompiledModule {
                 message: format!("{handler_error:#}"),
             }),
         }
+    }
+}
+
+fn invalid(origin: &str, error: wasmtime::Error) -> LoadError {
+    LoadError::Invalid {
+        origin: origin.to_owned(),
+        message: format!("{error:#}"),
     }
 }

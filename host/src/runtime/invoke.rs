@@ -19,7 +19,7 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use super::context::InvocationFacts;
 use super::guest_task::{GuardedBody, GuestTask};
-use super::handler::HandlerComponent;
+use super::handler::{Handler, HandlerComponent};
 use super::observe::Observation;
 use super::state::{MemoryLimitExceeded, Sandbox, new_store};
 use crate::limits::InvocationLimits;
@@ -52,12 +52,56 @@ pub enum InvokeError {
     /// The guest set an error instead of a response.
     #[error("the handler answered with an error instead of a response: {0:?}")]
     ErrorResponse(ErrorCode),
+    /// A WAGI module exited with a non-zero status.
+    #[error("the module exited with status {0}")]
+    Exited(i32),
+    /// A WAGI module's stdout is not a CGI response.
+    #[error("the module's output is not a CGI response: {0}")]
+    MalformedOutput(String),
+    /// A WAGI module wrote more than it may.
+    #[error("the module wrote more than {} MiB to stdout", .0 >> 20)]
+    OutputTooLarge(usize),
+    /// The request body stopped arriving before the handler could read it all.
+    #[error("the request body stopped arriving")]
+    BodyTimeout,
     /// The request could not be handed to the guest (e.g. no `Host` header).
     #[error("the request cannot be passed to a handler: {0}")]
     BadRequest(String),
     /// A failure of the gateway itself.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl Handler {
+    /// Runs `request` through a fresh instance of this handler, by its executor; see
+    /// [`HandlerComponent::invoke`] and [`super::WagiHandler::invoke`].
+    pub async fn invoke<B, H>(
+        &self,
+        request: hyper::Request<B>,
+        facts: InvocationFacts,
+        limits: &InvocationLimits,
+        sandbox: &Sandbox,
+        observation: Option<Arc<Observation>>,
+        hold: H,
+    ) -> Result<hyper::Response<HyperOutgoingBody>, InvokeError>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+        H: Send + 'static,
+    {
+        match self {
+            Handler::Component(handler) => {
+                handler
+                    .invoke(request, facts, limits, sandbox, observation, hold)
+                    .await
+            }
+            Handler::Wagi(handler) => {
+                handler
+                    .invoke(request, facts, limits, sandbox, observation, hold)
+                    .await
+            }
+        }
+    }
 }
 
 impl HandlerComponent {
@@ -82,10 +126,7 @@ impl HandlerComponent {
         B::Error: Into<wasmtime_wasi_http::Error>,
         H: Send + 'static,
     {
-        let started = Instant::now();
-        let deadline = started
-            .checked_add(limits.timeout)
-            .unwrap_or(started + FAR_FUTURE);
+        let deadline = deadline_after(limits.timeout);
         let request_id = facts.request_id.clone();
         let pre = self.pre.clone();
         let mut store = new_store(
@@ -150,6 +191,12 @@ impl HandlerComponent {
 
 /// Stands in for a deadline too far away to represent.
 const FAR_FUTURE: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// The deadline of an invocation starting now.
+pub(super) fn deadline_after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout).unwrap_or(now + FAR_FUTURE)
+}
 
 pub(super) fn classify(error: wasmtime::Error, timeout: Duration) -> InvokeError {
     tracing::debug!("invocation failed: {error:?}");

@@ -8,11 +8,13 @@
 //! - `state.rs`: the per-invocation store data (WASI, `wasi:http`, limits, facts).
 //! - `context.rs`: the `wasmgate:gateway/context` import.
 //! - `invoke.rs`: one request through a fresh instance.
+//! - `wagi.rs`, `cgi.rs`: the WAGI executor, for `wasm32-wasip1` commands.
 //! - `outbound.rs`: the allow-list and client for guests' outgoing HTTP requests.
 //! - `observe.rs`: capturing one invocation's output and timings (test invoke).
 //! - `guest_task.rs`: the guest's task and response body after the head is sent.
 
 mod authorizer;
+mod cgi;
 mod context;
 mod engine;
 mod guest_task;
@@ -21,6 +23,7 @@ mod invoke;
 mod observe;
 mod outbound;
 mod state;
+mod wagi;
 
 use std::path::Path;
 
@@ -32,22 +35,40 @@ pub use authorizer::{
 };
 pub use context::InvocationFacts;
 pub use engine::{EPOCH_TICK, EngineOptions};
-pub use handler::{CompiledModule, HandlerComponent, LoadError};
+pub use handler::{CompiledModule, Handler, HandlerComponent, LoadError};
+pub use wagi::{MAX_OUTPUT, WagiHandler};
 
 pub use invoke::InvokeError;
 pub use observe::{CAPTURE_LIMIT, Observation};
 pub use state::{MemoryLimitExceeded, Sandbox};
 
+use crate::registry::Executor;
+use handler::Linkers;
 use state::InvocationState;
 
 #[expect(
     unsafe_code,
     reason = "Component::deserialize trusts its input; callers pass only hash-checked bytes this engine serialised"
 )]
-fn deserialize(engine: &Engine, native: &[u8]) -> wasmtime::Result<wasmtime::component::Component> {
+fn deserialize(engine: &Engine, native: &[u8]) -> wasmtime::Result<Precompiled> {
     // SAFETY: `Runtime::load_precompiled`'s contract: the bytes are exactly the output of
-    // `Component::serialize` by an engine with this configuration, verified by sha256.
-    unsafe { wasmtime::component::Component::deserialize(engine, native) }
+    // `Component::serialize` or `Module::serialize` by an engine with this configuration,
+    // verified by sha256.
+    unsafe {
+        match Engine::detect_precompiled(native) {
+            Some(wasmtime::Precompiled::Module) => {
+                wasmtime::Module::deserialize(engine, native).map(Precompiled::Module)
+            }
+            _ => wasmtime::component::Component::deserialize(engine, native)
+                .map(Precompiled::Component),
+        }
+    }
+}
+
+/// Native code loaded from the cache.
+enum Precompiled {
+    Component(wasmtime::component::Component),
+    Module(wasmtime::Module),
 }
 
 /// The runtime could not be created.
@@ -61,9 +82,9 @@ impl RuntimeError {
     }
 }
 
-/// The engine, the linker and the epoch ticker, shared by every handler.
+/// The engine, the linkers and the epoch ticker, shared by every handler.
 pub struct Runtime {
-    linker: Linker<InvocationState>,
+    linkers: Linkers,
     fuel_metering: bool,
     _ticker: engine::EpochTicker,
 }
@@ -71,7 +92,7 @@ pub struct Runtime {
 impl Runtime {
     /// Builds the engine and links the full WASI 0.2 command set (components built with
     /// Rust's std import `wasi:cli/*` and more besides `wasi:http`), `wasi:http` and the
-    /// gateway context.
+    /// gateway context; and, for WAGI modules, WASI preview 1.
     pub fn new(options: &EngineOptions) -> Result<Self, RuntimeError> {
         let engine = engine::build_engine(options).map_err(RuntimeError::engine)?;
         let mut linker = Linker::<InvocationState>::new(&engine);
@@ -80,10 +101,15 @@ impl Runtime {
             .map_err(RuntimeError::engine)?;
         context::add_to_linker(&mut linker, |state| &mut state.facts)
             .map_err(RuntimeError::engine)?;
+        let mut wagi = wasmtime::Linker::new(&engine);
+        wagi::add_to_linker(&mut wagi).map_err(RuntimeError::engine)?;
         let ticker = engine::EpochTicker::start(&engine)
             .map_err(|e| RuntimeError(format!("cannot start the epoch thread: {e}")))?;
         Ok(Runtime {
-            linker,
+            linkers: Linkers {
+                component: linker,
+                wagi,
+            },
             fuel_metering: options.fuel_metering,
             _ticker: ticker,
         })
@@ -96,17 +122,28 @@ impl Runtime {
 
     /// The engine.
     pub fn engine(&self) -> &Engine {
-        self.linker.engine()
+        self.linkers.component.engine()
     }
 
-    /// Loads a module from a file: compiled once, here, never per request.
-    pub fn load_module(&self, path: &Path) -> Result<CompiledModule, LoadError> {
-        CompiledModule::load(&self.linker, path)
+    /// Loads a module from a file: compiled once, here, never per request. `executor` is
+    /// what it was declared to be (`None`: whatever the bytes are).
+    pub fn load_module(
+        &self,
+        path: &Path,
+        executor: Option<Executor>,
+    ) -> Result<CompiledModule, LoadError> {
+        CompiledModule::load(&self.linkers, path, executor)
     }
 
     /// Validates and compiles a module from its bytes; `origin` names them in errors.
-    pub fn compile_module(&self, origin: &str, bytes: &[u8]) -> Result<CompiledModule, LoadError> {
-        CompiledModule::compile(&self.linker, origin, bytes)
+    /// `executor` is what it was declared to be (`None`: whatever the bytes are).
+    pub fn compile_module(
+        &self,
+        origin: &str,
+        bytes: &[u8],
+        executor: Option<Executor>,
+    ) -> Result<CompiledModule, LoadError> {
+        CompiledModule::compile(&self.linkers, origin, bytes, executor)
     }
 
     /// Loads native code made by [`CompiledModule::serialize`] with this engine's settings.
@@ -118,11 +155,18 @@ impl Runtime {
         origin: &str,
         native: &[u8],
     ) -> Result<CompiledModule, LoadError> {
-        let component = deserialize(self.engine(), native).map_err(|e| LoadError::Invalid {
+        let loaded = deserialize(self.engine(), native).map_err(|e| LoadError::Invalid {
             origin: origin.to_owned(),
             message: format!("{e:#}"),
         })?;
-        CompiledModule::link(&self.linker, origin.to_owned(), component)
+        match loaded {
+            Precompiled::Component(component) => {
+                CompiledModule::link(&self.linkers.component, origin.to_owned(), component)
+            }
+            Precompiled::Module(module) => Ok(CompiledModule::Handler(Handler::Wagi(
+                WagiHandler::link(&self.linkers.wagi, origin.to_owned(), module)?,
+            ))),
+        }
     }
 
     /// A key that changes whenever native code compiled by this engine would not load in

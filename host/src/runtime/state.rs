@@ -53,9 +53,7 @@ impl InvocationState {
             hooks: OutboundPolicy {
                 allowed: sandbox.outbound.clone(),
             },
-            limiter: SandboxLimiter {
-                memory_bytes: usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX),
-            },
+            limiter: SandboxLimiter::new(limits),
             facts,
         }
     }
@@ -78,6 +76,15 @@ pub struct MemoryLimitExceeded {
 /// saying why), so the gateway can name the limit in its 502.
 pub(super) struct SandboxLimiter {
     memory_bytes: usize,
+}
+
+impl SandboxLimiter {
+    /// The limits of a route's instances.
+    pub(super) fn new(limits: &InvocationLimits) -> Self {
+        SandboxLimiter {
+            memory_bytes: usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX),
+        }
+    }
 }
 
 impl ResourceLimiter for SandboxLimiter {
@@ -125,10 +132,8 @@ const MAX_CORE_INSTANCES: usize = 64;
 const MAX_TABLES: usize = 64;
 const MAX_MEMORIES: usize = 8;
 
-/// A fresh store for one invocation ending at `deadline`: memory limited, and checked
-/// every epoch tick — until the deadline a running guest yields through tokio's
-/// `yield_now` (so its worker thread polls its sockets and timers before resuming it), at
-/// the deadline it traps.
+/// A fresh store for one component invocation ending at `deadline` (see
+/// [`configure_store`]).
 pub(super) fn new_store(
     engine: &Engine,
     facts: InvocationFacts,
@@ -141,7 +146,21 @@ pub(super) fn new_store(
         engine,
         InvocationState::new(facts, limits, sandbox, observation),
     );
-    store.limiter(|state| &mut state.limiter);
+    configure_store(&mut store, |state| &mut state.limiter, limits, deadline);
+    store
+}
+
+/// Bounds a store, of any executor, to `limits`: memory through `limiter`, hostcall fuel,
+/// the route's fuel, and an epoch check every tick — until the deadline a running guest
+/// yields through tokio's `yield_now` (so its worker thread polls its sockets and timers
+/// before resuming it), at the deadline it traps.
+pub(super) fn configure_store<T: 'static>(
+    store: &mut Store<T>,
+    limiter: fn(&mut T) -> &mut SandboxLimiter,
+    limits: &InvocationLimits,
+    deadline: Instant,
+) {
+    store.limiter(move |state| limiter(state) as &mut dyn ResourceLimiter);
     store.set_hostcall_fuel(HOSTCALL_FUEL);
     // With fuel metering on, every store needs fuel (a new one has none); without it this
     // fails, harmlessly.
@@ -155,7 +174,6 @@ pub(super) fn new_store(
             UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
         })
     });
-    store
 }
 
 impl WasiView for InvocationState {

@@ -45,6 +45,16 @@ impl AdminClient {
         .await
     }
 
+    /// Uploads with `?executor=…`.
+    pub async fn upload_as(&self, name: &str, executor: &str, bytes: Vec<u8>) -> (u16, Value) {
+        self.send(
+            self.http
+                .post(format!("{}/modules/{name}?executor={executor}", self.base))
+                .body(bytes),
+        )
+        .await
+    }
+
     pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
         self.send(self.http.put(format!("{}{path}", self.base)).json(&body))
             .await

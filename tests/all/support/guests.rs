@@ -1,5 +1,6 @@
-//! Builds the guest components the tests serve (the examples and `tests/guests/*`) from
-//! source, once per test run, for `wasm32-wasip2`, in a target folder of their own.
+//! Builds the guests the tests serve (the examples and `tests/guests/*`) from source, once
+//! per test run, in a target folder of their own: components for `wasm32-wasip2`, WAGI
+//! commands for `wasm32-wasip1`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,6 +15,8 @@ pub struct Guests {
     pub foreign_import: PathBuf,
     pub authz: PathBuf,
     pub token_authorizer: PathBuf,
+    pub wagi_probe: PathBuf,
+    pub rust_wagi: PathBuf,
 }
 
 const PACKAGES: [&str; 7] = [
@@ -26,6 +29,9 @@ const PACKAGES: [&str; 7] = [
     "authz",
 ];
 const TARGET: &str = "wasm32-wasip2";
+/// WAGI commands, built for the preview 1 target.
+const WAGI_PACKAGES: [&str; 2] = ["wagi-probe", "rust-wagi"];
+const WAGI_TARGET: &str = "wasm32-wasip1";
 
 /// Builds the guests on first use (cargo makes later runs no-ops) and returns their paths.
 pub fn guests() -> &'static Guests {
@@ -41,7 +47,7 @@ fn workspace_root() -> PathBuf {
 }
 
 /// `<target>/wasm-guests`, next to the test binary's own `<target>/<profile>/deps/`.
-fn guest_target_dir() -> PathBuf {
+pub fn guest_target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let target = exe
         .ancestors()
@@ -54,7 +60,7 @@ fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
-fn ensure_target_installed() {
+fn ensure_target_installed(target: &str) {
     let sysroot = Command::new("rustc")
         .args(["--print", "sysroot"])
         .output()
@@ -62,28 +68,28 @@ fn ensure_target_installed() {
     let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_owned();
     if Path::new(&sysroot)
         .join("lib/rustlib")
-        .join(TARGET)
+        .join(target)
         .exists()
     {
         return;
     }
-    eprintln!("installing the {TARGET} target with rustup");
+    eprintln!("installing the {target} target with rustup");
     let status = Command::new("rustup")
-        .args(["target", "add", TARGET])
+        .args(["target", "add", target])
         .status()
-        .expect("run rustup (the tests need the wasm32-wasip2 target)");
-    assert!(status.success(), "rustup target add {TARGET} failed");
+        .unwrap_or_else(|e| panic!("run rustup (the tests need the {target} target): {e}"));
+    assert!(status.success(), "rustup target add {target} failed");
 }
 
-fn build() -> Guests {
-    ensure_target_installed();
-    let target_dir = guest_target_dir();
+/// Builds `packages` for `target` into `target_dir`.
+fn cargo_build(target: &str, packages: &[&str], target_dir: &Path) {
+    ensure_target_installed(target);
     let mut command = Command::new(cargo());
     command
         .current_dir(workspace_root())
-        .args(["build", "--release", "--target", TARGET, "--target-dir"])
-        .arg(&target_dir);
-    for package in PACKAGES {
+        .args(["build", "--release", "--target", target, "--target-dir"])
+        .arg(target_dir);
+    for package in packages {
         command.args(["-p", package]);
     }
     // Flags meant for the host build must not leak into the guests'.
@@ -91,14 +97,23 @@ fn build() -> Guests {
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS");
     let status = command.status().expect("run cargo to build the guests");
-    assert!(status.success(), "building the guest components failed");
+    assert!(status.success(), "building the {target} guests failed");
+}
 
-    let out = target_dir.join(TARGET).join("release");
-    let path = |name: &str| {
-        let path = out.join(format!("{name}.wasm"));
+fn build() -> Guests {
+    let target_dir = guest_target_dir();
+    cargo_build(TARGET, &PACKAGES, &target_dir);
+    cargo_build(WAGI_TARGET, &WAGI_PACKAGES, &target_dir);
+
+    let built = |target: &str, name: &str| {
+        let path = target_dir
+            .join(target)
+            .join("release")
+            .join(format!("{name}.wasm"));
         assert!(path.is_file(), "{} was not built", path.display());
         path
     };
+    let path = |name: &str| built(TARGET, name);
     Guests {
         hello: path("hello"),
         echo: path("echo"),
@@ -107,5 +122,45 @@ fn build() -> Guests {
         foreign_import: path("foreign_import"),
         authz: path("authz"),
         token_authorizer: path("token_authorizer"),
+        wagi_probe: built(WAGI_TARGET, "wagi-probe"),
+        rust_wagi: built(WAGI_TARGET, "rust-wagi"),
     }
+}
+
+/// Set (by `.ci/run`) when every example toolchain must be present: a missing one fails
+/// the tests instead of skipping them.
+const REQUIRE_TOOLCHAINS: &str = "WASMGATE_REQUIRE_TOOLCHAINS";
+
+/// Reports a toolchain that is not installed: skips (`None`) on a developer's machine,
+/// fails where `WASMGATE_REQUIRE_TOOLCHAINS` is set.
+pub fn missing_toolchain(what: &str, install: &str) -> Option<PathBuf> {
+    assert!(
+        std::env::var_os(REQUIRE_TOOLCHAINS).is_none(),
+        "{what} is not installed, and {REQUIRE_TOOLCHAINS} is set: {install}"
+    );
+    eprintln!("SKIPPED: {what} is not installed ({install})");
+    None
+}
+
+/// `examples/c-hello` built with clang and wasi-libc, once; `None` (after saying why)
+/// where that toolchain is not installed.
+pub fn c_hello() -> Option<&'static Path> {
+    static BUILT: OnceLock<Option<PathBuf>> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let out = guest_target_dir().join(WAGI_TARGET).join("c-hello.wasm");
+            let script = workspace_root().join("examples/c-hello/build.sh");
+            match Command::new("sh").arg(&script).arg(&out).output() {
+                Ok(output) if output.status.success() => Some(out),
+                Ok(output) => missing_toolchain(
+                    "clang for wasm32-wasi",
+                    &format!(
+                        "apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32; the build said: {}",
+                        String::from_utf8_lossy(&output.stderr).trim()
+                    ),
+                ),
+                Err(error) => missing_toolchain("sh", &error.to_string()),
+            }
+        })
+        .as_deref()
 }

@@ -1,0 +1,147 @@
+//! Tests of CGI environment building and output parsing.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::StatusCode;
+
+use super::{CgiRequest, parse_response, split_authority};
+use crate::runtime::InvocationFacts;
+
+fn parse(text: &str) -> Result<super::CgiResponse, String> {
+    parse_response(Bytes::copy_from_slice(text.as_bytes()))
+}
+
+#[test]
+fn content_type_and_body() {
+    let response = parse("Content-Type: text/plain\n\nhello\n").expect("valid");
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(response.headers["content-type"], "text/plain");
+    assert_eq!(response.body, "hello\n");
+}
+
+#[test]
+fn crlf_status_and_repeated_headers() {
+    let response =
+        parse("status: 404 Not Found\r\ncontent-type: text/html\r\nset-cookie: a=1\r\nset-cookie: b=2\r\n\r\n<p>no</p>")
+            .expect("valid");
+    assert_eq!(response.status, StatusCode::NOT_FOUND);
+    assert_eq!(response.headers.get_all("set-cookie").iter().count(), 2);
+    assert_eq!(response.body, "<p>no</p>");
+}
+
+#[test]
+fn location_alone_redirects() {
+    let response = parse("Location: https://example.com/\n\n").expect("valid");
+    assert_eq!(response.status, StatusCode::FOUND);
+    assert_eq!(response.headers["location"], "https://example.com/");
+}
+
+#[test]
+fn framing_headers_are_the_gateways() {
+    let response =
+        parse("content-type: text/plain\ncontent-length: 999\ntransfer-encoding: chunked\n\nabc")
+            .expect("valid");
+    assert!(response.headers.get("content-length").is_none());
+    assert!(response.headers.get("transfer-encoding").is_none());
+}
+
+#[test]
+fn malformed_outputs_say_what_is_wrong() {
+    for (output, expected) in [
+        ("", "wrote nothing"),
+        ("content-type: text/plain\nhello", "no blank line"),
+        ("hello world\n\n", "has no `:`"),
+        ("x-only: 1\n\nbody", "none of `content-type`"),
+        ("status: abc\n\n", "not a status code"),
+        ("status: 99\n\n", "not a status code"),
+        ("status: 101\n\n", "not a status code"),
+        ("bad name: 1\ncontent-type: a\n\n", "not a header name"),
+    ] {
+        let error = parse(output).expect_err("an error");
+        assert!(error.contains(expected), "{output:?}: {error}");
+    }
+}
+
+#[test]
+fn authority_splits_into_name_and_port() {
+    assert_eq!(split_authority("example.com:8080"), ("example.com", "8080"));
+    assert_eq!(split_authority("example.com"), ("example.com", "80"));
+    assert_eq!(split_authority("[::1]:9"), ("[::1]", "9"));
+    assert_eq!(split_authority("[::1]"), ("[::1]", "80"));
+}
+
+fn request() -> http::request::Parts {
+    let (parts, ()) = http::Request::post("/files/a%20b?x=1&y=two+words&&z=%2F")
+        .header("host", "api.test:8080")
+        .header("content-type", "application/json")
+        .header("x-trace", "1")
+        .header("x-trace", "2")
+        .header("content-length", "2")
+        .body(())
+        .expect("valid")
+        .into_parts();
+    parts
+}
+
+fn facts() -> InvocationFacts {
+    InvocationFacts {
+        request_id: "req-1".into(),
+        route: Arc::from("/files/{name}"),
+        path_params: vec![("name".into(), "a b".into())],
+        principal: Some("alice".into()),
+        authorizer_context: vec![("tenant-id".into(), "t9".into())],
+        client_ip: Some("127.0.0.1".parse().expect("valid")),
+    }
+}
+
+#[test]
+fn environment_describes_the_request() {
+    let parts = request();
+    let facts = facts();
+    let cgi = CgiRequest {
+        parts: &parts,
+        body_len: 2,
+        facts: &facts,
+    };
+    let env = cgi.environment(&[
+        ("GREETING".into(), "hi".into()),
+        ("REQUEST_METHOD".into(), "forged".into()),
+    ]);
+    let get = |name: &str| {
+        let found: Vec<&str> = env
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert!(found.len() <= 1, "{name} is set {} times", found.len());
+        found.first().map(|v| v.to_string())
+    };
+    assert_eq!(get("GREETING").as_deref(), Some("hi"));
+    assert_eq!(get("REQUEST_METHOD").as_deref(), Some("POST"));
+    assert_eq!(get("PATH_INFO").as_deref(), Some("/files/a b"));
+    assert_eq!(get("X_RAW_PATH_INFO").as_deref(), Some("/files/a%20b"));
+    assert_eq!(
+        get("QUERY_STRING").as_deref(),
+        Some("x=1&y=two+words&&z=%2F")
+    );
+    assert_eq!(get("SERVER_NAME").as_deref(), Some("api.test"));
+    assert_eq!(get("SERVER_PORT").as_deref(), Some("8080"));
+    assert_eq!(get("SERVER_PROTOCOL").as_deref(), Some("HTTP/1.1"));
+    assert_eq!(get("CONTENT_LENGTH").as_deref(), Some("2"));
+    assert_eq!(get("CONTENT_TYPE").as_deref(), Some("application/json"));
+    assert_eq!(get("HTTP_CONTENT_TYPE"), None);
+    assert_eq!(get("HTTP_X_TRACE").as_deref(), Some("1, 2"));
+    assert_eq!(get("HTTP_HOST").as_deref(), Some("api.test:8080"));
+    assert_eq!(get("X_MATCHED_ROUTE").as_deref(), Some("/files/{name}"));
+    assert_eq!(get("X_PARAM_NAME").as_deref(), Some("a b"));
+    assert_eq!(get("X_REQUEST_ID").as_deref(), Some("req-1"));
+    assert_eq!(get("REMOTE_USER").as_deref(), Some("alice"));
+    assert_eq!(get("X_AUTHORIZER_TENANT_ID").as_deref(), Some("t9"));
+    assert_eq!(get("REMOTE_ADDR").as_deref(), Some("127.0.0.1"));
+    assert_eq!(
+        get("X_FULL_URL").as_deref(),
+        Some("http://api.test:8080/files/a%20b?x=1&y=two+words&&z=%2F")
+    );
+    assert_eq!(cgi.arguments(), ["/files/a b", "x=1", "y=two words", "z=/"]);
+}

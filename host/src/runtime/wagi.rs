@@ -1,0 +1,206 @@
+//! The WAGI executor: `wasm32-wasip1` core modules (C with wasi-libc, Zig, TinyGo, Rust's
+//! `wasm32-wasip1`…) run as CGI commands, as Spin's WAGI trigger does. The request becomes
+//! environment variables, arguments and stdin (`cgi.rs`); `_start` runs in a fresh
+//! instance; its stdout, parsed as CGI output, becomes the response.
+//!
+//! The same limits as components apply: the route's timeout (epochs and
+//! `tokio::time::timeout_at`), memory, fuel, the instance pool; plus [`MAX_OUTPUT`] on what
+//! the module writes, which is buffered whole before the response starts.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Body;
+use wasmtime::{InstancePre, Linker, Module, Store};
+use wasmtime_wasi::I32Exit;
+use wasmtime_wasi::WasiCtx;
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+
+use super::cgi::{CgiRequest, parse_response};
+use super::context::InvocationFacts;
+use super::handler::LoadError;
+use super::invoke::{InvokeError, classify, deadline_after};
+use super::observe::Observation;
+use super::state::{Sandbox, SandboxLimiter, configure_store};
+use crate::limits::InvocationLimits;
+
+/// Most bytes a WAGI module may write to stdout (headers and body), all held in memory
+/// until it exits; a module writing more fails with a 502. Lambda's limit for a buffered
+/// response is 6 MB.
+pub const MAX_OUTPUT: usize = 16 << 20;
+
+/// Store data of one WAGI invocation.
+pub struct WagiState {
+    wasi: WasiP1Ctx,
+    limiter: SandboxLimiter,
+}
+
+/// Adds WASI preview 1 (`wasi_snapshot_preview1`) to a core-module linker.
+pub(super) fn add_to_linker(linker: &mut Linker<WagiState>) -> wasmtime::Result<()> {
+    wasmtime_wasi::p1::add_to_linker_async(linker, |state: &mut WagiState| &mut state.wasi)
+}
+
+/// A compiled, pre-linked WAGI command.
+#[derive(Clone)]
+pub struct WagiHandler {
+    pre: InstancePre<WagiState>,
+}
+
+impl WagiHandler {
+    /// Links a compiled core module: it may import only WASI preview 1 and must export
+    /// `_start`.
+    pub(super) fn link(
+        linker: &Linker<WagiState>,
+        origin: String,
+        module: Module,
+    ) -> Result<Self, LoadError> {
+        let is_command = module
+            .get_export("_start")
+            .and_then(|export| export.func().cloned())
+            .is_some_and(|func| func.params().len() == 0 && func.results().len() == 0);
+        if !is_command {
+            return Err(LoadError::NotACommand { origin });
+        }
+        let pre = linker.instantiate_pre(&module).map_err(|e| {
+            let foreign: Vec<String> = module
+                .imports()
+                .filter(|import| import.module() != "wasi_snapshot_preview1")
+                .map(|import| format!("`{}::{}`", import.module(), import.name()))
+                .collect();
+            let message = if foreign.is_empty() {
+                format!("{e:#}")
+            } else {
+                format!("{} ({e:#})", foreign.join(", "))
+            };
+            LoadError::UnsatisfiedImport {
+                origin: origin.clone(),
+                message,
+            }
+        })?;
+        Ok(WagiHandler { pre })
+    }
+
+    /// The compiled native code, for the on-disk cache.
+    pub(super) fn serialize(&self) -> wasmtime::Result<Vec<u8>> {
+        self.pre.module().serialize()
+    }
+
+    /// Runs `request` through a fresh instance: the body is read whole first, then
+    /// `_start` runs to its end, then its output is parsed. `hold` is kept until then.
+    pub async fn invoke<B, H>(
+        &self,
+        request: hyper::Request<B>,
+        facts: InvocationFacts,
+        limits: &InvocationLimits,
+        sandbox: &Sandbox,
+        observation: Option<Arc<Observation>>,
+        hold: H,
+    ) -> Result<hyper::Response<HyperOutgoingBody>, InvokeError>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+        H: Send + 'static,
+    {
+        let _hold = hold;
+        let deadline = deadline_after(limits.timeout);
+        let run = self.run(request, facts, limits, sandbox, observation, deadline);
+        let output = match tokio::time::timeout_at(deadline.into(), run).await {
+            Ok(output) => output?,
+            Err(_elapsed) => return Err(InvokeError::Timeout(limits.timeout)),
+        };
+        let parsed = parse_response(output).map_err(InvokeError::MalformedOutput)?;
+        let mut response = hyper::Response::new(
+            Full::new(parsed.body)
+                .map_err(|never| match never {})
+                .boxed_unsync(),
+        );
+        *response.status_mut() = parsed.status;
+        *response.headers_mut() = parsed.headers;
+        Ok(response)
+    }
+
+    /// Everything up to the module's exit; its stdout.
+    async fn run<B>(
+        &self,
+        request: hyper::Request<B>,
+        facts: InvocationFacts,
+        limits: &InvocationLimits,
+        sandbox: &Sandbox,
+        observation: Option<Arc<Observation>>,
+        deadline: Instant,
+    ) -> Result<Bytes, InvokeError>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
+        let (parts, body) = request.into_parts();
+        let body = match body.collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(error) => return Err(body_error(error.into())),
+        };
+        let cgi = CgiRequest {
+            parts: &parts,
+            body_len: body.len(),
+            facts: &facts,
+        };
+        // One byte more than allowed: a guest that fills it has gone past the limit, however
+        // it then reacts to the failed write (panic, exit code, or ignoring it).
+        let stdout = MemoryOutputPipe::new(MAX_OUTPUT + 1);
+        let mut wasi = WasiCtx::builder();
+        wasi.envs(&cgi.environment(&sandbox.env))
+            .args(&cgi.arguments())
+            .stdin(MemoryInputPipe::new(body))
+            .stdout(stdout.clone());
+        match &observation {
+            Some(observation) => wasi.stderr(observation.stderr.clone()),
+            None => wasi.inherit_stderr(),
+        };
+        let state = WagiState {
+            wasi: wasi.build_p1(),
+            limiter: SandboxLimiter::new(limits),
+        };
+        let mut store = Store::new(self.pre.module().engine(), state);
+        configure_store(&mut store, |state| &mut state.limiter, limits, deadline);
+
+        let instantiating = Instant::now();
+        let instance = self
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| classify(e, limits.timeout))?;
+        let running = Instant::now();
+        if let Some(observation) = &observation {
+            let _ = observation.instantiate.set(running - instantiating);
+        }
+        let start = instance
+            .get_typed_func::<(), ()>(&mut store, "_start")
+            .map_err(|e| InvokeError::Internal(format!("{e:#}")))?;
+        let exited = start.call_async(&mut store, ()).await;
+        if let Some(observation) = &observation {
+            let _ = observation.handle.set(running.elapsed());
+        }
+        let output = stdout.contents();
+        if output.len() > MAX_OUTPUT {
+            return Err(InvokeError::OutputTooLarge(MAX_OUTPUT));
+        }
+        if let Err(error) = exited {
+            match error.downcast_ref::<I32Exit>() {
+                Some(I32Exit(0)) => {}
+                Some(I32Exit(code)) => return Err(InvokeError::Exited(*code)),
+                None => return Err(classify(error, limits.timeout)),
+            }
+        }
+        Ok(output)
+    }
+}
+
+fn body_error(error: wasmtime_wasi_http::Error) -> InvokeError {
+    match error {
+        wasmtime_wasi_http::Error::ConnectionReadTimeout => InvokeError::BodyTimeout,
+        other => InvokeError::BadRequest(format!("the request body broke off: {other:?}")),
+    }
+}

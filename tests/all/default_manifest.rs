@@ -1,0 +1,57 @@
+//! The repository's own `wasmgate.toml`, the one `./quickstart` serves: every route it
+//! declares answers as the README says, with the examples the tests build.
+
+use crate::support::{Gateway, client, guest_target_dir, guests};
+
+/// The default manifest, its `target/…` module paths pointed at the tests' guest builds.
+fn default_manifest() -> String {
+    let _built = guests();
+    let manifest = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../wasmgate.toml"),
+    )
+    .expect("read wasmgate.toml");
+    let target = guest_target_dir();
+    let replaced = manifest.replace(
+        "path = \"target/",
+        &format!("path = \"{}/", target.display()),
+    );
+    assert_ne!(
+        replaced, manifest,
+        "wasmgate.toml names no module under target/"
+    );
+    replaced
+}
+
+#[tokio::test]
+async fn every_route_of_the_default_manifest_answers() {
+    let gw = Gateway::start(&default_manifest());
+    let http = client();
+
+    let hello = http.get(gw.url("/hello/ada")).send().await.expect("send");
+    assert_eq!(hello.status(), 200);
+    assert_eq!(hello.text().await.expect("body"), "Hello, ada!");
+
+    let echo = http
+        .post(gw.url("/echo/any/path?x=1"))
+        .body("hi")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(echo.status(), 200);
+    let echoed: serde_json::Value = echo.json().await.expect("json");
+    assert_eq!(echoed["method"], "POST", "{echoed}");
+
+    let private = http.get(gw.url("/private/ada")).send().await.expect("send");
+    assert_eq!(private.status(), 401);
+
+    let wagi = http
+        .get(gw.url("/wagi/hello/ada"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(wagi.status(), 200);
+    assert_eq!(
+        wagi.text().await.expect("body"),
+        "Hello from Rust on WAGI, ada! (GET)\n"
+    );
+}

@@ -1,0 +1,422 @@
+//! The WAGI executor: `wasm32-wasip1` commands get the request as CGI variables, arguments
+//! and stdin, and answer on stdout; their failures have documented statuses; the same
+//! limits, authorizers and throttles apply as to components.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::{AdminClient, Gateway, client, empty_gateway, guests, run, write_manifest};
+
+/// `wagi-probe` at `/wagi/{action}` (and behind the `authz` authorizer, and throttled), and
+/// the `rust-wagi` example at `/wagi/hello/{name}`.
+fn wagi_gateway() -> Gateway {
+    let g = guests();
+    Gateway::start(&format!(
+        r#"
+[[modules]]
+name = "probe"
+path = "{probe}"
+executor = "wagi"
+env = {{ GREETING = "hi there", REQUEST_METHOD = "forged" }}
+
+[[modules]]
+name = "rust-wagi"
+path = "{rust_wagi}"
+executor = "wagi"
+
+[[modules]]
+name = "authz"
+path = "{authz}"
+
+[[authorizers]]
+name = "tok"
+module = "authz"
+
+[[routes]]
+method = "ANY"
+path = "/wagi/{{action}}"
+module = "probe"
+timeout_ms = 1000
+memory_mb = 32
+max_body_mb = 1
+
+[[routes]]
+method = "GET"
+path = "/secure/{{action}}"
+module = "probe"
+authorizer = "tok"
+
+[[routes]]
+method = "GET"
+path = "/limited/{{action}}"
+module = "probe"
+throttle = {{ rate = 0.01, burst = 1 }}
+
+[[routes]]
+method = "ANY"
+path = "/wagi/hello/{{name}}"
+module = "rust-wagi"
+"#,
+        probe = g.wagi_probe.display(),
+        rust_wagi = g.rust_wagi.display(),
+        authz = g.authz.display(),
+    ))
+}
+
+/// The `env` action's output: variables by name, and `argN` entries.
+fn parse_env(body: &str) -> BTreeMap<String, String> {
+    body.lines()
+        .filter_map(|line| line.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_request_arrives_as_cgi_variables_and_arguments() {
+    let gw = wagi_gateway();
+    let response = client()
+        .get(gw.url("/wagi/env?x=1&y=two+words"))
+        .header("x-trace", "abc")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/plain");
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let env = parse_env(&response.text().await.expect("body"));
+    let addr = gw.url("").trim_start_matches("http://").to_owned();
+    let (host, port) = addr.trim_end_matches('/').rsplit_once(':').expect("port");
+    for (name, expected) in [
+        ("GATEWAY_INTERFACE", "CGI/1.1"),
+        ("REQUEST_METHOD", "GET"),
+        ("PATH_INFO", "/wagi/env"),
+        ("QUERY_STRING", "x=1&y=two+words"),
+        ("SERVER_PROTOCOL", "HTTP/1.1"),
+        ("SERVER_NAME", host),
+        ("SERVER_PORT", port),
+        ("REMOTE_ADDR", "127.0.0.1"),
+        ("CONTENT_LENGTH", "0"),
+        ("HTTP_X_TRACE", "abc"),
+        ("X_MATCHED_ROUTE", "/wagi/{action}"),
+        ("X_PARAM_ACTION", "env"),
+        ("X_REQUEST_ID", request_id.as_str()),
+        ("GREETING", "hi there"),
+        ("arg0", "/wagi/env"),
+        ("arg1", "x=1"),
+        ("arg2", "y=two words"),
+    ] {
+        assert_eq!(
+            env.get(name).map(String::as_str),
+            Some(expected),
+            "{name}: {env:?}"
+        );
+    }
+    // Nothing of the gateway's own environment leaks in; no principal without an authorizer.
+    for absent in ["PATH", "HOME", "X_PRINCIPAL", "REMOTE_USER"] {
+        assert!(!env.contains_key(absent), "{absent}: {env:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_body_arrives_on_stdin_and_the_response_is_cgi_output() {
+    let gw = wagi_gateway();
+    let payload: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let response = client()
+        .post(gw.url("/wagi/echo"))
+        .body(payload.clone())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-body-length"], "200000");
+    assert_eq!(response.headers()["content-length"], "200000");
+    assert_eq!(
+        response.bytes().await.expect("body").as_ref(),
+        payload.as_slice()
+    );
+
+    // Over the route's max_body_mb: refused before the module runs.
+    let response = client()
+        .post(gw.url("/wagi/echo"))
+        .body(vec![0u8; 1_100_000])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 413);
+
+    let response = client()
+        .get(gw.url("/wagi/status"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 418);
+    assert_eq!(response.headers()["x-custom"], "yes");
+    assert_eq!(response.headers().get_all("set-cookie").iter().count(), 2);
+    assert_eq!(response.text().await.expect("body"), "short and stout");
+
+    let response = client()
+        .get(gw.url("/wagi/redirect"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 302);
+    assert_eq!(response.headers()["location"], "/elsewhere");
+
+    let response = client()
+        .get(gw.url("/wagi/hello/ada"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-handler"], "rust-wagi");
+    assert_eq!(
+        response.text().await.expect("body"),
+        "Hello from Rust on WAGI, ada! (GET)\n"
+    );
+}
+
+async fn failure(gw: &Gateway, path: &str) -> (u16, Value, Duration) {
+    let started = Instant::now();
+    let response = client().get(gw.url(path)).send().await.expect("send");
+    let status = response.status().as_u16();
+    let body = response.json().await.expect("JSON error body");
+    (status, body, started.elapsed())
+}
+
+#[tokio::test]
+async fn failing_commands_end_with_documented_statuses() {
+    let gw = wagi_gateway();
+    for (path, status, kind, detail) in [
+        (
+            "/wagi/malformed",
+            502,
+            "handler_malformed_output",
+            "no blank line",
+        ),
+        (
+            "/wagi/nothing",
+            502,
+            "handler_malformed_output",
+            "wrote nothing",
+        ),
+        ("/wagi/exit", 502, "handler_exited", "exited with status 3"),
+        ("/wagi/panic", 502, "handler_trapped", "unreachable"),
+        (
+            "/wagi/grow",
+            502,
+            "handler_memory_limit",
+            "over its limit of 32 MiB",
+        ),
+        (
+            "/wagi/huge",
+            502,
+            "handler_output_too_large",
+            "more than 16 MiB",
+        ),
+        ("/wagi/spin", 504, "handler_timeout", "1000 ms"),
+    ] {
+        let (got, body, took) = failure(&gw, path).await;
+        assert_eq!(got, status, "{path}: {body}");
+        assert_eq!(body["error"], kind, "{path}: {body}");
+        let text = body["detail"].as_str().expect("detail");
+        assert!(text.contains(detail), "{path}: {text}");
+        if path == "/wagi/spin" {
+            assert!(took < Duration::from_millis(1000 + 500), "{took:?}");
+        }
+    }
+    assert!(gw.stderr().contains("the wagi probe panicked on purpose"));
+    // The gateway is unharmed.
+    let response = client()
+        .get(gw.url("/wagi/env"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn authorizers_and_throttles_apply_to_wagi_routes() {
+    let gw = wagi_gateway();
+    let response = client()
+        .get(gw.url("/secure/env"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 401);
+    let response = client()
+        .get(gw.url("/secure/env"))
+        .header("authorization", "Bearer allow-ada")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 200);
+    let env = parse_env(&response.text().await.expect("body"));
+    assert_eq!(env.get("X_PRINCIPAL").map(String::as_str), Some("ada"));
+    assert_eq!(env.get("REMOTE_USER").map(String::as_str), Some("ada"));
+    assert_eq!(
+        env.get("X_AUTHORIZER_ROUTE").map(String::as_str),
+        Some("/secure/{action}")
+    );
+    let response = client()
+        .get(gw.url("/secure/env"))
+        .header("authorization", "Bearer deny-bob")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 403);
+
+    let first = client()
+        .get(gw.url("/limited/env"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(first.status(), 200);
+    let second = client()
+        .get(gw.url("/limited/env"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(second.status(), 429);
+}
+
+#[test]
+fn a_core_module_needs_the_wagi_executor_and_a_component_the_default() {
+    let g = guests();
+    for (path, executor, expected) in [
+        (&g.wagi_probe, "", "executor = \"wagi\""),
+        (
+            &g.hello,
+            "executor = \"wagi\"\n",
+            "is a component, but the `wagi` executor",
+        ),
+        (&g.hello, "executor = \"cgi\"\n", "unknown variant `cgi`"),
+    ] {
+        let manifest = format!(
+            "[[modules]]\nname = \"m\"\npath = \"{}\"\n{executor}\n[[routes]]\nmethod = \"GET\"\npath = \"/\"\nmodule = \"m\"\n",
+            path.display()
+        );
+        let (dir, manifest_path) = write_manifest(&manifest);
+        let (status, _, stderr) = run(
+            &[
+                "up",
+                manifest_path.to_str().expect("utf-8"),
+                "--listen",
+                "127.0.0.1:0",
+            ],
+            dir.path(),
+        );
+        assert!(!status.success(), "{executor}: started");
+        assert!(stderr.contains(expected), "{executor}: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn wagi_modules_upload_through_the_admin_api_and_survive_a_restart() {
+    let gw = empty_gateway();
+    let admin = AdminClient::new(&gw);
+    let bytes = std::fs::read(&guests().wagi_probe).expect("wagi-probe");
+
+    let (status, answer) = admin.upload("probe", bytes.clone()).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer["message"]
+            .as_str()
+            .expect("message")
+            .contains("?executor=wagi"),
+        "{answer}"
+    );
+    let (status, answer) = admin.upload_as("probe", "cgi", bytes.clone()).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer["message"]
+            .as_str()
+            .expect("message")
+            .contains("`cgi` is not an executor")
+    );
+
+    let (status, answer) = admin.upload_as("probe", "wagi", bytes.clone()).await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(answer["executor"], "wagi");
+    let (status, answer) = admin
+        .put(
+            "/routes",
+            json!({ "method": "GET", "path": "/p/{action}", "module": "probe" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let (status, module) = admin.get("/modules/probe").await;
+    assert_eq!(status, 200);
+    assert_eq!(module["versions"][0]["executor"], "wagi");
+
+    let response = client()
+        .get(gw.url("/p/status"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 418);
+
+    // The stored module, and its cached native code, serve after a restart.
+    let data = gw.stop_keeping_data();
+    let gw = Gateway::start_in(data, &["--listen", "127.0.0.1:0"]);
+    let response = client()
+        .get(gw.url("/p/status"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 418);
+    assert_eq!(response.text().await.expect("body"), "short and stout");
+
+    // The test invoke captures what the command wrote to stderr.
+    let admin = AdminClient::new(&gw);
+    let (status, answer) = admin
+        .post_json("/invoke", json!({ "path": "/p/stderr" }))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["response"]["status"], 200);
+    assert!(
+        answer["stderr"]
+            .as_str()
+            .expect("stderr")
+            .contains("wagi probe: a line on stderr"),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn the_c_example_answers_through_wagi() {
+    let Some(c_hello) = crate::support::c_hello() else {
+        return;
+    };
+    let gw = Gateway::start(&format!(
+        "[[modules]]\nname = \"c-hello\"\npath = \"{}\"\nexecutor = \"wagi\"\n\n\
+         [[routes]]\nmethod = \"ANY\"\npath = \"/c/hello/{{name}}\"\nmodule = \"c-hello\"\n",
+        c_hello.display()
+    ));
+    let response = client()
+        .get(gw.url("/c/hello/ada"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-handler"], "c-hello");
+    assert_eq!(
+        response.text().await.expect("body"),
+        "Hello from C, ada! (GET)\n"
+    );
+    let response = client()
+        .post(gw.url("/c/hello/bo?lang=c"))
+        .body("some bytes")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.text().await.expect("body"),
+        "Hello from C, bo! (POST)\nquery: lang=c\nbody: some bytes\n(10 bytes)\n"
+    );
+}
