@@ -1,11 +1,14 @@
 //! The repository's own `wasmgate.toml`, the one `./quickstart` serves: every route it
 //! declares answers as the README says, with the examples the tests build.
 
-use crate::support::{Gateway, client, guest_target_dir, guests};
+use crate::support::{Gateway, client, guest_target_dir, guests, js_hello, python_hello};
 
-/// The default manifest, its `target/…` module paths pointed at the tests' guest builds.
-fn default_manifest() -> String {
+/// The default manifest, its `target/…` module paths pointed at the tests' guest builds;
+/// `None` (after saying why) where the JavaScript or Python toolchain is missing.
+fn default_manifest() -> Option<String> {
     let _built = guests();
+    js_hello()?;
+    python_hello()?;
     let manifest = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../wasmgate.toml"),
     )
@@ -19,12 +22,15 @@ fn default_manifest() -> String {
         replaced, manifest,
         "wasmgate.toml names no module under target/"
     );
-    replaced
+    Some(replaced)
 }
 
 #[tokio::test]
 async fn every_route_of_the_default_manifest_answers() {
-    let gw = Gateway::start(&default_manifest());
+    let Some(manifest) = default_manifest() else {
+        return;
+    };
+    let gw = Gateway::start(&manifest);
     let http = client();
 
     let hello = http.get(gw.url("/hello/ada")).send().await.expect("send");
@@ -54,4 +60,14 @@ async fn every_route_of_the_default_manifest_answers() {
         wagi.text().await.expect("body"),
         "Hello from Rust on WAGI, ada! (GET)\n"
     );
+
+    for (language, path) in [
+        ("JavaScript", "/js/hello/ada"),
+        ("Python", "/python/hello/ada"),
+    ] {
+        let response = http.get(gw.url(path)).send().await.expect("send");
+        assert_eq!(response.status(), 200, "{path}");
+        let seen: serde_json::Value = response.json().await.expect("json");
+        assert_eq!(seen["greeting"], format!("Hello from {language}, ada!"));
+    }
 }

@@ -15,6 +15,7 @@ mod failures;
 mod handlers;
 mod isolation;
 mod jwt;
+mod languages;
 mod limits;
 mod routing;
 mod sandbox;

@@ -41,6 +41,16 @@ pub fn exclusive() -> Exclusive {
     Exclusive { _guard: guard }
 }
 
+/// A share of the machine for work that loads it (a gateway, a guest build), waiting while
+/// a test holds it exclusively; `None` on that test's own thread, which needs no share.
+pub fn share_machine() -> Option<std::sync::RwLockReadGuard<'static, ()>> {
+    if EXCLUSIVE.with(|flag| flag.get()) {
+        None
+    } else {
+        Some(MACHINE.read().unwrap_or_else(|poison| poison.into_inner()))
+    }
+}
+
 /// A running gateway process.
 pub struct Gateway {
     _shared: Option<std::sync::RwLockReadGuard<'static, ()>>,
@@ -80,12 +90,7 @@ impl Gateway {
     /// Starts the gateway on the manifest and data dir already in `dir` (as left by an
     /// earlier gateway, see [`Gateway::stop_keeping_data`]).
     pub fn start_in(dir: tempfile::TempDir, args: &[&str]) -> Gateway {
-        // A test that holds the machine exclusively starts its gateway without a share.
-        let shared = if EXCLUSIVE.with(|flag| flag.get()) {
-            None
-        } else {
-            Some(MACHINE.read().unwrap_or_else(|poison| poison.into_inner()))
-        };
+        let shared = share_machine();
         let path = dir.path().join("wasmgate.toml");
         let mut child = Command::new(binary())
             .arg("up")

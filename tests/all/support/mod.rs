@@ -7,7 +7,7 @@ mod jwks;
 
 pub use admin::AdminClient;
 pub use gateway::{Gateway, exclusive, run, write_manifest};
-pub use guests::{c_hello, guest_target_dir, guests};
+pub use guests::{c_hello, guest_target_dir, guests, js_hello, python_hello};
 pub use jwks::JwksServer;
 
 /// The manifest most tests serve: every test guest behind a route.

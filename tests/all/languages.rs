@@ -1,0 +1,109 @@
+//! Handlers in other languages, built by their examples' own toolchains and served as they
+//! are: JavaScript (componentize-js) and Python (componentize-py) components read path
+//! parameters and the authorizer's output through the `wasmgate:gateway/context` import.
+//! Where a toolchain cannot be installed, its test says so and skips (`.ci/run` makes that
+//! a failure instead).
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::support::{Gateway, client, guests, js_hello, python_hello};
+
+/// `module` at `/lang/hello/{name}`, and behind the `authz` test authorizer at
+/// `/lang/private/{name}`.
+fn gateway_for(module: &Path) -> Gateway {
+    Gateway::start(&format!(
+        r#"
+[[modules]]
+name = "lang"
+path = "{module}"
+
+[[modules]]
+name = "authz"
+path = "{authz}"
+
+[[authorizers]]
+name = "tok"
+module = "authz"
+
+[[routes]]
+method = "ANY"
+path = "/lang/hello/{{name}}"
+module = "lang"
+
+[[routes]]
+method = "GET"
+path = "/lang/private/{{name}}"
+module = "lang"
+authorizer = "tok"
+"#,
+        module = module.display(),
+        authz = guests().authz.display(),
+    ))
+}
+
+/// What both examples answer: status, headers, and the request as they saw it.
+async fn check_example(module: &Path, greeting: &str, handler: &str) {
+    let gw = gateway_for(module);
+    let http = client();
+
+    let response = http
+        .post(gw.url("/lang/hello/ada%20l?x=1&y=two"))
+        .body("hello")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.headers()["x-handler"], handler);
+    assert_eq!(response.headers()["x-wasmgate-version"], "lang@1");
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let seen: Value = response.json().await.expect("json");
+    assert_eq!(seen["greeting"], greeting, "{seen}");
+    assert_eq!(seen["method"], "POST", "{seen}");
+    assert_eq!(seen["path"], "/lang/hello/ada%20l", "{seen}");
+    assert_eq!(seen["query"]["x"], "1", "{seen}");
+    assert_eq!(seen["query"]["y"], "two", "{seen}");
+    assert_eq!(seen["body_length"], 5, "{seen}");
+    assert_eq!(seen["route"], "/lang/hello/{name}", "{seen}");
+    assert_eq!(seen["path_params"]["name"], "ada l", "{seen}");
+    assert_eq!(seen["request_id"], request_id.as_str(), "{seen}");
+    assert_eq!(seen["principal"], Value::Null, "{seen}");
+
+    let response = http
+        .get(gw.url("/lang/private/ada"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 401);
+    let response = http
+        .get(gw.url("/lang/private/ada"))
+        .header("authorization", "Bearer allow-ada")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 200);
+    let seen: Value = response.json().await.expect("json");
+    assert_eq!(seen["principal"], "ada", "{seen}");
+    assert_eq!(
+        seen["authorizer_context"]["route"], "/lang/private/{name}",
+        "{seen}"
+    );
+    assert_eq!(seen["method"], "GET", "{seen}");
+}
+
+#[tokio::test]
+async fn the_javascript_example_answers_with_params_and_authorizer_context() {
+    let Some(module) = js_hello() else { return };
+    check_example(module, "Hello from JavaScript, ada l!", "js").await;
+}
+
+#[tokio::test]
+async fn the_python_example_answers_with_params_and_authorizer_context() {
+    let Some(module) = python_hello() else { return };
+    check_example(module, "Hello from Python, ada l!", "python").await;
+}
