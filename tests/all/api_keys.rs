@@ -1,5 +1,6 @@
 //! API keys and usage plans: keys required by a route (403 without a valid, enabled one),
-//! per-key rate limits and quotas (429), disabling and rotating keys without a restart.
+//! per-key rate limits and quotas (429, their usage kept across restarts), disabling and
+//! rotating keys without a restart.
 
 use serde_json::{Value, json};
 
@@ -171,4 +172,50 @@ async fn a_plan_limits_each_key_by_rate_and_quota() {
         .post_json("/keys", json!({ "name": "x", "plan": "nope" }))
         .await;
     assert_eq!(status, 400, "{body}");
+}
+
+#[tokio::test]
+async fn quota_usage_survives_a_restart_and_a_crash() {
+    let gw = keyed_gateway();
+    let admin = AdminClient::new(&gw);
+    let (status, body) = admin
+        .put(
+            "/plans/small",
+            json!({ "quota": { "limit": 2, "period": "month" } }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, key) = new_key(&admin, Some("small")).await;
+    let (crash_id, crash_key) = new_key(&admin, Some("small")).await;
+    assert_eq!(call(&gw, Some(&key)).await.0, 200);
+
+    // A clean stop saves the count: one request left after the restart.
+    let gw = Gateway::start_in(gw.stop_keeping_data(), &["--listen", "127.0.0.1:0"]);
+    assert_eq!(call(&gw, Some(&key)).await.0, 200);
+    let (status, _, body) = call(&gw, Some(&key)).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error"], "quota_exceeded");
+
+    // After a crash, what was saved (every second) still counts.
+    assert_eq!(call(&gw, Some(&crash_key)).await.0, 200);
+    let saved = gw.data_dir().join("quota-usage.json");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let usage: Value = std::fs::read(&saved)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default();
+        if usage[&crash_id]["used"] == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the count was never saved: {usage}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let gw = Gateway::start_in(gw.kill_keeping_data(), &["--listen", "127.0.0.1:0"]);
+    assert_eq!(call(&gw, Some(&crash_key)).await.0, 200);
+    assert_eq!(call(&gw, Some(&crash_key)).await.0, 429);
+    assert_eq!(call(&gw, Some(&key)).await.0, 429);
 }

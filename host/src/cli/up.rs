@@ -142,7 +142,11 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
         ..options.clone()
     };
     let admin_server = Server::bind(
-        Arc::new(Admin::new(gateway, token.clone(), args.max_upload_mb << 20)),
+        Arc::new(Admin::new(
+            gateway.clone(),
+            token.clone(),
+            args.max_upload_mb << 20,
+        )),
         &admin_options,
     )
     .with_context(|| format!("cannot listen on {} (admin API)", args.admin_listen))?;
@@ -194,7 +198,10 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
         }
     });
     match forced {
-        Some(drained) => drained??,
+        Some(drained) => {
+            drained??;
+            gateway.save_quota_usage();
+        }
         None => {
             // Dropping the runtime would wait for the drain; leave it behind instead.
             signals.shutdown_background();

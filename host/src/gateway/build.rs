@@ -93,6 +93,14 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Kept {
+    /// Nothing kept yet but API keys' quota usage (as an earlier run left it).
+    pub fn with_usage(usage: QuotaUsage) -> Self {
+        Kept {
+            usage,
+            ..Kept::default()
+        }
+    }
+
     /// The route's guards: the previous ones if its settings did not change.
     fn guards(&self, id: &str, settings: &Protection) -> Arc<RouteGuards> {
         let stats = lock(&self.stats).entry(id.to_owned()).or_default().clone();

@@ -1,14 +1,16 @@
 //! API keys at request time: the `x-api-key` header must name an enabled key (else 403);
 //! its usage plan's rate limit and quota apply per key (else 429).
 //!
-//! Quota usage is counted per key and period in memory, kept across deploys; it restarts
-//! from zero when the gateway does.
+//! Quota usage is counted per key and period in memory, kept across deploys, and saved to
+//! the registry's store (every second while it changes, and when the gateway stops), so a
+//! restart resumes the counts; a crash loses at most the last second's.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::registry::{PlanConfig, QuotaConfig, QuotaPeriod, RegistryState, sha256_hex};
+use crate::registry::{PlanConfig, QuotaConfig, QuotaPeriod, QuotaUsed, RegistryState, sha256_hex};
 use crate::rejection::Rejection;
 use crate::throttle::{KeyedBuckets, Verdict};
 
@@ -34,10 +36,12 @@ pub(super) struct KeyRing {
     by_hash: HashMap<String, Arc<KeyEntry>>,
 }
 
-/// Requests used per key in its current quota period: (period number, count).
+/// Requests used per key in its current quota period.
 #[derive(Default)]
 pub(super) struct QuotaUsage {
-    used: Mutex<HashMap<String, (u64, u64)>>,
+    used: Mutex<HashMap<String, QuotaUsed>>,
+    /// Set by each counted request, cleared when the usage is taken to be saved.
+    changed: AtomicBool,
 }
 
 impl KeyRing {
@@ -117,30 +121,73 @@ impl KeyEntry {
 }
 
 impl QuotaUsage {
+    /// Usage as saved by an earlier run.
+    pub(super) fn restored(saved: crate::registry::QuotaUsage) -> Self {
+        QuotaUsage {
+            used: Mutex::new(saved.into_iter().collect()),
+            changed: AtomicBool::new(false),
+        }
+    }
+
+    /// The usage to save, if any request was counted since the last call; periods that
+    /// are over are left out.
+    pub(super) fn changes(&self) -> Option<crate::registry::QuotaUsage> {
+        if !self.changed.swap(false, Ordering::AcqRel) {
+            return None;
+        }
+        let now = unix_now();
+        let used = self.lock();
+        Some(
+            used.iter()
+                .filter(|(_, u)| period_of(now, u.period).0 == u.number)
+                .map(|(key, u)| (key.clone(), *u))
+                .collect(),
+        )
+    }
+
+    /// Marks the usage as changed again (its save failed: the next one retries).
+    pub(super) fn unsaved(&self) {
+        self.changed.store(true, Ordering::Release);
+    }
+
     /// Counts one request for `key`, refusing it past the quota.
     fn take(&self, key: &str, quota: QuotaConfig) -> Result<(), Rejection> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let (period, resets_at) = period_of(now, quota.period);
-        let mut used = self
-            .used
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
-        let entry = used.entry(key.to_owned()).or_insert((period, 0));
-        if entry.0 != period {
-            *entry = (period, 0);
+        let now = unix_now();
+        let (number, resets_at) = period_of(now, quota.period);
+        let mut used = self.lock();
+        let fresh = QuotaUsed {
+            period: quota.period,
+            number,
+            used: 0,
+        };
+        let entry = used.entry(key.to_owned()).or_insert(fresh);
+        if entry.period != quota.period || entry.number != number {
+            *entry = fresh;
         }
-        if entry.1 >= quota.limit {
+        if entry.used >= quota.limit {
             return Err(Rejection::QuotaExceeded {
                 limit: quota.limit,
                 resets_at,
                 now,
             });
         }
-        entry.1 += 1;
+        entry.used += 1;
+        self.changed.store(true, Ordering::Release);
         Ok(())
     }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, QuotaUsed>> {
+        self.used
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+}
+
+/// Seconds since the epoch.
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 const DAY: u64 = 86_400;
@@ -239,5 +286,47 @@ mod tests {
             Err(Rejection::QuotaExceeded { limit: 2, .. })
         ));
         assert!(usage.take("other", quota).is_ok());
+    }
+
+    #[test]
+    fn usage_is_saved_when_it_changed_and_resumes_when_restored() {
+        let quota = QuotaConfig {
+            limit: 2,
+            period: QuotaPeriod::Day,
+        };
+        let usage = QuotaUsage::default();
+        assert_eq!(usage.changes(), None);
+        assert!(usage.take("k", quota).is_ok());
+        let saved = usage.changes().expect("a request was counted");
+        assert_eq!(saved["k"].used, 1);
+        assert_eq!(usage.changes(), None, "nothing new since");
+
+        let mut saved = saved;
+        // A period that is over is dropped from the next save, and counts from zero.
+        saved.insert(
+            "old".into(),
+            QuotaUsed {
+                period: QuotaPeriod::Day,
+                number: 3,
+                used: 2,
+            },
+        );
+        let restored = QuotaUsage::restored(saved);
+        assert!(restored.take("k", quota).is_ok());
+        assert!(
+            restored.take("k", quota).is_err(),
+            "1 saved + 1 = the limit"
+        );
+        assert!(restored.take("old", quota).is_ok());
+        restored.unsaved();
+        let saved = restored.changes().expect("changed");
+        assert_eq!(saved["old"].used, 1);
+
+        // A plan whose period changes starts its key over.
+        let weekly = QuotaConfig {
+            limit: 2,
+            period: QuotaPeriod::Week,
+        };
+        assert!(restored.take("k", weekly).is_ok());
     }
 }

@@ -37,6 +37,9 @@ pub const EXECUTED_VERSION: http::HeaderName = http::HeaderName::from_static("x-
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub SocketAddr);
 
+/// How often changed quota usage is saved: what a crash can lose.
+pub const QUOTA_USAGE_SAVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Settings of the gateway itself.
 #[derive(Debug, Clone)]
 pub struct GatewayOptions {
@@ -76,7 +79,14 @@ impl Gateway {
         registry: Arc<Registry>,
         options: GatewayOptions,
     ) -> Result<Arc<Self>, RegistryError> {
-        let kept = build::Kept::default();
+        let usage = match registry.load_quota_usage() {
+            Ok(saved) => keys::QuotaUsage::restored(saved),
+            Err(error) => {
+                tracing::error!(%error, "API key quota usage not restored: counting from zero");
+                keys::QuotaUsage::default()
+            }
+        };
+        let kept = build::Kept::with_usage(usage);
         let snapshot = build::build_routes(&registry, &registry.state(), &kept)?;
         let gateway = Arc::new(Gateway {
             registry: registry.clone(),
@@ -90,7 +100,33 @@ impl Gateway {
                 gateway.rebuild(state);
             }
         });
+        let weak = Arc::downgrade(&gateway);
+        std::thread::Builder::new()
+            .name("quota-usage".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(QUOTA_USAGE_SAVE_INTERVAL);
+                    match weak.upgrade() {
+                        Some(gateway) => gateway.save_quota_usage(),
+                        None => break,
+                    }
+                }
+            })
+            .map_err(|e| {
+                RegistryError::Storage(format!("cannot start the quota usage saver: {e}"))
+            })?;
         Ok(gateway)
+    }
+
+    /// Saves API keys' quota usage if it changed since the last save (the gateway does so
+    /// every [`QUOTA_USAGE_SAVE_INTERVAL`] by itself; call it once more when stopping).
+    pub fn save_quota_usage(&self) {
+        if let Some(usage) = self.kept.usage.changes()
+            && let Err(error) = self.registry.save_quota_usage(&usage)
+        {
+            self.kept.usage.unsaved();
+            tracing::error!(%error, "API key quota usage not saved; retrying");
+        }
     }
 
     /// Builds the routes of `state` and swaps them in; on failure the current routes stay.

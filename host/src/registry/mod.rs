@@ -13,6 +13,8 @@ mod keys;
 mod manifest;
 mod model;
 mod store;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -23,8 +25,8 @@ pub use keys::NewKey;
 pub use manifest::ApplyError;
 pub use model::{
     AliasRecord, ApiKeyRecord, Canary, Executor, GatewaySettings, ModuleConfig, ModuleRecord,
-    PlanConfig, Qualifier, QuotaConfig, QuotaPeriod, RegistryState, RouteRecord, RouteSource,
-    Target, VersionRecord, check_alias_name,
+    PlanConfig, Qualifier, QuotaConfig, QuotaPeriod, QuotaUsage, QuotaUsed, RegistryState,
+    RouteRecord, RouteSource, Target, VersionRecord, check_alias_name,
 };
 pub use store::{FileStore, RegistryStore, sha256_hex};
 
@@ -117,6 +119,16 @@ impl Registry {
     ) -> Result<(), RegistryError> {
         self.store.save_state(&next)?;
         **state = next;
+        // Compiled code no stored version uses any more (its last version was deleted) is
+        // dropped; requests in flight hold their own reference to it.
+        let used: std::collections::HashSet<&str> = state
+            .modules
+            .values()
+            .flat_map(|module| module.versions.values())
+            .map(|version| version.sha256.as_str())
+            .collect();
+        self.modules_lock()
+            .retain(|sha256, _| used.contains(sha256.as_str()));
         for listener in self
             .listeners
             .lock()
@@ -131,6 +143,16 @@ impl Registry {
     /// A copy of everything stored.
     pub fn state(&self) -> RegistryState {
         self.lock().clone()
+    }
+
+    /// API keys' quota usage as last saved.
+    pub fn load_quota_usage(&self) -> Result<QuotaUsage, RegistryError> {
+        self.store.load_quota_usage()
+    }
+
+    /// Saves API keys' quota usage.
+    pub fn save_quota_usage(&self, usage: &QuotaUsage) -> Result<(), RegistryError> {
+        self.store.save_quota_usage(usage)
     }
 
     /// Validates, compiles and stores `bytes` as a new version of `name`, run by
@@ -184,9 +206,10 @@ impl Registry {
         self.store.put_module(&sha256, &bytes)?;
         self.store
             .put_native(&sha256, &self.runtime.compatibility_key(), &native)?;
-        self.modules_lock().insert(sha256.clone(), handler);
 
         let mut state = self.lock();
+        // Under the state lock, as `commit` evicts what no version references.
+        self.modules_lock().insert(sha256.clone(), handler);
         let mut next = state.clone();
         let module = next.modules.entry(name.to_string()).or_default();
         if let Some((&version, _)) = module.versions.iter().find(|(_, v)| v.sha256 == sha256) {
@@ -248,6 +271,12 @@ impl Registry {
                 self.compile_timeout.as_secs(),
             )),
         }
+    }
+
+    /// How many module versions' compiled code is held in memory.
+    #[cfg(test)]
+    fn compiled_modules(&self) -> usize {
+        self.modules_lock().len()
     }
 
     fn modules_lock(&self) -> MutexGuard<'_, HashMap<String, CompiledModule>> {

@@ -326,6 +326,21 @@ pub struct QuotaConfig {
     pub period: QuotaPeriod,
 }
 
+/// Requests one API key has used in its current quota period, as saved between runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaUsed {
+    /// The kind of period counted.
+    pub period: QuotaPeriod,
+    /// Which one: days, weeks or months since 1970 (UTC).
+    pub number: u64,
+    /// Requests counted in it.
+    pub used: u64,
+}
+
+/// Quota usage by API key id.
+pub type QuotaUsage = BTreeMap<String, QuotaUsed>;
+
 /// A usage plan.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

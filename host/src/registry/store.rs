@@ -9,6 +9,7 @@
 //! native/<sha256>-<engine>.cwasm    compiled code for one engine configuration
 //! native/<sha256>-<engine>.sha256   the hash of that .cwasm, written after it
 //! quarantine/                       files whose contents did not match their hash
+//! quota-usage.json                  API keys' quota usage in their current periods
 //! ```
 //!
 //! Every write is atomic (temporary file, fsync, rename, fsync of the folder), and the
@@ -21,7 +22,7 @@ use sha2::{Digest, Sha256};
 
 use super::RegistryError;
 use super::fs::{ensure_dir, write_atomic, write_atomic_with_mode};
-use super::model::RegistryState;
+use super::model::{QuotaUsage, RegistryState};
 
 /// Storage of the registry document, module bytes and compiled code.
 pub trait RegistryStore: Send + Sync {
@@ -37,12 +38,22 @@ pub trait RegistryStore: Send + Sync {
     fn put_native(&self, sha256: &str, engine: &str, bytes: &[u8]) -> Result<(), RegistryError>;
     /// Compiled code, if present and intact; a mismatch quarantines it and returns `None`.
     fn get_native(&self, sha256: &str, engine: &str) -> Result<Option<Vec<u8>>, RegistryError>;
+    /// API keys' quota usage as last saved (empty if never saved).
+    fn load_quota_usage(&self) -> Result<QuotaUsage, RegistryError>;
+    /// Replaces the saved quota usage.
+    fn save_quota_usage(&self, usage: &QuotaUsage) -> Result<(), RegistryError>;
 }
 
 /// Hex sha256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
+
+/// Why a module or compiled code is quarantined.
+const MISMATCH: &str = "does not match its sha256";
+
+/// The quota usage file in the data dir.
+const QUOTA_USAGE: &str = "quota-usage.json";
 
 /// The registry in a data dir on the local disk.
 #[derive(Debug)]
@@ -82,19 +93,20 @@ impl FileStore {
     }
 
     /// Moves a file whose contents do not match its hash out of the way.
-    fn quarantine(&self, path: &Path) {
+    /// Moves a damaged file aside (`why` says what is wrong with it), so it is never loaded.
+    fn quarantine(&self, path: &Path, why: &str) {
         let Some(name) = path.file_name() else { return };
         let target = self.root.join("quarantine").join(name);
         match std::fs::rename(path, &target) {
             Ok(()) => tracing::error!(
                 file = %path.display(),
                 moved_to = %target.display(),
-                "stored file does not match its sha256: quarantined, never loaded"
+                "stored file {why}: quarantined, never loaded"
             ),
             Err(error) => tracing::error!(
                 file = %path.display(),
                 %error,
-                "stored file does not match its sha256 and could not be quarantined"
+                "stored file {why} and could not be quarantined"
             ),
         }
     }
@@ -155,7 +167,7 @@ impl RegistryStore for FileStore {
         let path = self.module_path(sha256);
         let bytes = std::fs::read(&path).map_err(|e| storage_error("read", &path, e))?;
         if sha256_hex(&bytes) != sha256 {
-            self.quarantine(&path);
+            self.quarantine(&path, MISMATCH);
             return Err(RegistryError::Storage(format!(
                 "{} does not match its sha256; it was quarantined",
                 path.display()
@@ -183,10 +195,33 @@ impl RegistryStore for FileStore {
             Err(e) => return Err(storage_error("read", &code, e)),
         };
         if sha256_hex(&bytes) != expected.trim() {
-            self.quarantine(&code);
-            self.quarantine(&hash);
+            self.quarantine(&code, MISMATCH);
+            self.quarantine(&hash, MISMATCH);
             return Ok(None);
         }
         Ok(Some(bytes))
+    }
+
+    fn load_quota_usage(&self) -> Result<QuotaUsage, RegistryError> {
+        let path = self.root.join(QUOTA_USAGE);
+        let text = match std::fs::read(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(QuotaUsage::new()),
+            Err(e) => return Err(storage_error("read", &path, e)),
+        };
+        serde_json::from_slice(&text).map_err(|e| {
+            self.quarantine(&path, "is not valid JSON quota usage");
+            RegistryError::Storage(format!(
+                "{} is not valid quota usage ({e}); it was quarantined",
+                path.display()
+            ))
+        })
+    }
+
+    fn save_quota_usage(&self, usage: &QuotaUsage) -> Result<(), RegistryError> {
+        let path = self.root.join(QUOTA_USAGE);
+        let json = serde_json::to_vec(usage)
+            .map_err(|e| RegistryError::Storage(format!("cannot serialise quota usage: {e}")))?;
+        write_atomic(&path, &json).map_err(|e| storage_error("write", &path, e))
     }
 }
