@@ -73,7 +73,8 @@ async fn call(
 /// How many times the authorizer ran for `token`, once the gateway's log has caught up
 /// with at least `at_least` of them.
 fn calls(gw: &Gateway, token: &str, at_least: usize) -> usize {
-    let line = format!("authz: called with {token}\n");
+    // The log line goes on after the guest's text (request id, stream).
+    let line = format!("authz: called with {token} ");
     let count = || gw.stderr().matches(&line).count();
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while count() < at_least && std::time::Instant::now() < deadline {

@@ -115,3 +115,47 @@ async fn full_instance_pool_is_503_with_retry_after() {
     let response = client().get(gw.url("/hello/x")).send().await.expect("send");
     assert_eq!(response.status(), 200);
 }
+
+#[tokio::test]
+async fn guest_output_reaches_the_log_by_line_up_to_its_limit() {
+    let gw = standard_gateway();
+    let response = client()
+        .get(gw.url("/probe/chatter?lines=3"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 200);
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    gw.wait_for_log("probe: chatter 2 on stderr");
+    let log = gw.stderr();
+    let line = log
+        .lines()
+        .find(|line| line.contains("probe: chatter 0 on stdout"))
+        .expect("a stdout line");
+    assert!(
+        line.contains(&request_id),
+        "tagged with the request: {line}"
+    );
+    assert!(line.contains("stdout"), "{line}");
+
+    // 20,000 lines of ~28 bytes: only the first 64 KiB are logged, then one warning.
+    let response = client()
+        .get(gw.url("/probe/chatter?lines=20000"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.text().await.expect("body"),
+        "chattered 20000 lines"
+    );
+    gw.wait_for_log("the rest was not logged");
+    let logged = gw.stderr().matches("probe: chatter ").count();
+    assert!(
+        (3 * 2 + 2_000..3 * 2 + 2_500).contains(&logged),
+        "{logged} guest lines logged"
+    );
+}

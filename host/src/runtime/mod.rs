@@ -17,6 +17,7 @@ mod authorizer;
 mod cgi;
 mod context;
 mod engine;
+mod guest_log;
 mod guest_task;
 mod handler;
 mod invoke;
@@ -35,6 +36,7 @@ pub use authorizer::{
 };
 pub use context::InvocationFacts;
 pub use engine::{EPOCH_TICK, EngineOptions};
+pub use guest_log::GUEST_LOG_LIMIT;
 pub use handler::{CompiledModule, Handler, HandlerComponent, LoadError};
 pub use wagi::{MAX_OUTPUT, WagiHandler};
 

@@ -11,6 +11,7 @@ use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, 
 use std::sync::Arc;
 
 use super::context::InvocationFacts;
+use super::guest_log::GuestLog;
 use super::observe::Observation;
 use crate::allowlist::AllowList;
 use crate::limits::InvocationLimits;
@@ -27,8 +28,8 @@ pub struct InvocationState {
 
 impl InvocationState {
     /// Fresh state: no environment, arguments, files or sockets. The guest's stdout and
-    /// stderr go to the gateway's stderr (its log), never to its stdout — or, when the
-    /// invocation is observed, into the observation.
+    /// stderr go to the gateway's log, line by line and bounded ([`GuestLog`]) — or, when
+    /// the invocation is observed, into the observation.
     pub(super) fn new(
         facts: InvocationFacts,
         limits: &InvocationLimits,
@@ -41,7 +42,10 @@ impl InvocationState {
             Some(observation) => builder
                 .stdout(observation.stdout.clone())
                 .stderr(observation.stderr.clone()),
-            None => builder.stdout(std::io::stderr()).inherit_stderr(),
+            None => {
+                let (stdout, stderr) = GuestLog::pair(&facts.request_id);
+                builder.stdout(stdout).stderr(stderr)
+            }
         };
         let wasi = builder.build();
         let mut table = ResourceTable::new();

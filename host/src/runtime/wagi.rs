@@ -22,6 +22,7 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use super::cgi::{CgiRequest, parse_response};
 use super::context::InvocationFacts;
+use super::guest_log::GuestLog;
 use super::handler::LoadError;
 use super::invoke::{InvokeError, classify, deadline_after};
 use super::observe::Observation;
@@ -157,7 +158,7 @@ impl WagiHandler {
             .stdout(stdout.clone());
         match &observation {
             Some(observation) => wasi.stderr(observation.stderr.clone()),
-            None => wasi.inherit_stderr(),
+            None => wasi.stderr(GuestLog::pair(&facts.request_id).1),
         };
         let state = WagiState {
             wasi: wasi.build_p1(),

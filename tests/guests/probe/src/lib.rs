@@ -23,6 +23,15 @@ fn probe(req: Request) -> Result<Response, Error> {
             (CALLS.fetch_add(1, Ordering::SeqCst) + 1).to_string(),
         )),
         "trap" => panic!("the probe was asked to trap"),
+        "chatter" => {
+            // Floods stdout and stderr, for the guest log's limit.
+            let lines: u32 = req.query("lines").unwrap_or_default().parse()?;
+            for n in 0..lines {
+                println!("probe: chatter {n} on stdout");
+                eprintln!("probe: chatter {n} on stderr");
+            }
+            Ok(Response::text(format!("chattered {lines} lines")))
+        }
         "sleep" => {
             let ms: u64 = req.query("ms").unwrap_or_default().parse()?;
             // Tests wait for this line in the gateway's log to know the call is in flight.
