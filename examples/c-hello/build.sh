@@ -9,9 +9,9 @@
 set -eu
 here="$(dirname "$0")"
 out="${1:-$here/../../target/wasm32-wasip1/c-hello.wasm}"
-cc="${CC:-clang}"
+cc="${WASI_CC:-clang}"
 # Debian's clang finds wasi-libc's headers and libraries under /usr for this target; with
-# the WASI SDK, set CC="<wasi-sdk>/bin/clang --sysroot=<wasi-sdk>/share/wasi-sysroot".
+# the WASI SDK, set WASI_CC="<wasi-sdk>/bin/clang --sysroot=<wasi-sdk>/share/wasi-sysroot".
 if ! command -v "${cc%% *}" >/dev/null 2>&1; then
   echo "$cc not found: install clang, lld, wasi-libc and libclang-rt-dev-wasm32" >&2
   exit 3

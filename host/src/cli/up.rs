@@ -197,11 +197,10 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
             _ = shutdown.recv() => None,
         }
     });
+    // Whatever happened to the drain, the quota counts so far are kept.
+    gateway.save_quota_usage();
     match forced {
-        Some(drained) => {
-            drained??;
-            gateway.save_quota_usage();
-        }
+        Some(drained) => drained??,
         None => {
             // Dropping the runtime would wait for the drain; leave it behind instead.
             signals.shutdown_background();

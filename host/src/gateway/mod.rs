@@ -60,6 +60,8 @@ pub struct Gateway {
     registry: Arc<Registry>,
     snapshot: ArcSwap<build::Snapshot>,
     kept: build::Kept,
+    /// Held while quota usage is saved.
+    saving: std::sync::Mutex<()>,
     options: GatewayOptions,
 }
 
@@ -92,6 +94,7 @@ impl Gateway {
             registry: registry.clone(),
             snapshot: ArcSwap::from_pointee(snapshot),
             kept,
+            saving: std::sync::Mutex::new(()),
             options,
         });
         let weak = Arc::downgrade(&gateway);
@@ -121,6 +124,11 @@ impl Gateway {
     /// Saves API keys' quota usage if it changed since the last save (the gateway does so
     /// every [`QUOTA_USAGE_SAVE_INTERVAL`] by itself; call it once more when stopping).
     pub fn save_quota_usage(&self) {
+        // One save at a time: an older snapshot must not land after a newer one.
+        let _saving = self
+            .saving
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         if let Some(usage) = self.kept.usage.changes()
             && let Err(error) = self.registry.save_quota_usage(&usage)
         {

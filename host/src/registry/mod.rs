@@ -231,8 +231,22 @@ impl Registry {
                 executor,
             },
         );
-        self.check_users(&next)?;
-        self.commit(&mut state, next)?;
+        let committed = self
+            .check_users(&next)
+            .and_then(|()| self.commit(&mut state, next));
+        if let Err(error) = committed {
+            // The code was cached for this version; keep it only if other bytes-identical
+            // versions use it.
+            let used = state
+                .modules
+                .values()
+                .flat_map(|module| module.versions.values())
+                .any(|stored| stored.sha256 == sha256);
+            if !used {
+                self.modules_lock().remove(&sha256);
+            }
+            return Err(error);
+        }
         Ok(Upload {
             version,
             sha256,

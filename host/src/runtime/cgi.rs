@@ -20,16 +20,22 @@ pub(super) struct CgiRequest<'a> {
 }
 
 impl CgiRequest<'_> {
-    /// The environment: the module's own variables first, then the CGI ones, which win
-    /// over a module variable of the same name.
+    /// The environment: the module's own variables, then the CGI ones. The gateway's
+    /// variables win over a module variable of the same name; a module variable wins over
+    /// an `HTTP_*` one, which the client chose. Each name is set once.
     pub fn environment(&self, module_env: &[(String, String)]) -> Vec<(String, String)> {
+        let from_client = |name: &str| name.starts_with("HTTP_");
+        let in_module = |name: &str| module_env.iter().any(|(module, _)| module == name);
         let cgi = self.cgi_variables();
         let mut env: Vec<(String, String)> = module_env
             .iter()
-            .filter(|(name, _)| !cgi.iter().any(|(cgi_name, _)| cgi_name == name))
+            .filter(|(name, _)| from_client(name) || !cgi.iter().any(|(cgi, _)| cgi == name))
             .cloned()
             .collect();
-        env.extend(cgi);
+        env.extend(
+            cgi.into_iter()
+                .filter(|(name, _)| !(from_client(name) && in_module(name))),
+        );
         env
     }
 
@@ -92,8 +98,10 @@ impl CgiRequest<'_> {
             ));
         }
         for name in parts.headers.keys() {
-            // RFC 3875 §4.1.18: these two are CONTENT_TYPE and CONTENT_LENGTH already.
-            if name == CONTENT_TYPE || name == CONTENT_LENGTH {
+            // RFC 3875 §4.1.18: these two are CONTENT_TYPE and CONTENT_LENGTH already. A
+            // name with `_` is left out (as nginx and Apache do): `X_User` would otherwise
+            // pass for `X-User`, which a proxy in front may vouch for.
+            if name == CONTENT_TYPE || name == CONTENT_LENGTH || name.as_str().contains('_') {
                 continue;
             }
             let values: Vec<String> = parts
@@ -175,11 +183,10 @@ pub(super) struct CgiResponse {
 }
 
 /// Headers the gateway sets itself from the parsed body, never taken from a module.
-const GATEWAY_OWNED: [HeaderName; 3] = [
-    CONTENT_LENGTH,
-    http::header::TRANSFER_ENCODING,
-    http::header::CONNECTION,
-];
+/// (The ones a `wasi:http` component may not set either, plus `Content-Length`.)
+fn gateway_owned(name: &HeaderName) -> bool {
+    name == CONTENT_LENGTH || wasmtime_wasi_http::DEFAULT_FORBIDDEN_HEADERS.contains(name)
+}
 
 /// Parses a module's stdout: header lines (`Name: value`, ending in `\n` or `\r\n`), a blank
 /// line, the body. `Status: 404 Not Found` sets the status; a `Location` without one makes
@@ -208,20 +215,20 @@ pub(super) fn parse_response(output: Bytes) -> Result<CgiResponse, String> {
                 clip(line)
             )
         })?;
-        let value = value.trim();
+        let (name, value) = (name.trim(), value.trim());
         if name.eq_ignore_ascii_case("status") {
             status = Some(parse_status(value)?);
             continue;
         }
-        let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
             format!(
                 "`{}` in the module's output is not a header name",
                 clip(name)
             )
         })?;
-        let value = HeaderValue::from_str(value)
+        let value = HeaderValue::from_bytes(value.as_bytes())
             .map_err(|_| format!("the module's output header `{name}` has an invalid value"))?;
-        if !GATEWAY_OWNED.contains(&name) {
+        if !gateway_owned(&name) {
             headers.append(name, value);
         }
     }

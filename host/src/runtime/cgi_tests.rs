@@ -44,6 +44,22 @@ fn framing_headers_are_the_gateways() {
             .expect("valid");
     assert!(response.headers.get("content-length").is_none());
     assert!(response.headers.get("transfer-encoding").is_none());
+    let response =
+        parse("content-type: text/plain\nkeep-alive: timeout=0\nupgrade: h2c\n\n").expect("valid");
+    assert!(response.headers.get("keep-alive").is_none());
+    assert!(response.headers.get("upgrade").is_none());
+}
+
+#[test]
+fn spaced_status_and_non_ascii_values_are_read() {
+    let response =
+        parse("Status : 404\ncontent-disposition: attachment; filename=\"résumé.pdf\"\n\n")
+            .expect("valid");
+    assert_eq!(response.status, 404);
+    assert_eq!(
+        response.headers["content-disposition"].as_bytes(),
+        "attachment; filename=\"résumé.pdf\"".as_bytes()
+    );
 }
 
 #[test]
@@ -78,6 +94,8 @@ fn request() -> http::request::Parts {
         .header("x-trace", "1")
         .header("x-trace", "2")
         .header("content-length", "2")
+        .header("api-base", "https://client.example")
+        .header("x_user", "admin")
         .body(())
         .expect("valid")
         .into_parts();
@@ -107,6 +125,7 @@ fn environment_describes_the_request() {
     let env = cgi.environment(&[
         ("GREETING".into(), "hi".into()),
         ("REQUEST_METHOD".into(), "forged".into()),
+        ("HTTP_API_BASE".into(), "https://module.example".into()),
     ]);
     let get = |name: &str| {
         let found: Vec<&str> = env
@@ -133,6 +152,12 @@ fn environment_describes_the_request() {
     assert_eq!(get("HTTP_CONTENT_TYPE"), None);
     assert_eq!(get("HTTP_X_TRACE").as_deref(), Some("1, 2"));
     assert_eq!(get("HTTP_HOST").as_deref(), Some("api.test:8080"));
+    // The module's variable beats the client's header; `_` in a header name drops it.
+    assert_eq!(
+        get("HTTP_API_BASE").as_deref(),
+        Some("https://module.example")
+    );
+    assert_eq!(get("HTTP_X_USER"), None);
     assert_eq!(get("X_MATCHED_ROUTE").as_deref(), Some("/files/{name}"));
     assert_eq!(get("X_PARAM_NAME").as_deref(), Some("a b"));
     assert_eq!(get("X_REQUEST_ID").as_deref(), Some("req-1"));

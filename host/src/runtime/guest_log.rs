@@ -1,8 +1,8 @@
 //! Where a guest's stdout and stderr go when nobody observes the invocation: the gateway's
 //! log, one `tracing` event per line (target `wasmgate::guest`, with the request id and
-//! the stream), at most [`GUEST_LOG_LIMIT`] bytes per invocation. Beyond it the output is
-//! counted and dropped, so a chatty or hostile guest cannot flood the log; the guest never
-//! sees an error for it.
+//! the stream), at most [`GUEST_LOG_LIMIT`] bytes and [`GUEST_LOG_LINES`] lines per
+//! invocation. Beyond them the output is counted and dropped, so a chatty or hostile guest
+//! cannot flood the log (not even with empty lines); the guest never sees an error for it.
 //!
 //! wasmtime-wasi's own stdio streams write straight to the process's stderr with no limit,
 //! which is why this small stream exists.
@@ -20,6 +20,10 @@ use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 /// Most bytes of stdout and stderr together logged per invocation.
 pub const GUEST_LOG_LIMIT: usize = 64 << 10;
 
+/// Most lines of stdout and stderr together logged per invocation (each is a log event
+/// with its own timestamp and fields, whatever its length).
+pub const GUEST_LOG_LINES: usize = 1024;
+
 /// The most bytes one write may carry (as for wasmtime-wasi's own stdio).
 const MAX_WRITE: usize = 1 << 20;
 
@@ -30,6 +34,7 @@ const MAX_LINE: usize = 4 << 10;
 struct Budget {
     request_id: String,
     left: AtomicUsize,
+    lines_left: AtomicUsize,
     dropped: AtomicUsize,
 }
 
@@ -55,6 +60,20 @@ impl Budget {
             }
         }
     }
+
+    /// Whether one more line may be logged; if not, its `len` bytes count as dropped.
+    fn take_line(&self, len: usize) -> bool {
+        let taken = self
+            .lines_left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(1)
+            })
+            .is_ok();
+        if !taken {
+            self.dropped.fetch_add(len, Ordering::Relaxed);
+        }
+        taken
+    }
 }
 
 impl Drop for Budget {
@@ -65,7 +84,8 @@ impl Drop for Budget {
                 target: "wasmgate::guest",
                 request_id = %self.request_id,
                 dropped,
-                "the guest wrote more than {} KiB to stdout and stderr: the rest was not logged",
+                "the guest wrote more than {} KiB or {GUEST_LOG_LINES} lines to stdout and \
+                 stderr: the rest was not logged",
                 GUEST_LOG_LIMIT >> 10
             );
         }
@@ -85,6 +105,7 @@ impl GuestLog {
         let budget = Arc::new(Budget {
             request_id: request_id.to_owned(),
             left: AtomicUsize::new(GUEST_LOG_LIMIT),
+            lines_left: AtomicUsize::new(GUEST_LOG_LINES),
             dropped: AtomicUsize::new(0),
         });
         let stdout = GuestLog {
@@ -147,6 +168,10 @@ impl LineWriter {
     }
 
     fn emit(&mut self) {
+        if !self.log.budget.take_line(self.partial.len() + 1) {
+            self.partial.clear();
+            return;
+        }
         let line = String::from_utf8_lossy(&self.partial);
         let line = line.strip_suffix('\r').unwrap_or(&line);
         tracing::info!(
@@ -182,7 +207,7 @@ impl OutputStream for LineWriter {
     }
 }
 
-#[async_trait::async_trait]
+#[wasmtime_wasi::async_trait]
 impl Pollable for LineWriter {
     async fn ready(&mut self) {}
 }
