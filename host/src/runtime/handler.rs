@@ -133,6 +133,22 @@ pub enum LoadError {
     },
 }
 
+impl LoadError {
+    /// Linking failed: names the imports the gateway does not provide (`foreign`), then
+    /// wasmtime's own error.
+    pub(super) fn unsatisfied(origin: &str, foreign: &[String], error: &wasmtime::Error) -> Self {
+        let message = if foreign.is_empty() {
+            format!("{error:#}")
+        } else {
+            format!("{} ({error:#})", foreign.join(", "))
+        };
+        LoadError::UnsatisfiedImport {
+            origin: origin.to_owned(),
+            message,
+        }
+    }
+}
+
 /// Whether bytes start a component, a core module, or neither.
 enum WasmKind {
     Component,
@@ -226,15 +242,7 @@ impl CompiledModule {
                 .filter(|name| !PROVIDED_PACKAGES.iter().any(|p| name.starts_with(p)))
                 .map(|name| format!("`{name}`"))
                 .collect();
-            let message = if foreign.is_empty() {
-                format!("{e:#}")
-            } else {
-                format!("{} ({e:#})", foreign.join(", "))
-            };
-            LoadError::UnsatisfiedImport {
-                origin: origin.clone(),
-                message,
-            }
+            LoadError::unsatisfied(&origin, &foreign, &e)
         })?;
         let handler_error = match ProxyPre::new(instance_pre.clone()) {
             Ok(pre) => {

@@ -72,15 +72,7 @@ impl WagiHandler {
                 .filter(|import| import.module() != "wasi_snapshot_preview1")
                 .map(|import| format!("`{}::{}`", import.module(), import.name()))
                 .collect();
-            let message = if foreign.is_empty() {
-                format!("{e:#}")
-            } else {
-                format!("{} ({e:#})", foreign.join(", "))
-            };
-            LoadError::UnsatisfiedImport {
-                origin: origin.clone(),
-                message,
-            }
+            LoadError::unsatisfied(&origin, &foreign, &e)
         })?;
         Ok(WagiHandler { pre })
     }
