@@ -20,5 +20,6 @@ mod limits;
 mod routing;
 mod sandbox;
 mod shutdown;
+mod smuggling;
 mod throttling;
 mod wagi;

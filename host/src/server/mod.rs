@@ -8,6 +8,12 @@
 //! Shutdown ([`RunningServer::stop`]): every worker stops accepting, lets the requests in
 //! flight finish (each connection closes after its current response), and gives up on
 //! stragglers after [`ServerOptions::shutdown_timeout`].
+//!
+//! Every connection is read through a [`framing::WatchedStream`], which spots HTTP/1.1
+//! requests framed by both `Content-Length` and `Transfer-Encoding`; those get a 400 here,
+//! before the handler sees them.
+
+mod framing;
 
 use std::convert::Infallible;
 use std::io;
@@ -22,7 +28,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::sync::watch;
 
 use crate::gateway::ClientAddr;
-use crate::rejection::ResponseBody;
+use crate::rejection::{Rejection, ResponseBody};
 
 /// What a [`Server`] serves: the gateway's routes, or the admin API.
 pub trait HttpHandler: Send + Sync + 'static {
@@ -238,11 +244,18 @@ async fn serve<H: HttpHandler>(
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(%error, "cannot set TCP_NODELAY");
         }
+        let (stream, framing) = framing::WatchedStream::new(stream, MAX_HEAD_BYTES);
         let handler = handler.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
+            let ambiguous = framing.take_ambiguous(&request);
             request.extensions_mut().insert(ClientAddr(peer));
             let handler = handler.clone();
-            async move { Ok::<_, Infallible>(handler.handle(request).await) }
+            async move {
+                if ambiguous {
+                    return Ok(ambiguous_framing_response(peer));
+                }
+                Ok::<_, Infallible>(handler.handle(request).await)
+            }
         });
         let connection = builder
             .serve_connection(TokioIo::new(stream), service)
@@ -271,6 +284,23 @@ async fn serve<H: HttpHandler>(
         );
     }
     Ok(())
+}
+
+/// The answer to a request with both `Content-Length` and `Transfer-Encoding` (RFC 9112
+/// §6.1: a server may reject it; hyper closes the connection after it).
+fn ambiguous_framing_response(peer: SocketAddr) -> hyper::Response<ResponseBody> {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    tracing::warn!(
+        %peer,
+        request_id,
+        "refused a request with both Content-Length and Transfer-Encoding"
+    );
+    let request_id = http::HeaderValue::from_str(&request_id)
+        .unwrap_or_else(|_| http::HeaderValue::from_static("-"));
+    Rejection::BadRequest(
+        "the request has both Content-Length and Transfer-Encoding headers; send one".to_owned(),
+    )
+    .into_response(&request_id)
 }
 
 /// SIGINT (Ctrl-C) and SIGTERM, listened for from creation on: a signal that arrives
