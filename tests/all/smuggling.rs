@@ -23,10 +23,17 @@ fn exchange(addr: SocketAddr, bytes: &[u8]) -> String {
     String::from_utf8_lossy(&answer).into_owned()
 }
 
+/// The status lines in `answer`; a body without a final newline runs into the next one.
 fn status_lines(answer: &str) -> Vec<&str> {
     answer
-        .lines()
-        .filter(|line| line.starts_with("HTTP/1.1 "))
+        .match_indices("HTTP/1.1 ")
+        .map(|(at, _)| &answer[at..])
+        .filter(|rest| {
+            rest.as_bytes()
+                .get(9..12)
+                .is_some_and(|code| code.iter().all(u8::is_ascii_digit))
+        })
+        .map(|rest| rest.split("\r\n").next().unwrap_or_default())
         .collect()
 }
 
@@ -38,6 +45,9 @@ fn content_length_with_transfer_encoding_is_400_in_either_order() {
     for head in [
         &b"POST /echo/x HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n"[..],
         &b"POST /echo/x HTTP/1.1\r\nHost: x\r\ntransfer-encoding: chunked\r\ncontent-length: 40\r\n\r\n"[..],
+        // Targets that hyper normalises: a fragment, the absolute form.
+        &b"POST /echo/x#a HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n"[..],
+        &b"POST HTTP://x/echo/x HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n"[..],
     ] {
         let answer = exchange(gw.addr, &[head, b"3\r\nabc\r\n0\r\n\r\n", NEXT].concat());
         assert_eq!(status_lines(&answer), ["HTTP/1.1 400 Bad Request"], "{answer}");
@@ -95,6 +105,26 @@ fn only_the_smuggling_request_on_a_connection_is_refused() {
     assert_eq!(answer.matches("GET /hello/fake").count(), 2, "{answer}");
     assert!(!answer.contains("Hello, fake!"), "{answer}");
     assert!(!answer.contains("Hello, next!"), "{answer}");
+}
+
+#[test]
+fn smuggling_after_an_upgrade_or_connect_request_is_refused() {
+    let gw = Gateway::start(&standard_manifest());
+    for first in [
+        &b"GET /hello/a HTTP/1.1\r\nHost: x\r\nUpgrade: foo\r\nConnection: upgrade\r\n\r\n"[..],
+        &b"CONNECT /hello/a HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+    ] {
+        let smuggling = b"POST /echo/b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+        let answer = exchange(gw.addr, &[first, smuggling, NEXT].concat());
+        let statuses = status_lines(&answer);
+        assert_eq!(
+            statuses.last(),
+            Some(&"HTTP/1.1 400 Bad Request"),
+            "{answer}"
+        );
+        assert_eq!(statuses.len(), 2, "{answer}");
+        assert!(!answer.contains("Hello, next!"), "{answer}");
+    }
 }
 
 #[test]

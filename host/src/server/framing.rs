@@ -11,11 +11,10 @@
 //! then tells the server which one to refuse.
 //!
 //! No crate follows HTTP/1 framing push-style over a byte stream without buffering
-//! bodies, hence the small state machine here. It only ever decides to stop watching when
-//! the stream is anything it does not fully understand (HTTP/2, upgrades, malformed
-//! framing hyper itself rejects): a request is refused only when its head was seen intact
-//! and matches the request hyper hands over, so a mistake here can cost a 400, never a
-//! smuggled request.
+//! bodies, hence the small state machine here. It stops watching a connection only where
+//! hyper stops serving it too (HTTP/2 is not watched; malformed heads or framing close
+//! the connection). A request is refused only when its head was seen intact and its
+//! position, method and target match the request hyper hands over.
 
 use std::io;
 use std::pin::Pin;
@@ -35,12 +34,14 @@ pub struct FramingVerdicts {
     requests: AtomicU64,
 }
 
+/// A request head with both framing headers, its method and target parsed as hyper parses
+/// them.
 #[derive(Debug, PartialEq, Eq)]
 struct AmbiguousHead {
     /// Its position on the connection, counted from one.
     index: u64,
-    method: String,
-    target: String,
+    method: http::Method,
+    uri: http::Uri,
 }
 
 impl FramingVerdicts {
@@ -55,8 +56,8 @@ impl FramingVerdicts {
             // hyper keeps Transfer-Encoding and drops Content-Length; a head that does not
             // match the request in hand means this watcher lost track: let it through.
             head.index == index
-                && head.method == request.method().as_str()
-                && head.target == request.uri().to_string()
+                && head.method == request.method()
+                && head.uri == *request.uri()
                 && request
                     .headers()
                     .contains_key(http::header::TRANSFER_ENCODING)
@@ -125,9 +126,6 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for WatchedStream<S> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
-
-/// Most header fields parsed per head; hyper refuses more (431), so the watcher stops.
-const MAX_HEADERS: usize = 100;
 
 /// Where in the HTTP/1 stream the next byte belongs.
 #[derive(Debug, PartialEq, Eq)]
@@ -222,6 +220,17 @@ impl FramingTracker {
             unreachable!("head() is only called in State::Head")
         };
         let seen_before = partial.len();
+        if seen_before == 0 {
+            // Empty lines before a request are skipped (by httparse too) without being kept:
+            // a flood of them costs no parsing.
+            let blank = bytes
+                .iter()
+                .take_while(|&&b| b == b'\r' || b == b'\n')
+                .count();
+            if blank > 0 {
+                return blank;
+            }
+        }
         // Parse in place when the head starts in this read, as it usually does.
         let parsed = if seen_before == 0 {
             parse_head(bytes)
@@ -250,13 +259,19 @@ impl FramingTracker {
                 bytes.len()
             }
             Parsed::Complete { length, head } => {
+                // The head ends in this read: a head complete in the bytes kept before would
+                // have been parsed then.
+                let Some(used) = length.checked_sub(seen_before).filter(|&used| used > 0) else {
+                    self.state = State::Off;
+                    return bytes.len();
+                };
                 self.heads += 1;
                 self.state = match head.framing {
                     Framing::Ambiguous => {
                         let _ = self.verdicts.ambiguous.set(AmbiguousHead {
                             index: self.heads,
                             method: head.method,
-                            target: head.target,
+                            uri: head.uri,
                         });
                         // hyper closes the connection after this request.
                         State::Off
@@ -269,7 +284,7 @@ impl FramingTracker {
                         digits: false,
                     }),
                 };
-                length - seen_before
+                used
             }
         }
     }
@@ -326,8 +341,8 @@ enum Parsed {
 }
 
 struct Head {
-    method: String,
-    target: String,
+    method: http::Method,
+    uri: http::Uri,
     framing: Framing,
 }
 
@@ -338,14 +353,18 @@ enum Framing {
     Ambiguous,
     Length(u64),
     Chunked,
-    /// Anything hyper refuses or hands over as a raw stream (upgrades, `CONNECT`).
+    /// Anything hyper refuses. (Upgrades and `CONNECT` are framed like any request: the
+    /// server does not serve upgrades, and hyper reads nothing more after a 101 or a 2xx to
+    /// `CONNECT`.)
     Unknown,
 }
 
 fn parse_head(bytes: &[u8]) -> Parsed {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    // The parser and the limit hyper is given (`server/mod.rs`), so that both read the same
+    // heads.
+    let mut headers = [httparse::EMPTY_HEADER; super::MAX_HEADERS];
     let mut request = httparse::Request::new(&mut headers);
-    let length = match request.parse(bytes) {
+    let length = match super::h1_parser_config().parse_request(&mut request, bytes) {
         Ok(httparse::Status::Complete(length)) => length,
         Ok(httparse::Status::Partial) => return Parsed::Partial,
         Err(_) => return Parsed::Invalid,
@@ -355,24 +374,30 @@ fn parse_head(bytes: &[u8]) -> Parsed {
     else {
         return Parsed::Invalid;
     };
-    let framing = framing(method, version, request.headers);
+    // As hyper reads them; it refuses a request whose method or target does not parse.
+    let (Ok(method), Ok(uri)) = (
+        http::Method::from_bytes(method.as_bytes()),
+        http::Uri::from_maybe_shared(bytes::Bytes::copy_from_slice(target.as_bytes())),
+    ) else {
+        return Parsed::Invalid;
+    };
+    let framing = framing(version, request.headers);
     Parsed::Complete {
         length,
         head: Head {
-            method: method.to_owned(),
-            target: target.to_owned(),
+            method,
+            uri,
             framing,
         },
     }
 }
 
 /// The body framing of a head, by the rules of hyper's request parser.
-fn framing(method: &str, version: u8, headers: &[httparse::Header<'_>]) -> Framing {
+fn framing(version: u8, headers: &[httparse::Header<'_>]) -> Framing {
     let mut length: Option<u64> = None;
     let mut has_length = false;
     let mut has_length_error = false;
     let mut transfer_encoding: Option<bool> = None;
-    let mut upgrade = false;
     for header in headers {
         if header.name.eq_ignore_ascii_case("content-length") {
             has_length = true;
@@ -385,13 +410,11 @@ fn framing(method: &str, version: u8, headers: &[httparse::Header<'_>]) -> Frami
             // Only the last coding of the last field counts.
             let last = header.value.rsplit(|&b| b == b',').next().unwrap_or(&[]);
             transfer_encoding = Some(last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
-        } else if header.name.eq_ignore_ascii_case("upgrade") {
-            upgrade = true;
         }
     }
     if has_length && transfer_encoding.is_some() {
         Framing::Ambiguous
-    } else if method == "CONNECT" || upgrade || has_length_error {
+    } else if has_length_error {
         Framing::Unknown
     } else {
         match transfer_encoding {
@@ -414,3 +437,7 @@ fn parse_length(value: &[u8]) -> Option<u64> {
 #[cfg(test)]
 #[path = "framing_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "framing_hyper_tests.rs"]
+mod hyper_tests;

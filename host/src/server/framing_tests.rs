@@ -26,7 +26,7 @@ fn follow(stream: &[u8]) -> Outcome {
                 ambiguous: verdicts
                     .ambiguous
                     .get()
-                    .map(|head| (head.index, format!("{} {}", head.method, head.target))),
+                    .map(|head| (head.index, format!("{} {}", head.method, head.uri))),
                 watching_at_boundary: tracker.state == State::Head(Vec::new()),
             }
         })
@@ -78,6 +78,20 @@ fn a_head_with_both_framings_is_flagged_by_its_position_whatever_the_order() {
 }
 
 #[test]
+fn upgrades_connect_fragments_and_absolute_targets_are_followed_like_any_request() {
+    let outcome = follow(&stream(&[
+        b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n",
+        b"CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n",
+        b"\r\n\n",
+        b"GET HTTP://x/abs HTTP/1.1\r\n\r\n",
+        b"POST /s#fragment HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+    ]));
+    assert_eq!(outcome.heads, 4);
+    // Parsed as hyper parses them: no fragment.
+    assert_eq!(outcome.ambiguous, Some((4, "POST /s".to_owned())));
+}
+
+#[test]
 fn heads_inside_bodies_are_not_mistaken_for_requests() {
     let fake = b"GET /fake HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n";
     let mut with_length = format!(
@@ -108,8 +122,6 @@ fn heads_inside_bodies_are_not_mistaken_for_requests() {
 fn streams_it_does_not_understand_are_let_go() {
     for (stream, heads) in [
         (&b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"[..], 0),
-        (b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\n", 1),
-        (b"CONNECT x:443 HTTP/1.1\r\n\r\n", 1),
         (b"POST /b HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 1),
         (
             b"POST /b HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
@@ -129,6 +141,8 @@ fn streams_it_does_not_understand_are_let_go() {
             1,
         ),
         (b"\x16\x03\x01\x00", 0),
+        (b"GET /a b HTTP/1.1\r\n\r\n", 0),
+        (b"G@T /a HTTP/1.1\r\n\r\n", 0),
     ] {
         let mut with_smuggling_after = stream.to_vec();
         with_smuggling_after.extend_from_slice(
@@ -166,8 +180,8 @@ fn only_the_flagged_request_in_hand_is_refused() {
         .ambiguous
         .set(AmbiguousHead {
             index: 2,
-            method: "POST".to_owned(),
-            target: "/s".to_owned(),
+            method: http::Method::POST,
+            uri: http::Uri::from_static("/s"),
         })
         .expect("unset");
     let request = |method: &str, target: &str, chunked: bool| {
@@ -190,8 +204,8 @@ fn only_the_flagged_request_in_hand_is_refused() {
             .ambiguous
             .set(AmbiguousHead {
                 index: 1,
-                method: "POST".to_owned(),
-                target: "/s".to_owned(),
+                method: http::Method::POST,
+                uri: http::Uri::from_static("/s"),
             })
             .expect("unset");
         assert!(!verdicts.take_ambiguous(&mismatch), "{mismatch:?}");

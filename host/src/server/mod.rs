@@ -9,7 +9,7 @@
 //! flight finish (each connection closes after its current response), and gives up on
 //! stragglers after [`ServerOptions::shutdown_timeout`].
 //!
-//! Every connection is read through a [`framing::WatchedStream`], which spots HTTP/1.1
+//! Every connection is read through a `framing::WatchedStream`, which spots HTTP/1.1
 //! requests framed by both `Content-Length` and `Transfer-Encoding`; those get a 400 here,
 //! before the handler sees them.
 
@@ -68,7 +68,15 @@ impl Default for ServerOptions {
 }
 
 /// Most request headers accepted (hyper's own default, made explicit); more: 431.
+/// `framing.rs` parses heads with the same limit.
 const MAX_HEADERS: usize = 100;
+
+/// How request heads are parsed: httparse's defaults, which is what hyper uses given the
+/// HTTP/1 options set in [`connection_builder`]. `framing.rs` parses heads with it, so a parsing option
+/// given to hyper must be given here too.
+fn h1_parser_config() -> httparse::ParserConfig {
+    httparse::ParserConfig::default()
+}
 /// Largest request head (request line and headers) read, in bytes; larger: 431.
 const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// Most streams an HTTP/2 client may open at once on one connection.
@@ -197,15 +205,8 @@ fn reuseport_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     Ok(socket.into())
 }
 
-/// One worker: its accept loop and connections, on the worker's own runtime.
-async fn serve<H: HttpHandler>(
-    listener: std::net::TcpListener,
-    handler: Arc<H>,
-    options: ServerOptions,
-    connections: Arc<tokio::sync::Semaphore>,
-    mut stop: watch::Receiver<bool>,
-) -> io::Result<()> {
-    let listener = tokio::net::TcpListener::from_std(listener)?;
+/// How hyper serves each connection: HTTP/1.1 and HTTP/2, with their limits.
+fn connection_builder(options: &ServerOptions) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -220,6 +221,19 @@ async fn serve<H: HttpHandler>(
         .max_header_list_size(MAX_HEAD_BYTES as u32)
         .max_pending_accept_reset_streams(MAX_H2_PENDING_RESETS)
         .max_local_error_reset_streams(MAX_H2_PENDING_RESETS);
+    builder
+}
+
+/// One worker: its accept loop and connections, on the worker's own runtime.
+async fn serve<H: HttpHandler>(
+    listener: std::net::TcpListener,
+    handler: Arc<H>,
+    options: ServerOptions,
+    connections: Arc<tokio::sync::Semaphore>,
+    mut stop: watch::Receiver<bool>,
+) -> io::Result<()> {
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    let builder = connection_builder(&options);
     let graceful = GracefulShutdown::new();
 
     loop {
