@@ -1,9 +1,21 @@
 //! Allowed outbound origins of a module (`allowed_outbound_hosts`): parsing, and the check
 //! of one request's target. Loopback and link-local targets (`localhost`, `127.0.0.1`,
 //! `169.254.169.254`…) pass only when an entry names them exactly — a `*` host never
-//! covers them, even through a name that resolves to one. `runtime/outbound.rs` applies it.
+//! covers them, even through a name that resolves to one: such a request may then connect
+//! only to the addresses checked ([`Destination::Vetted`]), so a second DNS answer cannot
+//! send it elsewhere. `runtime/outbound.rs` applies it.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
+
+/// Where an allowed request may connect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// An entry names the host: connect to it by name.
+    Named,
+    /// Only a `*` entry allows it: connect only to these addresses, which were checked
+    /// (resolving the name again could give others: DNS rebinding).
+    Vetted(Vec<SocketAddr>),
+}
 
 /// One allowed origin: a scheme, a host (or `*`), and a port (`None`: any).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,8 +83,8 @@ impl AllowList {
         self.origins.is_empty()
     }
 
-    /// Checks a request's target; `Err` says why it is refused.
-    pub async fn check(&self, uri: &http::Uri) -> Result<(), String> {
+    /// Checks a request's target: where it may connect, or why it is refused.
+    pub async fn check(&self, uri: &http::Uri) -> Result<Destination, String> {
         let https = match uri.scheme_str() {
             Some("https") => true,
             Some("http") => false,
@@ -97,7 +109,7 @@ impl AllowList {
         };
         if matching(true) {
             // Named exactly: allowed, loopback or not.
-            return Ok(());
+            return Ok(Destination::Named);
         }
         if !matching(false) {
             return Err(format!(
@@ -110,20 +122,23 @@ impl AllowList {
                 "{host} is loopback: list it explicitly to allow it"
             ));
         }
-        let addresses: Vec<IpAddr> = match host.parse::<IpAddr>() {
-            Ok(ip) => vec![ip],
+        let addresses: Vec<SocketAddr> = match host.parse::<IpAddr>() {
+            Ok(ip) => vec![SocketAddr::new(ip, port)],
             Err(_) => tokio::net::lookup_host((host.as_str(), port))
                 .await
                 .map_err(|e| format!("cannot resolve {host}: {e}"))?
-                .map(|addr| addr.ip())
                 .collect(),
         };
-        if let Some(ip) = addresses.iter().find(|ip| is_internal(ip)) {
+        if addresses.is_empty() {
+            return Err(format!("{host} has no address"));
+        }
+        if let Some(address) = addresses.iter().find(|a| is_internal(&a.ip())) {
             return Err(format!(
-                "{host} is {ip}, a loopback or link-local address: list it explicitly to allow it"
+                "{host} is {}, a loopback or link-local address: list it explicitly to allow it",
+                address.ip()
             ));
         }
-        Ok(())
+        Ok(Destination::Vetted(addresses))
     }
 }
 
@@ -170,6 +185,21 @@ mod tests {
     async fn wildcards_never_reach_loopback_or_link_local() {
         let l = list(&["http://*:*", "https://*"]);
         assert!(allowed(&l, "http://93.184.216.34/").await);
+        // Only to the address checked.
+        assert_eq!(
+            l.check(&"https://93.184.216.34/x".parse().expect("uri"))
+                .await,
+            Ok(Destination::Vetted(vec![
+                "93.184.216.34:443".parse().expect("addr")
+            ]))
+        );
+        let exact = list(&["http://127.0.0.1:8080"]);
+        assert_eq!(
+            exact
+                .check(&"http://127.0.0.1:8080/".parse().expect("uri"))
+                .await,
+            Ok(Destination::Named)
+        );
         for internal in [
             "http://127.0.0.1/",
             "http://localhost:9080/",

@@ -43,6 +43,30 @@ async fn guests_see_only_their_own_environment() {
     assert_eq!(text(&gw, "/configured/env?name=HOME").await, "(unset)");
 }
 
+/// This machine's address on its default route: not loopback, so a `*` entry covers it.
+fn non_loopback_address() -> std::net::IpAddr {
+    // Connecting a UDP socket sends nothing; it only picks the route and its source address.
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").expect("bind");
+    socket
+        .connect("192.0.2.1:9")
+        .expect("this test needs a default IPv4 route (any network interface)");
+    let ip = socket.local_addr().expect("addr").ip();
+    assert!(!ip.is_loopback() && !ip.is_unspecified(), "{ip}");
+    ip
+}
+
+#[tokio::test]
+async fn a_wildcard_entry_reaches_other_hosts_at_the_address_it_checked() {
+    let upstream = JwksServer::start_on(non_loopback_address(), "{}");
+    let gw = sandbox_gateway(&upstream);
+    let url = format!("http://{}/anything", upstream.addr);
+    assert_eq!(
+        text(&gw, &format!("/wildcard/fetch?url={url}")).await,
+        "status 200"
+    );
+    assert_eq!(upstream.fetches(), 1);
+}
+
 #[tokio::test]
 async fn outbound_requests_follow_the_allow_list() {
     let upstream = JwksServer::start("{}");

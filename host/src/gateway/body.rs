@@ -5,17 +5,15 @@
 //! to the guest as it arrives. A chunked body (no length) is read up to the limit before the
 //! guest runs, so an oversized one is refused without running the guest.
 
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use http_body::{Body, Frame, SizeHint};
+use http_body::Body;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
-use tokio::time::{Instant, Sleep};
 
 use crate::rejection::Rejection;
+use crate::runtime::IdleTimeout;
 
 /// The body type handed to guests.
 pub(super) type RequestBody = UnsyncBoxBody<Bytes, wasmtime_wasi_http::Error>;
@@ -98,54 +96,4 @@ where
         }
     })
     .await;
-}
-
-/// A body that fails when no chunk arrives for `idle`.
-struct IdleTimeout {
-    inner: RequestBody,
-    idle: Duration,
-    timer: Pin<Box<Sleep>>,
-}
-
-impl IdleTimeout {
-    fn new(inner: RequestBody, idle: Duration) -> Self {
-        IdleTimeout {
-            inner,
-            idle,
-            timer: Box::pin(tokio::time::sleep(idle)),
-        }
-    }
-}
-
-impl Body for IdleTimeout {
-    type Data = Bytes;
-    type Error = wasmtime_wasi_http::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        let this = &mut *self;
-        match Pin::new(&mut this.inner).poll_frame(cx) {
-            Poll::Ready(frame) => {
-                let deadline = Instant::now() + this.idle;
-                this.timer.as_mut().reset(deadline);
-                Poll::Ready(frame)
-            }
-            Poll::Pending => match this.timer.as_mut().poll(cx) {
-                Poll::Ready(()) => {
-                    Poll::Ready(Some(Err(wasmtime_wasi_http::Error::ConnectionReadTimeout)))
-                }
-                Poll::Pending => Poll::Pending,
-            },
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
 }

@@ -20,10 +20,12 @@ mod engine;
 mod guest_log;
 mod guest_task;
 mod handler;
+mod idle_timeout;
 mod invoke;
 mod observe;
 mod outbound;
 mod state;
+mod vetted_client;
 mod wagi;
 
 use std::path::Path;
@@ -38,6 +40,7 @@ pub use context::InvocationFacts;
 pub use engine::{EPOCH_TICK, EngineOptions};
 pub use guest_log::GUEST_LOG_LIMIT;
 pub use handler::{CompiledModule, Handler, HandlerComponent, LoadError};
+pub use idle_timeout::IdleTimeout;
 pub use wagi::{MAX_OUTPUT, WagiHandler};
 
 pub use invoke::InvokeError;

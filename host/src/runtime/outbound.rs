@@ -2,15 +2,17 @@
 //! lists the origins (`allowed_outbound_hosts`, checked by [`crate::allowlist`]).
 //!
 //! The check uses the outgoing request's own scheme, host and port (a `Host` header cannot
-//! change where it goes: guests may not set one). Allowed requests are sent by
-//! `wasmtime-wasi-http`'s client with bounded timeouts (its own default is 600 s).
+//! change where it goes: guests may not set one). Requests to hosts an entry names are sent
+//! by `wasmtime-wasi-http`'s client; requests only a `*` entry allows go to the addresses
+//! the check vetted (`vetted_client.rs`). Both get bounded timeouts (wasmtime-wasi-http's
+//! own default is 600 s).
 
 use std::time::Duration;
 
 use http_body_util::BodyExt;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody};
 
-use crate::allowlist::AllowList;
+use crate::allowlist::{AllowList, Destination};
 
 /// Default time to connect to an allowed host.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -18,7 +20,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The response of an allowed request, and the future reporting its I/O errors.
-type Sent = (
+pub(super) type Sent = (
     http::Response<WasiBody>,
     Box<dyn Future<Output = Result<(), Error>> + Send>,
 );
@@ -29,16 +31,32 @@ pub(super) async fn send(
     request: http::Request<WasiBody>,
     options: Option<RequestOptions>,
 ) -> Result<Sent, Error> {
-    if let Err(reason) = allowed.check(request.uri()).await {
-        tracing::debug!(uri = %request.uri(), %reason, "outbound request denied");
-        return Err(Error::HttpRequestDenied);
-    }
-    let options = options.unwrap_or_default();
-    let options = RequestOptions {
-        connect_timeout: Some(options.connect_timeout.unwrap_or(CONNECT_TIMEOUT)),
-        first_byte_timeout: Some(options.first_byte_timeout.unwrap_or(RESPONSE_TIMEOUT)),
-        between_bytes_timeout: Some(options.between_bytes_timeout.unwrap_or(RESPONSE_TIMEOUT)),
+    let destination = match allowed.check(request.uri()).await {
+        Ok(destination) => destination,
+        Err(reason) => {
+            tracing::debug!(uri = %request.uri(), %reason, "outbound request denied");
+            return Err(Error::HttpRequestDenied);
+        }
     };
-    let (response, io) = wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
-    Ok((response.map(BodyExt::boxed_unsync), Box::new(io)))
+    let options = options.unwrap_or_default();
+    let timeouts = super::vetted_client::Timeouts {
+        connect: options.connect_timeout.unwrap_or(CONNECT_TIMEOUT),
+        first_byte: options.first_byte_timeout.unwrap_or(RESPONSE_TIMEOUT),
+        between_bytes: options.between_bytes_timeout.unwrap_or(RESPONSE_TIMEOUT),
+    };
+    match destination {
+        Destination::Named => {
+            let options = RequestOptions {
+                connect_timeout: Some(timeouts.connect),
+                first_byte_timeout: Some(timeouts.first_byte),
+                between_bytes_timeout: Some(timeouts.between_bytes),
+            };
+            let (response, io) =
+                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            Ok((response.map(BodyExt::boxed_unsync), Box::new(io)))
+        }
+        Destination::Vetted(addresses) => {
+            super::vetted_client::send(request, &addresses, timeouts).await
+        }
+    }
 }

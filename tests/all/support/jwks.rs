@@ -15,7 +15,12 @@ pub struct JwksServer {
 
 impl JwksServer {
     pub fn start(body: &str) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        Self::start_on(std::net::Ipv4Addr::LOCALHOST.into(), body)
+    }
+
+    /// Listens on `ip` (any free port) instead of loopback.
+    pub fn start_on(ip: std::net::IpAddr, body: &str) -> Self {
+        let listener = TcpListener::bind((ip, 0)).expect("bind");
         let addr = listener.local_addr().expect("addr");
         let body = Arc::new(Mutex::new(Some(body.to_owned())));
         let fetches = Arc::new(AtomicUsize::new(0));

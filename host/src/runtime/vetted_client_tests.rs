@@ -1,0 +1,179 @@
+//! The vetted-address client against small loopback servers.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Full};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+use super::*;
+
+const TIMEOUTS: Timeouts = Timeouts {
+    connect: Duration::from_secs(5),
+    first_byte: Duration::from_secs(5),
+    between_bytes: Duration::from_secs(5),
+};
+
+/// A server answering every request with its `Host` header and its request target.
+async fn echo_server() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let service = hyper::service::service_fn(|request: http::Request<_>| async move {
+                let host = request
+                    .headers()
+                    .get(http::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or("-")
+                    .to_owned();
+                let answer = format!("{host} {}", request.uri());
+                Ok::<_, hyper::Error>(http::Response::new(Full::new(Bytes::from(answer))))
+            });
+            tokio::spawn(
+                hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service),
+            );
+        }
+    });
+    addr
+}
+
+/// A port with nothing listening on it.
+async fn closed_port() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    listener.local_addr().expect("addr")
+}
+
+fn request(uri: &str, host: &str) -> http::Request<WasiBody> {
+    http::Request::builder()
+        .uri(uri)
+        .header(http::header::HOST, host)
+        .body(Empty::new().map_err(|never| match never {}).boxed_unsync())
+        .expect("request")
+}
+
+async fn body_text(sent: Sent) -> String {
+    let (response, io) = sent;
+    let io = tokio::spawn(Box::into_pin(io));
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    drop(io);
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+#[tokio::test]
+async fn requests_go_to_the_vetted_address_and_never_resolve_the_name() {
+    let server = echo_server().await;
+    // `.invalid` never resolves (RFC 6761): an answer proves no lookup happened.
+    let host = format!("rebinding.invalid:{}", server.port());
+    let sent = send(
+        request(&format!("http://{host}/path?q=1"), &host),
+        &[server],
+        TIMEOUTS,
+    )
+    .await
+    .expect("sent");
+    assert_eq!(sent.0.status(), 200);
+    assert_eq!(body_text(sent).await, format!("{host} /path?q=1"));
+}
+
+#[tokio::test]
+async fn the_next_address_is_tried_when_one_refuses() {
+    let server = echo_server().await;
+    let closed = closed_port().await;
+    let sent = send(
+        request("http://x.invalid/", "x.invalid"),
+        &[closed, server],
+        TIMEOUTS,
+    )
+    .await
+    .expect("sent");
+    assert_eq!(body_text(sent).await, "x.invalid /");
+
+    let refused = send(
+        request("http://x.invalid/", "x.invalid"),
+        &[closed],
+        TIMEOUTS,
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(Error::ConnectionRefused)),
+        "{:?}",
+        refused.map(|_| ())
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_times_out() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    // Accepts, reads the request, never answers.
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.expect("accept");
+        let mut buf = [0u8; 1024];
+        while stream.read(&mut buf).await.is_ok_and(|n| n > 0) {}
+    });
+    let timeouts = Timeouts {
+        first_byte: Duration::from_millis(200),
+        ..TIMEOUTS
+    };
+    let sent = send(request("http://x.invalid/", "x.invalid"), &[addr], timeouts).await;
+    assert!(
+        matches!(sent, Err(Error::ConnectionReadTimeout)),
+        "{:?}",
+        sent.map(|_| ())
+    );
+}
+
+#[tokio::test]
+async fn a_body_that_stalls_times_out() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    // Sends a head promising ten bytes, then two, then nothing.
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.expect("accept");
+        let mut buf = [0u8; 1024];
+        let _ = stream.read(&mut buf).await;
+        let _ = stream
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nab")
+            .await;
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    });
+    let timeouts = Timeouts {
+        between_bytes: Duration::from_millis(200),
+        ..TIMEOUTS
+    };
+    let (response, io) = send(request("http://x.invalid/", "x.invalid"), &[addr], timeouts)
+        .await
+        .expect("sent");
+    let _io = tokio::spawn(Box::into_pin(io));
+    let mut body = response.into_body();
+    let first = body.frame().await.expect("a frame").expect("data");
+    assert_eq!(first.into_data().expect("data"), Bytes::from_static(b"ab"));
+    let stalled = body.frame().await.expect("an error");
+    assert!(
+        matches!(stalled, Err(Error::ConnectionReadTimeout)),
+        "{stalled:?}"
+    );
+}
+
+#[tokio::test]
+async fn https_uris_speak_tls_to_the_vetted_address() {
+    // A plain-HTTP server cannot complete a TLS handshake: the request fails as TLS, which
+    // shows the client spoke TLS to the vetted address for an https URI.
+    let server = echo_server().await;
+    let sent = send(
+        request("https://x.invalid/", "x.invalid"),
+        &[server],
+        TIMEOUTS,
+    )
+    .await;
+    assert!(matches!(sent, Err(Error::Tls(_))), "{:?}", sent.map(|_| ()));
+}
