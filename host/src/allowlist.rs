@@ -5,7 +5,7 @@
 //! only to the addresses checked ([`Destination::Vetted`]), so a second DNS answer cannot
 //! send it elsewhere. `runtime/outbound.rs` applies it.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// Where an allowed request may connect.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +15,15 @@ pub enum Destination {
     /// Only a `*` entry allows it: connect only to these addresses, which were checked
     /// (resolving the name again could give others: DNS rebinding).
     Vetted(Vec<SocketAddr>),
+}
+
+/// Why a request may not be sent.
+#[derive(Debug)]
+pub enum Refusal {
+    /// The allow-list does not permit it; the reason, for the log.
+    Denied(String),
+    /// Only a `*` entry could permit it, and its name has no address.
+    Unresolved(std::io::Error),
 }
 
 /// One allowed origin: a scheme, a host (or `*`), and a port (`None`: any).
@@ -53,7 +62,8 @@ impl AllowList {
                 let default_port = if https { 443 } else { 80 };
                 let (host, port) = match rest.rsplit_once(':') {
                     Some((host, "*")) => (host, None),
-                    Some((host, port)) if !host.ends_with(']') || rest.starts_with('[') => {
+                    // `[::1]:8080` has a port; `[::1]` (split inside the brackets) has not.
+                    Some((host, port)) if !rest.starts_with('[') || host.ends_with(']') => {
                         let port = port
                             .parse::<u16>()
                             .map_err(|_| format!("`{entry}`: `{port}` is not a port"))?;
@@ -83,16 +93,21 @@ impl AllowList {
         self.origins.is_empty()
     }
 
-    /// Checks a request's target: where it may connect, or why it is refused.
-    pub async fn check(&self, uri: &http::Uri) -> Result<Destination, String> {
+    /// Checks a request's target: where it may connect, or why it is refused. Only a
+    /// request that a `*` entry alone allows needs a DNS lookup.
+    pub async fn check(&self, uri: &http::Uri) -> Result<Destination, Refusal> {
         let https = match uri.scheme_str() {
             Some("https") => true,
             Some("http") => false,
-            other => return Err(format!("the scheme {other:?} is not http(s)")),
+            other => {
+                return Err(Refusal::Denied(format!(
+                    "the scheme {other:?} is not http(s)"
+                )));
+            }
         };
         let host = uri
             .host()
-            .ok_or("the request has no host")?
+            .ok_or_else(|| Refusal::Denied("the request has no host".to_owned()))?
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_ascii_lowercase();
@@ -112,47 +127,69 @@ impl AllowList {
             return Ok(Destination::Named);
         }
         if !matching(false) {
-            return Err(format!(
+            return Err(Refusal::Denied(format!(
                 "{host}:{port} is not in the module's allowed_outbound_hosts"
-            ));
+            )));
         }
         // Allowed by a `*` entry: never a loopback or link-local target.
         if host == "localhost" || host.ends_with(".localhost") {
-            return Err(format!(
+            return Err(Refusal::Denied(format!(
                 "{host} is loopback: list it explicitly to allow it"
-            ));
+            )));
         }
         let addresses: Vec<SocketAddr> = match host.parse::<IpAddr>() {
             Ok(ip) => vec![SocketAddr::new(ip, port)],
             Err(_) => tokio::net::lookup_host((host.as_str(), port))
                 .await
-                .map_err(|e| format!("cannot resolve {host}: {e}"))?
+                .map_err(Refusal::Unresolved)?
                 .collect(),
         };
         if addresses.is_empty() {
-            return Err(format!("{host} has no address"));
+            return Err(Refusal::Unresolved(std::io::Error::new(
+                std::io::ErrorKind::AddrNotAvailable,
+                format!("{host} has no address"),
+            )));
         }
         if let Some(address) = addresses.iter().find(|a| is_internal(&a.ip())) {
-            return Err(format!(
+            return Err(Refusal::Denied(format!(
                 "{host} is {}, a loopback or link-local address: list it explicitly to allow it",
                 address.ip()
-            ));
+            )));
         }
         Ok(Destination::Vetted(addresses))
     }
 }
 
+/// Loopback, link-local or "this host" (`0.0.0.0/8`, which Linux connects to loopback),
+/// also when written as IPv6: v4-mapped (`::ffff:0.0.0.0` reaches loopback too),
+/// v4-compatible, NAT64 or 6to4.
 fn is_internal(ip: &IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => v4.is_loopback() || v4.is_link_local() || v4.is_unspecified(),
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => v4.is_loopback() || v4.is_link_local() || v4.octets()[0] == 0,
         IpAddr::V6(v6) => {
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_unicast_link_local()
-                || v6
-                    .to_ipv4_mapped()
-                    .is_some_and(|v4| v4.is_loopback() || v4.is_link_local())
+                || embedded_ipv4(&v6).is_some_and(|v4| is_internal(&IpAddr::V4(v4)))
         }
+    }
+}
+
+/// The IPv4 address an IPv6 address stands for, where one does: v4-compatible
+/// (`::a.b.c.d`), NAT64 (`64:ff9b::/96`, `64:ff9b:1::/48`) and 6to4 (`2002::/16`).
+fn embedded_ipv4(v6: &Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = v6.segments();
+    let low = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
+    match s {
+        [0, 0, 0, 0, 0, 0, _, _] => Some(low),
+        [0x64, 0xff9b, 0, 0, 0, 0, _, _] | [0x64, 0xff9b, 1, ..] => Some(low),
+        [0x2002, high, next, ..] => Some(Ipv4Addr::new(
+            (high >> 8) as u8,
+            high as u8,
+            (next >> 8) as u8,
+            next as u8,
+        )),
+        _ => None,
     }
 }
 
@@ -188,8 +225,9 @@ mod tests {
         // Only to the address checked.
         assert_eq!(
             l.check(&"https://93.184.216.34/x".parse().expect("uri"))
-                .await,
-            Ok(Destination::Vetted(vec![
+                .await
+                .ok(),
+            Some(Destination::Vetted(vec![
                 "93.184.216.34:443".parse().expect("addr")
             ]))
         );
@@ -197,8 +235,9 @@ mod tests {
         assert_eq!(
             exact
                 .check(&"http://127.0.0.1:8080/".parse().expect("uri"))
-                .await,
-            Ok(Destination::Named)
+                .await
+                .ok(),
+            Some(Destination::Named)
         );
         for internal in [
             "http://127.0.0.1/",
@@ -207,9 +246,45 @@ mod tests {
             "http://169.254.169.254/latest/meta-data",
             "http://[::1]/",
             "http://0.0.0.0/",
+            "http://0.1.2.3/",
+            "http://[::ffff:0.0.0.0]/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://[::ffff:169.254.169.254]/",
+            "http://[::127.0.0.1]/",
+            "http://[64:ff9b::a9fe:a9fe]/",
+            "http://[64:ff9b:1::7f00:1]/",
+            "http://[2002:7f00:1::]/",
+            "http://[fe80::1]/",
         ] {
             assert!(!allowed(&l, internal).await, "{internal}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_wildcard_name_without_an_address_is_unresolved_not_denied() {
+        let l = list(&["http://*:*"]);
+        // `.invalid` never resolves (RFC 6761).
+        let checked = l
+            .check(&"http://no-such-host.invalid/".parse().expect("uri"))
+            .await;
+        assert!(
+            matches!(checked, Err(Refusal::Unresolved(_))),
+            "{checked:?}"
+        );
+        let checked = l.check(&"ftp://x/".parse().expect("uri")).await;
+        assert!(matches!(checked, Err(Refusal::Denied(_))), "{checked:?}");
+    }
+
+    #[tokio::test]
+    async fn ipv6_entries_with_and_without_a_port() {
+        let l = list(&["http://[::1]", "http://[::1]:8080"]);
+        assert!(allowed(&l, "http://[::1]/").await);
+        assert!(allowed(&l, "http://[::1]:8080/").await);
+        assert!(!allowed(&l, "http://[::1]:8081/").await);
+        // Public addresses written as IPv6 stay reachable through `*`.
+        let wildcard = list(&["http://*:*"]);
+        assert!(allowed(&wildcard, "http://[::ffff:93.184.216.34]/").await);
+        assert!(allowed(&wildcard, "http://[2606:2800:220:1::]/").await);
     }
 
     #[test]

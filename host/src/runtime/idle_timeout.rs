@@ -40,7 +40,11 @@ impl Body for IdleTimeout {
         let this = &mut *self;
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(frame) => {
-                let deadline = Instant::now() + this.idle;
+                let now = Instant::now();
+                // `idle` may be huge ("no limit"): then the deadline is a year away.
+                let deadline = now
+                    .checked_add(this.idle)
+                    .unwrap_or(now + Duration::from_secs(365 * 24 * 3600));
                 this.timer.as_mut().reset(deadline);
                 Poll::Ready(frame)
             }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use http_body_util::BodyExt;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody};
 
-use crate::allowlist::{AllowList, Destination};
+use crate::allowlist::{AllowList, Destination, Refusal};
 
 /// Default time to connect to an allowed host.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -31,18 +31,29 @@ pub(super) async fn send(
     request: http::Request<WasiBody>,
     options: Option<RequestOptions>,
 ) -> Result<Sent, Error> {
-    let destination = match allowed.check(request.uri()).await {
-        Ok(destination) => destination,
-        Err(reason) => {
-            tracing::debug!(uri = %request.uri(), %reason, "outbound request denied");
-            return Err(Error::HttpRequestDenied);
-        }
-    };
     let options = options.unwrap_or_default();
     let timeouts = super::vetted_client::Timeouts {
         connect: options.connect_timeout.unwrap_or(CONNECT_TIMEOUT),
         first_byte: options.first_byte_timeout.unwrap_or(RESPONSE_TIMEOUT),
         between_bytes: options.between_bytes_timeout.unwrap_or(RESPONSE_TIMEOUT),
+    };
+    // The check may look the name up: that counts towards connecting, as it does in
+    // wasmtime-wasi-http's client.
+    let checked = tokio::time::timeout(timeouts.connect, allowed.check(request.uri())).await;
+    let destination = match checked {
+        Ok(Ok(destination)) => destination,
+        Ok(Err(Refusal::Denied(reason))) => {
+            tracing::debug!(uri = %request.uri(), %reason, "outbound request denied");
+            return Err(Error::HttpRequestDenied);
+        }
+        Ok(Err(Refusal::Unresolved(error))) => {
+            tracing::debug!(uri = %request.uri(), %error, "outbound host has no address");
+            return Err(Error::DnsError {
+                rcode: Some("address not available".to_owned()),
+                info_code: None,
+            });
+        }
+        Err(_) => return Err(Error::DnsTimeout),
     };
     match destination {
         Destination::Named => {
