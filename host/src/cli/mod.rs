@@ -38,7 +38,8 @@ enum Command {
 /// Runs the command line; the binary's `main` is just this.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    // Flushes the log lines still queued when dropped, at the end of `main`.
+    let _log_writer = init_logging();
     // The one TLS crypto provider (ring) for every outbound HTTPS call; a second call
     // would only find it installed.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -59,12 +60,18 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
+/// Logs to stderr through a queue drained by a thread of its own: a reader of stderr that
+/// stalls (a paused pipe, a slow log collector) costs log lines, never a blocked worker.
+/// The queue holds `tracing-appender`'s default of 128,000 lines; beyond that, lines are
+/// dropped.
+fn init_logging() -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+    guard
 }
