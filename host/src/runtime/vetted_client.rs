@@ -38,9 +38,19 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Connection for T {}
 
 /// Sends `request` to the first of `addresses` that accepts a connection.
 pub(super) async fn send(
+    request: http::Request<WasiBody>,
+    addresses: &[SocketAddr],
+    timeouts: Timeouts,
+) -> Result<Sent, Error> {
+    send_with(request, addresses, timeouts, tls_config).await
+}
+
+/// [`send`], with the TLS settings from `tls` (tests bring their own roots).
+async fn send_with(
     mut request: http::Request<WasiBody>,
     addresses: &[SocketAddr],
     timeouts: Timeouts,
+    tls: impl FnOnce() -> Result<Arc<rustls::ClientConfig>, Error> + Send,
 ) -> Result<Sent, Error> {
     let uri = request.uri();
     let host = uri.host().ok_or(Error::HttpRequestUriInvalid)?;
@@ -53,7 +63,7 @@ pub(super) async fn send(
         let tcp = connect(addresses).await?;
         let connection: Box<dyn Connection> = if https {
             let name = rustls::pki_types::ServerName::try_from(host)?;
-            let tls = tokio_rustls::TlsConnector::from(tls_config()?)
+            let tls = tokio_rustls::TlsConnector::from(tls()?)
                 .connect(name, tcp)
                 .await
                 .map_err(Error::Tls)?;

@@ -177,3 +177,76 @@ async fn https_uris_speak_tls_to_the_vetted_address() {
     .await;
     assert!(matches!(sent, Err(Error::Tls(_))), "{:?}", sent.map(|_| ()));
 }
+
+/// A TLS server for `name` (a fresh self-signed certificate) answering like
+/// [`echo_server`], and client settings that trust that certificate alone.
+async fn tls_server(name: &str) -> (SocketAddr, Arc<rustls::ClientConfig>) {
+    let rcgen::CertifiedKey { cert, signing_key } =
+        rcgen::generate_simple_self_signed(vec![name.to_owned()]).expect("certificate");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(signing_key.serialize_der().into());
+    let server = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.der().clone()], key)
+        .expect("server settings");
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.der().clone()).expect("root");
+    let client = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(stream) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let service = hyper::service::service_fn(|request: http::Request<_>| async move {
+                    let answer = format!("tls {}", request.uri());
+                    Ok::<_, hyper::Error>(http::Response::new(Full::new(Bytes::from(answer))))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    (addr, Arc::new(client))
+}
+
+#[tokio::test]
+async fn https_checks_the_certificate_for_the_name_at_the_vetted_address() {
+    let (server, client) = tls_server("vetted.invalid").await;
+    let trusted = client.clone();
+    let sent = send_with(
+        request("https://vetted.invalid/secure", "vetted.invalid"),
+        &[server],
+        TIMEOUTS,
+        move || Ok(trusted),
+    )
+    .await
+    .expect("sent");
+    assert_eq!(body_text(sent).await, "tls /secure");
+
+    // The same address under another name: its certificate does not match.
+    let refused = send_with(
+        request("https://other.invalid/", "other.invalid"),
+        &[server],
+        TIMEOUTS,
+        move || Ok(client),
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(Error::Tls(_))),
+        "{:?}",
+        refused.map(|_| ())
+    );
+}
