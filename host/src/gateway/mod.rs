@@ -28,7 +28,7 @@ pub use protection::RouteStats;
 use crate::registry::{Registry, RegistryError, RegistryState};
 use crate::rejection::{REQUEST_ID, Rejection, ResponseBody};
 use crate::routing::Lookup;
-use crate::runtime::{InvocationFacts, InvokeError, Observation};
+use crate::runtime::{Invocation, InvocationFacts, InvokeError, Observation};
 
 /// The response header naming the module version that answered (`hello@3`).
 pub const EXECUTED_VERSION: http::HeaderName = http::HeaderName::from_static("x-wasmgate-version");
@@ -353,11 +353,13 @@ impl Gateway {
             .compiled
             .invoke(
                 request,
-                facts,
-                &route.limits,
-                &version.sandbox,
-                observation,
-                admission,
+                Invocation {
+                    facts,
+                    limits: &route.limits,
+                    sandbox: &version.sandbox,
+                    observation,
+                    hold: admission,
+                },
             )
             .await
         {

@@ -72,17 +72,28 @@ pub enum InvokeError {
     Internal(String),
 }
 
+/// What an invocation runs with, besides the request.
+pub struct Invocation<'a, H> {
+    /// What the guest learns through `wasmgate:gateway/context`.
+    pub facts: InvocationFacts,
+    /// The route's time, memory and fuel limits.
+    pub limits: &'a InvocationLimits,
+    /// The module's environment and outbound allow-list.
+    pub sandbox: &'a Sandbox,
+    /// Where to capture the guest's output and timings (a test invoke), instead of logging.
+    pub observation: Option<Arc<Observation>>,
+    /// Kept until the invocation ends — after the response body, not just its head (a
+    /// concurrency slot, say).
+    pub hold: H,
+}
+
 impl Handler {
     /// Runs `request` through a fresh instance of this handler, by its executor; see
     /// [`HandlerComponent::invoke`] and [`super::WagiHandler::invoke`].
     pub async fn invoke<B, H>(
         &self,
         request: hyper::Request<B>,
-        facts: InvocationFacts,
-        limits: &InvocationLimits,
-        sandbox: &Sandbox,
-        observation: Option<Arc<Observation>>,
-        hold: H,
+        invocation: Invocation<'_, H>,
     ) -> Result<hyper::Response<HyperOutgoingBody>, InvokeError>
     where
         B: Body<Data = Bytes> + Send + 'static,
@@ -90,16 +101,8 @@ impl Handler {
         H: Send + 'static,
     {
         match self {
-            Handler::Component(handler) => {
-                handler
-                    .invoke(request, facts, limits, sandbox, observation, hold)
-                    .await
-            }
-            Handler::Wagi(handler) => {
-                handler
-                    .invoke(request, facts, limits, sandbox, observation, hold)
-                    .await
-            }
+            Handler::Component(handler) => handler.invoke(request, invocation).await,
+            Handler::Wagi(handler) => handler.invoke(request, invocation).await,
         }
     }
 }
@@ -109,23 +112,25 @@ impl HandlerComponent {
     /// head is ready (the body keeps streaming from the guest afterwards). Dropping the
     /// future, or the response's body before its end, aborts the invocation.
     ///
-    /// With an `observation`, the guest's output is captured there instead of logged, and
-    /// the instantiation and `handle` times are recorded. `hold` (a concurrency slot, say)
-    /// is kept until the invocation ends — after the response body, not just its head.
+    /// With an [`Invocation::observation`], the guest's output is captured there instead of
+    /// logged, and the instantiation and `handle` times are recorded.
     pub async fn invoke<B, H>(
         &self,
         request: hyper::Request<B>,
-        facts: InvocationFacts,
-        limits: &InvocationLimits,
-        sandbox: &Sandbox,
-        observation: Option<Arc<Observation>>,
-        hold: H,
+        invocation: Invocation<'_, H>,
     ) -> Result<hyper::Response<HyperOutgoingBody>, InvokeError>
     where
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<wasmtime_wasi_http::Error>,
         H: Send + 'static,
     {
+        let Invocation {
+            facts,
+            limits,
+            sandbox,
+            observation,
+            hold,
+        } = invocation;
         let deadline = deadline_after(limits.timeout);
         let request_id = facts.request_id.clone();
         let pre = self.pre.clone();

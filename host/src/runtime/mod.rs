@@ -43,7 +43,7 @@ pub use handler::{CompiledModule, Handler, HandlerComponent, LoadError};
 pub use idle_timeout::IdleTimeout;
 pub use wagi::{MAX_OUTPUT, WagiHandler};
 
-pub use invoke::InvokeError;
+pub use invoke::{Invocation, InvokeError};
 pub use observe::{CAPTURE_LIMIT, Observation};
 pub use state::{MemoryLimitExceeded, Sandbox};
 

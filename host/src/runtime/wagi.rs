@@ -24,7 +24,7 @@ use super::cgi::{CgiRequest, parse_response};
 use super::context::InvocationFacts;
 use super::guest_log::GuestLog;
 use super::handler::LoadError;
-use super::invoke::{InvokeError, classify, deadline_after};
+use super::invoke::{Invocation, InvokeError, classify, deadline_after};
 use super::observe::Observation;
 use super::state::{Sandbox, SandboxLimiter, configure_store};
 use crate::limits::InvocationLimits;
@@ -83,22 +83,25 @@ impl WagiHandler {
     }
 
     /// Runs `request` through a fresh instance: the body is read whole first, then
-    /// `_start` runs to its end, then its output is parsed. `hold` is kept until then.
+    /// `_start` runs to its end, then its output is parsed. The invocation's `hold` is kept
+    /// until then.
     pub async fn invoke<B, H>(
         &self,
         request: hyper::Request<B>,
-        facts: InvocationFacts,
-        limits: &InvocationLimits,
-        sandbox: &Sandbox,
-        observation: Option<Arc<Observation>>,
-        hold: H,
+        invocation: Invocation<'_, H>,
     ) -> Result<hyper::Response<HyperOutgoingBody>, InvokeError>
     where
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<wasmtime_wasi_http::Error>,
         H: Send + 'static,
     {
-        let _hold = hold;
+        let Invocation {
+            facts,
+            limits,
+            sandbox,
+            observation,
+            hold: _hold,
+        } = invocation;
         let deadline = deadline_after(limits.timeout);
         let run = self.run(request, facts, limits, sandbox, observation, deadline);
         let output = match tokio::time::timeout_at(deadline.into(), run).await {
