@@ -60,7 +60,7 @@ async fn send_with(
         .to_owned();
     let https = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
     let handshake = async {
-        let tcp = connect(addresses).await?;
+        let tcp = connect(addresses, timeouts.connect).await?;
         let connection: Box<dyn Connection> = if https {
             let name = rustls::pki_types::ServerName::try_from(host)?;
             let tls = tokio_rustls::TlsConnector::from(tls()?)
@@ -115,22 +115,29 @@ async fn send_with(
     Ok((response, io))
 }
 
-/// Connects to the first address that accepts.
-async fn connect(addresses: &[SocketAddr]) -> Result<TcpStream, Error> {
-    let mut last_error = io::Error::new(io::ErrorKind::NotFound, "no address to connect to");
-    for address in addresses {
-        match TcpStream::connect(address).await {
-            Ok(stream) => {
+/// Connects to the first address that accepts within `budget`. Each address gets an equal
+/// share of what is left, so one that never answers (a blackholed IPv6 route, say) does
+/// not use up the time the others need.
+async fn connect(addresses: &[SocketAddr], budget: Duration) -> Result<TcpStream, Error> {
+    let deadline = tokio::time::Instant::now() + budget;
+    let mut last_error = None;
+    for (index, address) in addresses.iter().enumerate() {
+        let untried = (addresses.len() - index) as u32;
+        let share = deadline.saturating_duration_since(tokio::time::Instant::now()) / untried;
+        match tokio::time::timeout(share, TcpStream::connect(address)).await {
+            Ok(Ok(stream)) => {
                 // Best effort: small requests and responses go out at once.
                 let _ = stream.set_nodelay(true);
                 return Ok(stream);
             }
-            Err(error) => last_error = error,
+            Ok(Err(error)) => last_error = Some(error),
+            Err(_elapsed) => last_error = None,
         }
     }
-    Err(match last_error.kind() {
-        io::ErrorKind::ConnectionRefused => Error::ConnectionRefused,
-        _ => Error::Connect(last_error),
+    Err(match last_error {
+        None => Error::ConnectionTimeout,
+        Some(error) if error.kind() == io::ErrorKind::ConnectionRefused => Error::ConnectionRefused,
+        Some(error) => Error::Connect(error),
     })
 }
 

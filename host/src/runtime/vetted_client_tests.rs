@@ -110,6 +110,49 @@ async fn the_next_address_is_tried_when_one_refuses() {
     );
 }
 
+/// An address whose connection attempts hang: a listener that never accepts, its queue
+/// filled (Linux then drops further SYNs). The second value keeps it so.
+fn blackhole() -> (SocketAddr, (socket2::Socket, Vec<std::net::TcpStream>)) {
+    use socket2::{Domain, Socket, Type};
+    let listener = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+    listener
+        .bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .expect("bind");
+    listener.listen(0).expect("listen");
+    let addr = listener
+        .local_addr()
+        .expect("addr")
+        .as_socket()
+        .expect("ip");
+    let mut queued = Vec::new();
+    loop {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+            Ok(stream) => queued.push(stream),
+            Err(_) => break,
+        }
+        assert!(queued.len() < 16, "the accept queue never filled");
+    }
+    (addr, (listener, queued))
+}
+
+#[tokio::test]
+async fn an_address_that_never_answers_leaves_time_for_the_next() {
+    let server = echo_server().await;
+    let (blackhole, _held) = blackhole();
+    let timeouts = Timeouts {
+        connect: Duration::from_secs(2),
+        ..TIMEOUTS
+    };
+    let sent = send(
+        request("http://x.invalid/", "x.invalid"),
+        &[blackhole, server],
+        timeouts,
+    )
+    .await
+    .expect("sent through the second address");
+    assert_eq!(body_text(sent).await, "x.invalid /");
+}
+
 #[tokio::test]
 async fn a_server_that_never_answers_times_out() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
