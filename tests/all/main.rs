@@ -22,4 +22,5 @@ mod sandbox;
 mod shutdown;
 mod smuggling;
 mod throttling;
+mod tls;
 mod wagi;

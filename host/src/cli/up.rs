@@ -14,7 +14,7 @@ use crate::gateway::{Gateway, GatewayOptions};
 use crate::manifest::Manifest;
 use crate::registry::{ApplyError, FileStore, Registry};
 use crate::runtime::{EngineOptions, Runtime};
-use crate::server::{Server, ServerOptions, ShutdownSignal};
+use crate::server::{Server, ServerOptions, ShutdownSignal, tls_server_config};
 
 /// `wasmgate up`'s arguments.
 #[derive(Debug, Args)]
@@ -74,6 +74,15 @@ pub(super) struct UpArgs {
     /// Most client connections open at once; more are closed as soon as accepted.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     max_connections: usize,
+
+    /// Serve HTTPS with this PEM certificate chain (leaf first); needs --tls-key. The admin
+    /// API stays plain HTTP.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 /// wasmtime formats an error, with a captured backtrace when these are on, every time an
@@ -89,6 +98,12 @@ fn warn_about_backtraces() {
 }
 
 pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
+    // Checked first: a bad certificate fails before any module compiles.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(certificate), Some(key)) => Some(tls_server_config(certificate, key)?),
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     warn_about_backtraces();
     let manifest = Manifest::load(&args.manifest)?;
     let runtime = Arc::new(Runtime::new(&EngineOptions {
@@ -122,6 +137,7 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
         workers: args.workers,
         shutdown_timeout: Duration::from_secs(args.shutdown_timeout),
         max_connections: args.max_connections.max(1),
+        tls,
         ..ServerOptions::default()
     };
     let mut routes: Vec<String> = gateway
@@ -139,6 +155,7 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
     let admin_options = ServerOptions {
         listen: args.admin_listen,
         workers: 1,
+        tls: None,
         ..options.clone()
     };
     let admin_server = Server::bind(
@@ -179,7 +196,7 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
     )?;
     writeln!(
         stdout,
-        "wasmgate listening on http://{}",
+        "wasmgate listening on {scheme}://{}",
         running.local_addr()
     )?;
     stdout.flush()?;

@@ -9,11 +9,17 @@
 //! flight finish (each connection closes after its current response), and gives up on
 //! stragglers after [`ServerOptions::shutdown_timeout`].
 //!
+//! With [`ServerOptions::tls`], each connection first completes a TLS handshake (within
+//! the header-read timeout, `server/tls.rs`).
+//!
 //! Every connection is read through a `framing::WatchedStream`, which spots HTTP/1.1
 //! requests framed by both `Content-Length` and `Transfer-Encoding`; those get a 400 here,
 //! before the handler sees them.
 
 mod framing;
+mod tls;
+
+pub use tls::{TlsSetupError, server_config as tls_server_config};
 
 use std::convert::Infallible;
 use std::io;
@@ -53,6 +59,8 @@ pub struct ServerOptions {
     pub header_read_timeout: Duration,
     /// Most connections open at once per server; more are closed as soon as accepted.
     pub max_connections: usize,
+    /// TLS settings (see [`tls_server_config`]); `None` serves plain HTTP.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Default for ServerOptions {
@@ -63,6 +71,7 @@ impl Default for ServerOptions {
             shutdown_timeout: Duration::from_secs(30),
             header_read_timeout: Duration::from_secs(10),
             max_connections: 10_000,
+            tls: None,
         }
     }
 }
@@ -233,7 +242,7 @@ async fn serve<H: HttpHandler>(
     mut stop: watch::Receiver<bool>,
 ) -> io::Result<()> {
     let listener = tokio::net::TcpListener::from_std(listener)?;
-    let builder = connection_builder(&options);
+    let builder = Arc::new(connection_builder(&options));
     let graceful = GracefulShutdown::new();
 
     loop {
@@ -258,27 +267,24 @@ async fn serve<H: HttpHandler>(
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(%error, "cannot set TCP_NODELAY");
         }
-        let (stream, framing) = framing::WatchedStream::new(stream, MAX_HEAD_BYTES);
-        let handler = handler.clone();
-        let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
-            let ambiguous = framing.take_ambiguous(&request);
-            request.extensions_mut().insert(ClientAddr(peer));
-            let handler = handler.clone();
-            async move {
-                if ambiguous {
-                    return Ok(ambiguous_framing_response(peer));
-                }
-                Ok::<_, Infallible>(handler.handle(request).await)
-            }
-        });
-        let connection = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let connection = Connection {
+            peer,
+            handler: handler.clone(),
+            builder: builder.clone(),
+            watcher: graceful.watcher(),
+        };
+        let tls = options.tls.clone();
+        let handshake_timeout = options.header_read_timeout;
         tokio::spawn(async move {
             let _slot = slot;
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "connection ended with an error");
+            let Some(tls) = tls else {
+                return connection.serve(stream).await;
+            };
+            let handshake = tokio_rustls::TlsAcceptor::from(tls).accept(stream);
+            match tokio::time::timeout(handshake_timeout, handshake).await {
+                Ok(Ok(stream)) => connection.serve(stream).await,
+                Ok(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake failed"),
+                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
             }
         });
     }
@@ -298,6 +304,47 @@ async fn serve<H: HttpHandler>(
         );
     }
     Ok(())
+}
+
+/// One accepted connection, ready to be served over any byte stream (TCP or TLS).
+struct Connection<H> {
+    peer: SocketAddr,
+    handler: Arc<H>,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    watcher: hyper_util::server::graceful::Watcher,
+}
+
+impl<H: HttpHandler> Connection<H> {
+    /// Serves requests on `stream` until the connection ends.
+    async fn serve<S>(self, stream: S)
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+    {
+        let Connection {
+            peer,
+            handler,
+            builder,
+            watcher,
+        } = self;
+        let (stream, framing) = framing::WatchedStream::new(stream, MAX_HEAD_BYTES);
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
+            let ambiguous = framing.take_ambiguous(&request);
+            request.extensions_mut().insert(ClientAddr(peer));
+            let handler = handler.clone();
+            async move {
+                if ambiguous {
+                    return Ok(ambiguous_framing_response(peer));
+                }
+                Ok::<_, Infallible>(handler.handle(request).await)
+            }
+        });
+        let connection = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
+        if let Err(error) = watcher.watch(connection).await {
+            tracing::debug!(%error, "connection ended with an error");
+        }
+    }
 }
 
 /// The answer to a request with both `Content-Length` and `Transfer-Encoding` (RFC 9112

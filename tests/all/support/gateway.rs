@@ -137,7 +137,10 @@ impl Gateway {
                 if let Some(addr) = line.strip_prefix("wasmgate admin API on http://") {
                     admin = Some(addr.to_owned());
                 }
-                if let Some(addr) = line.strip_prefix("wasmgate listening on http://") {
+                let listening = line
+                    .strip_prefix("wasmgate listening on http://")
+                    .or_else(|| line.strip_prefix("wasmgate listening on https://"));
+                if let Some(addr) = listening {
                     let _ = tx.send((addr.to_owned(), admin.take()));
                 }
             }

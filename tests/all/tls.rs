@@ -1,0 +1,145 @@
+//! HTTPS: `--tls-cert` and `--tls-key` make the gateway serve TLS, HTTP/2 through ALPN
+//! and HTTP/1.1 alike; plain HTTP on that port gets no answer; bad files stop start-up
+//! with a message naming them.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::support::{Gateway, install_tls, run, standard_manifest};
+
+/// A self-signed certificate for `localhost`: (certificate file, key file, the PEM).
+fn certificate(dir: &Path) -> (PathBuf, PathBuf, String) {
+    let rcgen::CertifiedKey { cert, signing_key } =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("certificate");
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_path, cert.pem()).expect("write certificate");
+    std::fs::write(&key_path, signing_key.serialize_pem()).expect("write key");
+    (cert_path, key_path, cert.pem())
+}
+
+fn https_client(pem: &str, http1_only: bool) -> reqwest::Client {
+    install_tls();
+    let mut builder = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes()).expect("pem"));
+    if http1_only {
+        builder = builder.http1_only();
+    }
+    builder.build().expect("client")
+}
+
+fn https_gateway(dir: &Path) -> (Gateway, String) {
+    let (cert, key, pem) = certificate(dir);
+    let gw = Gateway::start_with_args(
+        &standard_manifest(),
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            cert.to_str().expect("utf-8"),
+            "--tls-key",
+            key.to_str().expect("utf-8"),
+        ],
+    );
+    (gw, pem)
+}
+
+#[tokio::test]
+async fn https_serves_http2_and_http1() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (gw, pem) = https_gateway(dir.path());
+    let url = format!("https://localhost:{}/hello/ada", gw.addr.port());
+    for (http1_only, version) in [
+        (false, reqwest::Version::HTTP_2),
+        (true, reqwest::Version::HTTP_11),
+    ] {
+        let response = https_client(&pem, http1_only)
+            .get(&url)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.version(), version);
+        assert!(
+            response.text().await.expect("body").contains("Hello, ada!"),
+            "{version:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn plain_http_on_the_tls_port_gets_no_http_answer() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (gw, _) = https_gateway(dir.path());
+    let mut stream = TcpStream::connect(gw.addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    stream
+        .write_all(b"GET /hello/ada HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("write");
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    assert!(!answer.starts_with(b"HTTP/"), "{answer:?}");
+    // A client that does not trust the certificate gives up.
+    install_tls();
+    let unknown = reqwest::Client::builder()
+        .build()
+        .expect("client")
+        .get(format!("https://localhost:{}/hello/ada", gw.addr.port()))
+        .send()
+        .await;
+    assert!(unknown.is_err(), "{unknown:?}");
+}
+
+#[test]
+fn bad_certificate_files_stop_start_up_with_their_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let manifest = dir.path().join("wasmgate.toml");
+    std::fs::write(&manifest, "").expect("manifest");
+    let (cert, key, _) = certificate(dir.path());
+    let garbage = dir.path().join("garbage.pem");
+    std::fs::write(&garbage, "not a certificate").expect("write");
+    let missing = dir.path().join("missing.pem");
+    for (cert, key, expected) in [
+        (&missing, &key, "cannot read the TLS certificate chain"),
+        (&garbage, &key, "holds no PEM certificate"),
+        (&cert, &garbage, "cannot read the TLS private key"),
+        (&key, &cert, "holds no PEM certificate"),
+    ] {
+        let (status, stdout, stderr) = run(
+            &[
+                "up",
+                manifest.to_str().expect("utf-8"),
+                "--listen",
+                "127.0.0.1:0",
+                "--tls-cert",
+                cert.to_str().expect("utf-8"),
+                "--tls-key",
+                key.to_str().expect("utf-8"),
+            ],
+            dir.path(),
+        );
+        assert_eq!(status.code(), Some(1), "{stdout}{stderr}");
+        assert!(stderr.contains(expected), "{expected}: {stderr}");
+        let named = cert.file_name().expect("name").to_str().expect("utf-8");
+        let key_named = key.file_name().expect("name").to_str().expect("utf-8");
+        assert!(
+            stderr.contains(named) || stderr.contains(key_named),
+            "{stderr}"
+        );
+    }
+    // One without the other is a usage error.
+    let (status, _, stderr) = run(
+        &[
+            "up",
+            manifest.to_str().expect("utf-8"),
+            "--tls-cert",
+            cert.to_str().expect("utf-8"),
+        ],
+        dir.path(),
+    );
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--tls-key"), "{stderr}");
+}
