@@ -3,6 +3,8 @@
 //! with a message naming them.
 
 use std::io::{Read, Write};
+
+use rustls::pki_types::pem::PemObject;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -80,8 +82,19 @@ async fn plain_http_on_the_tls_port_gets_no_http_answer() {
         .write_all(b"GET /hello/ada HTTP/1.1\r\nHost: x\r\n\r\n")
         .expect("write");
     let mut answer = Vec::new();
-    let _ = stream.read_to_end(&mut answer);
-    assert!(!answer.starts_with(b"HTTP/"), "{answer:?}");
+    // The server answers with a TLS alert and closes (not a timeout).
+    let read = stream.read_to_end(&mut answer);
+    assert!(
+        read.is_ok()
+            || read
+                .as_ref()
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
+        "{read:?}"
+    );
+    assert!(
+        !answer.is_empty() && !answer.starts_with(b"HTTP/"),
+        "{answer:?}"
+    );
     // A client that does not trust the certificate gives up.
     install_tls();
     let unknown = reqwest::Client::builder()
@@ -142,4 +155,73 @@ fn bad_certificate_files_stop_start_up_with_their_name() {
     );
     assert_eq!(status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--tls-key"), "{stderr}");
+}
+
+/// Reads until the server closes `stream`; true if it did within `within`.
+fn closed_within(mut stream: TcpStream, within: Duration) -> bool {
+    stream.set_read_timeout(Some(within)).expect("timeout");
+    let mut buf = [0u8; 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(error) => return error.kind() == std::io::ErrorKind::ConnectionReset,
+        }
+    }
+}
+
+#[tokio::test]
+async fn connections_that_send_no_request_are_closed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cert, key, pem) = certificate(dir.path());
+    let flags = |tls: bool| {
+        let mut flags = vec!["--listen", "127.0.0.1:0", "--header-read-timeout", "1"];
+        if tls {
+            flags.extend([
+                "--tls-cert",
+                cert.to_str().expect("utf-8"),
+                "--tls-key",
+                key.to_str().expect("utf-8"),
+            ]);
+        }
+        flags
+    };
+    // Plain: connect, say nothing (not even enough to tell HTTP/1 from HTTP/2).
+    let plain = Gateway::start_with_args(&standard_manifest(), &flags(false));
+    let silent = TcpStream::connect(plain.addr).expect("connect");
+    assert!(closed_within(silent, Duration::from_secs(5)));
+    let preface_only = {
+        let mut stream = TcpStream::connect(plain.addr).expect("connect");
+        stream.write_all(b"PRI * HTTP/2.0\r\n").expect("write");
+        stream
+    };
+    assert!(closed_within(preface_only, Duration::from_secs(5)));
+
+    // TLS: a handshake never started, and one completed with nothing after it.
+    let tls = Gateway::start_with_args(&standard_manifest(), &flags(true));
+    let silent = TcpStream::connect(tls.addr).expect("connect");
+    assert!(closed_within(silent, Duration::from_secs(5)));
+    let mut roots = rustls::RootCertStore::empty();
+    for certificate in rustls::pki_types::CertificateDer::pem_slice_iter(pem.as_bytes()) {
+        roots.add(certificate.expect("pem")).expect("root");
+    }
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(tls.addr)
+        .await
+        .expect("connect");
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    let mut handshaken = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .expect("handshake");
+    let mut buf = [0u8; 64];
+    let read = tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio::io::AsyncReadExt::read(&mut handshaken, &mut buf),
+    )
+    .await
+    .expect("closed within 5 s");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
 }

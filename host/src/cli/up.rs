@@ -75,6 +75,11 @@ pub(super) struct UpArgs {
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     max_connections: usize,
 
+    /// Seconds a client has to complete its TLS handshake, to send its first request, and
+    /// to send each request's headers; also how long an idle HTTP/1 connection stays open.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    header_read_timeout: u64,
+
     /// Serve HTTPS with this PEM certificate chain (leaf first); needs --tls-key. The admin
     /// API stays plain HTTP.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
@@ -137,8 +142,8 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
         workers: args.workers,
         shutdown_timeout: Duration::from_secs(args.shutdown_timeout),
         max_connections: args.max_connections.max(1),
+        header_read_timeout: Duration::from_secs(args.header_read_timeout),
         tls,
-        ..ServerOptions::default()
     };
     let mut routes: Vec<String> = gateway
         .routes()

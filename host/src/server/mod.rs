@@ -55,7 +55,9 @@ pub struct ServerOptions {
     /// How long shutdown waits for requests in flight.
     pub shutdown_timeout: Duration,
     /// How long a client may take to send a request's headers (against slowloris); also
-    /// how long an idle keep-alive connection stays open.
+    /// how long a new connection (after its TLS handshake, if any) may go without a first
+    /// request, how long a TLS handshake may take, and how long an idle HTTP/1 keep-alive
+    /// connection stays open.
     pub header_read_timeout: Duration,
     /// Most connections open at once per server; more are closed as soon as accepted.
     pub max_connections: usize,
@@ -93,6 +95,9 @@ const MAX_H2_STREAMS: u32 = 256;
 /// Streams an HTTP/2 client may reset before being answered, before the connection is
 /// dropped (the "rapid reset" flood).
 const MAX_H2_PENDING_RESETS: usize = 50;
+/// How often an idle HTTP/2 connection is pinged, and how long the answer may take.
+const H2_KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(30);
+const H2_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 /// Pending connections per listening socket.
 const LISTEN_BACKLOG: i32 = 1024;
 
@@ -229,7 +234,10 @@ fn connection_builder(options: &ServerOptions) -> auto::Builder<TokioExecutor> {
         .max_concurrent_streams(MAX_H2_STREAMS)
         .max_header_list_size(MAX_HEAD_BYTES as u32)
         .max_pending_accept_reset_streams(MAX_H2_PENDING_RESETS)
-        .max_local_error_reset_streams(MAX_H2_PENDING_RESETS);
+        .max_local_error_reset_streams(MAX_H2_PENDING_RESETS)
+        // Pings find HTTP/2 peers that went away without closing.
+        .keep_alive_interval(Some(H2_KEEP_ALIVE_INTERVAL))
+        .keep_alive_timeout(H2_KEEP_ALIVE_TIMEOUT);
     builder
 }
 
@@ -272,6 +280,7 @@ async fn serve<H: HttpHandler>(
             handler: handler.clone(),
             builder: builder.clone(),
             watcher: graceful.watcher(),
+            first_request_timeout: options.header_read_timeout,
         };
         let tls = options.tls.clone();
         let handshake_timeout = options.header_read_timeout;
@@ -312,6 +321,8 @@ struct Connection<H> {
     handler: Arc<H>,
     builder: Arc<auto::Builder<TokioExecutor>>,
     watcher: hyper_util::server::graceful::Watcher,
+    /// How long the client has to send its first request.
+    first_request_timeout: Duration,
 }
 
 impl<H: HttpHandler> Connection<H> {
@@ -325,9 +336,13 @@ impl<H: HttpHandler> Connection<H> {
             handler,
             builder,
             watcher,
+            first_request_timeout,
         } = self;
         let (stream, framing) = framing::WatchedStream::new(stream, MAX_HEAD_BYTES);
+        let requested = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let first_request = requested.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
+            first_request.store(true, std::sync::atomic::Ordering::Relaxed);
             let ambiguous = framing.take_ambiguous(&request);
             request.extensions_mut().insert(ClientAddr(peer));
             let handler = handler.clone();
@@ -341,8 +356,23 @@ impl<H: HttpHandler> Connection<H> {
         let connection = builder
             .serve_connection(TokioIo::new(stream), service)
             .into_owned();
-        if let Err(error) = watcher.watch(connection).await {
-            tracing::debug!(%error, "connection ended with an error");
+        let connection = watcher.watch(connection);
+        tokio::pin!(connection);
+        // hyper's header-read timeout starts only once the auto builder has told HTTP/1
+        // from HTTP/2, and HTTP/2 has none: a client that connects (and completes TLS)
+        // but sends no request would otherwise hold its connection slot for ever.
+        let ended = tokio::select! {
+            ended = &mut connection => ended,
+            () = tokio::time::sleep(first_request_timeout) => {
+                if !requested.load(std::sync::atomic::Ordering::Relaxed) {
+                    tracing::debug!(%peer, "no request in time: closing the connection");
+                    return;
+                }
+                connection.await
+            }
+        };
+        if let Err(error) = ended {
+            tracing::debug!(%peer, %error, "connection ended with an error");
         }
     }
 }
