@@ -225,3 +225,42 @@ async fn connections_that_send_no_request_are_closed() {
     .expect("closed within 5 s");
     assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
 }
+
+#[tokio::test]
+async fn guests_see_the_https_scheme() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cert, key, pem) = certificate(dir.path());
+    let manifest = format!(
+        "[[modules]]\nname = \"probe\"\npath = \"{}\"\nexecutor = \"wagi\"\n\n\
+         [[routes]]\nmethod = \"GET\"\npath = \"/wagi/{{action}}\"\nmodule = \"probe\"\n",
+        crate::support::guests().wagi_probe.display()
+    );
+    let gw = Gateway::start_with_args(
+        &manifest,
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            cert.to_str().expect("utf-8"),
+            "--tls-key",
+            key.to_str().expect("utf-8"),
+        ],
+    );
+    let port = gw.addr.port();
+    let body = https_client(&pem, true)
+        .get(format!("https://localhost:{port}/wagi/env"))
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("body");
+    for line in [
+        "HTTPS=on".to_owned(),
+        "REQUEST_SCHEME=https".to_owned(),
+        format!("X_FULL_URL=https://localhost:{port}/wagi/env"),
+        format!("SERVER_PORT={port}"),
+    ] {
+        assert!(body.lines().any(|l| l == line), "{line} in {body}");
+    }
+}

@@ -53,7 +53,9 @@ impl CgiRequest<'_> {
             .map(|a| a.as_str().to_owned())
             .or_else(|| header_text(&parts.headers, &HOST))
             .unwrap_or_default();
-        let (server_name, server_port) = split_authority(&authority);
+        let https = parts.extensions.get::<crate::server::OverTls>().is_some();
+        let scheme = if https { "https" } else { "http" };
+        let (server_name, server_port) = split_authority(&authority, https);
         let remote = facts.client_ip.map(|ip| ip.to_string()).unwrap_or_default();
 
         let mut vars: Vec<(String, String)> = vec![
@@ -76,11 +78,18 @@ impl CgiRequest<'_> {
             ("REMOTE_HOST".into(), remote),
             (
                 "X_FULL_URL".into(),
-                format!("http://{authority}{}", display_path_and_query(&parts.uri)),
+                format!(
+                    "{scheme}://{authority}{}",
+                    display_path_and_query(&parts.uri)
+                ),
             ),
+            ("REQUEST_SCHEME".into(), scheme.into()),
             ("X_MATCHED_ROUTE".into(), facts.route.to_string()),
             ("X_REQUEST_ID".into(), facts.request_id.clone()),
         ];
+        if https {
+            vars.push(("HTTPS".into(), "on".into()));
+        }
         if let Some(content_type) = header_text(&parts.headers, &CONTENT_TYPE) {
             vars.push(("CONTENT_TYPE".into(), content_type));
         }
@@ -151,13 +160,14 @@ fn display_path_and_query(uri: &http::Uri) -> &str {
     uri.path_and_query().map_or("/", |pq| pq.as_str())
 }
 
-/// `host:port` → (`host`, `port`), the port 80 when absent; IPv6 literals keep brackets.
-fn split_authority(authority: &str) -> (&str, &str) {
+/// `host:port` → (`host`, `port`), the scheme's port (443 over TLS, else 80) when absent;
+/// IPv6 literals keep brackets.
+fn split_authority(authority: &str, https: bool) -> (&str, &str) {
     match authority.rsplit_once(':') {
         Some((host, port)) if !port.contains(']') && port.bytes().all(|b| b.is_ascii_digit()) => {
             (host, port)
         }
-        _ => (authority, "80"),
+        _ => (authority, if https { "443" } else { "80" }),
     }
 }
 

@@ -81,10 +81,14 @@ fn malformed_outputs_say_what_is_wrong() {
 
 #[test]
 fn authority_splits_into_name_and_port() {
-    assert_eq!(split_authority("example.com:8080"), ("example.com", "8080"));
-    assert_eq!(split_authority("example.com"), ("example.com", "80"));
-    assert_eq!(split_authority("[::1]:9"), ("[::1]", "9"));
-    assert_eq!(split_authority("[::1]"), ("[::1]", "80"));
+    assert_eq!(
+        split_authority("example.com:8080", false),
+        ("example.com", "8080")
+    );
+    assert_eq!(split_authority("example.com", false), ("example.com", "80"));
+    assert_eq!(split_authority("example.com", true), ("example.com", "443"));
+    assert_eq!(split_authority("[::1]:9", true), ("[::1]", "9"));
+    assert_eq!(split_authority("[::1]", false), ("[::1]", "80"));
 }
 
 fn request() -> http::request::Parts {

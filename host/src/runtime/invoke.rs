@@ -23,6 +23,7 @@ use super::handler::{Handler, HandlerComponent};
 use super::observe::Observation;
 use super::state::{MemoryLimitExceeded, Sandbox, new_store};
 use crate::limits::InvocationLimits;
+use crate::server::OverTls;
 
 /// Why an invocation produced no response.
 #[derive(Debug, thiserror::Error)]
@@ -145,7 +146,12 @@ impl HandlerComponent {
 
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let mut http = store.data_mut().http();
-        let (request, out) = match http.new_incoming_request(Scheme::Http, request) {
+        let scheme = if request.extensions().get::<OverTls>().is_some() {
+            Scheme::Https
+        } else {
+            Scheme::Http
+        };
+        let (request, out) = match http.new_incoming_request(scheme, request) {
             Ok(request) => (request, http.new_response_outparam(sender)),
             Err(e) => return Err(InvokeError::BadRequest(format!("{e:#}"))),
         };

@@ -36,6 +36,10 @@ use tokio::sync::watch;
 use crate::gateway::ClientAddr;
 use crate::rejection::{Rejection, ResponseBody};
 
+/// Marks a request that arrived over TLS (in its extensions), for the scheme guests see.
+#[derive(Debug, Clone, Copy)]
+pub struct OverTls;
+
 /// What a [`Server`] serves: the gateway's routes, or the admin API.
 pub trait HttpHandler: Send + Sync + 'static {
     /// Answers one request.
@@ -281,6 +285,7 @@ async fn serve<H: HttpHandler>(
             builder: builder.clone(),
             watcher: graceful.watcher(),
             first_request_timeout: options.header_read_timeout,
+            over_tls: options.tls.is_some(),
         };
         let tls = options.tls.clone();
         let handshake_timeout = options.header_read_timeout;
@@ -323,6 +328,8 @@ struct Connection<H> {
     watcher: hyper_util::server::graceful::Watcher,
     /// How long the client has to send its first request.
     first_request_timeout: Duration,
+    /// Whether the stream is TLS.
+    over_tls: bool,
 }
 
 impl<H: HttpHandler> Connection<H> {
@@ -337,6 +344,7 @@ impl<H: HttpHandler> Connection<H> {
             builder,
             watcher,
             first_request_timeout,
+            over_tls,
         } = self;
         let (stream, framing) = framing::WatchedStream::new(stream, MAX_HEAD_BYTES);
         let requested = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -345,6 +353,9 @@ impl<H: HttpHandler> Connection<H> {
             first_request.store(true, std::sync::atomic::Ordering::Relaxed);
             let ambiguous = framing.take_ambiguous(&request);
             request.extensions_mut().insert(ClientAddr(peer));
+            if over_tls {
+                request.extensions_mut().insert(OverTls);
+            }
             let handler = handler.clone();
             async move {
                 if ambiguous {
