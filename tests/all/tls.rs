@@ -115,7 +115,14 @@ fn bad_certificate_files_stop_start_up_with_their_name() {
     let garbage = dir.path().join("garbage.pem");
     std::fs::write(&garbage, "not a certificate").expect("write");
     let missing = dir.path().join("missing.pem");
+    let encrypted = dir.path().join("encrypted.pem");
+    std::fs::write(
+        &encrypted,
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n",
+    )
+    .expect("write");
     for (cert, key, expected) in [
+        (&cert, &encrypted, "the TLS private key is encrypted"),
         (&missing, &key, "cannot read the TLS certificate chain"),
         (&garbage, &key, "holds no PEM certificate"),
         (&cert, &garbage, "cannot read the TLS private key"),
@@ -263,4 +270,40 @@ async fn guests_see_the_https_scheme() {
     ] {
         assert!(body.lines().any(|l| l == line), "{line} in {body}");
     }
+}
+
+#[test]
+fn an_admin_api_off_loopback_is_warned_about() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let manifest = dir.path().join("wasmgate.toml");
+    std::fs::write(&manifest, "").expect("manifest");
+    let mut child = std::process::Command::new(crate::support::binary())
+        .arg("up")
+        .arg(&manifest)
+        .args(["--listen", "127.0.0.1:0", "--admin-listen", "0.0.0.0:0"])
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("the admin API is plain HTTP") {
+                let _ = tx.send(line);
+                break;
+            }
+        }
+    });
+    let warned = rx.recv_timeout(Duration::from_secs(60));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(warned.is_ok_and(|line| line.contains("0.0.0.0")));
 }

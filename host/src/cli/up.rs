@@ -172,6 +172,13 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
         &admin_options,
     )
     .with_context(|| format!("cannot listen on {} (admin API)", args.admin_listen))?;
+    if !args.admin_listen.ip().is_loopback() {
+        tracing::warn!(
+            admin_listen = %args.admin_listen,
+            "the admin API is plain HTTP: its bearer token crosses the network in clear; \
+             keep it on loopback or put it behind a TLS proxy"
+        );
+    }
 
     // Signals are caught from here on, before anyone can know the address.
     let signals = tokio::runtime::Builder::new_current_thread()

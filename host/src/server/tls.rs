@@ -31,6 +31,9 @@ pub enum TlsSetupError {
         /// What went wrong.
         source: rustls::pki_types::pem::Error,
     },
+    /// The key file holds an encrypted key, which needs a passphrase.
+    #[error("{}: the TLS private key is encrypted; give an unencrypted one (e.g. `openssl pkey -in KEY -out KEY.plain`)", .0.display())]
+    EncryptedKey(PathBuf),
     /// rustls refused the pair (e.g. a key of an unsupported type, or not the
     /// certificate's).
     #[error("cannot use this TLS certificate and key: {0}")]
@@ -51,9 +54,17 @@ pub fn server_config(
     if chain.is_empty() {
         return Err(TlsSetupError::NoCertificate(certificate.to_owned()));
     }
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|source| TlsSetupError::Key {
-        path: key.to_owned(),
-        source,
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|source| {
+        let encrypted = std::fs::read(key)
+            .is_ok_and(|pem| pem.windows(21).any(|w| w == b"ENCRYPTED PRIVATE KEY"));
+        if encrypted {
+            TlsSetupError::EncryptedKey(key.to_owned())
+        } else {
+            TlsSetupError::Key {
+                path: key.to_owned(),
+                source,
+            }
+        }
     })?;
     let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),

@@ -6,7 +6,7 @@ mod guests;
 mod jwks;
 
 pub use admin::AdminClient;
-pub use gateway::{Gateway, exclusive, run, write_manifest};
+pub use gateway::{Gateway, binary, exclusive, run, write_manifest};
 pub use guests::{c_hello, guest_target_dir, guests, js_hello, python_hello};
 pub use jwks::JwksServer;
 
