@@ -16,25 +16,25 @@
 //! requests framed by both `Content-Length` and `Transfer-Encoding`; those get a 400 here,
 //! before the handler sees them.
 
+mod connection;
 mod framing;
 mod tls;
 
 pub use tls::{TlsSetupError, server_config as tls_server_config};
 
-use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::sync::watch;
 
-use crate::gateway::ClientAddr;
-use crate::rejection::{Rejection, ResponseBody};
+use crate::rejection::ResponseBody;
+use connection::Connection;
 
 /// Marks a request that arrived over TLS (in its extensions), for the scheme guests see.
 #[derive(Debug, Clone, Copy)]
@@ -318,91 +318,6 @@ async fn serve<H: HttpHandler>(
         );
     }
     Ok(())
-}
-
-/// One accepted connection, ready to be served over any byte stream (TCP or TLS).
-struct Connection<H> {
-    peer: SocketAddr,
-    handler: Arc<H>,
-    builder: Arc<auto::Builder<TokioExecutor>>,
-    watcher: hyper_util::server::graceful::Watcher,
-    /// How long the client has to send its first request.
-    first_request_timeout: Duration,
-    /// Whether the stream is TLS.
-    over_tls: bool,
-}
-
-impl<H: HttpHandler> Connection<H> {
-    /// Serves requests on `stream` until the connection ends.
-    async fn serve<S>(self, stream: S)
-    where
-        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
-    {
-        let Connection {
-            peer,
-            handler,
-            builder,
-            watcher,
-            first_request_timeout,
-            over_tls,
-        } = self;
-        let (stream, framing) = framing::WatchedStream::new(stream, MAX_HEAD_BYTES);
-        let requested = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let first_request = requested.clone();
-        let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
-            first_request.store(true, std::sync::atomic::Ordering::Relaxed);
-            let ambiguous = framing.take_ambiguous(&request);
-            request.extensions_mut().insert(ClientAddr(peer));
-            if over_tls {
-                request.extensions_mut().insert(OverTls);
-            }
-            let handler = handler.clone();
-            async move {
-                if ambiguous {
-                    return Ok(ambiguous_framing_response(peer));
-                }
-                Ok::<_, Infallible>(handler.handle(request).await)
-            }
-        });
-        let connection = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = watcher.watch(connection);
-        tokio::pin!(connection);
-        // hyper's header-read timeout starts only once the auto builder has told HTTP/1
-        // from HTTP/2, and HTTP/2 has none: a client that connects (and completes TLS)
-        // but sends no request would otherwise hold its connection slot for ever.
-        let ended = tokio::select! {
-            ended = &mut connection => ended,
-            () = tokio::time::sleep(first_request_timeout) => {
-                if !requested.load(std::sync::atomic::Ordering::Relaxed) {
-                    tracing::debug!(%peer, "no request in time: closing the connection");
-                    return;
-                }
-                connection.await
-            }
-        };
-        if let Err(error) = ended {
-            tracing::debug!(%peer, %error, "connection ended with an error");
-        }
-    }
-}
-
-/// The answer to a request with both `Content-Length` and `Transfer-Encoding` (RFC 9112
-/// §6.1: a server may reject it; hyper closes the connection after it).
-fn ambiguous_framing_response(peer: SocketAddr) -> hyper::Response<ResponseBody> {
-    let request_id = uuid::Uuid::new_v4().to_string();
-    tracing::warn!(
-        %peer,
-        request_id,
-        "refused a request with both Content-Length and Transfer-Encoding"
-    );
-    let request_id = http::HeaderValue::from_str(&request_id)
-        .unwrap_or_else(|_| http::HeaderValue::from_static("-"));
-    Rejection::BadRequest(
-        "the request has both Content-Length and Transfer-Encoding headers; send one".to_owned(),
-    )
-    .into_response(&request_id)
 }
 
 /// SIGINT (Ctrl-C) and SIGTERM, listened for from creation on: a signal that arrives

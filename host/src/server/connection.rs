@@ -1,0 +1,101 @@
+//! One accepted connection served over any byte stream (TCP or TLS): the framing watcher,
+//! the service that hands requests to the handler (or refuses smuggling), and the deadline
+//! for the first request.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+
+use super::{HttpHandler, MAX_HEAD_BYTES, OverTls, framing};
+use crate::gateway::ClientAddr;
+use crate::rejection::{Rejection, ResponseBody};
+
+/// One accepted connection, ready to be served over any byte stream (TCP or TLS).
+pub(super) struct Connection<H> {
+    pub(super) peer: SocketAddr,
+    pub(super) handler: Arc<H>,
+    pub(super) builder: Arc<auto::Builder<TokioExecutor>>,
+    pub(super) watcher: hyper_util::server::graceful::Watcher,
+    /// How long the client has to send its first request.
+    pub(super) first_request_timeout: Duration,
+    /// Whether the stream is TLS.
+    pub(super) over_tls: bool,
+}
+
+impl<H: HttpHandler> Connection<H> {
+    /// Serves requests on `stream` until the connection ends.
+    pub(super) async fn serve<S>(self, stream: S)
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+    {
+        let Connection {
+            peer,
+            handler,
+            builder,
+            watcher,
+            first_request_timeout,
+            over_tls,
+        } = self;
+        let (stream, framing) = framing::WatchedStream::new(stream, MAX_HEAD_BYTES);
+        let requested = Arc::new(AtomicBool::new(false));
+        let first_request = requested.clone();
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
+            first_request.store(true, Ordering::Relaxed);
+            let ambiguous = framing.take_ambiguous(&request);
+            request.extensions_mut().insert(ClientAddr(peer));
+            if over_tls {
+                request.extensions_mut().insert(OverTls);
+            }
+            let handler = handler.clone();
+            async move {
+                if ambiguous {
+                    return Ok(ambiguous_framing_response(peer));
+                }
+                Ok::<_, Infallible>(handler.handle(request).await)
+            }
+        });
+        let connection = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = watcher.watch(connection);
+        tokio::pin!(connection);
+        // hyper's header-read timeout starts only once the auto builder has told HTTP/1
+        // from HTTP/2, and HTTP/2 has none: a client that connects (and completes TLS)
+        // but sends no request would otherwise hold its connection slot for ever.
+        let ended = tokio::select! {
+            ended = &mut connection => ended,
+            () = tokio::time::sleep(first_request_timeout) => {
+                if !requested.load(Ordering::Relaxed) {
+                    tracing::debug!(%peer, "no request in time: closing the connection");
+                    return;
+                }
+                connection.await
+            }
+        };
+        if let Err(error) = ended {
+            tracing::debug!(%peer, %error, "connection ended with an error");
+        }
+    }
+}
+
+/// The answer to a request with both `Content-Length` and `Transfer-Encoding` (RFC 9112
+/// §6.1: a server may reject it; hyper closes the connection after it).
+fn ambiguous_framing_response(peer: SocketAddr) -> hyper::Response<ResponseBody> {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    tracing::warn!(
+        %peer,
+        request_id,
+        "refused a request with both Content-Length and Transfer-Encoding"
+    );
+    let request_id = http::HeaderValue::from_str(&request_id)
+        .unwrap_or_else(|_| http::HeaderValue::from_static("-"));
+    Rejection::BadRequest(
+        "the request has both Content-Length and Transfer-Encoding headers; send one".to_owned(),
+    )
+    .into_response(&request_id)
+}
