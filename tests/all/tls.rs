@@ -31,19 +31,21 @@ fn https_client(pem: &str, http1_only: bool) -> reqwest::Client {
     builder.build().expect("client")
 }
 
+/// `up`'s flags for an ephemeral loopback port serving TLS with `cert` and `key`.
+fn tls_flags<'a>(cert: &'a Path, key: &'a Path) -> [&'a str; 6] {
+    [
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-cert",
+        cert.to_str().expect("utf-8"),
+        "--tls-key",
+        key.to_str().expect("utf-8"),
+    ]
+}
+
 fn https_gateway(dir: &Path) -> (Gateway, String) {
     let (cert, key, pem) = certificate(dir);
-    let gw = Gateway::start_with_args(
-        &standard_manifest(),
-        &[
-            "--listen",
-            "127.0.0.1:0",
-            "--tls-cert",
-            cert.to_str().expect("utf-8"),
-            "--tls-key",
-            key.to_str().expect("utf-8"),
-        ],
-    );
+    let gw = Gateway::start_with_args(&standard_manifest(), &tls_flags(&cert, &key));
     (gw, pem)
 }
 
@@ -128,19 +130,9 @@ fn bad_certificate_files_stop_start_up_with_their_name() {
         (&cert, &garbage, "cannot read the TLS private key"),
         (&key, &cert, "holds no PEM certificate"),
     ] {
-        let (status, stdout, stderr) = run(
-            &[
-                "up",
-                manifest.to_str().expect("utf-8"),
-                "--listen",
-                "127.0.0.1:0",
-                "--tls-cert",
-                cert.to_str().expect("utf-8"),
-                "--tls-key",
-                key.to_str().expect("utf-8"),
-            ],
-            dir.path(),
-        );
+        let mut args = vec!["up", manifest.to_str().expect("utf-8")];
+        args.extend(tls_flags(cert, key));
+        let (status, stdout, stderr) = run(&args, dir.path());
         assert_eq!(status.code(), Some(1), "{stdout}{stderr}");
         assert!(stderr.contains(expected), "{expected}: {stderr}");
         let named = cert.file_name().expect("name").to_str().expect("utf-8");
@@ -182,14 +174,11 @@ async fn connections_that_send_no_request_are_closed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (cert, key, pem) = certificate(dir.path());
     let flags = |tls: bool| {
-        let mut flags = vec!["--listen", "127.0.0.1:0", "--header-read-timeout", "1"];
+        let mut flags = vec!["--header-read-timeout", "1"];
         if tls {
-            flags.extend([
-                "--tls-cert",
-                cert.to_str().expect("utf-8"),
-                "--tls-key",
-                key.to_str().expect("utf-8"),
-            ]);
+            flags.extend(tls_flags(&cert, &key));
+        } else {
+            flags.extend(["--listen", "127.0.0.1:0"]);
         }
         flags
     };
@@ -242,17 +231,7 @@ async fn guests_see_the_https_scheme() {
          [[routes]]\nmethod = \"GET\"\npath = \"/wagi/{{action}}\"\nmodule = \"probe\"\n",
         crate::support::guests().wagi_probe.display()
     );
-    let gw = Gateway::start_with_args(
-        &manifest,
-        &[
-            "--listen",
-            "127.0.0.1:0",
-            "--tls-cert",
-            cert.to_str().expect("utf-8"),
-            "--tls-key",
-            key.to_str().expect("utf-8"),
-        ],
-    );
+    let gw = Gateway::start_with_args(&manifest, &tls_flags(&cert, &key));
     let port = gw.addr.port();
     let body = https_client(&pem, true)
         .get(format!("https://localhost:{port}/wagi/env"))
