@@ -37,12 +37,12 @@
 pub mod admin;
 pub mod allowlist;
 pub mod cli;
+pub mod config;
 pub mod gateway;
-pub mod limits;
+#[cfg(test)]
+mod layers;
 pub mod manifest;
 pub mod registry;
-pub mod rejection;
 pub mod routing;
 pub mod runtime;
 pub mod server;
-pub mod throttle;

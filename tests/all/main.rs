@@ -19,6 +19,7 @@ mod languages;
 mod limits;
 mod routing;
 mod sandbox;
+mod scale;
 mod shutdown;
 mod smuggling;
 mod throttling;

@@ -6,9 +6,9 @@ use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::{ApiError, ApiResult};
+use crate::config::{AuthorizerConfig, ModuleName, RouteConfig};
 use crate::gateway::Gateway;
-use crate::manifest::{AuthorizerConfig, ModuleName, RouteConfig};
-use crate::registry::{AliasRecord, ModuleRecord, RegistryError, RouteRecord, route_id};
+use crate::registry::{AliasRecord, ModuleRecord, RegistryError, RouteRecord};
 
 pub(super) struct Api<'a> {
     pub gateway: &'a std::sync::Arc<Gateway>,
@@ -47,7 +47,7 @@ fn module_json(name: &str, module: &ModuleRecord) -> Value {
 }
 
 fn route_json(record: &RouteRecord) -> Value {
-    let mut value = json!({ "id": route_id(&record.config), "source": record.source });
+    let mut value = json!({ "id": record.id(), "source": record.source });
     if let (Value::Object(map), Ok(Value::Object(fields))) =
         (&mut value, serde_json::to_value(&record.config))
     {
@@ -92,7 +92,7 @@ impl Api<'_> {
         &self,
         name: &str,
         bytes: Bytes,
-        executor: crate::registry::Executor,
+        executor: crate::config::Executor,
     ) -> ApiResult {
         let name = module_name(name)?;
         let size = bytes.len();
@@ -130,7 +130,7 @@ impl Api<'_> {
 
     pub async fn put_module_config(&self, name: &str, body: &[u8]) -> ApiResult {
         let name = module_name(name)?;
-        let config: crate::registry::ModuleConfig = parse_json(body)?;
+        let config: crate::config::ModuleConfig = parse_json(body)?;
         let config = self
             .change({
                 let name = name.clone();
@@ -200,13 +200,9 @@ impl Api<'_> {
 
     pub fn get_route(&self, id: &str) -> ApiResult {
         let state = self.gateway.registry().state();
-        let record = state
-            .routes
-            .iter()
-            .find(|r| route_id(&r.config) == id)
-            .ok_or_else(|| {
-                ApiError::new(StatusCode::NOT_FOUND, format!("no route with id `{id}`"))
-            })?;
+        let record = state.routes.iter().find(|r| r.id() == id).ok_or_else(|| {
+            ApiError::new(StatusCode::NOT_FOUND, format!("no route with id `{id}`"))
+        })?;
         Ok((StatusCode::OK, route_json(record)))
     }
 
@@ -220,7 +216,7 @@ impl Api<'_> {
 
     pub fn route_stats(&self, id: &str) -> ApiResult {
         let state = self.gateway.registry().state();
-        if !state.routes.iter().any(|r| route_id(&r.config) == id) {
+        if !state.routes.iter().any(|r| r.id() == id) {
             return Err(ApiError::new(
                 StatusCode::NOT_FOUND,
                 format!("no route with id `{id}`"),
@@ -244,7 +240,7 @@ impl Api<'_> {
         #[derive(serde::Deserialize)]
         #[serde(deny_unknown_fields)]
         struct Settings {
-            throttle: Option<crate::throttle::ThrottleConfig>,
+            throttle: Option<crate::config::ThrottleConfig>,
         }
         let settings: Settings = parse_json(body)?;
         let settings = self

@@ -14,9 +14,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{ApiError, ApiResult};
-use crate::gateway::{ClientAddr, EXECUTED_VERSION, Gateway};
-use crate::rejection::REQUEST_ID;
+use crate::gateway::{EXECUTED_VERSION, Gateway};
 use crate::runtime::Observation;
+use crate::server::ConnectionInfo;
+use crate::server::response::REQUEST_ID;
 
 /// The synthetic request.
 #[derive(Debug, Deserialize)]
@@ -92,9 +93,10 @@ pub(super) async fn invoke(gateway: &Arc<Gateway>, body: &[u8]) -> ApiResult {
         .map_err(|e| bad(format!("invalid request: {e}")))?;
 
     // A test invoke comes from the gateway itself.
-    request
-        .extensions_mut()
-        .insert(ClientAddr(std::net::SocketAddr::from(([127, 0, 0, 1], 0))));
+    request.extensions_mut().insert(ConnectionInfo {
+        peer: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        over_tls: false,
+    });
     let observation = Arc::new(Observation::default());
     let started = Instant::now();
     let response = gateway

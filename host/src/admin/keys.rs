@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 
 use super::endpoints::{Api, parse_json};
 use super::{ApiError, ApiResult};
-use crate::registry::{ApiKeyRecord, NewKey, PlanConfig};
+use crate::config::PlanConfig;
+use crate::registry::{ApiKeyRecord, NewKey};
 
 fn key_json(id: &str, key: &ApiKeyRecord) -> Value {
     json!({ "id": id, "name": key.name, "plan": key.plan, "enabled": key.enabled, "created": key.created })

@@ -23,36 +23,43 @@
 //! | `POST /keys/{id}/rotate` | a new secret (shown once); the old one stops working |
 //! | `POST /invoke` | runs a synthetic request: response, stdout/stderr, timings |
 
+mod body;
 mod endpoints;
 mod invoke;
 mod keys;
+mod router;
 mod token;
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-use http::{HeaderValue, Method, StatusCode, header};
-use http_body_util::BodyExt;
+use http::{HeaderValue, StatusCode, header};
 
 pub use token::{TokenSource, load_or_generate};
 
 use crate::gateway::Gateway;
 use crate::registry::RegistryError;
-use crate::rejection::{ResponseBody, json_response};
+use crate::server::response::{ErrorReply, ResponseBody, json_response};
 
-/// An admin API error: a status and a message, answered as `{"message": …}`.
+/// An admin API error: a status and a message, answered as `{"message": …}` (through the
+/// same [`ErrorReply`] as the gateway's own answers).
 #[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    message: String,
-}
+pub struct ApiError(ErrorReply);
 
 impl ApiError {
     fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            message: message.into(),
+        ApiError(ErrorReply::plain(status).message(message))
+    }
+
+    /// The methods the path accepts, for a 405's `Allow`.
+    fn with_allow(self, allow: String) -> Self {
+        match HeaderValue::from_str(&allow) {
+            Ok(value) => ApiError(self.0.header(header::ALLOW, value)),
+            Err(_) => self,
         }
+    }
+
+    fn into_response(self) -> hyper::Response<ResponseBody> {
+        self.0.into_response(None)
     }
 }
 
@@ -64,72 +71,22 @@ impl From<RegistryError> for ApiError {
 
 type ApiResult = Result<(StatusCode, serde_json::Value), ApiError>;
 
-/// Which endpoint a path is.
-#[derive(Debug, Clone, Copy)]
-enum Endpoint {
-    Modules,
-    Module,
-    Version,
-    Alias,
-    Routes,
-    Route,
-    Invoke,
-    Authorizers,
-    Authorizer,
-    RouteStats,
-    Gateway,
-    ModuleConfig,
-    Plans,
-    Plan,
-    Keys,
-    Key,
-    KeyRotation,
-}
-
 /// The admin API service.
 pub struct Admin {
     gateway: Arc<Gateway>,
     token: String,
     max_upload_bytes: usize,
-    endpoints: matchit::Router<Endpoint>,
+    router: router::Router,
 }
-
-/// Largest JSON body the admin API reads.
-const MAX_JSON_BYTES: usize = 1 << 20;
 
 impl Admin {
     /// The API over `gateway`'s registry, accepting `token`.
     pub fn new(gateway: Arc<Gateway>, token: String, max_upload_bytes: usize) -> Self {
-        let mut endpoints = matchit::Router::new();
-        for (path, endpoint) in [
-            ("/modules", Endpoint::Modules),
-            ("/modules/{name}", Endpoint::Module),
-            ("/modules/{name}/versions/{version}", Endpoint::Version),
-            ("/modules/{name}/aliases/{alias}", Endpoint::Alias),
-            ("/modules/{name}/config", Endpoint::ModuleConfig),
-            ("/routes", Endpoint::Routes),
-            ("/routes/{id}", Endpoint::Route),
-            ("/invoke", Endpoint::Invoke),
-            ("/authorizers", Endpoint::Authorizers),
-            ("/authorizers/{name}", Endpoint::Authorizer),
-            ("/routes/{id}/stats", Endpoint::RouteStats),
-            ("/gateway", Endpoint::Gateway),
-            ("/plans", Endpoint::Plans),
-            ("/plans/{name}", Endpoint::Plan),
-            ("/keys", Endpoint::Keys),
-            ("/keys/{id}", Endpoint::Key),
-            ("/keys/{id}/rotate", Endpoint::KeyRotation),
-        ] {
-            // The paths above are fixed and distinct.
-            if let Err(error) = endpoints.insert(path, endpoint) {
-                tracing::error!(%error, path, "admin endpoint not registered");
-            }
-        }
         Admin {
             gateway,
             token,
             max_upload_bytes,
-            endpoints,
+            router: router::Router::new(),
         }
     }
 
@@ -158,111 +115,18 @@ impl Admin {
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             return response;
         }
-        let result = self.dispatch(request).await;
+        let result = self
+            .router
+            .dispatch(&self.gateway, self.max_upload_bytes, request)
+            .await;
         match result {
             Ok((status, body)) => json_response(status, &body),
-            Err(error) => json_response(
-                error.status,
-                &serde_json::json!({ "message": error.message }),
-            ),
-        }
-    }
-
-    async fn dispatch(&self, request: hyper::Request<hyper::body::Incoming>) -> ApiResult {
-        let (parts, body) = request.into_parts();
-        let path = parts.uri.path().to_owned();
-        let found = self.endpoints.at(&path).map_err(|_| {
-            ApiError::new(StatusCode::NOT_FOUND, format!("no admin endpoint `{path}`"))
-        })?;
-        let endpoint = *found.value;
-        let param = |name: &str| -> Result<String, ApiError> {
-            let raw = found.params.get(name).unwrap_or_default();
-            percent_encoding::percent_decode_str(raw)
-                .decode_utf8()
-                .map(|s| s.into_owned())
-                .map_err(|_| {
-                    ApiError::new(StatusCode::BAD_REQUEST, format!("`{name}` is not UTF-8"))
-                })
-        };
-        let api = endpoints::Api {
-            gateway: &self.gateway,
-        };
-        let method = parts.method.clone();
-        match (endpoint, &method) {
-            (Endpoint::Modules, &Method::GET) => api.list_modules(),
-            (Endpoint::Module, &Method::GET) => api.get_module(&param("name")?),
-            (Endpoint::Module, &Method::POST) => {
-                let bytes = read_body(&parts.headers, body, self.max_upload_bytes).await?;
-                let executor = upload_executor(parts.uri.query())?;
-                api.upload(&param("name")?, bytes, executor).await
-            }
-            (Endpoint::Version, &Method::DELETE) => {
-                api.delete_version(&param("name")?, &param("version")?)
-                    .await
-            }
-            (Endpoint::Alias, &Method::PUT) => {
-                let bytes = read_body(&parts.headers, body, MAX_JSON_BYTES).await?;
-                api.put_alias(&param("name")?, &param("alias")?, &bytes)
-                    .await
-            }
-            (Endpoint::Alias, &Method::DELETE) => {
-                api.delete_alias(&param("name")?, &param("alias")?).await
-            }
-            (Endpoint::Routes, &Method::GET) => api.list_routes(),
-            (Endpoint::Routes, &Method::PUT) => {
-                let bytes = read_body(&parts.headers, body, MAX_JSON_BYTES).await?;
-                api.put_route(&bytes).await
-            }
-            (Endpoint::Route, &Method::GET) => api.get_route(&param("id")?),
-            (Endpoint::Route, &Method::DELETE) => api.delete_route(&param("id")?).await,
-            (Endpoint::RouteStats, &Method::GET) => api.route_stats(&param("id")?),
-            (Endpoint::Gateway, &Method::GET) => api.get_gateway(),
-            (Endpoint::Gateway, &Method::PUT) => {
-                let bytes = read_body(&parts.headers, body, MAX_JSON_BYTES).await?;
-                api.put_gateway(&bytes).await
-            }
-            (Endpoint::ModuleConfig, &Method::PUT) => {
-                let bytes = read_body(&parts.headers, body, MAX_JSON_BYTES).await?;
-                api.put_module_config(&param("name")?, &bytes).await
-            }
-            (Endpoint::Plans, &Method::GET) => api.list_plans(),
-            (Endpoint::Plan, &Method::PUT) => {
-                let bytes = read_body(&parts.headers, body, MAX_JSON_BYTES).await?;
-                api.put_plan(&param("name")?, &bytes).await
-            }
-            (Endpoint::Plan, &Method::DELETE) => api.delete_plan(&param("name")?).await,
-            (Endpoint::Keys, &Method::GET) => api.list_keys(),
-            (Endpoint::Keys, &Method::POST) => {
-                let bytes = read_body(&parts.headers, body, MAX_JSON_BYTES).await?;
-                api.create_key(&bytes).await
-            }
-            (Endpoint::Key, &Method::GET) => api.get_key(&param("id")?),
-            (Endpoint::Key, &Method::PUT) => {
-                let bytes = read_body(&parts.headers, body, MAX_JSON_BYTES).await?;
-                api.update_key(&param("id")?, &bytes).await
-            }
-            (Endpoint::Key, &Method::DELETE) => api.delete_key(&param("id")?).await,
-            (Endpoint::KeyRotation, &Method::POST) => api.rotate_key(&param("id")?).await,
-            (Endpoint::Authorizers, &Method::GET) => api.list_authorizers(),
-            (Endpoint::Authorizers, &Method::PUT) => {
-                let bytes = read_body(&parts.headers, body, MAX_JSON_BYTES).await?;
-                api.put_authorizer(&bytes).await
-            }
-            (Endpoint::Authorizer, &Method::GET) => api.get_authorizer(&param("name")?),
-            (Endpoint::Authorizer, &Method::DELETE) => api.delete_authorizer(&param("name")?).await,
-            (Endpoint::Invoke, &Method::POST) => {
-                let bytes = read_body(&parts.headers, body, self.max_upload_bytes).await?;
-                invoke::invoke(&self.gateway, &bytes).await
-            }
-            _ => Err(ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                format!("`{method} {path}` is not an admin endpoint"),
-            )),
+            Err(error) => error.into_response(),
         }
     }
 }
 
-impl crate::server::HttpHandler for Admin {
+impl crate::server::HttpService for Admin {
     fn handle(
         &self,
         request: hyper::Request<hyper::body::Incoming>,
@@ -272,8 +136,8 @@ impl crate::server::HttpHandler for Admin {
 }
 
 /// The executor an upload asks for: `?executor=wagi`, else the default (`component`).
-fn upload_executor(query: Option<&str>) -> Result<crate::registry::Executor, ApiError> {
-    let mut executor = crate::registry::Executor::default();
+fn upload_executor(query: Option<&str>) -> Result<crate::config::Executor, ApiError> {
+    let mut executor = crate::config::Executor::default();
     for pair in query
         .unwrap_or("")
         .split('&')
@@ -295,55 +159,3 @@ fn upload_executor(query: Option<&str>) -> Result<crate::registry::Executor, Api
     }
     Ok(executor)
 }
-
-/// Reads a whole body of at most `limit` bytes; beyond it, 413.
-///
-/// An over-long body is still read (and dropped), up to [`DRAIN_LIMIT`]: answering before the
-/// client finished sending would close the connection under it, and most clients then report
-/// a broken pipe instead of the 413.
-async fn read_body(
-    headers: &http::HeaderMap,
-    mut body: hyper::body::Incoming,
-    limit: usize,
-) -> Result<Bytes, ApiError> {
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the body is larger than the limit of {limit} bytes"),
-        )
-    };
-    let announced = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if announced.is_some_and(|length| length > DRAIN_LIMIT as u64) {
-        return Err(too_large());
-    }
-    let mut collected = bytes::BytesMut::new();
-    let mut seen = 0usize;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                format!("cannot read the body: {e}"),
-            )
-        })?;
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        seen = seen.saturating_add(data.len());
-        if seen > DRAIN_LIMIT {
-            break;
-        }
-        if seen <= limit {
-            collected.extend_from_slice(&data);
-        }
-    }
-    if seen > limit {
-        return Err(too_large());
-    }
-    Ok(collected.freeze())
-}
-
-/// How much of an over-long body is read before the connection is given up on.
-const DRAIN_LIMIT: usize = 256 << 20;

@@ -22,11 +22,10 @@ use serde_json::Value;
 
 use super::build::Versions;
 use super::jwt::{JwtError, JwtVerifier, has_scopes};
-use crate::limits::InvocationLimits;
-use crate::manifest::{
-    AuthorizerKindSpec, AuthorizerSpec, IdentitySource, JwtSpec, MAX_TTL_SECONDS,
-};
-use crate::rejection::Rejection;
+use super::rejection::Rejection;
+use super::request::RequestId;
+use crate::config::limits::InvocationLimits;
+use crate::config::{AuthorizerKindSpec, AuthorizerSpec, IdentitySource, JwtSpec, MAX_TTL_SECONDS};
 use crate::runtime::{AuthRequest, AuthorizerComponent, AuthorizerKind, Decision, InvocationFacts};
 
 /// Most decisions one authorizer's cache keeps.
@@ -40,7 +39,7 @@ pub(super) struct Allowed {
 
 /// Decisions by identity values, each kept for its own TTL (and, for a JWT authorizer, its
 /// verifier with the fetched keys).
-pub struct DecisionCache {
+pub struct AuthorizerCache {
     cache: moka::sync::Cache<Vec<String>, CachedDecision>,
     jwt: std::sync::OnceLock<Result<Arc<JwtVerifier>, String>>,
 }
@@ -64,9 +63,9 @@ impl Expiry<Vec<String>, CachedDecision> for PerEntryTtl {
     }
 }
 
-impl DecisionCache {
+impl AuthorizerCache {
     pub(super) fn new() -> Self {
-        DecisionCache {
+        AuthorizerCache {
             cache: moka::sync::Cache::builder()
                 .max_capacity(CACHE_CAPACITY)
                 .expire_after(PerEntryTtl)
@@ -88,7 +87,7 @@ pub(super) enum Decider {
     /// A custom authorizer module, with the decision cache.
     Module {
         versions: Result<Versions<AuthorizerComponent>, String>,
-        cache: Arc<DecisionCache>,
+        cache: Arc<AuthorizerCache>,
     },
     /// The built-in JWT verifier.
     Jwt(Result<Arc<JwtVerifier>, String>),
@@ -117,8 +116,7 @@ pub(super) struct RequestView<'a> {
     pub parts: &'a http::request::Parts,
     pub params: &'a [(String, String)],
     pub source_ip: Option<IpAddr>,
-    pub request_id: &'a str,
-    pub uuid: &'a uuid::Uuid,
+    pub id: &'a RequestId,
     pub route: &'a Arc<str>,
     /// Scopes the route requires (JWT authorizers).
     pub scopes: &'a [String],
@@ -233,7 +231,7 @@ impl RouteAuthorizer {
         let claims = verifier.verify(&identity[0]).await.map_err(|error| {
             tracing::info!(
                 authorizer = %self.spec.name,
-                request_id = request.request_id,
+                request_id = request.id.as_str(),
                 %error,
                 "token refused"
             );
@@ -268,7 +266,7 @@ impl RouteAuthorizer {
         request: &RequestView<'_>,
         identity: &[String],
     ) -> Result<Decision, Rejection> {
-        let version = versions.pick(request.uuid);
+        let version = versions.pick(request.id.uuid());
         let parts = request.parts;
         let auth_request = AuthRequest {
             kind: if token {
@@ -293,15 +291,16 @@ impl RouteAuthorizer {
                 .source_ip
                 .map(|ip| ip.to_string())
                 .unwrap_or_default(),
-            request_id: request.request_id.to_owned(),
+            request_id: request.id.as_str().to_owned(),
         };
         let facts = InvocationFacts {
-            request_id: request.request_id.to_owned(),
+            request_id: request.id.as_str().to_owned(),
             route: request.route.clone(),
             path_params: request.params.to_vec(),
             principal: None,
             authorizer_context: Vec::new(),
             client_ip: request.source_ip,
+            over_tls: false,
         };
         let limits = InvocationLimits {
             timeout,
@@ -315,7 +314,7 @@ impl RouteAuthorizer {
                 tracing::warn!(
                     authorizer = %self.spec.name,
                     version = ?version.label,
-                    request_id = request.request_id,
+                    request_id = request.id.as_str(),
                     %error,
                     "authorizer failed: denying"
                 );

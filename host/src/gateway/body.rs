@@ -12,7 +12,7 @@ use http_body::Body;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 
-use crate::rejection::Rejection;
+use super::rejection::Rejection;
 use crate::runtime::IdleTimeout;
 
 /// The body type handed to guests.

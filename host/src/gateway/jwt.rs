@@ -13,7 +13,7 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value};
 
-use crate::manifest::{JwtSpec, KeySource, decoding_key_from_pem};
+use crate::config::{JwtSpec, KeySource, decoding_key_from_pem};
 
 /// Time allowed to fetch a JWKS.
 const JWKS_TIMEOUT: Duration = Duration::from_millis(1_500);

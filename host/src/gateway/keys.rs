@@ -10,9 +10,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::registry::{PlanConfig, QuotaConfig, QuotaPeriod, QuotaUsed, RegistryState, sha256_hex};
-use crate::rejection::Rejection;
-use crate::throttle::{KeyedBuckets, Verdict};
+use super::rejection::Rejection;
+use super::throttle::{KeyedBuckets, Verdict};
+use crate::config::{PlanConfig, QuotaConfig, QuotaPeriod};
+use crate::registry::{QuotaUsed, RegistryState, sha256_hex};
 
 /// The header clients send their key in.
 pub const API_KEY_HEADER: &str = "x-api-key";
@@ -122,7 +123,7 @@ impl KeyEntry {
 
 impl QuotaUsage {
     /// Usage as saved by an earlier run.
-    pub(super) fn restored(saved: crate::registry::QuotaUsage) -> Self {
+    pub(super) fn restored(saved: crate::registry::SavedQuotaUsage) -> Self {
         QuotaUsage {
             used: Mutex::new(saved.into_iter().collect()),
             changed: AtomicBool::new(false),
@@ -131,7 +132,7 @@ impl QuotaUsage {
 
     /// The usage to save, if any request was counted since the last call; periods that
     /// are over are left out.
-    pub(super) fn changes(&self) -> Option<crate::registry::QuotaUsage> {
+    pub(super) fn changes(&self) -> Option<crate::registry::SavedQuotaUsage> {
         if !self.changed.swap(false, Ordering::AcqRel) {
             return None;
         }

@@ -3,39 +3,39 @@
 //!
 //! The routes live in a snapshot built from the registry (`build.rs`). A deploy builds a
 //! new snapshot and swaps it in atomically: new requests see it at once, requests in flight
-//! keep the `Route` (and handler version) they started with. `authorization.rs` runs a
-//! route's authorizer before its handler.
+//! keep the `Route` (and handler version) they started with. `pipeline/` takes each
+//! request through its steps (route, identify, throttle, read body, authorize, admit,
+//! invoke, respond) with one [`RequestId`] and context; the other files are the mechanisms
+//! the steps use (buckets, API keys, authorizers, the concurrency gate).
 
 mod authorization;
 mod body;
 mod build;
 mod jwt;
 mod keys;
+mod pipeline;
 mod protection;
+pub mod rejection;
+mod request;
+pub mod throttle;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
-use http::HeaderValue;
 use hyper::body::Body;
 
 pub use build::Route;
 pub use keys::API_KEY_HEADER;
 pub use protection::RouteStats;
+pub use request::RequestId;
 
 use crate::registry::{Registry, RegistryError, RegistryState};
-use crate::rejection::{REQUEST_ID, Rejection, ResponseBody};
-use crate::routing::Lookup;
-use crate::runtime::{Invocation, InvocationFacts, InvokeError, Observation};
+use crate::runtime::Observation;
+use crate::server::response::ResponseBody;
 
 /// The response header naming the module version that answered (`hello@3`).
 pub const EXECUTED_VERSION: http::HeaderName = http::HeaderName::from_static("x-wasmgate-version");
-
-/// The client's address, put in each request's extensions by the server.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddr(pub SocketAddr);
 
 /// How often changed quota usage is saved: what a crash can lose.
 pub const QUOTA_USAGE_SAVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
@@ -59,13 +59,13 @@ impl Default for GatewayOptions {
 pub struct Gateway {
     registry: Arc<Registry>,
     snapshot: ArcSwap<build::Snapshot>,
-    kept: build::Kept,
+    live: build::LiveState,
     /// Held while quota usage is saved.
     saving: std::sync::Mutex<()>,
     options: GatewayOptions,
 }
 
-impl crate::server::HttpHandler for Gateway {
+impl crate::server::HttpService for Gateway {
     fn handle(
         &self,
         request: hyper::Request<hyper::body::Incoming>,
@@ -88,12 +88,12 @@ impl Gateway {
                 keys::QuotaUsage::default()
             }
         };
-        let kept = build::Kept::with_usage(usage);
-        let snapshot = build::build_routes(&registry, &registry.state(), &kept)?;
+        let live = build::LiveState::with_usage(usage);
+        let snapshot = build::build_routes(&registry, &registry.state(), &live, None)?;
         let gateway = Arc::new(Gateway {
             registry: registry.clone(),
             snapshot: ArcSwap::from_pointee(snapshot),
-            kept,
+            live,
             saving: std::sync::Mutex::new(()),
             options,
         });
@@ -129,17 +129,18 @@ impl Gateway {
             .saving
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
-        if let Some(usage) = self.kept.usage.changes()
+        if let Some(usage) = self.live.usage.changes()
             && let Err(error) = self.registry.save_quota_usage(&usage)
         {
-            self.kept.usage.unsaved();
+            self.live.usage.unsaved();
             tracing::error!(%error, "API key quota usage not saved; retrying");
         }
     }
 
     /// Builds the routes of `state` and swaps them in; on failure the current routes stay.
     fn rebuild(&self, state: &RegistryState) {
-        match build::build_routes(&self.registry, state, &self.kept) {
+        let previous = self.snapshot.load();
+        match build::build_routes(&self.registry, state, &self.live, Some(&previous)) {
             Ok(snapshot) => self.snapshot.store(Arc::new(snapshot)),
             Err(error) => tracing::error!(%error, "routes not rebuilt; the previous ones serve"),
         }
@@ -160,13 +161,13 @@ impl Gateway {
             .collect()
     }
 
-    /// The counters of route `id` (kept while the gateway runs, even across deploys).
+    /// The counters of route `id` (live while the gateway runs, even across deploys).
     pub fn route_stats(&self, id: &str) -> Option<serde_json::Value> {
-        self.kept.stats(id).map(|stats| stats.snapshot())
+        self.live.stats(id).map(|stats| stats.snapshot())
     }
 
     /// Serves one request: route it, authorize it, run its handler, answer. Never fails:
-    /// every failure becomes a [`Rejection`] response.
+    /// every failure becomes a [`rejection::Rejection`] response.
     pub async fn handle<B>(&self, request: hyper::Request<B>) -> hyper::Response<ResponseBody>
     where
         B: Body<Data = Bytes> + Send + Unpin + 'static,
@@ -186,207 +187,6 @@ impl Gateway {
         B: Body<Data = Bytes> + Send + Unpin + 'static,
         B::Error: Into<wasmtime_wasi_http::Error>,
     {
-        let uuid = uuid::Uuid::new_v4();
-        let request_id = uuid.to_string();
-        let id_header = HeaderValue::from_str(&request_id)
-            .unwrap_or_else(|_| HeaderValue::from_static("invalid-request-id"));
-        let (route, params, global, key_ring) = {
-            let snapshot = self.snapshot.load();
-            match snapshot
-                .routes
-                .lookup(request.method(), request.uri().path())
-            {
-                Lookup::Found { route, params } => (
-                    route.clone(),
-                    params,
-                    snapshot.global.clone(),
-                    route.api_key_required.then(|| snapshot.keys.clone()),
-                ),
-                Lookup::InvalidParam { name } => {
-                    return Rejection::BadRequest(format!(
-                        "the path parameter `{name}` is not valid UTF-8 once percent-decoded"
-                    ))
-                    .into_response(&id_header);
-                }
-                Lookup::MethodNotAllowed { allow } => {
-                    return Rejection::MethodNotAllowed { allow }.into_response(&id_header);
-                }
-                Lookup::NotFound => return Rejection::NotFound.into_response(&id_header),
-            }
-        };
-        if let Some(observation) = &observation {
-            observation.set_route(&route.id, &route.template);
-        }
-
-        let (parts, body) = request.into_parts();
-        let source_ip = parts.extensions.get::<ClientAddr>().map(|addr| addr.0.ip());
-        // The API key first: an invalid one uses up nobody's tokens.
-        let key = match key_ring.as_ref().map(|ring| ring.identify(&parts.headers)) {
-            Some(Err(rejection)) => return rejection.into_response(&id_header),
-            Some(Ok(key)) => Some(key),
-            None => None,
-        };
-        let checked = route
-            .guards
-            .throttle(global.as_deref(), &parts, source_ip)
-            .and_then(|rate| {
-                let key_rate = match &key {
-                    Some(key) => key.throttle()?,
-                    None => None,
-                };
-                Ok(match (rate, key_rate) {
-                    (Some(a), Some(b)) => Some(a.tighter(b)),
-                    (a, b) => a.or(b),
-                })
-            });
-        let rate = match checked {
-            Ok(rate) => rate,
-            Err(rejection) => {
-                let verdict = match &rejection {
-                    Rejection::Throttled(verdict) => Some(*verdict),
-                    _ => None,
-                };
-                let mut response = rejection.into_response(&id_header);
-                if let Some(verdict) = verdict {
-                    protection::rate_limit_headers(response.headers_mut(), &verdict);
-                }
-                return response;
-            }
-        };
-        let body = match body::prepare(
-            &parts.headers,
-            body,
-            route.limits.max_body_bytes,
-            self.options.body_idle_timeout,
-        )
-        .await
-        {
-            Ok(body) => body,
-            Err(rejection) => return rejection.into_response(&id_header),
-        };
-        let mut response = self
-            .authorize_and_invoke(
-                &route,
-                key.as_deref(),
-                parts,
-                body,
-                params,
-                source_ip,
-                &uuid,
-                request_id,
-                &id_header,
-                observation,
-            )
-            .await;
-        if let Some(verdict) = rate {
-            protection::rate_limit_headers(response.headers_mut(), &verdict);
-        }
-        response
+        pipeline::serve(self, request, observation).await
     }
-
-    /// The rest of [`Gateway::handle_observed`] once the route is known and not throttled.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "the parts of one request, passed on once"
-    )]
-    async fn authorize_and_invoke(
-        &self,
-        route: &Arc<Route>,
-        key: Option<&keys::KeyEntry>,
-        parts: http::request::Parts,
-        body: body::RequestBody,
-        params: Vec<(String, String)>,
-        source_ip: Option<std::net::IpAddr>,
-        uuid: &uuid::Uuid,
-        request_id: String,
-        id_header: &HeaderValue,
-        observation: Option<Arc<Observation>>,
-    ) -> hyper::Response<ResponseBody> {
-        let versions = match &route.handlers {
-            Ok(versions) => versions,
-            Err(reason) => {
-                return Rejection::Unavailable(reason.clone()).into_response(id_header);
-            }
-        };
-        let (principal, authorizer_context) = match &route.authorizer {
-            None => (None, Vec::new()),
-            Some(authorizer) => {
-                let view = authorization::RequestView {
-                    parts: &parts,
-                    params: &params,
-                    source_ip,
-                    request_id: &request_id,
-                    uuid,
-                    route: &route.template,
-                    scopes: &route.scopes,
-                };
-                let started = std::time::Instant::now();
-                let checked = authorizer.check(view).await;
-                if let Some(observation) = &observation {
-                    observation.set_authorize_time(started.elapsed());
-                }
-                match checked {
-                    Ok(allowed) => (Some(allowed.principal), allowed.context),
-                    Err(rejection) => return rejection.into_response(id_header),
-                }
-            }
-        };
-        let admission = match route.guards.admit().await {
-            Ok(admission) => admission,
-            Err(rejection) => return rejection.into_response(id_header),
-        };
-        if let Some(Err(rejection)) = key.map(|key| key.take_quota(&self.kept.usage)) {
-            return rejection.into_response(id_header);
-        }
-        let request = hyper::Request::from_parts(parts, body);
-
-        let version = versions.pick(uuid);
-        let facts = InvocationFacts {
-            request_id,
-            route: route.template.clone(),
-            path_params: params,
-            principal,
-            authorizer_context,
-            client_ip: source_ip,
-        };
-        match version
-            .compiled
-            .invoke(
-                request,
-                Invocation {
-                    facts,
-                    limits: &route.limits,
-                    sandbox: &version.sandbox,
-                    observation,
-                    hold: admission,
-                },
-            )
-            .await
-        {
-            Ok(mut response) => {
-                let headers = response.headers_mut();
-                headers.insert(REQUEST_ID, id_header.clone());
-                headers.insert(EXECUTED_VERSION, version.label.clone());
-                response
-            }
-            Err(error) => {
-                log_failure(id_header, route, &error);
-                let mut response = Rejection::Handler(error).into_response(id_header);
-                response
-                    .headers_mut()
-                    .insert(EXECUTED_VERSION, version.label.clone());
-                response
-            }
-        }
-    }
-}
-
-fn log_failure(request_id: &HeaderValue, route: &Route, error: &InvokeError) {
-    tracing::warn!(
-        request_id = ?request_id,
-        route = %route.template,
-        target = %route.target,
-        %error,
-        "invocation failed"
-    );
 }

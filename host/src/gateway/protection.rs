@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use http::HeaderValue;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::manifest::{ClientKey, ConcurrencySpec, Protection};
-use crate::rejection::Rejection;
-use crate::throttle::{Bucket, KeyedBuckets, Verdict};
+use super::rejection::Rejection;
+use super::throttle::{Bucket, KeyedBuckets, Verdict};
+use crate::config::{ClientKey, ConcurrencySpec, Protection};
 
 /// A route's counters, for `GET /routes/{id}/stats`.
 #[derive(Debug, Default)]
@@ -70,7 +70,7 @@ impl ConcurrencyGate {
             return Ok(slot);
         }
         let waiting = stats.queued.fetch_add(1, Ordering::Relaxed) + 1;
-        let _leave = Leave(&stats.queued);
+        let _dequeued = DecrementOnDrop(&stats.queued);
         let overflow = |reason: &str| {
             stats.rejected.fetch_add(1, Ordering::Relaxed);
             Rejection::Overflow {
@@ -95,9 +95,9 @@ impl ConcurrencyGate {
 }
 
 /// Decrements a counter when dropped.
-struct Leave<'a>(&'a AtomicUsize);
+struct DecrementOnDrop<'a>(&'a AtomicUsize);
 
-impl Drop for Leave<'_> {
+impl Drop for DecrementOnDrop<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
     }
@@ -115,7 +115,7 @@ pub(super) struct RouteGuards {
 impl RouteGuards {
     pub(super) fn new(settings: Protection, stats: Arc<RouteStats>) -> Self {
         // The settings were validated with the route; a quota cannot fail here.
-        let quota = |config: &crate::throttle::ThrottleConfig| config.validate().ok();
+        let quota = |config: &crate::config::ThrottleConfig| config.validate().ok();
         RouteGuards {
             throttle: settings.throttle.as_ref().and_then(quota).map(Bucket::new),
             client_throttle: settings

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::config::Problem;
+
 /// A manifest that could not be loaded.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -32,21 +34,6 @@ pub enum ManifestError {
         /// Every problem found.
         problems: Vec<Problem>,
     },
-}
-
-/// One invalid value in a manifest.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// Where it is, e.g. `routes[2].module`.
-    pub key: String,
-    /// What is wrong with it.
-    pub message: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.key, self.message)
-    }
 }
 
 struct ProblemList<'a>(&'a [Problem]);

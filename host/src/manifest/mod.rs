@@ -1,8 +1,8 @@
 //! The manifest (`wasmgate.toml`): which modules exist and which routes lead to them.
 //!
-//! Parsing is strict (unknown keys are errors) and every problem names the file, the key
-//! and what is wrong. The result is normalised into [`Manifest`], the one form the rest of
-//! the host uses.
+//! This module only reads the file: parsing is strict (unknown keys are errors) and every
+//! problem names the file, the key and what is wrong. What it yields is [`Manifest`], made
+//! of [`crate::config`]'s types, which the registry and the admin API share.
 //!
 //! ```toml
 //! [gateway]
@@ -22,40 +22,21 @@
 //! memory_mb = 64              # optional, 1..=4096, default 128
 //! ```
 
-mod authorizer;
 mod error;
-mod jwt;
-mod protection;
 mod schema;
 #[cfg(test)]
 mod tests;
 mod validate;
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-pub use authorizer::{
-    AuthorizerConfig, AuthorizerKindSpec, AuthorizerSpec, DEFAULT_AUTHORIZER_TIMEOUT_MS,
-    DEFAULT_TTL_SECONDS, IdentitySource, JwtSpec, KeySource, MAX_AUTHORIZER_TIMEOUT_MS,
-    MAX_TTL_SECONDS,
-};
-pub use error::{ManifestError, Problem};
-pub(crate) use jwt::decoding_key_from_pem;
-pub use protection::{
-    ClientKey, ConcurrencySpec, DEFAULT_QUEUE, DEFAULT_QUEUE_TIMEOUT_MS, Protection,
-};
-pub use schema::{ClientThrottleConfig, RouteConfig};
+pub use error::ManifestError;
 
-use crate::limits::InvocationLimits;
-use crate::registry::Target;
-use crate::routing::{MethodFilter, RouteTemplate};
-
-/// The address the gateway listens on when neither the manifest nor `--listen` says.
-pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
-    std::net::Ipv4Addr::LOCALHOST,
-    8080,
-));
+pub use crate::config::DEFAULT_LISTEN;
+use crate::config::{
+    AuthorizerConfig, Executor, ModuleConfig, ModuleName, RouteConfig, ThrottleConfig,
+};
 
 /// A loaded, validated manifest.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,7 +46,7 @@ pub struct Manifest {
     /// `[gateway] listen`.
     pub listen: SocketAddr,
     /// `[gateway] throttle`: a rate limit shared by every route.
-    pub throttle: Option<crate::throttle::ThrottleConfig>,
+    pub throttle: Option<ThrottleConfig>,
     /// `[[modules]]`, in file order.
     pub modules: Vec<ModuleSpec>,
     /// `[[routes]]` as written, in file order (each one valid).
@@ -82,77 +63,9 @@ pub struct ModuleSpec {
     /// Its file, resolved against the manifest's folder.
     pub path: PathBuf,
     /// Environment and outbound access of its instances.
-    pub config: crate::registry::ModuleConfig,
+    pub config: ModuleConfig,
     /// How its instances run: a component (the default) or a WAGI command.
-    pub executor: crate::registry::Executor,
-}
-
-/// A route: requests matching `method` and `template` run `target`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RouteSpec {
-    /// Accepted methods.
-    pub method: MethodFilter,
-    /// The path template.
-    pub template: RouteTemplate,
-    /// The module (and version) that handles it.
-    pub target: Target,
-    /// Timeout and memory of each invocation.
-    pub limits: InvocationLimits,
-    /// The authorizer guarding it, by name.
-    pub authorizer: Option<ModuleName>,
-    /// Scopes its JWT authorizer requires.
-    pub scopes: Vec<String>,
-    /// Rate limits and concurrency.
-    pub protection: Protection,
-    /// Whether requests need an API key.
-    pub api_key_required: bool,
-}
-
-impl fmt::Display for RouteSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.method, self.template)
-    }
-}
-
-/// A module name: 1 to 64 ASCII letters, digits, `-` and `_` (as Lambda function names).
-///
-/// ```
-/// use wasmgate::manifest::ModuleName;
-/// assert!(ModuleName::new("hello-world_2").is_ok());
-/// assert!(ModuleName::new("hello@prod").is_err());
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ModuleName(String);
-
-impl ModuleName {
-    /// Validates a name; the error says what is wrong with it.
-    pub fn new(name: &str) -> Result<Self, String> {
-        if name.is_empty() || name.len() > 64 {
-            return Err(format!(
-                "`{name}` is not a valid module name: it must have 1 to 64 characters"
-            ));
-        }
-        if !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(format!(
-                "`{name}` is not a valid module name: use ASCII letters, digits, `-` and `_`"
-            ));
-        }
-        Ok(ModuleName(name.to_owned()))
-    }
-
-    /// The name as a string.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for ModuleName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+    pub executor: Executor,
 }
 
 impl Manifest {

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::*;
-use crate::limits::InvocationLimits;
+use crate::config::{InvocationLimits, RouteSpec};
 
 /// A folder holding `hello.wasm` and `echo.wasm` (contents are irrelevant to parsing).
 fn folder() -> tempfile::TempDir {

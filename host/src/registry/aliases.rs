@@ -1,7 +1,7 @@
 //! Aliases (stages: `hello@prod`) and deleting versions, refused while in use.
 
-use super::{AliasRecord, Qualifier, Registry, RegistryError, RegistryState, Target};
-use crate::manifest::ModuleName;
+use super::{AliasRecord, Registry, RegistryError, RegistryState};
+use crate::config::{ModuleName, Qualifier, Target, check_alias_name};
 
 impl Registry {
     /// Points `alias` of `name` at a version (and optionally a canary version).
@@ -11,7 +11,7 @@ impl Registry {
         alias: &str,
         record: AliasRecord,
     ) -> Result<AliasRecord, RegistryError> {
-        super::check_alias_name(alias).map_err(RegistryError::Invalid)?;
+        check_alias_name(alias).map_err(RegistryError::Invalid)?;
         let mut state = self.lock();
         let mut next = state.clone();
         let module = next

@@ -1,7 +1,7 @@
 //! Authorizers in the registry: a name, a kind, identity sources and an authorizer module.
 
-use super::{Registry, RegistryError, RegistryState, Target};
-use crate::manifest::{AuthorizerConfig, AuthorizerKindSpec, AuthorizerSpec};
+use super::{Registry, RegistryError, RegistryState};
+use crate::config::{AuthorizerConfig, AuthorizerKindSpec, AuthorizerSpec, AuthorizerType, Target};
 
 impl Registry {
     /// Creates or replaces an authorizer.
@@ -12,7 +12,7 @@ impl Registry {
         let mut state = self.lock();
         let mut next = state.clone();
         self.check_authorizer(&next, &config)?;
-        if config.kind != "jwt"
+        if config.kind != AuthorizerType::Jwt
             && let Some(route) = next.routes.iter().find(|r| {
                 r.config.authorizer.as_deref() == Some(&config.name) && !r.config.scopes.is_empty()
             })

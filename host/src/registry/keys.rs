@@ -2,9 +2,9 @@
 //! only as a sha256) belongs to at most one plan; a plan sets a rate limit and a quota per
 //! day, week or month for each of its keys.
 
-use super::model::{ApiKeyRecord, PlanConfig};
+use super::model::ApiKeyRecord;
 use super::{Registry, RegistryError, sha256_hex};
-use crate::manifest::ModuleName;
+use crate::config::{ModuleName, PlanConfig};
 
 /// A new key: its id and its secret (shown once).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,11 +7,12 @@
 //! authorizers replace stored ones of the same name. Everything else made through the
 //! admin API is kept.
 
-use super::{
-    Registry, RegistryError, RouteRecord, RouteSource, check_conflicts, upsert_route,
-    validate_route,
-};
-use crate::manifest::{Manifest, ManifestError, ModuleName, Problem};
+use std::collections::{HashMap, HashSet};
+
+use super::{Registry, RegistryError, RouteRecord, RouteSource};
+use crate::config::{ModuleName, Problem};
+use crate::manifest::{Manifest, ManifestError};
+use crate::routing::RouteTable;
 
 /// Why the manifest could not be applied.
 #[derive(Debug, thiserror::Error)]
@@ -85,9 +86,19 @@ impl Registry {
                 }),
             }
         }
+        let mut records = Vec::with_capacity(manifest.routes.len());
         for (i, config) in manifest.routes.iter().enumerate() {
-            // The manifest validated each route's fields already.
-            let spec = validate_route(config)?;
+            let record = match RouteRecord::new(config.clone(), RouteSource::Manifest) {
+                Ok(record) => record,
+                Err(found) => {
+                    problems.extend(found.into_iter().map(|Problem { key, message }| Problem {
+                        key: format!("routes[{i}].{key}"),
+                        message,
+                    }));
+                    continue;
+                }
+            };
+            let spec = record.spec();
             if let Err(message) = Registry::resolve(&next, &spec.target) {
                 problems.push(Problem {
                     key: format!("routes[{i}].module"),
@@ -102,34 +113,23 @@ impl Registry {
                 });
                 continue;
             }
-            if let Err(error) = self.check_fuel(&spec) {
+            if let Err(error) = self.check_fuel(spec) {
                 problems.push(Problem {
                     key: format!("routes[{i}].fuel"),
                     message: error.to_string(),
                 });
                 continue;
             }
-            if let Err(error) = super::check_route_authorizer(&next, &spec) {
+            if let Err(error) = super::check_route_authorizer(&next, spec) {
                 problems.push(Problem {
                     key: format!("routes[{i}].authorizer"),
                     message: format!("{error} (in [[authorizers]] or through the admin API)"),
                 });
                 continue;
             }
-            let record = RouteRecord {
-                config: config.clone(),
-                source: RouteSource::Manifest,
-            };
-            let mut with_route = next.routes.clone();
-            upsert_route(&mut with_route, record, &spec);
-            match check_conflicts(&with_route) {
-                Ok(()) => next.routes = with_route,
-                Err(conflict) => problems.push(Problem {
-                    key: format!("routes[{i}].path"),
-                    message: format!("{conflict} (a route stored through the admin API)"),
-                }),
-            }
+            records.push((i, record));
         }
+        next.routes = merge_routes(&next.routes, records, &mut problems);
         if !problems.is_empty() {
             return Err(ManifestError::Invalid {
                 path: manifest.source.clone(),
@@ -138,8 +138,54 @@ impl Registry {
             .into());
         }
         if next != *state {
+            *self.route_index_lock() = None;
             self.commit(&mut state, next)?;
         }
         Ok(())
     }
+}
+
+/// The stored routes with the manifest's merged in, in one pass: a manifest route replaces
+/// the stored route with the same method and template (in its place), the others are
+/// appended. A manifest route ambiguous with a stored one is a problem. (The stored routes
+/// agree with each other, and so do the manifest's, each checked when they were made.)
+fn merge_routes(
+    stored: &[RouteRecord],
+    manifest: Vec<(usize, RouteRecord)>,
+    problems: &mut Vec<Problem>,
+) -> Vec<RouteRecord> {
+    let key = |record: &RouteRecord| (record.spec().method.clone(), record.spec().template.clone());
+    let mut replacing: HashMap<_, RouteRecord> = HashMap::new();
+    let mut table = RouteTable::new();
+    for record in stored {
+        let spec = record.spec();
+        // Stored routes were conflict-free together; a subset still is.
+        let _ = table.insert(spec.method.clone(), spec.template.clone(), ());
+    }
+    let stored_keys: HashSet<_> = stored.iter().map(key).collect();
+    let mut appended = Vec::new();
+    for (i, record) in manifest {
+        let spec = record.spec();
+        if stored_keys.contains(&key(&record)) {
+            replacing.insert(key(&record), record);
+            continue;
+        }
+        match table.insert(spec.method.clone(), spec.template.clone(), ()) {
+            Ok(()) => appended.push(record),
+            Err(conflict) => problems.push(Problem {
+                key: format!("routes[{i}].path"),
+                message: format!("{conflict} (a route stored through the admin API)"),
+            }),
+        }
+    }
+    let mut merged: Vec<RouteRecord> = stored
+        .iter()
+        .map(|record| {
+            replacing
+                .remove(&key(record))
+                .unwrap_or_else(|| record.clone())
+        })
+        .collect();
+    merged.extend(appended);
+    merged
 }

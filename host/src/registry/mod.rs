@@ -24,15 +24,16 @@ pub use error::RegistryError;
 pub use keys::NewKey;
 pub use manifest::ApplyError;
 pub use model::{
-    AliasRecord, ApiKeyRecord, Canary, Executor, GatewaySettings, ModuleConfig, ModuleRecord,
-    PlanConfig, Qualifier, QuotaConfig, QuotaPeriod, QuotaUsage, QuotaUsed, RegistryState,
-    RouteRecord, RouteSource, Target, VersionRecord, check_alias_name,
+    AliasRecord, ApiKeyRecord, Canary, GatewaySettings, ModuleRecord, QuotaUsed, RegistryState,
+    RouteEntry, RouteRecord, RouteSource, SavedQuotaUsage, VersionRecord, route_id,
 };
 pub use store::{FileStore, RegistryStore, sha256_hex};
 
 pub(crate) use fs::write_atomic_with_mode;
 
-use crate::manifest::{ModuleName, RouteConfig, RouteSpec};
+use crate::config::{
+    AuthorizerType, Executor, ModuleConfig, ModuleName, Qualifier, RouteConfig, RouteSpec, Target,
+};
 use crate::routing::RouteTable;
 use crate::runtime::{CompiledModule, Runtime};
 
@@ -69,6 +70,10 @@ pub struct Registry {
     modules: Mutex<HashMap<String, CompiledModule>>,
     listeners: Mutex<Vec<Listener>>,
     compile_timeout: Duration,
+    /// The current routes' table, for the conflict checks of added routes: made on first
+    /// need, kept while routes are only added or changed in place, dropped otherwise.
+    /// Locked only while the state is.
+    route_index: Mutex<Option<RouteTable<()>>>,
 }
 
 impl Registry {
@@ -86,6 +91,7 @@ impl Registry {
             modules: Mutex::new(HashMap::new()),
             listeners: Mutex::new(Vec::new()),
             compile_timeout,
+            route_index: Mutex::new(None),
         })
     }
 
@@ -146,12 +152,12 @@ impl Registry {
     }
 
     /// API keys' quota usage as last saved.
-    pub fn load_quota_usage(&self) -> Result<QuotaUsage, RegistryError> {
+    pub fn load_quota_usage(&self) -> Result<SavedQuotaUsage, RegistryError> {
         self.store.load_quota_usage()
     }
 
     /// Saves API keys' quota usage.
-    pub fn save_quota_usage(&self, usage: &QuotaUsage) -> Result<(), RegistryError> {
+    pub fn save_quota_usage(&self, usage: &SavedQuotaUsage) -> Result<(), RegistryError> {
         self.store.save_quota_usage(usage)
     }
 
@@ -293,6 +299,12 @@ impl Registry {
         self.modules_lock().len()
     }
 
+    fn route_index_lock(&self) -> MutexGuard<'_, Option<RouteTable<()>>> {
+        self.route_index
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
     fn modules_lock(&self) -> MutexGuard<'_, HashMap<String, CompiledModule>> {
         self.modules
             .lock()
@@ -388,19 +400,27 @@ impl Registry {
 
     /// Creates or replaces the route with the same method and path.
     pub fn put_route(&self, config: RouteConfig) -> Result<RouteRecord, RegistryError> {
-        let spec = validate_route(&config)?;
-        let record = RouteRecord {
-            config,
-            source: RouteSource::Api,
-        };
+        let record = RouteRecord::new(config, RouteSource::Api).map_err(invalid)?;
+        let spec = record.spec();
         let mut state = self.lock();
         let mut next = state.clone();
         self.handler_module(&next, &spec.target)?;
-        check_route_authorizer(&next, &spec)?;
-        self.check_fuel(&spec)?;
-        upsert_route(&mut next.routes, record.clone(), &spec);
-        check_conflicts(&next.routes)?;
-        self.commit(&mut state, next)?;
+        check_route_authorizer(&next, spec)?;
+        self.check_fuel(spec)?;
+        let added = upsert_route(&mut next.routes, record.clone());
+        let mut index = self.route_index_lock();
+        if added {
+            // A route in place of one with the same method and template matches the same
+            // paths: only an added route can be ambiguous with the others.
+            index
+                .get_or_insert_with(|| route_index(&state.routes))
+                .insert(spec.method.clone(), spec.template.clone(), ())
+                .map_err(|conflict| RegistryError::Conflict(conflict.to_string()))?;
+        }
+        if let Err(error) = self.commit(&mut state, next) {
+            *index = None;
+            return Err(error);
+        }
         Ok(record)
     }
 
@@ -435,7 +455,7 @@ impl Registry {
     /// Sets (or, with `None`, removes) the gateway-wide rate limit.
     pub fn set_gateway_throttle(
         &self,
-        throttle: Option<crate::throttle::ThrottleConfig>,
+        throttle: Option<crate::config::ThrottleConfig>,
     ) -> Result<GatewaySettings, RegistryError> {
         if let Some(throttle) = &throttle {
             throttle
@@ -460,26 +480,19 @@ impl Registry {
         let index = next
             .routes
             .iter()
-            .position(|r| route_id(&r.config) == id)
+            .position(|r| r.id() == id)
             .ok_or_else(|| RegistryError::NotFound(format!("no route with id `{id}`")))?;
         let removed = next.routes.remove(index);
+        *self.route_index_lock() = None;
         self.commit(&mut state, next)?;
         Ok(removed)
     }
 }
 
-/// A route's stable id: derived from its method and path, so the same route has the same
-/// id on every node and across restarts.
-pub fn route_id(config: &RouteConfig) -> String {
-    let method = config.method.to_ascii_uppercase();
-    sha256_hex(format!("{method} {}", config.path).as_bytes())[..12].to_owned()
-}
-
-fn validate_route(config: &RouteConfig) -> Result<RouteSpec, RegistryError> {
-    config.validate().map_err(|problems| {
-        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
-        RegistryError::Invalid(text.join("; "))
-    })
+/// The problems of an invalid configuration, as one error.
+fn invalid(problems: Vec<crate::config::Problem>) -> RegistryError {
+    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    RegistryError::Invalid(text.join("; "))
 }
 
 /// Fails if the route names an authorizer that does not exist.
@@ -490,7 +503,7 @@ fn check_route_authorizer(state: &RegistryState, spec: &RouteSpec) -> Result<(),
     let config = state.authorizers.get(name.as_str()).ok_or_else(|| {
         RegistryError::Invalid(format!("no authorizer `{name}` has been declared"))
     })?;
-    if !spec.scopes.is_empty() && config.kind != "jwt" {
+    if !spec.scopes.is_empty() && config.kind != AuthorizerType::Jwt {
         return Err(RegistryError::Invalid(format!(
             "`scopes` are checked by jwt authorizers; `{name}` is a {} authorizer",
             config.kind
@@ -499,27 +512,33 @@ fn check_route_authorizer(state: &RegistryState, spec: &RouteSpec) -> Result<(),
     Ok(())
 }
 
-/// Replaces the route with the same method and template (as matched), or appends it.
-fn upsert_route(routes: &mut Vec<RouteRecord>, record: RouteRecord, spec: &RouteSpec) {
-    let same = routes.iter().position(|r| {
-        r.config.validate().is_ok_and(|existing| {
-            existing.method == spec.method && existing.template == spec.template
-        })
-    });
+/// Replaces the route with the same method and template (as matched), or appends it;
+/// true when it was appended.
+fn upsert_route(routes: &mut Vec<RouteRecord>, record: RouteRecord) -> bool {
+    let spec = record.spec();
+    let same = routes
+        .iter()
+        .position(|r| r.spec().method == spec.method && r.spec().template == spec.template);
     match same {
-        Some(index) => routes[index] = record,
-        None => routes.push(record),
+        Some(index) => {
+            routes[index] = record;
+            false
+        }
+        None => {
+            routes.push(record);
+            true
+        }
     }
 }
 
-/// Fails if two routes are ambiguous together.
-fn check_conflicts(routes: &[RouteRecord]) -> Result<(), RegistryError> {
+/// The table of `routes`, which agree with each other (each was checked when added).
+fn route_index(routes: &[RouteRecord]) -> RouteTable<()> {
     let mut table = RouteTable::new();
     for record in routes {
-        let spec = validate_route(&record.config)?;
-        table
-            .insert(spec.method, spec.template, ())
-            .map_err(|conflict| RegistryError::Conflict(conflict.to_string()))?;
+        let spec = record.spec();
+        if let Err(conflict) = table.insert(spec.method.clone(), spec.template.clone(), ()) {
+            tracing::error!(%conflict, "stored routes are ambiguous together");
+        }
     }
-    Ok(())
+    table
 }

@@ -1,14 +1,16 @@
 //! The registry's records, stored as one JSON document: modules with immutable, numbered
-//! versions and their aliases, and routes. Also how routes name what they run
-//! ([`Target`]: `name`, `name@3`, `name@prod`).
+//! versions and their aliases, routes, authorizers, usage plans and API keys.
 
 use std::collections::BTreeMap;
-use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::manifest::{AuthorizerConfig, ModuleName, RouteConfig};
-use crate::throttle::ThrottleConfig;
+use super::sha256_hex;
+use crate::config::{
+    AuthorizerConfig, Executor, ModuleConfig, PlanConfig, Problem, QuotaPeriod, RouteConfig,
+    RouteSpec, ThrottleConfig,
+};
 
 /// Version of the stored document's shape.
 pub const FORMAT: u32 = 1;
@@ -79,32 +81,6 @@ pub struct ModuleRecord {
     pub config: ModuleConfig,
 }
 
-/// A module's configuration, shared by its versions.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ModuleConfig {
-    /// Environment variables (guests get none otherwise).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub env: BTreeMap<String, String>,
-    /// Origins outgoing HTTP requests may reach, e.g. `https://api.example.com`
-    /// (guests reach none otherwise).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub allowed_outbound_hosts: Vec<String>,
-}
-
-impl ModuleConfig {
-    /// Checks the values and returns the parsed allow-list; the error says what is wrong.
-    pub fn validate(&self) -> Result<crate::allowlist::AllowList, String> {
-        for name in self.env.keys() {
-            if name.is_empty() || name.contains('=') || name.contains('\0') {
-                return Err(format!("`{name}` is not an environment variable name"));
-            }
-        }
-        crate::allowlist::AllowList::parse(&self.allowed_outbound_hosts)
-            .map_err(|e| format!("allowed_outbound_hosts: {e}"))
-    }
-}
-
 impl ModuleRecord {
     /// The highest version number, which an unqualified `name` runs.
     pub fn latest(&self) -> Option<u32> {
@@ -125,47 +101,6 @@ pub struct VersionRecord {
     /// How its instances are run.
     #[serde(default, skip_serializing_if = "Executor::is_component")]
     pub executor: Executor,
-}
-
-/// How a module's instances are run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Executor {
-    /// A component exporting `wasi:http/incoming-handler` (or the authorizer world).
-    #[default]
-    Component,
-    /// A `wasm32-wasip1` command run the WAGI way: the request in CGI environment variables
-    /// and stdin, the response from its stdout.
-    Wagi,
-}
-
-impl Executor {
-    /// Whether this is the default, [`Executor::Component`].
-    pub fn is_component(&self) -> bool {
-        *self == Executor::Component
-    }
-
-    /// `component` or `wagi`.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Executor::Component => "component",
-            Executor::Wagi => "wagi",
-        }
-    }
-}
-
-impl std::str::FromStr for Executor {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        match text {
-            "component" => Ok(Executor::Component),
-            "wagi" => Ok(Executor::Wagi),
-            other => Err(format!(
-                "`{other}` is not an executor: use `component` (the default) or `wagi`"
-            )),
-        }
-    }
 }
 
 /// An alias (a stage, as Lambda's): a version, optionally sharing traffic with a second.
@@ -189,16 +124,107 @@ pub struct Canary {
     pub percent: u8,
 }
 
-/// A stored route: the manifest's `[[routes]]` fields, and where it came from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RouteRecord {
-    /// Method, path, target and limits.
-    #[serde(flatten)]
+/// A stored route: the manifest's `[[routes]]` fields as written, and where it came from;
+/// with its validated form and its id, derived once, when it enters the registry or is read
+/// back from the store (an invalid stored route fails the load, naming it).
+///
+/// Cloning one is cheap (the record is shared), so a registry of 10,000 routes copies its
+/// state for a change in microseconds.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "StoredRoute")]
+pub struct RouteRecord(Arc<RouteEntry>);
+
+/// What a [`RouteRecord`] holds.
+#[derive(Debug, PartialEq)]
+pub struct RouteEntry {
+    /// Method, path, target and limits, as written.
     pub config: RouteConfig,
     /// Who declared it.
-    #[serde(default)]
     pub source: RouteSource,
+    spec: RouteSpec,
+    id: String,
+}
+
+impl RouteRecord {
+    /// Validates `config`; the problems name its fields.
+    pub fn new(config: RouteConfig, source: RouteSource) -> Result<Self, Vec<Problem>> {
+        let spec = config.validate()?;
+        let id = route_id(&config);
+        Ok(RouteRecord(Arc::new(RouteEntry {
+            config,
+            source,
+            spec,
+            id,
+        })))
+    }
+}
+
+impl std::ops::Deref for RouteRecord {
+    type Target = RouteEntry;
+
+    fn deref(&self) -> &RouteEntry {
+        &self.0
+    }
+}
+
+impl RouteEntry {
+    /// The route, validated.
+    pub fn spec(&self) -> &RouteSpec {
+        &self.spec
+    }
+
+    /// Its stable id in the admin API.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// A route's stable id: derived from its method and path, so the same route has the same
+/// id on every node and across restarts.
+pub fn route_id(config: &RouteConfig) -> String {
+    let method = config.method.to_ascii_uppercase();
+    sha256_hex(format!("{method} {}", config.path).as_bytes())[..12].to_owned()
+}
+
+/// A route as the store keeps it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoredRoute {
+    #[serde(flatten)]
+    config: RouteConfig,
+    #[serde(default)]
+    source: RouteSource,
+}
+
+impl TryFrom<StoredRoute> for RouteRecord {
+    type Error = String;
+
+    fn try_from(stored: StoredRoute) -> Result<Self, String> {
+        let (method, path) = (stored.config.method.clone(), stored.config.path.clone());
+        RouteRecord::new(stored.config, stored.source).map_err(|problems| {
+            let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            format!(
+                "stored route `{method} {path}` is invalid: {}",
+                text.join("; ")
+            )
+        })
+    }
+}
+
+impl Serialize for RouteRecord {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Written<'a> {
+            #[serde(flatten)]
+            config: &'a RouteConfig,
+            source: RouteSource,
+        }
+        Written {
+            config: &self.config,
+            source: self.source,
+        }
+        .serialize(serializer)
+    }
 }
 
 /// Who declared a route.
@@ -210,81 +236,6 @@ pub enum RouteSource {
     Api,
     /// The manifest (replaced at every start-up by what the manifest then says).
     Manifest,
-}
-
-/// What a route runs: a module, and which of its versions.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Target {
-    /// The module.
-    pub module: ModuleName,
-    /// Which version.
-    pub qualifier: Qualifier,
-}
-
-/// Which version of a module a route runs.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Qualifier {
-    /// The highest version (`name`).
-    Latest,
-    /// A fixed version (`name@3`).
-    Version(u32),
-    /// Whatever an alias points at (`name@prod`).
-    Alias(String),
-}
-
-impl Target {
-    /// Parses `name`, `name@3` or `name@alias`; the error says what is wrong.
-    ///
-    /// ```
-    /// use wasmgate::registry::{Qualifier, Target};
-    /// assert_eq!(Target::parse("hello@prod").unwrap().qualifier, Qualifier::Alias("prod".into()));
-    /// assert_eq!(Target::parse("hello@3").unwrap().qualifier, Qualifier::Version(3));
-    /// assert!(Target::parse("hello@").is_err());
-    /// ```
-    pub fn parse(text: &str) -> Result<Target, String> {
-        let (name, qualifier) = match text.split_once('@') {
-            None => (text, Qualifier::Latest),
-            Some((name, rest)) => {
-                let qualifier = if let Ok(version) = rest.parse::<u32>() {
-                    Qualifier::Version(version)
-                } else {
-                    check_alias_name(rest)?;
-                    Qualifier::Alias(rest.to_owned())
-                };
-                (name, qualifier)
-            }
-        };
-        Ok(Target {
-            module: ModuleName::new(name)?,
-            qualifier,
-        })
-    }
-}
-
-impl fmt::Display for Target {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.qualifier {
-            Qualifier::Latest => write!(f, "{}", self.module),
-            Qualifier::Version(v) => write!(f, "{}@{v}", self.module),
-            Qualifier::Alias(a) => write!(f, "{}@{a}", self.module),
-        }
-    }
-}
-
-/// Alias names: a letter, then letters, digits, `-` and `_`, at most 64 (so they never look
-/// like version numbers).
-pub fn check_alias_name(name: &str) -> Result<(), String> {
-    let mut chars = name.chars();
-    let valid = name.len() <= 64
-        && chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if valid {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{name}` is not a valid alias: a letter, then letters, digits, `-` and `_` (at most 64)"
-        ))
-    }
 }
 
 /// A stored API key.
@@ -304,28 +255,6 @@ pub struct ApiKeyRecord {
     pub created: String,
 }
 
-/// The period of a quota.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum QuotaPeriod {
-    /// A UTC calendar day.
-    Day,
-    /// A UTC calendar week, from Monday.
-    Week,
-    /// A UTC calendar month.
-    Month,
-}
-
-/// Requests allowed per period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct QuotaConfig {
-    /// Requests per period.
-    pub limit: u64,
-    /// The period.
-    pub period: QuotaPeriod,
-}
-
 /// Requests one API key has used in its current quota period, as saved between runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -338,17 +267,5 @@ pub struct QuotaUsed {
     pub used: u64,
 }
 
-/// Quota usage by API key id.
-pub type QuotaUsage = BTreeMap<String, QuotaUsed>;
-
-/// A usage plan.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PlanConfig {
-    /// Each key's rate limit.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub throttle: Option<ThrottleConfig>,
-    /// Each key's quota.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub quota: Option<QuotaConfig>,
-}
+/// Quota usage by API key id, as saved between runs.
+pub type SavedQuotaUsage = BTreeMap<String, QuotaUsed>;

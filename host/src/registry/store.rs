@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 
 use super::RegistryError;
 use super::fs::{ensure_dir, write_atomic, write_atomic_with_mode};
-use super::model::{QuotaUsage, RegistryState};
+use super::model::{RegistryState, SavedQuotaUsage};
 
 /// Storage of the registry document, module bytes and compiled code.
 pub trait RegistryStore: Send + Sync {
@@ -39,9 +39,9 @@ pub trait RegistryStore: Send + Sync {
     /// Compiled code, if present and intact; a mismatch quarantines it and returns `None`.
     fn get_native(&self, sha256: &str, engine: &str) -> Result<Option<Vec<u8>>, RegistryError>;
     /// API keys' quota usage as last saved (empty if never saved).
-    fn load_quota_usage(&self) -> Result<QuotaUsage, RegistryError>;
+    fn load_quota_usage(&self) -> Result<SavedQuotaUsage, RegistryError>;
     /// Replaces the saved quota usage.
-    fn save_quota_usage(&self, usage: &QuotaUsage) -> Result<(), RegistryError>;
+    fn save_quota_usage(&self, usage: &SavedQuotaUsage) -> Result<(), RegistryError>;
 }
 
 /// Hex sha256 of `bytes`.
@@ -202,11 +202,11 @@ impl RegistryStore for FileStore {
         Ok(Some(bytes))
     }
 
-    fn load_quota_usage(&self) -> Result<QuotaUsage, RegistryError> {
+    fn load_quota_usage(&self) -> Result<SavedQuotaUsage, RegistryError> {
         let path = self.root.join(QUOTA_USAGE);
         let text = match std::fs::read(&path) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(QuotaUsage::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(SavedQuotaUsage::new()),
             Err(e) => return Err(storage_error("read", &path, e)),
         };
         serde_json::from_slice(&text).map_err(|e| {
@@ -218,7 +218,7 @@ impl RegistryStore for FileStore {
         })
     }
 
-    fn save_quota_usage(&self, usage: &QuotaUsage) -> Result<(), RegistryError> {
+    fn save_quota_usage(&self, usage: &SavedQuotaUsage) -> Result<(), RegistryError> {
         let path = self.root.join(QUOTA_USAGE);
         let json = serde_json::to_vec(usage)
             .map_err(|e| RegistryError::Storage(format!("cannot serialise quota usage: {e}")))?;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Executor, FileStore, Registry};
-use crate::manifest::ModuleName;
+use crate::config::ModuleName;
 use crate::runtime::{EngineOptions, Runtime};
 
 /// The smallest WASI command: a core module exporting an empty `_start`, with a custom

@@ -3,6 +3,7 @@
 //! Pure logic: no hyper and no wasmtime, so the precedence rules are covered by a table of
 //! unit tests (`tests.rs`).
 
+mod index;
 mod table;
 mod template;
 #[cfg(test)]

@@ -9,10 +9,11 @@
 //! plus every `ANY` route, so one tree walk finds the winner. A tree of all templates tells
 //! "no such path" (404) from "no such method" (405, with the methods that would match).
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
 use http::Method;
 
+use super::index::RouteIndex;
 use super::template::RouteTemplate;
 
 /// Which request methods a route accepts.
@@ -131,15 +132,10 @@ pub enum Lookup<'a, T> {
 /// ```
 #[derive(Debug)]
 pub struct RouteTable<T> {
-    routes: Vec<(MethodFilter, RouteTemplate, T)>,
-    /// One tree per method named by some route; each also holds every `ANY` route.
-    by_method: HashMap<Method, matchit::Router<usize>>,
-    /// `ANY` routes only: used for methods no route names.
-    any: matchit::Router<usize>,
-    /// Every template once, to tell 404 from 405.
-    all: matchit::Router<()>,
-    /// Template in tree syntax → template as written, for error messages.
-    written: HashMap<String, String>,
+    /// The routes' trees, shared with tables made by [`RouteTable::with_values`].
+    index: Arc<RouteIndex>,
+    /// Each route's value, by position.
+    values: Vec<T>,
 }
 
 impl<T> Default for RouteTable<T> {
@@ -152,99 +148,45 @@ impl<T> RouteTable<T> {
     /// An empty table.
     pub fn new() -> Self {
         RouteTable {
-            routes: Vec::new(),
-            by_method: HashMap::new(),
-            any: matchit::Router::new(),
-            all: matchit::Router::new(),
-            written: HashMap::new(),
+            index: Arc::new(RouteIndex::default()),
+            values: Vec::new(),
         }
     }
 
     /// Adds a route. Fails, leaving the table unchanged, on a duplicate or an ambiguous
-    /// template.
+    /// template. Adding costs one insertion per tree, whatever the table's size (plus a
+    /// copy of the trees when they are shared with another table).
     pub fn insert(
         &mut self,
         method: MethodFilter,
         template: RouteTemplate,
         value: T,
     ) -> Result<(), RouteConflict> {
-        let tree = template.tree_syntax().to_owned();
-        if self
-            .routes
-            .iter()
-            .any(|(m, t, _)| *m == method && t.tree_syntax() == tree)
-        {
-            return Err(RouteConflict::Duplicate {
-                method,
-                template: template.as_str().to_owned(),
-            });
-        }
-        // Work on copies, so that a conflict found half-way leaves the table as it was.
-        let index = self.routes.len();
-        let mut all = self.all.clone();
-        let mut by_method = self.by_method.clone();
-        let mut any = self.any.clone();
-        // Parameter names do not matter to "does some route match this path".
-        if !self
-            .routes
-            .iter()
-            .any(|(_, t, _)| t.shape() == template.shape())
-        {
-            all.insert(template.shape(), ())
-                .map_err(|e| self.ambiguity(&template, e))?;
-        }
-        match &method {
-            MethodFilter::One(m) => {
-                // A method's tree starts with every `ANY` route.
-                let tree_for_method = by_method.entry(m.clone()).or_insert_with(|| any.clone());
-                if self
-                    .routes
-                    .iter()
-                    .any(|(rm, rt, _)| *rm == MethodFilter::Any && rt.tree_syntax() == tree)
-                {
-                    // Same template as an `ANY` route: the method-specific route wins.
-                    tree_for_method.remove(tree.clone());
-                }
-                tree_for_method
-                    .insert(tree.clone(), index)
-                    .map_err(|e| self.ambiguity(&template, e))?;
-            }
-            MethodFilter::Any => {
-                any.insert(tree.clone(), index)
-                    .map_err(|e| self.ambiguity(&template, e))?;
-                for (m, tree_for_method) in by_method.iter_mut() {
-                    let overridden = self.routes.iter().any(|(rm, rt, _)| {
-                        *rm == MethodFilter::One(m.clone()) && rt.tree_syntax() == tree
-                    });
-                    if !overridden {
-                        tree_for_method
-                            .insert(tree.clone(), index)
-                            .map_err(|e| self.ambiguity(&template, e))?;
-                    }
-                }
-            }
-        }
-        self.all = all;
-        self.by_method = by_method;
-        self.any = any;
-        self.written.insert(tree, template.as_str().to_owned());
-        self.routes.push((method, template, value));
+        Arc::make_mut(&mut self.index).insert(method, template)?;
+        self.values.push(value);
         Ok(())
     }
 
-    fn ambiguity(&self, template: &RouteTemplate, error: matchit::InsertError) -> RouteConflict {
-        let existing = match &error {
-            matchit::InsertError::Conflict { with } => self
-                .written
-                .get(with)
-                .cloned()
-                .unwrap_or_else(|| with.clone()),
-            other => other.to_string(),
-        };
-        RouteConflict::Ambiguous {
-            template: template.as_str().to_owned(),
-            existing,
-        }
+    /// A table of the same routes holding `values` (one per route, in order), sharing this
+    /// table's trees: no route is inserted again. `None` when the counts differ.
+    pub fn with_values<U>(&self, values: Vec<U>) -> Option<RouteTable<U>> {
+        (values.len() == self.values.len()).then(|| RouteTable {
+            index: self.index.clone(),
+            values,
+        })
+    }
+
+    /// How many routes, from the first, have these methods and templates in this order.
+    pub fn common_prefix<'a>(
+        &self,
+        routes: impl IntoIterator<Item = (&'a MethodFilter, &'a RouteTemplate)>,
+    ) -> usize {
+        self.index
+            .routes
+            .iter()
+            .zip(routes)
+            .take_while(|((m, t), (method, template))| m == *method && t == *template)
+            .count()
     }
 
     /// Finds the route for a request. `path` is the raw URI path: percent-encoded unreserved
@@ -253,7 +195,7 @@ impl<T> RouteTable<T> {
     pub fn lookup(&self, method: &Method, path: &str) -> Lookup<'_, T> {
         let path = decode_unreserved(path);
         let path = path.as_ref();
-        let tree = self.by_method.get(method).unwrap_or(&self.any);
+        let tree = self.index.by_method.get(method).unwrap_or(&self.index.any);
         match tree.at(path) {
             Ok(found) => {
                 let mut params = Vec::with_capacity(found.params.len());
@@ -268,12 +210,13 @@ impl<T> RouteTable<T> {
                     }
                 }
                 Lookup::Found {
-                    route: &self.routes[*found.value].2,
+                    route: &self.values[*found.value],
                     params,
                 }
             }
-            Err(_) if self.all.at(path).is_ok() => {
+            Err(_) if self.index.all.at(path).is_ok() => {
                 let mut allow: Vec<Method> = self
+                    .index
                     .by_method
                     .iter()
                     .filter(|(_, tree)| tree.at(path).is_ok())
@@ -288,17 +231,21 @@ impl<T> RouteTable<T> {
 
     /// Every route, in insertion order.
     pub fn iter(&self) -> impl Iterator<Item = (&MethodFilter, &RouteTemplate, &T)> {
-        self.routes.iter().map(|(m, t, v)| (m, t, v))
+        self.index
+            .routes
+            .iter()
+            .zip(&self.values)
+            .map(|((m, t), v)| (m, t, v))
     }
 
     /// The number of routes.
     pub fn len(&self) -> usize {
-        self.routes.len()
+        self.values.len()
     }
 
     /// Whether the table has no routes.
     pub fn is_empty(&self) -> bool {
-        self.routes.is_empty()
+        self.values.is_empty()
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::context::InvocationFacts;
 use super::invoke::{InvokeError, classify};
 use super::state::{InvocationState, Sandbox, new_store};
-use crate::limits::InvocationLimits;
+use crate::config::limits::InvocationLimits;
 
 mod bindings {
     wasmtime::component::bindgen!({

@@ -53,7 +53,7 @@ impl CgiRequest<'_> {
             .map(|a| a.as_str().to_owned())
             .or_else(|| header_text(&parts.headers, &HOST))
             .unwrap_or_default();
-        let https = parts.extensions.get::<crate::server::OverTls>().is_some();
+        let https = facts.over_tls;
         let scheme = if https { "https" } else { "http" };
         let (server_name, server_port) = split_authority(&authority, https);
         let remote = facts.client_ip.map(|ip| ip.to_string()).unwrap_or_default();

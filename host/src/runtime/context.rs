@@ -29,6 +29,8 @@ pub struct InvocationFacts {
     pub authorizer_context: Vec<(String, String)>,
     /// The client's address, when the connection has one (WAGI's `REMOTE_ADDR`).
     pub client_ip: Option<std::net::IpAddr>,
+    /// Whether the request came over TLS (the `https` scheme guests see).
+    pub over_tls: bool,
 }
 
 impl context::Host for InvocationFacts {

@@ -15,7 +15,7 @@ use wasmtime::{
     Config, Enabled, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig,
 };
 
-use crate::limits;
+use crate::config::limits;
 
 /// How often the epoch advances: the granularity of timeouts and of a busy guest's yields
 /// to the other requests on its thread. Spin uses 10 ms; 1 ms keeps a CPU-bound guest from

@@ -9,7 +9,7 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use super::authorizer::{AuthorizerComponent, AuthorizerPre};
 use super::state::InvocationState;
 use super::wagi::{WagiHandler, WagiState};
-use crate::registry::Executor;
+use crate::config::Executor;
 
 /// A compiled module: a handler or an authorizer, told apart by what it exports.
 #[derive(Clone)]

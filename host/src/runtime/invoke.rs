@@ -22,8 +22,7 @@ use super::guest_task::{GuardedBody, GuestTask};
 use super::handler::{Handler, HandlerComponent};
 use super::observe::Observation;
 use super::state::{MemoryLimitExceeded, Sandbox, new_store};
-use crate::limits::InvocationLimits;
-use crate::server::OverTls;
+use crate::config::limits::InvocationLimits;
 
 /// Why an invocation produced no response.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +72,28 @@ pub enum InvokeError {
     Internal(String),
 }
 
+impl InvokeError {
+    /// The HTTP status a client gets for it, and its stable kind (the body's `error`).
+    pub fn classify(&self) -> (http::StatusCode, &'static str) {
+        use http::StatusCode as S;
+        match self {
+            InvokeError::Trap { .. } => (S::BAD_GATEWAY, "handler_trapped"),
+            InvokeError::MemoryLimit(_) => (S::BAD_GATEWAY, "handler_memory_limit"),
+            InvokeError::NoResponse => (S::BAD_GATEWAY, "handler_no_response"),
+            InvokeError::ErrorResponse(_) => (S::BAD_GATEWAY, "handler_error_response"),
+            InvokeError::Exited(_) => (S::BAD_GATEWAY, "handler_exited"),
+            InvokeError::MalformedOutput(_) => (S::BAD_GATEWAY, "handler_malformed_output"),
+            InvokeError::OutputTooLarge(_) => (S::BAD_GATEWAY, "handler_output_too_large"),
+            InvokeError::Timeout(_) => (S::GATEWAY_TIMEOUT, "handler_timeout"),
+            InvokeError::OutOfFuel => (S::GATEWAY_TIMEOUT, "handler_out_of_fuel"),
+            InvokeError::PoolExhausted(_) => (S::SERVICE_UNAVAILABLE, "instance_pool_full"),
+            InvokeError::BodyTimeout => (S::REQUEST_TIMEOUT, "request_timeout"),
+            InvokeError::BadRequest(_) => (S::BAD_REQUEST, "bad_request"),
+            InvokeError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal_error"),
+        }
+    }
+}
+
 /// What an invocation runs with, besides the request.
 pub struct Invocation<'a, H> {
     /// What the guest learns through `wasmgate:gateway/context`.
@@ -85,7 +106,7 @@ pub struct Invocation<'a, H> {
     pub observation: Option<Arc<Observation>>,
     /// Kept until the invocation ends — after the response body, not just its head (a
     /// concurrency slot, say).
-    pub hold: H,
+    pub admission: H,
 }
 
 impl Handler {
@@ -130,10 +151,11 @@ impl HandlerComponent {
             limits,
             sandbox,
             observation,
-            hold,
+            admission,
         } = invocation;
         let deadline = deadline_after(limits.timeout);
         let request_id = facts.request_id.clone();
+        let over_tls = facts.over_tls;
         let pre = self.pre.clone();
         let mut store = new_store(
             pre.engine(),
@@ -146,7 +168,7 @@ impl HandlerComponent {
 
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let mut http = store.data_mut().http();
-        let scheme = if request.extensions().get::<OverTls>().is_some() {
+        let scheme = if over_tls {
             Scheme::Https
         } else {
             Scheme::Http
@@ -161,7 +183,7 @@ impl HandlerComponent {
         // is returned; the store, and the instance, are dropped when that task ends.
         let timeout = limits.timeout;
         let task = GuestTask::spawn(async move {
-            let _hold = hold;
+            let _admission = admission;
             let call = async move {
                 let instantiating = Instant::now();
                 let proxy = pre.instantiate_async(&mut store).await?;

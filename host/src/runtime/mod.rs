@@ -47,7 +47,7 @@ pub use invoke::{Invocation, InvokeError};
 pub use observe::{CAPTURE_LIMIT, Observation};
 pub use state::{MemoryLimitExceeded, Sandbox};
 
-use crate::registry::Executor;
+use crate::config::Executor;
 use handler::Linkers;
 use state::InvocationState;
 

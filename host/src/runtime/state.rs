@@ -14,7 +14,7 @@ use super::context::InvocationFacts;
 use super::guest_log::GuestLog;
 use super::observe::Observation;
 use crate::allowlist::AllowList;
-use crate::limits::InvocationLimits;
+use crate::config::limits::InvocationLimits;
 
 /// Store data of one invocation.
 pub struct InvocationState {

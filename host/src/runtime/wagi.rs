@@ -27,7 +27,7 @@ use super::handler::LoadError;
 use super::invoke::{Invocation, InvokeError, classify, deadline_after};
 use super::observe::Observation;
 use super::state::{Sandbox, SandboxLimiter, configure_store};
-use crate::limits::InvocationLimits;
+use crate::config::limits::InvocationLimits;
 
 /// Most bytes a WAGI module may write to stdout (headers and body), all held in memory
 /// until it exits; a module writing more fails with a 502. Lambda's limit for a buffered
@@ -83,7 +83,7 @@ impl WagiHandler {
     }
 
     /// Runs `request` through a fresh instance: the body is read whole first, then
-    /// `_start` runs to its end, then its output is parsed. The invocation's `hold` is kept
+    /// `_start` runs to its end, then its output is parsed. The invocation's `admission` is kept
     /// until then.
     pub async fn invoke<B, H>(
         &self,
@@ -100,7 +100,7 @@ impl WagiHandler {
             limits,
             sandbox,
             observation,
-            hold: _hold,
+            admission: _admission,
         } = invocation;
         let deadline = deadline_after(limits.timeout);
         let run = self.run(request, facts, limits, sandbox, observation, deadline);

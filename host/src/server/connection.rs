@@ -11,9 +11,8 @@ use std::time::Duration;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 
-use super::{HttpHandler, MAX_HEAD_BYTES, OverTls, framing};
-use crate::gateway::ClientAddr;
-use crate::rejection::{Rejection, ResponseBody};
+use super::response::{ErrorReply, ResponseBody};
+use super::{ConnectionInfo, HttpService, MAX_HEAD_BYTES, framing};
 
 /// One accepted connection, ready to be served over any byte stream (TCP or TLS).
 pub(super) struct Connection<H> {
@@ -27,7 +26,7 @@ pub(super) struct Connection<H> {
     pub(super) over_tls: bool,
 }
 
-impl<H: HttpHandler> Connection<H> {
+impl<H: HttpService> Connection<H> {
     /// Serves requests on `stream` until the connection ends.
     pub(super) async fn serve<S>(self, stream: S)
     where
@@ -47,10 +46,9 @@ impl<H: HttpHandler> Connection<H> {
         let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
             first_request.store(true, Ordering::Relaxed);
             let ambiguous = framing.take_ambiguous(&request);
-            request.extensions_mut().insert(ClientAddr(peer));
-            if over_tls {
-                request.extensions_mut().insert(OverTls);
-            }
+            request
+                .extensions_mut()
+                .insert(ConnectionInfo { peer, over_tls });
             let handler = handler.clone();
             async move {
                 if ambiguous {
@@ -94,8 +92,10 @@ fn ambiguous_framing_response(peer: SocketAddr) -> hyper::Response<ResponseBody>
     );
     let request_id = http::HeaderValue::from_str(&request_id)
         .unwrap_or_else(|_| http::HeaderValue::from_static("-"));
-    Rejection::BadRequest(
-        "the request has both Content-Length and Transfer-Encoding headers; send one".to_owned(),
+    ErrorReply::detailed(
+        http::StatusCode::BAD_REQUEST,
+        "bad_request",
+        "the request has both Content-Length and Transfer-Encoding headers; send one",
     )
-    .into_response(&request_id)
+    .into_response(Some(&request_id))
 }

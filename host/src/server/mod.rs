@@ -18,6 +18,7 @@
 
 mod connection;
 mod framing;
+pub mod response;
 mod tls;
 
 pub use tls::{TlsSetupError, server_config as tls_server_config};
@@ -33,15 +34,21 @@ use hyper_util::server::graceful::GracefulShutdown;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::sync::watch;
 
-use crate::rejection::ResponseBody;
+use crate::config::DEFAULT_LISTEN;
 use connection::Connection;
+use response::ResponseBody;
 
-/// Marks a request that arrived over TLS (in its extensions), for the scheme guests see.
-#[derive(Debug, Clone, Copy)]
-pub struct OverTls;
+/// What the server knows of a request's connection, put in each request's extensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionInfo {
+    /// The peer's address.
+    pub peer: SocketAddr,
+    /// Whether the connection is TLS (the scheme guests see).
+    pub over_tls: bool,
+}
 
 /// What a [`Server`] serves: the gateway's routes, or the admin API.
-pub trait HttpHandler: Send + Sync + 'static {
+pub trait HttpService: Send + Sync + 'static {
     /// Answers one request.
     fn handle(
         &self,
@@ -72,7 +79,7 @@ pub struct ServerOptions {
 impl Default for ServerOptions {
     fn default() -> Self {
         ServerOptions {
-            listen: crate::manifest::DEFAULT_LISTEN,
+            listen: DEFAULT_LISTEN,
             workers: 0,
             shutdown_timeout: Duration::from_secs(30),
             header_read_timeout: Duration::from_secs(10),
@@ -113,7 +120,7 @@ pub struct Server<H> {
     options: ServerOptions,
 }
 
-impl<H: HttpHandler> Server<H> {
+impl<H: HttpService> Server<H> {
     /// Binds one listening socket per worker to `options.listen`.
     pub fn bind(handler: Arc<H>, options: &ServerOptions) -> io::Result<Self> {
         let workers = match options.workers {
@@ -246,7 +253,7 @@ fn connection_builder(options: &ServerOptions) -> auto::Builder<TokioExecutor> {
 }
 
 /// One worker: its accept loop and connections, on the worker's own runtime.
-async fn serve<H: HttpHandler>(
+async fn serve<H: HttpService>(
     listener: std::net::TcpListener,
     handler: Arc<H>,
     options: ServerOptions,

@@ -31,7 +31,7 @@ fn pem_key(pem: &str, alg: Algorithm) -> Result<DecodingKey, String> {
 }
 
 /// Decoding keys come from `PublicKeyPem` text checked here; the verifier parses it again.
-pub(crate) fn decoding_key_from_pem(pem: &str, alg: Algorithm) -> Result<DecodingKey, String> {
+pub fn decoding_key_from_pem(pem: &str, alg: Algorithm) -> Result<DecodingKey, String> {
     pem_key(pem, alg)
 }
 

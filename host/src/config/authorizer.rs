@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ModuleName, Problem};
-use crate::registry::Target;
+use super::limits::MIN_TIMEOUT_MS;
+use super::{ModuleName, Problem, Target};
 
 /// Default time an authorizer may take (API Gateway allows up to 10 s; 2 s is safer).
 pub const DEFAULT_AUTHORIZER_TIMEOUT_MS: u64 = 2_000;
@@ -30,8 +30,8 @@ pub struct AuthorizerConfig {
     /// Its name, used by routes' `authorizer`.
     pub name: String,
     /// `token` (default), `request` or `jwt`.
-    #[serde(rename = "type", default = "default_kind")]
-    pub kind: String,
+    #[serde(rename = "type", default)]
+    pub kind: AuthorizerType,
     /// Token and request kinds: the authorizer module, `name`, `name@3` or `name@alias`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub module: Option<String>,
@@ -86,8 +86,34 @@ impl AuthorizerConfig {
     }
 }
 
-fn default_kind() -> String {
-    "token".into()
+/// The kinds of authorizer, as API Gateway names them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthorizerType {
+    /// A module given one header's value as the token.
+    #[default]
+    Token,
+    /// A module given several identity sources.
+    Request,
+    /// The built-in JWT validation.
+    Jwt,
+}
+
+impl AuthorizerType {
+    /// `token`, `request` or `jwt`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AuthorizerType::Token => "token",
+            AuthorizerType::Request => "request",
+            AuthorizerType::Jwt => "jwt",
+        }
+    }
+}
+
+impl fmt::Display for AuthorizerType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Where an identity value comes from.
@@ -220,8 +246,8 @@ impl AuthorizerConfig {
             ("jwks_cache_seconds", self.jwks_cache_seconds.is_some()),
         ];
         let mut sources = Vec::new();
-        let kind = match self.kind.as_str() {
-            "token" | "jwt" => {
+        let kind = match self.kind {
+            AuthorizerType::Token | AuthorizerType::Jwt => {
                 if !self.identity_sources.is_empty() {
                     problem(
                         "identity_sources",
@@ -230,13 +256,13 @@ impl AuthorizerConfig {
                 }
                 let header = self.header.as_deref().unwrap_or("Authorization");
                 sources.push(IdentitySource::Header(header.to_ascii_lowercase()));
-                if self.kind == "jwt" {
+                if self.kind == AuthorizerType::Jwt {
                     self.validate_jwt(&mut problem)
                 } else {
                     self.validate_module(true, &jwt_fields, &mut problem)
                 }
             }
-            "request" => {
+            AuthorizerType::Request => {
                 if self.header.is_some() {
                     problem(
                         "header",
@@ -256,13 +282,6 @@ impl AuthorizerConfig {
                     }
                 }
                 self.validate_module(false, &jwt_fields, &mut problem)
-            }
-            other => {
-                problem(
-                    "type",
-                    format!("`{other}` is not an authorizer type: use `token`, `request` or `jwt`"),
-                );
-                None
             }
         };
         match (name, kind) {
@@ -307,12 +326,12 @@ impl AuthorizerConfig {
             );
         }
         let timeout = self.timeout_ms.unwrap_or(DEFAULT_AUTHORIZER_TIMEOUT_MS);
-        if !(crate::limits::MIN_TIMEOUT_MS..=MAX_AUTHORIZER_TIMEOUT_MS).contains(&timeout) {
+        if !(MIN_TIMEOUT_MS..=MAX_AUTHORIZER_TIMEOUT_MS).contains(&timeout) {
             problem(
                 "timeout_ms",
                 format!(
                     "{timeout} is out of range: {} to {MAX_AUTHORIZER_TIMEOUT_MS} ms",
-                    crate::limits::MIN_TIMEOUT_MS
+                    MIN_TIMEOUT_MS
                 ),
             );
         }

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use http::StatusCode;
 
-use super::RouteConfig;
-use crate::throttle::ThrottleConfig;
+use super::limits::MAX_TIMEOUT_MS;
+use super::{RouteConfig, ThrottleConfig};
 
 /// Default number of requests that may wait for a concurrency slot.
 pub const DEFAULT_QUEUE: u32 = 100;
@@ -95,13 +95,10 @@ impl RouteConfig {
                     problem("queue", format!("{queue} is out of range: 0 to 1000000"));
                 }
                 let timeout = self.queue_timeout_ms.unwrap_or(DEFAULT_QUEUE_TIMEOUT_MS);
-                if timeout > crate::limits::MAX_TIMEOUT_MS {
+                if timeout > MAX_TIMEOUT_MS {
                     problem(
                         "queue_timeout_ms",
-                        format!(
-                            "{timeout} is out of range: 0 to {}",
-                            crate::limits::MAX_TIMEOUT_MS
-                        ),
+                        format!("{timeout} is out of range: 0 to {}", MAX_TIMEOUT_MS),
                     );
                 }
                 let overflow_status = match self.overflow_status.unwrap_or(429) {

@@ -5,7 +5,6 @@
 //! A [`Bucket`] limits a whole level (the gateway, a route); a [`KeyedBuckets`] keeps one
 //! bucket per client key (source IP or a header's value).
 
-use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -14,35 +13,6 @@ use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
-use serde::{Deserialize, Serialize};
-
-/// A rate limit as written: `throttle = { rate = 50, burst = 10 }`.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ThrottleConfig {
-    /// Requests per second the bucket refills (may be fractional, e.g. 0.5).
-    pub rate: f64,
-    /// The bucket's capacity: requests allowed at once after a quiet spell.
-    pub burst: u32,
-}
-
-impl ThrottleConfig {
-    /// Checks the values.
-    pub fn validate(&self) -> Result<Quota, String> {
-        // At least one request a day, at most a million a second.
-        if !(self.rate.is_finite() && self.rate >= 1.0 / 86_400.0 && self.rate <= 1_000_000.0) {
-            return Err(format!(
-                "rate {} is out of range: from 1/86400 (one a day) to 1000000 per second",
-                self.rate
-            ));
-        }
-        let burst =
-            NonZeroU32::new(self.burst).ok_or_else(|| "burst must be at least 1".to_owned())?;
-        let period = Duration::from_secs_f64(1.0 / self.rate);
-        let quota = Quota::with_period(period).ok_or_else(|| "rate is too high".to_owned())?;
-        Ok(quota.allow_burst(burst))
-    }
-}
 
 /// The outcome of taking a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,6 +140,7 @@ fn verdict(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::ThrottleConfig;
 
     fn quota(rate: f64, burst: u32) -> Quota {
         ThrottleConfig { rate, burst }.validate().expect("valid")

@@ -1,0 +1,41 @@
+//! The configuration types shared by the manifest, the registry and the admin API: module
+//! settings, routes, authorizers, rate limits and usage plans, as written (serde) and as
+//! validated (`…Spec`), with the per-invocation limits and their defaults.
+//!
+//! This is the lowest layer above the pure libraries ([`crate::routing`],
+//! [`crate::allowlist`]): everything here is plain data and its validation, with no I/O.
+//! A value is validated once, where it enters the host (a manifest, an admin API body, the
+//! stored document), and the validated form travels on.
+
+mod authorizer;
+mod jwt;
+pub mod limits;
+mod module;
+mod names;
+mod plan;
+mod problem;
+mod protection;
+mod route;
+mod throttle;
+
+pub use authorizer::{
+    AuthorizerConfig, AuthorizerKindSpec, AuthorizerSpec, AuthorizerType,
+    DEFAULT_AUTHORIZER_TIMEOUT_MS, DEFAULT_TTL_SECONDS, IdentitySource, JwtSpec, KeySource,
+    MAX_AUTHORIZER_TIMEOUT_MS, MAX_TTL_SECONDS,
+};
+pub use jwt::decoding_key_from_pem;
+pub use limits::InvocationLimits;
+pub use module::{Executor, ModuleConfig};
+pub use names::{ModuleName, Qualifier, Target, check_alias_name};
+pub use plan::{PlanConfig, QuotaConfig, QuotaPeriod};
+pub use problem::Problem;
+pub use protection::{
+    ClientKey, ConcurrencySpec, DEFAULT_QUEUE, DEFAULT_QUEUE_TIMEOUT_MS, Protection,
+};
+pub use route::{ClientThrottleConfig, RouteConfig, RouteSpec};
+pub use throttle::ThrottleConfig;
+
+/// The address the gateway listens on when neither the manifest nor `--listen` says.
+pub const DEFAULT_LISTEN: std::net::SocketAddr = std::net::SocketAddr::V4(
+    std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 8080),
+);

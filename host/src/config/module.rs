@@ -1,0 +1,75 @@
+//! A module's configuration: how its instances run ([`Executor`]) and what they get
+//! ([`ModuleConfig`]: environment and outbound access).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::allowlist::AllowList;
+
+/// A module's configuration, shared by its versions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModuleConfig {
+    /// Environment variables (guests get none otherwise).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// Origins outgoing HTTP requests may reach, e.g. `https://api.example.com`
+    /// (guests reach none otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_outbound_hosts: Vec<String>,
+}
+
+impl ModuleConfig {
+    /// Checks the values and returns the parsed allow-list; the error says what is wrong.
+    pub fn validate(&self) -> Result<AllowList, String> {
+        for name in self.env.keys() {
+            if name.is_empty() || name.contains('=') || name.contains('\0') {
+                return Err(format!("`{name}` is not an environment variable name"));
+            }
+        }
+        AllowList::parse(&self.allowed_outbound_hosts)
+            .map_err(|e| format!("allowed_outbound_hosts: {e}"))
+    }
+}
+
+/// How a module's instances are run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Executor {
+    /// A component exporting `wasi:http/incoming-handler` (or the authorizer world).
+    #[default]
+    Component,
+    /// A `wasm32-wasip1` command run the WAGI way: the request in CGI environment variables
+    /// and stdin, the response from its stdout.
+    Wagi,
+}
+
+impl Executor {
+    /// Whether this is the default, [`Executor::Component`].
+    pub fn is_component(&self) -> bool {
+        *self == Executor::Component
+    }
+
+    /// `component` or `wagi`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Executor::Component => "component",
+            Executor::Wagi => "wagi",
+        }
+    }
+}
+
+impl std::str::FromStr for Executor {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "component" => Ok(Executor::Component),
+            "wagi" => Ok(Executor::Wagi),
+            other => Err(format!(
+                "`{other}` is not an executor: use `component` (the default) or `wagi`"
+            )),
+        }
+    }
+}

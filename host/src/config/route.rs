@@ -1,0 +1,213 @@
+//! A route's configuration as written (one `[[routes]]` entry, a stored route, the body of
+//! the admin API's `PUT /routes`), and its validation into a [`RouteSpec`].
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::limits::{self, InvocationLimits};
+use super::{ModuleName, Problem, Protection, Target, ThrottleConfig};
+use crate::routing::{MethodFilter, RouteTemplate};
+
+/// A route as written: one `[[routes]]` entry, a stored route, or the body of the admin
+/// API's `PUT /routes`. [`RouteConfig::validate`] turns it into a [`RouteSpec`].
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// `GET`, `POST`, … or `ANY`.
+    pub method: String,
+    /// The path template.
+    pub path: String,
+    /// What it runs: `name`, `name@version` or `name@alias`.
+    pub module: String,
+    /// Timeout of one invocation, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// Memory of one instance, in MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_mb: Option<u64>,
+    /// Largest request body, in MiB (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_body_mb: Option<u64>,
+    /// A CPU budget in fuel units (about one per wasm instruction); needs the gateway's
+    /// `--fuel-metering`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fuel: Option<u64>,
+    /// The authorizer that must allow a request before the handler runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorizer: Option<String>,
+    /// Scopes a JWT authorizer requires in the token's `scope` (or `scp`) claim.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+    /// A rate limit for the whole route.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttle: Option<ThrottleConfig>,
+    /// A rate limit per client (by source IP, or a header's value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_throttle: Option<ClientThrottleConfig>,
+    /// Most invocations of the handler running at once (reserved concurrency).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
+    /// Requests that may wait for a free slot beyond `concurrency` (default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<u32>,
+    /// Longest a request waits in the queue, in milliseconds (default 1000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_timeout_ms: Option<u64>,
+    /// Status for a request the queue cannot take or that waited too long: 429 (default) or
+    /// 503.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overflow_status: Option<u16>,
+    /// Requests must carry an enabled API key in `x-api-key` (its usage plan applies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_required: Option<bool>,
+}
+
+/// A per-client rate limit: `client_throttle = { rate = 5, burst = 5, key = "source_ip" }`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientThrottleConfig {
+    /// Requests per second each client's bucket refills.
+    pub rate: f64,
+    /// Each client's bucket capacity.
+    pub burst: u32,
+    /// What tells clients apart: `source_ip` (default) or `header:NAME`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+/// A route: requests matching `method` and `template` run `target`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouteSpec {
+    /// Accepted methods.
+    pub method: MethodFilter,
+    /// The path template.
+    pub template: RouteTemplate,
+    /// The module (and version) that handles it.
+    pub target: Target,
+    /// Timeout and memory of each invocation.
+    pub limits: InvocationLimits,
+    /// The authorizer guarding it, by name.
+    pub authorizer: Option<ModuleName>,
+    /// Scopes its JWT authorizer requires.
+    pub scopes: Vec<String>,
+    /// Rate limits and concurrency.
+    pub protection: Protection,
+    /// Whether requests need an API key.
+    pub api_key_required: bool,
+}
+
+impl fmt::Display for RouteSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.method, self.template)
+    }
+}
+
+impl RouteConfig {
+    /// Checks every field; each problem's key is the field's name (`method`, `path`, …).
+    /// Whether the target module exists is for the registry to say.
+    pub fn validate(&self) -> Result<RouteSpec, Vec<Problem>> {
+        let mut problems = Vec::new();
+        let mut problem = |key: &str, message: String| {
+            problems.push(Problem {
+                key: key.to_owned(),
+                message,
+            })
+        };
+        let method = MethodFilter::parse(&self.method);
+        if method.is_none() {
+            let known: Vec<&str> = MethodFilter::ROUTABLE.iter().map(|m| m.as_str()).collect();
+            problem(
+                "method",
+                format!(
+                    "`{}` is not a method wasmgate routes; use one of {} or ANY",
+                    self.method,
+                    known.join(", ")
+                ),
+            );
+        }
+        let template = self
+            .path
+            .parse::<RouteTemplate>()
+            .map_err(|e| problem("path", e.to_string()))
+            .ok();
+        let target = Target::parse(&self.module)
+            .map_err(|message| problem("module", message))
+            .ok();
+
+        let mut limits = InvocationLimits::default();
+        if let Some(ms) = self.timeout_ms {
+            if (limits::MIN_TIMEOUT_MS..=limits::MAX_TIMEOUT_MS).contains(&ms) {
+                limits.timeout = Duration::from_millis(ms);
+            } else {
+                problem(
+                    "timeout_ms",
+                    format!(
+                        "{ms} is out of range: a timeout is {} to {} ms",
+                        limits::MIN_TIMEOUT_MS,
+                        limits::MAX_TIMEOUT_MS
+                    ),
+                );
+            }
+        }
+        if let Some(mb) = self.memory_mb {
+            if (1..=limits::MAX_MEMORY_MB).contains(&mb) {
+                limits.memory_bytes = mb << 20;
+            } else {
+                problem(
+                    "memory_mb",
+                    format!(
+                        "{mb} is out of range: memory is 1 to {} MiB",
+                        limits::MAX_MEMORY_MB
+                    ),
+                );
+            }
+        }
+        let protection = self.validate_protection(&mut problem);
+        if !self.scopes.is_empty() && self.authorizer.is_none() {
+            problem(
+                "scopes",
+                "`scopes` are checked by a jwt `authorizer`; this route has none".into(),
+            );
+        }
+        if let Some(mb) = self.max_body_mb {
+            if (1..=limits::MAX_MAX_BODY_MB).contains(&mb) {
+                limits.max_body_bytes = mb << 20;
+            } else {
+                problem(
+                    "max_body_mb",
+                    format!("{mb} is out of range: 1 to {} MiB", limits::MAX_MAX_BODY_MB),
+                );
+            }
+        }
+        match self.fuel {
+            Some(0) => problem("fuel", "a fuel budget is at least 1".into()),
+            fuel => limits.fuel = fuel,
+        }
+        let authorizer = match &self.authorizer {
+            None => Some(None),
+            Some(name) => ModuleName::new(name)
+                .map(Some)
+                .map_err(|m| problem("authorizer", m.replace("module name", "authorizer name")))
+                .ok(),
+        };
+        match (method, template, target, authorizer) {
+            (Some(method), Some(template), Some(target), Some(authorizer))
+                if problems.is_empty() =>
+            {
+                Ok(RouteSpec {
+                    method,
+                    template,
+                    target,
+                    limits,
+                    authorizer,
+                    scopes: self.scopes.clone(),
+                    protection,
+                    api_key_required: self.api_key_required.unwrap_or(false),
+                })
+            }
+            _ => Err(problems),
+        }
+    }
+}

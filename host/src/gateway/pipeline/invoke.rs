@@ -1,0 +1,56 @@
+//! Step 7, invoke: the route picks its version (an alias's canary takes its share by the
+//! request id's random bits) and a fresh instance of it handles the request
+//! (`runtime/invoke.rs`, or `runtime/wagi.rs` for WAGI commands).
+
+use super::super::protection::Admission;
+use super::super::rejection::Rejection;
+use super::super::request::RequestCtx;
+use crate::gateway::body::RequestBody;
+use crate::runtime::{Invocation, InvocationFacts};
+use crate::server::response::ResponseBody;
+
+/// Runs the route's handler.
+pub(super) async fn run(
+    ctx: &mut RequestCtx,
+    request: hyper::Request<RequestBody>,
+    admission: Admission,
+) -> Result<hyper::Response<ResponseBody>, Rejection> {
+    let route = ctx.route.clone();
+    let versions = route
+        .handlers
+        .as_ref()
+        .map_err(|reason| Rejection::Unavailable(reason.clone()))?;
+    let version = versions.pick(ctx.id.uuid());
+    ctx.version_label = Some(version.label.clone());
+    let facts = InvocationFacts {
+        request_id: ctx.id.as_str().to_owned(),
+        route: route.template.clone(),
+        path_params: std::mem::take(&mut ctx.params),
+        principal: ctx.principal.take(),
+        authorizer_context: std::mem::take(&mut ctx.authorizer_context),
+        client_ip: ctx.client_ip,
+        over_tls: ctx.over_tls,
+    };
+    let invocation = Invocation {
+        facts,
+        limits: &route.limits,
+        sandbox: &version.sandbox,
+        observation: ctx.observation.clone(),
+        admission,
+    };
+    version
+        .compiled
+        .invoke(request, invocation)
+        .await
+        .map_err(|error| {
+            tracing::warn!(
+                request_id = ctx.id.as_str(),
+                route = %route.template,
+                target = %route.target,
+                ms = ctx.received.elapsed().as_millis() as u64,
+                %error,
+                "invocation failed"
+            );
+            Rejection::Handler(error)
+        })
+}

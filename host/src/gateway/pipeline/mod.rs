@@ -1,0 +1,62 @@
+//! The request pipeline: one request through named steps, in this order, each in its own
+//! file. A step reads and adds to the [`RequestCtx`]; the first step that refuses the
+//! request ends it with its [`Rejection`], and `respond.rs` turns either outcome into the
+//! response. Adding a step is adding a file and one line below.
+
+mod admit;
+mod authorize;
+mod body;
+mod identify;
+mod invoke;
+mod respond;
+mod route;
+mod throttle;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use hyper::body::Body;
+
+use super::Gateway;
+use super::rejection::Rejection;
+use super::request::{RequestCtx, RequestId};
+use crate::runtime::Observation;
+use crate::server::response::ResponseBody;
+
+/// Serves one request; every failure becomes a response.
+pub(super) async fn serve<B>(
+    gateway: &Gateway,
+    request: hyper::Request<B>,
+    observation: Option<Arc<Observation>>,
+) -> hyper::Response<ResponseBody>
+where
+    B: Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<wasmtime_wasi_http::Error>,
+{
+    let id = RequestId::new();
+    let mut ctx = match route::find(gateway, &request, id, observation) {
+        Ok(ctx) => ctx,
+        Err((id, rejection)) => return rejection.into_response(id.header()),
+    };
+    let outcome = run(gateway, &mut ctx, request).await;
+    respond::finish(&ctx, outcome)
+}
+
+/// The steps after routing.
+async fn run<B>(
+    gateway: &Gateway,
+    ctx: &mut RequestCtx,
+    request: hyper::Request<B>,
+) -> Result<hyper::Response<ResponseBody>, Rejection>
+where
+    B: Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<wasmtime_wasi_http::Error>,
+{
+    let (parts, body) = request.into_parts();
+    identify::api_key(gateway, ctx, &parts)?;
+    throttle::take_tokens(gateway, ctx, &parts)?;
+    let body = body::read(gateway, ctx, &parts.headers, body).await?;
+    authorize::check(ctx, &parts).await?;
+    let admission = admit::enter(gateway, ctx).await?;
+    invoke::run(ctx, hyper::Request::from_parts(parts, body), admission).await
+}

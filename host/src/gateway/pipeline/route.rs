@@ -1,0 +1,53 @@
+//! Step 1, route: the current route table finds the request's route, or answers 404, 405
+//! (with `Allow`) or 400 (a parameter that is not UTF-8).
+
+use super::super::Gateway;
+use super::super::rejection::Rejection;
+use super::super::request::{RequestCtx, RequestId};
+use crate::routing::Lookup;
+use crate::runtime::Observation;
+use crate::server::ConnectionInfo;
+use std::sync::Arc;
+
+/// The context of a request whose route was found.
+pub(super) fn find<B>(
+    gateway: &Gateway,
+    request: &hyper::Request<B>,
+    id: RequestId,
+    observation: Option<Arc<Observation>>,
+) -> Result<RequestCtx, (RequestId, Rejection)> {
+    let snapshot = gateway.snapshot.load();
+    let (route, params) = match snapshot
+        .routes
+        .lookup(request.method(), request.uri().path())
+    {
+        Lookup::Found { route, params } => (route.clone(), params),
+        Lookup::InvalidParam { name } => {
+            let detail =
+                format!("the path parameter `{name}` is not valid UTF-8 once percent-decoded");
+            return Err((id, Rejection::BadRequest(detail)));
+        }
+        Lookup::MethodNotAllowed { allow } => {
+            return Err((id, Rejection::MethodNotAllowed { allow }));
+        }
+        Lookup::NotFound => return Err((id, Rejection::NotFound)),
+    };
+    if let Some(observation) = &observation {
+        observation.set_route(&route.id, &route.template);
+    }
+    let connection = request.extensions().get::<ConnectionInfo>();
+    Ok(RequestCtx {
+        id,
+        received: std::time::Instant::now(),
+        client_ip: connection.map(|c| c.peer.ip()),
+        over_tls: connection.is_some_and(|c| c.over_tls),
+        route,
+        params,
+        key: None,
+        rate: None,
+        principal: None,
+        authorizer_context: Vec::new(),
+        version_label: None,
+        observation,
+    })
+}
