@@ -46,8 +46,8 @@ async fn admin_and_user_listeners_are_separate() {
 async fn upload_creates_immutable_versions_by_content() {
     let gw = empty_gateway();
     let admin = AdminClient::new(&gw);
-    let hello = std::fs::read(&guests().hello).expect("hello.wasm");
-    let echo = std::fs::read(&guests().echo).expect("echo.wasm");
+    let hello = std::fs::read(guests::HELLO).expect("hello.wasm");
+    let echo = std::fs::read(guests::ECHO).expect("echo.wasm");
 
     let (status, first) = admin.upload("greeter", hello.clone()).await;
     assert_eq!(status, 201, "{first}");
@@ -85,7 +85,7 @@ async fn upload_creates_immutable_versions_by_content() {
 async fn bad_uploads_are_refused_and_what_was_deployed_keeps_serving() {
     let gw = standard_gateway();
     let admin = AdminClient::new(&gw);
-    let hello = std::fs::read(&guests().hello).expect("hello.wasm");
+    let hello = std::fs::read(guests::HELLO).expect("hello.wasm");
     let cases: Vec<(Vec<u8>, &str)> = vec![
         (b"hello, not wasm".to_vec(), "is not a WebAssembly file"),
         (
@@ -112,7 +112,7 @@ async fn bad_uploads_are_refused_and_what_was_deployed_keeps_serving() {
         assert_eq!((status, body.as_str()), (200, "Hello, still!"));
     }
     // A component importing what the gateway does not provide: the import is named.
-    let foreign = std::fs::read(&guests().foreign_import).expect("foreign_import.wasm");
+    let foreign = std::fs::read(guests::FOREIGN_IMPORT).expect("foreign_import.wasm");
     let (status, body) = admin.upload("hello", foreign).await;
     assert_eq!(status, 400, "{body}");
     let message = body["message"].as_str().expect("message");
@@ -148,7 +148,7 @@ async fn compilation_over_its_time_limit_is_422() {
         "",
         &["--listen", "127.0.0.1:0", "--compile-timeout-ms", "1"],
     );
-    let echo = std::fs::read(&guests().echo).expect("echo.wasm");
+    let echo = std::fs::read(guests::ECHO).expect("echo.wasm");
     let (status, body) = AdminClient::new(&gw).upload("slow", echo).await;
     assert_eq!(status, 422, "{body}");
     let (status, _) = AdminClient::new(&gw).get("/modules/slow").await;
@@ -159,7 +159,7 @@ async fn compilation_over_its_time_limit_is_422() {
 async fn routes_are_created_listed_and_deleted_at_run_time() {
     let gw = empty_gateway();
     let admin = AdminClient::new(&gw);
-    let hello = std::fs::read(&guests().hello).expect("hello.wasm");
+    let hello = std::fs::read(guests::HELLO).expect("hello.wasm");
     admin.upload("hi", hello).await;
 
     let (status, _, _) = get(&gw.url("/hi/ada")).await;
@@ -206,15 +206,7 @@ async fn routes_are_created_listed_and_deleted_at_run_time() {
             "unknown field `throtle`",
         ),
     ] {
-        let (status, body) = admin.put("/routes", bad).await;
-        assert_eq!(status, 400, "{body}");
-        assert!(
-            body["message"]
-                .as_str()
-                .expect("message")
-                .contains(expected),
-            "{body}"
-        );
+        admin.put_refused("/routes", bad, expected).await;
     }
     let (status, body) = admin
         .put(

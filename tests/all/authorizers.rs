@@ -5,54 +5,29 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{AdminClient, Gateway, client, guests};
+use crate::support::{
+    AdminClient, Gateway, assert_message, authorizer, client, guests, module, route,
+};
 
 /// Echo behind a token authorizer (`tok`, 300 ms timeout) and behind a request
 /// authorizer (`req`, identity = header `x-user` + query `key`).
 fn authorized_gateway() -> Gateway {
-    let g = guests();
-    Gateway::start(&format!(
-        r#"
-[[modules]]
-name = "echo"
-path = "{echo}"
-
-[[modules]]
-name = "authz"
-path = "{authz}"
-
-[[authorizers]]
-name = "tok"
-module = "authz"
-timeout_ms = 300
-
-[[authorizers]]
-name = "req"
-type = "request"
-module = "authz"
-identity_sources = ["header:x-user", "query:key"]
-
-[[routes]]
-method = "ANY"
-path = "/secure/{{p+}}"
-module = "echo"
-authorizer = "tok"
-
-[[routes]]
-method = "GET"
-path = "/other/{{p+}}"
-module = "echo"
-authorizer = "tok"
-
-[[routes]]
-method = "GET"
-path = "/by-request/{{id}}"
-module = "echo"
-authorizer = "req"
-"#,
-        echo = g.echo.display(),
-        authz = g.authz.display(),
-    ))
+    Gateway::start(
+        &[
+            module("echo", guests::ECHO, ""),
+            module("authz", guests::AUTHZ, ""),
+            authorizer("tok", "authz", "timeout_ms = 300"),
+            authorizer(
+                "req",
+                "authz",
+                "type = \"request\"\nidentity_sources = [\"header:x-user\", \"query:key\"]",
+            ),
+            route("ANY", "/secure/{p+}", "echo", "authorizer = \"tok\""),
+            route("GET", "/other/{p+}", "echo", "authorizer = \"tok\""),
+            route("GET", "/by-request/{id}", "echo", "authorizer = \"req\""),
+        ]
+        .concat(),
+    )
 }
 
 async fn call(
@@ -105,12 +80,7 @@ async fn missing_identity_is_401_without_calling_the_authorizer() {
     assert_eq!(body["message"], "Unauthorized");
     assert_eq!(headers["www-authenticate"], "Bearer realm=\"wasmgate\"");
     // An empty header counts as missing too.
-    let response = client()
-        .get(gw.url("/secure/x"))
-        .header("authorization", "")
-        .send()
-        .await
-        .expect("send");
+    let response = gw.get_with("/secure/x", "authorization", "").await;
     assert_eq!(response.status(), 401);
     assert!(!gw.stderr().contains("authz: called"), "{}", gw.stderr());
 }
@@ -196,29 +166,20 @@ async fn authorizers_are_managed_through_the_admin_api() {
     assert_eq!(status, 200);
     assert_eq!(list["authorizers"].as_array().expect("list").len(), 2);
 
-    let (status, body) = admin
-        .put("/authorizers", json!({ "name": "wrong", "module": "echo" }))
-        .await;
-    assert_eq!(status, 400, "{body}");
-    assert!(
-        body["message"]
-            .as_str()
-            .expect("message")
-            .contains("is not an authorizer (it is a handler)")
-    );
-    let (status, body) = admin
-        .put(
-            "/routes",
-            json!({ "method": "GET", "path": "/x", "module": "authz" }),
+    admin
+        .put_refused(
+            "/authorizers",
+            json!({ "name": "wrong", "module": "echo" }),
+            "is not an authorizer (it is a handler)",
         )
         .await;
-    assert_eq!(status, 400, "{body}");
-    assert!(
-        body["message"]
-            .as_str()
-            .expect("message")
-            .contains("is not a handler (it is an authorizer)")
-    );
+    admin
+        .put_refused(
+            "/routes",
+            json!({ "method": "GET", "path": "/x", "module": "authz" }),
+            "is not a handler (it is an authorizer)",
+        )
+        .await;
     let (status, body) = admin
         .put(
             "/routes",
@@ -226,40 +187,25 @@ async fn authorizers_are_managed_through_the_admin_api() {
         )
         .await;
     assert_eq!(status, 400, "{body}");
-    let (status, body) = admin
-        .put(
+    admin
+        .put_refused(
             "/authorizers",
             json!({ "name": "t", "type": "request", "module": "authz" }),
+            "at least one identity source",
         )
         .await;
-    assert_eq!(status, 400, "{body}");
-    assert!(
-        body["message"]
-            .as_str()
-            .expect("message")
-            .contains("at least one identity source")
-    );
 
     let (status, _) = admin.delete("/authorizers/tok").await;
     assert_eq!(status, 409);
     // Uploading an authorizer as the new latest version of a module a route runs would
     // leave the route without a handler: refused.
-    let authz = std::fs::read(&guests().authz).expect("authz");
+    let authz = std::fs::read(guests::AUTHZ).expect("authz");
     let (status, body) = admin.upload("echo", authz).await;
     assert_eq!(status, 409, "{body}");
-    assert!(
-        body["message"]
-            .as_str()
-            .expect("message")
-            .contains("would no longer run a handler")
-    );
+    assert_message(&body, "would no longer run a handler");
     assert_eq!(
-        client()
-            .get(gw.url("/secure/x"))
-            .header("authorization", "Bearer allow-a")
-            .send()
+        gw.get_with("/secure/x", "authorization", "Bearer allow-a")
             .await
-            .expect("send")
             .status(),
         200
     );
@@ -277,21 +223,8 @@ async fn authorizers_are_managed_through_the_admin_api() {
             json!({ "method": "GET", "path": "/new", "module": "echo", "authorizer": "hdr" }),
         )
         .await;
-    assert_eq!(
-        client()
-            .get(gw.url("/new"))
-            .send()
-            .await
-            .expect("send")
-            .status(),
-        401
-    );
-    let response = client()
-        .get(gw.url("/new"))
-        .header("x-token", "allow-zed")
-        .send()
-        .await
-        .expect("send");
+    assert_eq!(gw.get("/new").await.status(), 401);
+    let response = gw.get_with("/new", "x-token", "allow-zed").await;
     assert_eq!(response.status(), 200);
 }
 
@@ -311,14 +244,20 @@ fn demo_token(user: &str, secret: &[u8]) -> String {
 
 #[tokio::test]
 async fn the_example_token_authorizer_checks_hmac_tokens() {
-    let g = guests();
-    let gw = Gateway::start(&format!(
-        "[[modules]]\nname = \"echo\"\npath = \"{}\"\n\n[[modules]]\nname = \"token-authorizer\"\npath = \"{}\"\n\n\
-         [[authorizers]]\nname = \"demo-token\"\nmodule = \"token-authorizer\"\n\n\
-         [[routes]]\nmethod = \"GET\"\npath = \"/private/{{name}}\"\nmodule = \"echo\"\nauthorizer = \"demo-token\"\n",
-        g.echo.display(),
-        g.token_authorizer.display()
-    ));
+    let gw = Gateway::start(
+        &[
+            module("echo", guests::ECHO, ""),
+            module("token-authorizer", guests::TOKEN_AUTHORIZER, ""),
+            authorizer("demo-token", "token-authorizer", ""),
+            route(
+                "GET",
+                "/private/{name}",
+                "echo",
+                "authorizer = \"demo-token\"",
+            ),
+        ]
+        .concat(),
+    );
     let good = demo_token("ada", b"wasmgate-demo-secret");
     let (status, body, _) = call(&gw, "/private/ada", Some(&good)).await;
     assert_eq!(status, 200, "{body}");

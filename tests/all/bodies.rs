@@ -27,12 +27,7 @@ fn chunk(n: usize) -> Bytes {
 #[tokio::test]
 async fn plain_wasi_http_component_serves_unmodified() {
     let gw = standard_gateway();
-    let response = client()
-        .post(gw.url("/stream"))
-        .body("no sdk here")
-        .send()
-        .await
-        .expect("send");
+    let response = gw.post("/stream", "no sdk here").await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["x-plain-component"], "yes");
     assert_eq!(

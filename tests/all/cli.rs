@@ -22,7 +22,7 @@ fn help_documents_every_flag() {
 fn hello_manifest(listen: &str) -> String {
     format!(
         "[gateway]\nlisten = \"{listen}\"\n\n[[modules]]\nname = \"hello\"\npath = \"{}\"\n\n[[routes]]\nmethod = \"GET\"\npath = \"/hello/{{name}}\"\nmodule = \"hello\"\n",
-        guests().hello.display()
+        guests::HELLO
     )
 }
 
@@ -32,11 +32,7 @@ async fn listen_flag_overrides_the_manifest() {
     let manifest = hello_manifest("192.0.2.1:80");
     let gw = Gateway::start_with_args(&manifest, &["--listen", "127.0.0.1:0"]);
     assert!(gw.addr.ip().is_loopback());
-    let response = crate::support::client()
-        .get(gw.url("/hello/cli"))
-        .send()
-        .await
-        .expect("send");
+    let response = gw.get("/hello/cli").await;
     assert_eq!(response.text().await.expect("body"), "Hello, cli!");
 
     let (dir, path) = write_manifest(&manifest);
@@ -51,11 +47,7 @@ async fn listen_flag_overrides_the_manifest() {
 #[tokio::test]
 async fn manifest_listen_address_is_used_without_the_flag() {
     let gw = Gateway::start_with_args(&hello_manifest("127.0.0.1:0"), &[]);
-    let response = crate::support::client()
-        .get(gw.url("/hello/manifest"))
-        .send()
-        .await
-        .expect("send");
+    let response = gw.get("/hello/manifest").await;
     assert_eq!(response.text().await.expect("body"), "Hello, manifest!");
 }
 

@@ -24,7 +24,7 @@ fn wasmgate(gw: &Gateway, args: &[&str]) -> (bool, String, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploy_with_alias_and_route_serves_at_once() {
     let gw = empty_gateway();
-    let hello = guests().hello.display().to_string();
+    let hello = guests::HELLO.to_owned();
     let (ok, stdout, stderr) = tokio::task::block_in_place(|| {
         wasmgate(
             &gw,
@@ -76,7 +76,7 @@ async fn deploy_with_alias_and_route_serves_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploy_executor_wagi_serves_a_preview1_program() {
     let gw = empty_gateway();
-    let program = guests().rust_wagi.display().to_string();
+    let program = guests::RUST_WAGI.to_owned();
     let route = ["--route", "GET /w/{name}"];
 
     // Without the flag the core module is refused, and the message says what to pass.
@@ -122,10 +122,10 @@ async fn alias_command_sets_a_canary() {
     let gw = empty_gateway();
     let admin = AdminClient::new(&gw);
     admin
-        .upload("m", std::fs::read(&guests().hello).expect("hello"))
+        .upload("m", std::fs::read(guests::HELLO).expect("hello"))
         .await;
     admin
-        .upload("m", std::fs::read(&guests().echo).expect("echo"))
+        .upload("m", std::fs::read(guests::ECHO).expect("echo"))
         .await;
     let (ok, stdout, stderr) = tokio::task::block_in_place(|| {
         wasmgate(&gw, &["alias", "m", "live", "1", "--canary", "2:25"])

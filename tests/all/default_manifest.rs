@@ -1,28 +1,37 @@
 //! The repository's own `wasmgate.toml`, the one `./quickstart` serves: every route it
 //! declares answers as the README says, with the examples the tests build.
 
-use crate::support::{Gateway, client, guest_target_dir, guests, js_hello, python_hello};
+use crate::support::{Gateway, client, guests, js_hello, python_hello};
 
-/// The default manifest, its `target/…` module paths pointed at the tests' guest builds;
-/// `None` (after saying why) where the JavaScript or Python toolchain is missing.
+/// The default manifest, each of its `target/…` module paths replaced by the file the tests
+/// built; `None` (after saying why) where the JavaScript or Python toolchain is missing.
 fn default_manifest() -> Option<String> {
-    let _built = guests();
-    js_hello()?;
-    python_hello()?;
-    let manifest = std::fs::read_to_string(
+    let js = js_hello()?.to_str().expect("utf-8");
+    let python = python_hello()?.to_str().expect("utf-8");
+    let mut manifest = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../wasmgate.toml"),
     )
     .expect("read wasmgate.toml");
-    let target = guest_target_dir();
-    let replaced = manifest.replace(
-        "path = \"target/",
-        &format!("path = \"{}/", target.display()),
+    for (built_by_quickstart, built_for_tests) in [
+        ("wasm32-wasip2/release/hello.wasm", guests::HELLO),
+        ("wasm32-wasip2/release/echo.wasm", guests::ECHO),
+        (
+            "wasm32-wasip2/release/token_authorizer.wasm",
+            guests::TOKEN_AUTHORIZER,
+        ),
+        ("wasm32-wasip1/release/rust-wagi.wasm", guests::RUST_WAGI),
+        ("wasm32-wasip2/js-hello.wasm", js),
+        ("wasm32-wasip2/python-hello.wasm", python),
+    ] {
+        let path = format!("path = \"target/{built_by_quickstart}\"");
+        assert!(manifest.contains(&path), "wasmgate.toml has no `{path}`");
+        manifest = manifest.replace(&path, &format!("path = \"{built_for_tests}\""));
+    }
+    assert!(
+        !manifest.contains("path = \"target/"),
+        "a module of wasmgate.toml the tests do not build:\n{manifest}"
     );
-    assert_ne!(
-        replaced, manifest,
-        "wasmgate.toml names no module under target/"
-    );
-    Some(replaced)
+    Some(manifest)
 }
 
 #[tokio::test]

@@ -7,14 +7,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::json;
 
-use crate::support::{AdminClient, Gateway, empty_gateway, get, guests};
+use crate::support::{AdminClient, Gateway, assert_message, empty_gateway, get, guests};
 
 /// Uploads hello (version 1) and echo (version 2) as module `svc`, with route
 /// `GET /svc/{name}` → `svc@live`, `live` pointing at version 1.
 async fn two_versions_behind_an_alias(gw: &Gateway) -> AdminClient {
     let admin = AdminClient::new(gw);
-    let hello = std::fs::read(&guests().hello).expect("hello.wasm");
-    let echo = std::fs::read(&guests().echo).expect("echo.wasm");
+    let hello = std::fs::read(guests::HELLO).expect("hello.wasm");
+    let echo = std::fs::read(guests::ECHO).expect("echo.wasm");
     assert_eq!(admin.upload("svc", hello).await.1["version"], 1);
     assert_eq!(admin.upload("svc", echo).await.1["version"], 2);
     let (status, body) = admin
@@ -61,15 +61,9 @@ async fn moving_an_alias_switches_the_version_served() {
             "1 to 99 percent",
         ),
     ] {
-        let (status, body) = admin.put("/modules/svc/aliases/live", bad).await;
-        assert_eq!(status, 400, "{body}");
-        assert!(
-            body["message"]
-                .as_str()
-                .expect("message")
-                .contains(expected),
-            "{body}"
-        );
+        admin
+            .put_refused("/modules/svc/aliases/live", bad, expected)
+            .await;
     }
     let (status, _) = admin
         .put("/modules/svc/aliases/9lives", json!({ "version": 1 }))
@@ -143,20 +137,10 @@ async fn versions_and_aliases_in_use_cannot_be_deleted() {
     let admin = two_versions_behind_an_alias(&gw).await;
     let (status, body) = admin.delete("/modules/svc/versions/1").await;
     assert_eq!(status, 409, "{body}");
-    assert!(
-        body["message"]
-            .as_str()
-            .expect("message")
-            .contains("alias `svc@live`")
-    );
+    assert_message(&body, "alias `svc@live`");
     let (status, body) = admin.delete("/modules/svc/aliases/live").await;
     assert_eq!(status, 409, "{body}");
-    assert!(
-        body["message"]
-            .as_str()
-            .expect("message")
-            .contains("GET /svc/{name}")
-    );
+    assert_message(&body, "GET /svc/{name}");
 
     // Version 2 is the latest: a route to plain `svc` uses it.
     admin
@@ -183,7 +167,7 @@ async fn versions_and_aliases_in_use_cannot_be_deleted() {
     let (_, module) = admin.get("/modules/svc").await;
     assert_eq!(module["latest"], 1);
     // Numbers are never reused.
-    let probe = std::fs::read(&guests().probe).expect("probe.wasm");
+    let probe = std::fs::read(guests::PROBE).expect("probe.wasm");
     assert_eq!(admin.upload("svc", probe).await.1["version"], 3);
 }
 
@@ -209,7 +193,7 @@ async fn a_restart_serves_the_same_routes() {
 
 #[tokio::test]
 async fn kill_during_uploads_leaves_a_consistent_registry() {
-    let echo = std::fs::read(&guests().echo).expect("echo.wasm");
+    let echo = std::fs::read(guests::ECHO).expect("echo.wasm");
     let mut gw = empty_gateway();
     for (round, delay_ms) in [0u64, 5, 20, 60, 150].into_iter().enumerate() {
         let admin = AdminClient::new(&gw);
@@ -245,7 +229,7 @@ async fn kill_during_uploads_leaves_a_consistent_registry() {
 
 #[tokio::test]
 async fn manifest_and_admin_api_coexist_across_restarts() {
-    let hello = guests().hello.display().to_string();
+    let hello = guests::HELLO.to_owned();
     let manifest = |path: &str| {
         format!(
             "[[modules]]\nname = \"hello\"\npath = \"{hello}\"\n\n[[routes]]\nmethod = \"GET\"\npath = \"{path}\"\nmodule = \"hello\"\n"
@@ -300,7 +284,7 @@ async fn stored_files_that_fail_their_hash_are_quarantined_never_loaded() {
     let gw = empty_gateway();
     let admin = AdminClient::new(&gw);
     admin
-        .upload("hi", std::fs::read(&guests().hello).expect("hello"))
+        .upload("hi", std::fs::read(guests::HELLO).expect("hello"))
         .await;
     admin
         .put(
@@ -330,11 +314,7 @@ async fn stored_files_that_fail_their_hash_are_quarantined_never_loaded() {
     std::fs::remove_dir_all(data.join("native")).expect("remove native");
     std::fs::create_dir(data.join("native")).expect("create native");
     let gw = Gateway::start_in(dir, &["--listen", "127.0.0.1:0"]);
-    let response = crate::support::client()
-        .get(gw.url("/hi/x"))
-        .send()
-        .await
-        .expect("send");
+    let response = gw.get("/hi/x").await;
     assert_eq!(response.status(), 503);
     let body: serde_json::Value = response.json().await.expect("json");
     assert_eq!(body["error"], "module_unavailable");
@@ -351,10 +331,10 @@ async fn requests_in_flight_finish_on_the_version_they_started_with() {
     let gw = empty_gateway();
     let admin = AdminClient::new(&gw);
     admin
-        .upload("m", std::fs::read(&guests().probe).expect("probe"))
+        .upload("m", std::fs::read(guests::PROBE).expect("probe"))
         .await;
     admin
-        .upload("m", std::fs::read(&guests().hello).expect("hello"))
+        .upload("m", std::fs::read(guests::HELLO).expect("hello"))
         .await;
     admin
         .put("/modules/m/aliases/live", json!({ "version": 1 }))

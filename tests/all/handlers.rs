@@ -1,20 +1,13 @@
 //! What handlers receive and send: methods, query strings, headers, bodies, the request id,
 //! and a fresh instance per request.
 
-use crate::support::{client, standard_gateway};
+use crate::support::{client, echoed, header, read_json, standard_gateway};
 use serde_json::Value;
 
 #[tokio::test]
 async fn get_with_query_string_reaches_the_handler() {
     let gw = standard_gateway();
-    let body: Value = client()
-        .get(gw.url("/echo/search?q=wasm+gate&page=2&empty="))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let body = echoed(client().get(gw.url("/echo/search?q=wasm+gate&page=2&empty="))).await;
     assert_eq!(body["method"], "GET");
     assert_eq!(body["query"]["q"], "wasm gate");
     assert_eq!(body["query"]["page"], "2");
@@ -25,16 +18,13 @@ async fn get_with_query_string_reaches_the_handler() {
 #[tokio::test]
 async fn post_body_reaches_the_handler() {
     let gw = standard_gateway();
-    let body: Value = client()
-        .post(gw.url("/echo/orders"))
-        .header("content-type", "application/json")
-        .body(r#"{"item":"tea","qty":2}"#)
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let body = echoed(
+        client()
+            .post(gw.url("/echo/orders"))
+            .header("content-type", "application/json")
+            .body(r#"{"item":"tea","qty":2}"#),
+    )
+    .await;
     assert_eq!(body["method"], "POST");
     assert_eq!(body["body"], r#"{"item":"tea","qty":2}"#);
     assert_eq!(body["headers"]["content-type"], "application/json");
@@ -45,15 +35,7 @@ async fn headers_round_trip() {
     let gw = standard_gateway();
     let c = client();
     // Request headers reach the handler…
-    let body: Value = c
-        .get(gw.url("/echo/h"))
-        .header("x-custom", "abc 123")
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let body = echoed(c.get(gw.url("/echo/h")).header("x-custom", "abc 123")).await;
     assert_eq!(body["headers"]["x-custom"], "abc 123");
     // …and headers the handler sets reach the client.
     let response = c
@@ -71,14 +53,11 @@ async fn headers_round_trip() {
 #[tokio::test]
 async fn request_id_is_sent_to_the_client_and_the_handler() {
     let gw = standard_gateway();
-    let response = client().get(gw.url("/echo/id")).send().await.expect("send");
-    let header = response.headers()["x-request-id"]
-        .to_str()
-        .expect("ascii")
-        .to_owned();
+    let response = gw.get("/echo/id").await;
+    let request_id = header(&response, "x-request-id");
     let body: Value = response.json().await.expect("json");
-    assert_eq!(body["request_id"], header.as_str());
-    assert_eq!(header.len(), 36, "a UUID: {header}");
+    assert_eq!(body["request_id"], request_id.as_str());
+    assert_eq!(request_id.len(), 36, "a UUID: {request_id}");
 }
 
 #[tokio::test]
@@ -96,13 +75,8 @@ async fn every_request_gets_a_fresh_instance() {
 #[tokio::test]
 async fn sdk_error_with_a_status_is_a_json_response() {
     let gw = standard_gateway();
-    let response = client()
-        .get(gw.url("/probe/fail"))
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(response.status(), 418);
-    let body: Value = response.json().await.expect("json");
+    let (status, body) = read_json(gw.get("/probe/fail").await).await;
+    assert_eq!(status, 418);
     assert_eq!(body["message"], "the probe was asked to fail");
 }
 
@@ -110,13 +84,7 @@ async fn sdk_error_with_a_status_is_a_json_response() {
 async fn sdk_error_from_question_mark_is_a_clean_500() {
     let gw = standard_gateway();
     // `ms` does not parse as a number: the handler's `?` turns the ParseIntError into a 500.
-    let response = client()
-        .get(gw.url("/probe/sleep?ms=soon"))
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(response.status(), 500);
-    assert_eq!(response.headers()["content-type"], "application/json");
-    let body: Value = response.json().await.expect("json");
+    let (status, body) = gw.get_json("/probe/sleep?ms=soon").await;
+    assert_eq!(status, 500);
     assert_eq!(body["message"], "invalid digit found in string");
 }

@@ -12,15 +12,14 @@ use std::time::{Duration, Instant};
 use crate::support::{Gateway, client, guests};
 
 fn manifest() -> String {
-    let g = guests();
     format!(
         "[[modules]]\nname = \"hello\"\npath = \"{}\"\n\n[[modules]]\nname = \"probe\"\npath = \"{}\"\n\n[[modules]]\nname = \"plain\"\npath = \"{}\"\n\n\
          [[routes]]\nmethod = \"GET\"\npath = \"/hello/{{name}}\"\nmodule = \"hello\"\n\n\
          [[routes]]\nmethod = \"GET\"\npath = \"/probe/{{action}}\"\nmodule = \"probe\"\ntimeout_ms = 100\nmemory_mb = 32\n\n\
          [[routes]]\nmethod = \"ANY\"\npath = \"/plain/{{what}}\"\nmodule = \"plain\"\n",
-        g.hello.display(),
-        g.probe.display(),
-        g.plain_stream.display()
+        guests::HELLO,
+        guests::PROBE,
+        guests::PLAIN_STREAM
     )
 }
 

@@ -8,7 +8,7 @@ use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
-use crate::support::{Gateway, JwksServer, client, guests};
+use crate::support::{Gateway, JwksServer, guests, module, read_json, route};
 
 const ISSUER: &str = "https://issuer.test";
 const AUDIENCE: &str = "api://wasmgate";
@@ -72,12 +72,8 @@ fn b64(bytes: &[u8]) -> String {
 
 /// Echo behind `jwt` (RS256 from a JWKS URL, keys trusted 3 s) and `hs` (HS256 secret).
 fn jwt_gateway(jwks: &JwksServer) -> Gateway {
-    Gateway::start(&format!(
+    let authorizers = format!(
         r#"
-[[modules]]
-name = "echo"
-path = "{echo}"
-
 [[authorizers]]
 name = "jwt"
 type = "jwt"
@@ -94,46 +90,38 @@ algorithms = ["HS256"]
 secret = "{SECRET}"
 audience = ["{AUDIENCE}"]
 
-[[routes]]
-method = "GET"
-path = "/api/{{p+}}"
-module = "echo"
-authorizer = "jwt"
-
-[[routes]]
-method = "GET"
-path = "/orders"
-module = "echo"
-authorizer = "jwt"
-scopes = ["orders:read"]
-
-[[routes]]
-method = "GET"
-path = "/admin"
-module = "echo"
-authorizer = "jwt"
-scopes = ["admin"]
-
-[[routes]]
-method = "GET"
-path = "/hs"
-module = "echo"
-authorizer = "hs"
 "#,
-        echo = guests().echo.display(),
         url = jwks.url(),
-    ))
+    );
+    Gateway::start(
+        &[
+            module("echo", guests::ECHO, ""),
+            authorizers,
+            route("GET", "/api/{p+}", "echo", "authorizer = \"jwt\""),
+            route(
+                "GET",
+                "/orders",
+                "echo",
+                "authorizer = \"jwt\"\nscopes = [\"orders:read\"]",
+            ),
+            route(
+                "GET",
+                "/admin",
+                "echo",
+                "authorizer = \"jwt\"\nscopes = [\"admin\"]",
+            ),
+            route("GET", "/hs", "echo", "authorizer = \"hs\""),
+        ]
+        .concat(),
+    )
 }
 
 async fn get(gw: &Gateway, path: &str, token: &str) -> (u16, Value) {
-    let response = client()
-        .get(gw.url(path))
-        .header("authorization", format!("Bearer {token}"))
-        .send()
-        .await
-        .expect("send");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("json"))
+    read_json(
+        gw.get_with(path, "authorization", &format!("Bearer {token}"))
+            .await,
+    )
+    .await
 }
 
 #[tokio::test]
@@ -343,15 +331,7 @@ async fn jwt_authorizers_through_the_admin_api_keep_secrets_out_of_listings() {
             "at least 32 bytes",
         ),
     ] {
-        let (status, body) = admin.put("/authorizers", bad).await;
-        assert_eq!(status, 400, "{body}");
-        assert!(
-            body["message"]
-                .as_str()
-                .expect("message")
-                .contains(expected),
-            "{body}"
-        );
+        admin.put_refused("/authorizers", bad, expected).await;
     }
     // A PEM public key verifies RS256 tokens without any JWKS.
     let pem = String::from_utf8(fixture("rsa-a.pub.pem")).expect("pem");

@@ -8,39 +8,27 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::{Gateway, client, guests, js_hello, python_hello};
+use crate::support::{
+    Gateway, client, header, js_hello, module, python_hello, route, tok_authorizer,
+};
 
-/// `module` at `/lang/hello/{name}`, and behind the `authz` test authorizer at
+/// `lang` at `/lang/hello/{name}`, and behind the `authz` test authorizer at
 /// `/lang/private/{name}`.
-fn gateway_for(module: &Path) -> Gateway {
-    Gateway::start(&format!(
-        r#"
-[[modules]]
-name = "lang"
-path = "{module}"
-
-[[modules]]
-name = "authz"
-path = "{authz}"
-
-[[authorizers]]
-name = "tok"
-module = "authz"
-
-[[routes]]
-method = "ANY"
-path = "/lang/hello/{{name}}"
-module = "lang"
-
-[[routes]]
-method = "GET"
-path = "/lang/private/{{name}}"
-module = "lang"
-authorizer = "tok"
-"#,
-        module = module.display(),
-        authz = guests().authz.display(),
-    ))
+fn gateway_for(lang: &Path) -> Gateway {
+    Gateway::start(
+        &[
+            module("lang", lang.to_str().expect("utf-8"), ""),
+            tok_authorizer(""),
+            route("ANY", "/lang/hello/{name}", "lang", ""),
+            route(
+                "GET",
+                "/lang/private/{name}",
+                "lang",
+                "authorizer = \"tok\"",
+            ),
+        ]
+        .concat(),
+    )
 }
 
 /// What both examples answer: status, headers, and the request as they saw it.
@@ -58,10 +46,7 @@ async fn check_example(module: &Path, greeting: &str, handler: &str) {
     assert_eq!(response.headers()["content-type"], "application/json");
     assert_eq!(response.headers()["x-handler"], handler);
     assert_eq!(response.headers()["x-wasmgate-version"], "lang@1");
-    let request_id = response.headers()["x-request-id"]
-        .to_str()
-        .expect("ascii")
-        .to_owned();
+    let request_id = header(&response, "x-request-id");
     let seen: Value = response.json().await.expect("json");
     assert_eq!(seen["greeting"], greeting, "{seen}");
     assert_eq!(seen["method"], "POST", "{seen}");

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{Gateway, client, standard_manifest};
+use crate::support::{Gateway, standard_manifest};
 
 /// Sends raw bytes and returns the status line of the answer (waiting up to 10 s).
 fn raw(gw: &Gateway, request: &[u8]) -> String {
@@ -44,12 +44,7 @@ async fn bodies_over_the_limit_are_413_before_the_guest_runs() {
     let gw = gateway();
     let eleven_mb = vec![b'x'; 11 << 20];
     // With a Content-Length.
-    let response = client()
-        .post(gw.url("/echo/big"))
-        .body(eleven_mb.clone())
-        .send()
-        .await
-        .expect("send");
+    let response = gw.post("/echo/big", eleven_mb.clone()).await;
     assert_eq!(response.status(), 413);
     assert!(!response.headers().contains_key("x-wasmgate-version"));
     let body: Value = response.json().await.expect("json");
@@ -61,12 +56,9 @@ async fn bodies_over_the_limit_are_413_before_the_guest_runs() {
             .map(|c| Ok::<_, std::io::Error>(c.to_vec()))
             .collect::<Vec<_>>(),
     );
-    let response = client()
-        .post(gw.url("/echo/big"))
-        .body(reqwest::Body::wrap_stream(chunks))
-        .send()
-        .await
-        .expect("send");
+    let response = gw
+        .post("/echo/big", reqwest::Body::wrap_stream(chunks))
+        .await;
     assert_eq!(response.status(), 413);
     assert!(!response.headers().contains_key("x-wasmgate-version"));
     // Within the limit, chunked: the guest gets it whole.
@@ -74,12 +66,9 @@ async fn bodies_over_the_limit_are_413_before_the_guest_runs() {
         Ok::<_, std::io::Error>(b"hello ".to_vec()),
         Ok(b"world".to_vec()),
     ]);
-    let response = client()
-        .post(gw.url("/echo/small"))
-        .body(reqwest::Body::wrap_stream(chunks))
-        .send()
-        .await
-        .expect("send");
+    let response = gw
+        .post("/echo/small", reqwest::Body::wrap_stream(chunks))
+        .await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.expect("json");
     assert_eq!(body["body"], "hello world");

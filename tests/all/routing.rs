@@ -6,11 +6,7 @@ use serde_json::Value;
 #[tokio::test]
 async fn hello_answers_from_the_wasm_handler() {
     let gw = standard_gateway();
-    let response = client()
-        .get(gw.url("/hello/ada"))
-        .send()
-        .await
-        .expect("send");
+    let response = gw.get("/hello/ada").await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         response.headers()["content-type"],
@@ -37,14 +33,7 @@ async fn path_params_are_percent_decoded() {
 #[tokio::test]
 async fn greedy_tail_takes_the_rest_of_the_path() {
     let gw = standard_gateway();
-    let body: Value = client()
-        .get(gw.url("/echo/a/b%20c/d"))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let body: Value = gw.get("/echo/a/b%20c/d").await.json().await.expect("json");
     assert_eq!(body["params"]["proxy"], "a/b c/d");
     assert_eq!(body["route"], "/echo/{proxy+}");
     assert_eq!(body["path"], "/echo/a/b%20c/d");
@@ -53,11 +42,7 @@ async fn greedy_tail_takes_the_rest_of_the_path() {
 #[tokio::test]
 async fn unknown_path_is_404_json() {
     let gw = standard_gateway();
-    let response = client()
-        .get(gw.url("/nothing/here"))
-        .send()
-        .await
-        .expect("send");
+    let response = gw.get("/nothing/here").await;
     assert_eq!(response.status(), 404);
     assert_eq!(response.headers()["content-type"], "application/json");
     assert!(response.headers().contains_key("x-request-id"));
@@ -92,11 +77,7 @@ async fn wrong_method_is_405_with_allow() {
 #[tokio::test]
 async fn param_that_is_not_utf8_is_400() {
     let gw = standard_gateway();
-    let response = client()
-        .get(gw.url("/hello/%FF"))
-        .send()
-        .await
-        .expect("send");
+    let response = gw.get("/hello/%FF").await;
     assert_eq!(response.status(), 400);
     let body: Value = response.json().await.expect("json");
     assert_eq!(body["error"], "bad_request");

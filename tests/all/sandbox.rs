@@ -4,12 +4,12 @@
 
 use serde_json::json;
 
-use crate::support::{AdminClient, Gateway, JwksServer, client, get, guests};
+use crate::support::{AdminClient, Gateway, JwksServer, assert_error_detail, get, guests};
 
 /// `probe` three times: with an environment and one allowed upstream, with a `*` allow-list,
 /// and with nothing.
 fn sandbox_gateway(upstream: &JwksServer) -> Gateway {
-    let probe = guests().probe.display().to_string();
+    let probe = guests::PROBE.to_owned();
     let route = |name: &str| {
         format!(
             "[[routes]]\nmethod = \"GET\"\npath = \"/{name}/{{action}}\"\nmodule = \"{name}\"\ntimeout_ms = 10000\n\n"
@@ -126,28 +126,17 @@ async fn outbound_requests_follow_the_allow_list() {
 async fn a_stack_overflow_ends_only_its_request() {
     let upstream = JwksServer::start("{}");
     let gw = sandbox_gateway(&upstream);
-    let response = client()
-        .get(gw.url("/bare/recurse"))
-        .send()
-        .await
-        .expect("send");
+    let response = gw.get("/bare/recurse").await;
     assert_eq!(response.status(), 502);
     let body: serde_json::Value = response.json().await.expect("json");
-    assert_eq!(body["error"], "handler_trapped");
-    assert!(
-        body["detail"]
-            .as_str()
-            .expect("detail")
-            .contains("call stack exhausted"),
-        "{body}"
-    );
+    assert_error_detail(&body, "handler_trapped", "call stack exhausted");
     assert_eq!(text(&gw, "/bare/count").await, "1");
 }
 
 fn fuel_manifest() -> String {
     format!(
         "[[modules]]\nname = \"probe\"\npath = \"{}\"\n\n[[routes]]\nmethod = \"GET\"\npath = \"/budget/{{action}}\"\nmodule = \"probe\"\nfuel = 50000000\ntimeout_ms = 20000\n",
-        guests().probe.display()
+        guests::PROBE
     )
 }
 
@@ -158,11 +147,7 @@ async fn a_fuel_budget_stops_a_busy_handler() {
         &["--listen", "127.0.0.1:0", "--fuel-metering"],
     );
     assert_eq!(text(&gw, "/budget/count").await, "1");
-    let response = client()
-        .get(gw.url("/budget/spin"))
-        .send()
-        .await
-        .expect("send");
+    let response = gw.get("/budget/spin").await;
     assert_eq!(response.status(), 504);
     let body: serde_json::Value = response.json().await.expect("json");
     assert_eq!(body["error"], "handler_out_of_fuel");

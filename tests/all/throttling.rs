@@ -11,8 +11,8 @@ use crate::support::{AdminClient, Gateway, client, guests};
 fn gateway(routes: &str) -> Gateway {
     Gateway::start(&format!(
         "[[modules]]\nname = \"hello\"\npath = \"{}\"\n\n[[modules]]\nname = \"probe\"\npath = \"{}\"\n{routes}",
-        guests().hello.display(),
-        guests().probe.display(),
+        guests::HELLO,
+        guests::PROBE,
     ))
 }
 

@@ -229,7 +229,7 @@ async fn guests_see_the_https_scheme() {
     let manifest = format!(
         "[[modules]]\nname = \"probe\"\npath = \"{}\"\nexecutor = \"wagi\"\n\n\
          [[routes]]\nmethod = \"GET\"\npath = \"/wagi/{{action}}\"\nmodule = \"probe\"\n",
-        crate::support::guests().wagi_probe.display()
+        crate::support::guests::WAGI_PROBE
     );
     let gw = Gateway::start_with_args(&manifest, &tls_flags(&cert, &key));
     let port = gw.addr.port();

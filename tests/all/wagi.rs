@@ -7,62 +7,40 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{AdminClient, Gateway, client, empty_gateway, guests, run, write_manifest};
+use crate::support::{
+    AdminClient, Gateway, assert_error_detail, assert_message, empty_gateway, guests, header,
+    module, read_json, route, run, tok_authorizer, write_manifest,
+};
 
 /// `wagi-probe` at `/wagi/{action}` (and behind the `authz` authorizer, and throttled), and
 /// the `rust-wagi` example at `/wagi/hello/{name}`.
 fn wagi_gateway() -> Gateway {
-    let g = guests();
-    Gateway::start(&format!(
-        r#"
-[[modules]]
-name = "probe"
-path = "{probe}"
-executor = "wagi"
-env = {{ GREETING = "hi there", REQUEST_METHOD = "forged" }}
-
-[[modules]]
-name = "rust-wagi"
-path = "{rust_wagi}"
-executor = "wagi"
-
-[[modules]]
-name = "authz"
-path = "{authz}"
-
-[[authorizers]]
-name = "tok"
-module = "authz"
-
-[[routes]]
-method = "ANY"
-path = "/wagi/{{action}}"
-module = "probe"
-timeout_ms = 1000
-memory_mb = 32
-max_body_mb = 1
-
-[[routes]]
-method = "GET"
-path = "/secure/{{action}}"
-module = "probe"
-authorizer = "tok"
-
-[[routes]]
-method = "GET"
-path = "/limited/{{action}}"
-module = "probe"
-throttle = {{ rate = 0.01, burst = 1 }}
-
-[[routes]]
-method = "ANY"
-path = "/wagi/hello/{{name}}"
-module = "rust-wagi"
-"#,
-        probe = g.wagi_probe.display(),
-        rust_wagi = g.rust_wagi.display(),
-        authz = g.authz.display(),
-    ))
+    Gateway::start(
+        &[
+            module(
+                "probe",
+                guests::WAGI_PROBE,
+                "executor = \"wagi\"\nenv = { GREETING = \"hi there\", REQUEST_METHOD = \"forged\" }",
+            ),
+            module("rust-wagi", guests::RUST_WAGI, "executor = \"wagi\""),
+            tok_authorizer(""),
+            route(
+                "ANY",
+                "/wagi/{action}",
+                "probe",
+                "timeout_ms = 1000\nmemory_mb = 32\nmax_body_mb = 1",
+            ),
+            route("GET", "/secure/{action}", "probe", "authorizer = \"tok\""),
+            route(
+                "GET",
+                "/limited/{action}",
+                "probe",
+                "throttle = { rate = 0.01, burst = 1 }",
+            ),
+            route("ANY", "/wagi/hello/{name}", "rust-wagi", ""),
+        ]
+        .concat(),
+    )
 }
 
 /// The `env` action's output: variables by name, and `argN` entries.
@@ -76,18 +54,12 @@ fn parse_env(body: &str) -> BTreeMap<String, String> {
 #[tokio::test]
 async fn the_request_arrives_as_cgi_variables_and_arguments() {
     let gw = wagi_gateway();
-    let response = client()
-        .get(gw.url("/wagi/env?x=1&y=two+words"))
-        .header("x-trace", "abc")
-        .send()
-        .await
-        .expect("send");
+    let response = gw
+        .get_with("/wagi/env?x=1&y=two+words", "x-trace", "abc")
+        .await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "text/plain");
-    let request_id = response.headers()["x-request-id"]
-        .to_str()
-        .expect("ascii")
-        .to_owned();
+    let request_id = header(&response, "x-request-id");
     let env = parse_env(&response.text().await.expect("body"));
     let addr = gw.url("").trim_start_matches("http://").to_owned();
     let (host, port) = addr.trim_end_matches('/').rsplit_once(':').expect("port");
@@ -126,12 +98,7 @@ async fn the_request_arrives_as_cgi_variables_and_arguments() {
 async fn the_body_arrives_on_stdin_and_the_response_is_cgi_output() {
     let gw = wagi_gateway();
     let payload: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-    let response = client()
-        .post(gw.url("/wagi/echo"))
-        .body(payload.clone())
-        .send()
-        .await
-        .expect("send");
+    let response = gw.post("/wagi/echo", payload.clone()).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["x-body-length"], "200000");
     assert_eq!(response.headers()["content-length"], "200000");
@@ -141,37 +108,20 @@ async fn the_body_arrives_on_stdin_and_the_response_is_cgi_output() {
     );
 
     // Over the route's max_body_mb: refused before the module runs.
-    let response = client()
-        .post(gw.url("/wagi/echo"))
-        .body(vec![0u8; 1_100_000])
-        .send()
-        .await
-        .expect("send");
+    let response = gw.post("/wagi/echo", vec![0u8; 1_100_000]).await;
     assert_eq!(response.status(), 413);
 
-    let response = client()
-        .get(gw.url("/wagi/status"))
-        .send()
-        .await
-        .expect("send");
+    let response = gw.get("/wagi/status").await;
     assert_eq!(response.status(), 418);
     assert_eq!(response.headers()["x-custom"], "yes");
     assert_eq!(response.headers().get_all("set-cookie").iter().count(), 2);
     assert_eq!(response.text().await.expect("body"), "short and stout");
 
-    let response = client()
-        .get(gw.url("/wagi/redirect"))
-        .send()
-        .await
-        .expect("send");
+    let response = gw.get("/wagi/redirect").await;
     assert_eq!(response.status(), 302);
     assert_eq!(response.headers()["location"], "/elsewhere");
 
-    let response = client()
-        .get(gw.url("/wagi/hello/ada"))
-        .send()
-        .await
-        .expect("send");
+    let response = gw.get("/wagi/hello/ada").await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["x-handler"], "rust-wagi");
     assert_eq!(
@@ -182,9 +132,7 @@ async fn the_body_arrives_on_stdin_and_the_response_is_cgi_output() {
 
 async fn failure(gw: &Gateway, path: &str) -> (u16, Value, Duration) {
     let started = Instant::now();
-    let response = client().get(gw.url(path)).send().await.expect("send");
-    let status = response.status().as_u16();
-    let body = response.json().await.expect("JSON error body");
+    let (status, body) = read_json(gw.get(path).await).await;
     (status, body, started.elapsed())
 }
 
@@ -222,38 +170,25 @@ async fn failing_commands_end_with_documented_statuses() {
     ] {
         let (got, body, took) = failure(&gw, path).await;
         assert_eq!(got, status, "{path}: {body}");
-        assert_eq!(body["error"], kind, "{path}: {body}");
-        let text = body["detail"].as_str().expect("detail");
-        assert!(text.contains(detail), "{path}: {text}");
+        assert_error_detail(&body, kind, detail);
         if path == "/wagi/spin" {
             assert!(took < Duration::from_millis(1000 + 500), "{took:?}");
         }
     }
     assert!(gw.stderr().contains("the wagi probe panicked on purpose"));
     // The gateway is unharmed.
-    let response = client()
-        .get(gw.url("/wagi/env"))
-        .send()
-        .await
-        .expect("send");
+    let response = gw.get("/wagi/env").await;
     assert_eq!(response.status(), 200);
 }
 
 #[tokio::test]
 async fn authorizers_and_throttles_apply_to_wagi_routes() {
     let gw = wagi_gateway();
-    let response = client()
-        .get(gw.url("/secure/env"))
-        .send()
-        .await
-        .expect("send");
+    let response = gw.get("/secure/env").await;
     assert_eq!(response.status(), 401);
-    let response = client()
-        .get(gw.url("/secure/env"))
-        .header("authorization", "Bearer allow-ada")
-        .send()
-        .await
-        .expect("send");
+    let response = gw
+        .get_with("/secure/env", "authorization", "Bearer allow-ada")
+        .await;
     assert_eq!(response.status(), 200);
     let env = parse_env(&response.text().await.expect("body"));
     assert_eq!(env.get("X_PRINCIPAL").map(String::as_str), Some("ada"));
@@ -262,44 +197,29 @@ async fn authorizers_and_throttles_apply_to_wagi_routes() {
         env.get("X_AUTHORIZER_ROUTE").map(String::as_str),
         Some("/secure/{action}")
     );
-    let response = client()
-        .get(gw.url("/secure/env"))
-        .header("authorization", "Bearer deny-bob")
-        .send()
-        .await
-        .expect("send");
+    let response = gw
+        .get_with("/secure/env", "authorization", "Bearer deny-bob")
+        .await;
     assert_eq!(response.status(), 403);
 
-    let first = client()
-        .get(gw.url("/limited/env"))
-        .send()
-        .await
-        .expect("send");
+    let first = gw.get("/limited/env").await;
     assert_eq!(first.status(), 200);
-    let second = client()
-        .get(gw.url("/limited/env"))
-        .send()
-        .await
-        .expect("send");
+    let second = gw.get("/limited/env").await;
     assert_eq!(second.status(), 429);
 }
 
 #[test]
 fn a_core_module_needs_the_wagi_executor_and_a_component_the_default() {
-    let g = guests();
     for (path, executor, expected) in [
-        (&g.wagi_probe, "", "executor = \"wagi\""),
+        (guests::WAGI_PROBE, "", "executor = \"wagi\""),
         (
-            &g.hello,
-            "executor = \"wagi\"\n",
+            guests::HELLO,
+            "executor = \"wagi\"",
             "is a component, but the `wagi` executor",
         ),
-        (&g.hello, "executor = \"cgi\"\n", "unknown variant `cgi`"),
+        (guests::HELLO, "executor = \"cgi\"", "unknown variant `cgi`"),
     ] {
-        let manifest = format!(
-            "[[modules]]\nname = \"m\"\npath = \"{}\"\n{executor}\n[[routes]]\nmethod = \"GET\"\npath = \"/\"\nmodule = \"m\"\n",
-            path.display()
-        );
+        let manifest = module("m", path, executor) + &route("GET", "/", "m", "");
         let (dir, manifest_path) = write_manifest(&manifest);
         let (status, _, stderr) = run(
             &[
@@ -319,25 +239,14 @@ fn a_core_module_needs_the_wagi_executor_and_a_component_the_default() {
 async fn wagi_modules_upload_through_the_admin_api_and_survive_a_restart() {
     let gw = empty_gateway();
     let admin = AdminClient::new(&gw);
-    let bytes = std::fs::read(&guests().wagi_probe).expect("wagi-probe");
+    let bytes = std::fs::read(guests::WAGI_PROBE).expect("wagi-probe");
 
     let (status, answer) = admin.upload("probe", bytes.clone()).await;
     assert_eq!(status, 400, "{answer}");
-    assert!(
-        answer["message"]
-            .as_str()
-            .expect("message")
-            .contains("?executor=wagi"),
-        "{answer}"
-    );
+    assert_message(&answer, "?executor=wagi");
     let (status, answer) = admin.upload_as("probe", "cgi", bytes.clone()).await;
     assert_eq!(status, 400, "{answer}");
-    assert!(
-        answer["message"]
-            .as_str()
-            .expect("message")
-            .contains("`cgi` is not an executor")
-    );
+    assert_message(&answer, "`cgi` is not an executor");
 
     let (status, answer) = admin.upload_as("probe", "wagi", bytes.clone()).await;
     assert_eq!(status, 201, "{answer}");
@@ -353,21 +262,13 @@ async fn wagi_modules_upload_through_the_admin_api_and_survive_a_restart() {
     assert_eq!(status, 200);
     assert_eq!(module["versions"][0]["executor"], "wagi");
 
-    let response = client()
-        .get(gw.url("/p/status"))
-        .send()
-        .await
-        .expect("send");
+    let response = gw.get("/p/status").await;
     assert_eq!(response.status(), 418);
 
     // The stored module, and its cached native code, serve after a restart.
     let data = gw.stop_keeping_data();
     let gw = Gateway::start_in(data, &["--listen", "127.0.0.1:0"]);
-    let response = client()
-        .get(gw.url("/p/status"))
-        .send()
-        .await
-        .expect("send");
+    let response = gw.get("/p/status").await;
     assert_eq!(response.status(), 418);
     assert_eq!(response.text().await.expect("body"), "short and stout");
 
@@ -397,23 +298,14 @@ async fn the_c_example_answers_through_wagi() {
          [[routes]]\nmethod = \"ANY\"\npath = \"/c/hello/{{name}}\"\nmodule = \"c-hello\"\n",
         c_hello.display()
     ));
-    let response = client()
-        .get(gw.url("/c/hello/ada"))
-        .send()
-        .await
-        .expect("send");
+    let response = gw.get("/c/hello/ada").await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["x-handler"], "c-hello");
     assert_eq!(
         response.text().await.expect("body"),
         "Hello from C, ada! (GET)\n"
     );
-    let response = client()
-        .post(gw.url("/c/hello/bo?lang=c"))
-        .body("some bytes")
-        .send()
-        .await
-        .expect("send");
+    let response = gw.post("/c/hello/bo?lang=c", "some bytes").await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         response.text().await.expect("body"),

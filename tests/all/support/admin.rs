@@ -65,6 +65,14 @@ impl AdminClient {
             .await
     }
 
+    /// PUTs `body` to `path`, which must refuse it with 400 and a message containing
+    /// `expected`.
+    pub async fn put_refused(&self, path: &str, body: Value, expected: &str) {
+        let (status, answer) = self.put(path, body).await;
+        assert_eq!(status, 400, "{answer}");
+        super::assert_message(&answer, expected);
+    }
+
     pub async fn delete(&self, path: &str) -> (u16, Value) {
         self.send(self.http.delete(format!("{}{path}", self.base)))
             .await

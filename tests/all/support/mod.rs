@@ -1,95 +1,29 @@
-//! Shared test support: building the guests, running the gateway, manifests.
+//! Shared test support: the guests, running the gateway, manifests, requests.
 
 mod admin;
 mod gateway;
-mod guests;
+mod http;
 mod jwks;
+mod manifests;
+mod toolchains;
 
 pub use admin::AdminClient;
 pub use gateway::{Gateway, binary, exclusive, run, write_manifest};
-pub use guests::{c_hello, guest_target_dir, guests, js_hello, python_hello};
+pub use http::{assert_error_detail, assert_message, echoed, header, read_json};
 pub use jwks::JwksServer;
-
-/// The manifest most tests serve: every test guest behind a route.
-pub fn standard_manifest() -> String {
-    let g = guests();
-    format!(
-        r#"
-[gateway]
-# Tests pass --listen 127.0.0.1:0; this address is never used.
-listen = "127.0.0.1:1"
-
-[[modules]]
-name = "hello"
-path = "{hello}"
-
-[[modules]]
-name = "echo"
-path = "{echo}"
-
-[[modules]]
-name = "probe"
-path = "{probe}"
-
-[[modules]]
-name = "plain"
-path = "{plain}"
-
-[[routes]]
-method = "GET"
-path = "/hello/{{name}}"
-module = "hello"
-
-[[routes]]
-method = "ANY"
-path = "/echo/{{proxy+}}"
-module = "echo"
-
-[[routes]]
-method = "GET"
-path = "/items/{{id}}"
-module = "echo"
-
-[[routes]]
-method = "DELETE"
-path = "/items/{{id}}"
-module = "echo"
-
-[[routes]]
-method = "ANY"
-path = "/probe/{{action}}"
-module = "probe"
-timeout_ms = 1000
-memory_mb = 32
-
-[[routes]]
-method = "ANY"
-path = "/slow/{{action}}"
-module = "probe"
-timeout_ms = 10000
-
-[[routes]]
-method = "POST"
-path = "/stream"
-module = "plain"
-max_body_mb = 25
-
-[[routes]]
-method = "GET"
-path = "/plain/{{action}}"
-module = "plain"
-timeout_ms = 1000
-"#,
-        hello = g.hello.display(),
-        echo = g.echo.display(),
-        probe = g.probe.display(),
-        plain = g.plain_stream.display(),
-    )
-}
+pub use manifests::{authorizer, module, route, standard_manifest, tok_authorizer};
+pub use toolchains::{c_hello, js_hello, python_hello};
+/// The Rust guests, built from source by `tests/artifacts`: one path constant each.
+pub use wasmgate_test_artifacts as guests;
 
 /// A gateway serving [`standard_manifest`].
 pub fn standard_gateway() -> Gateway {
     Gateway::start(&standard_manifest())
+}
+
+/// A gateway with an empty manifest: everything comes through the admin API.
+pub fn empty_gateway() -> Gateway {
+    Gateway::start("")
 }
 
 /// Installs the TLS crypto provider the HTTP clients need (the gateway's own: ring).
@@ -104,11 +38,6 @@ pub fn client() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client")
-}
-
-/// A gateway with an empty manifest: everything comes through the admin API.
-pub fn empty_gateway() -> Gateway {
-    Gateway::start("")
 }
 
 /// GET `url`: (status, the `x-wasmgate-version` header, body).
