@@ -14,7 +14,7 @@ const ROUTES: usize = 10_000;
 fn manifest(routes: usize) -> String {
     let mut text = format!(
         "[[modules]]\nname = \"hello\"\npath = \"{}\"\n",
-        guests().hello.display()
+        guests::HELLO
     );
     for i in 0..routes {
         text += &format!(
