@@ -13,6 +13,7 @@ use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 
 use super::rejection::Rejection;
+use crate::runtime::GuestBody;
 use crate::runtime::IdleTimeout;
 
 /// The body type handed to guests.
@@ -33,8 +34,7 @@ pub(super) async fn prepare<B>(
     idle: Duration,
 ) -> Result<RequestBody, Rejection>
 where
-    B: Body<Data = Bytes> + Send + Unpin + 'static,
-    B::Error: Into<wasmtime_wasi_http::Error>,
+    B: GuestBody + Unpin,
 {
     let declared = headers
         .get(http::header::CONTENT_LENGTH)

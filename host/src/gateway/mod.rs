@@ -22,8 +22,6 @@ pub mod throttle;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use bytes::Bytes;
-use hyper::body::Body;
 
 pub use build::Route;
 pub use keys::API_KEY_HEADER;
@@ -31,6 +29,7 @@ pub use protection::RouteStats;
 pub use request::RequestId;
 
 use crate::registry::{Registry, RegistryError, RegistryState};
+use crate::runtime::GuestBody;
 use crate::runtime::Observation;
 use crate::server::response::ResponseBody;
 
@@ -170,8 +169,7 @@ impl Gateway {
     /// every failure becomes a [`rejection::Rejection`] response.
     pub async fn handle<B>(&self, request: hyper::Request<B>) -> hyper::Response<ResponseBody>
     where
-        B: Body<Data = Bytes> + Send + Unpin + 'static,
-        B::Error: Into<wasmtime_wasi_http::Error>,
+        B: GuestBody + Unpin,
     {
         self.handle_observed(request, None).await
     }
@@ -184,8 +182,7 @@ impl Gateway {
         observation: Option<Arc<Observation>>,
     ) -> hyper::Response<ResponseBody>
     where
-        B: Body<Data = Bytes> + Send + Unpin + 'static,
-        B::Error: Into<wasmtime_wasi_http::Error>,
+        B: GuestBody + Unpin,
     {
         pipeline::serve(self, request, observation).await
     }

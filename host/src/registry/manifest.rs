@@ -120,7 +120,7 @@ impl Registry {
                 });
                 continue;
             }
-            if let Err(error) = super::check_route_authorizer(&next, spec) {
+            if let Err(error) = super::routes::check_route_authorizer(&next, spec) {
                 problems.push(Problem {
                     key: format!("routes[{i}].authorizer"),
                     message: format!("{error} (in [[authorizers]] or through the admin API)"),

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Executor, FileStore, Registry};
-use crate::config::ModuleName;
+use super::{FileStore, Registry};
+use crate::config::{Executor, ModuleName};
 use crate::runtime::{EngineOptions, Runtime};
 
 /// The smallest WASI command: a core module exporting an empty `_start`, with a custom

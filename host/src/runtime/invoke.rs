@@ -9,14 +9,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use http_body_util::BodyExt;
-use hyper::body::Body;
 use wasmtime::{PoolConcurrencyLimitError, Trap};
 use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
+use super::GuestBody;
 use super::context::InvocationFacts;
 use super::guest_task::{GuardedBody, GuestTask};
 use super::handler::{Handler, HandlerComponent};
@@ -94,8 +93,12 @@ impl InvokeError {
     }
 }
 
+/// What invoking a handler ends with: the response (its body may still be streaming), or why
+/// there is none.
+pub type InvokeResult = Result<hyper::Response<HyperOutgoingBody>, InvokeError>;
+
 /// What an invocation runs with, besides the request.
-pub struct Invocation<'a, H> {
+pub struct Invocation<'a> {
     /// What the guest learns through `wasmgate:gateway/context`.
     pub facts: InvocationFacts,
     /// The route's time, memory and fuel limits.
@@ -106,22 +109,17 @@ pub struct Invocation<'a, H> {
     pub observation: Option<Arc<Observation>>,
     /// Kept until the invocation ends — after the response body, not just its head (a
     /// concurrency slot, say).
-    pub admission: H,
+    pub admission: Box<dyn Send>,
 }
 
 impl Handler {
     /// Runs `request` through a fresh instance of this handler, by its executor; see
     /// [`HandlerComponent::invoke`] and [`super::WagiHandler::invoke`].
-    pub async fn invoke<B, H>(
+    pub async fn invoke(
         &self,
-        request: hyper::Request<B>,
-        invocation: Invocation<'_, H>,
-    ) -> Result<hyper::Response<HyperOutgoingBody>, InvokeError>
-    where
-        B: Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<wasmtime_wasi_http::Error>,
-        H: Send + 'static,
-    {
+        request: hyper::Request<impl GuestBody>,
+        invocation: Invocation<'_>,
+    ) -> InvokeResult {
         match self {
             Handler::Component(handler) => handler.invoke(request, invocation).await,
             Handler::Wagi(handler) => handler.invoke(request, invocation).await,
@@ -136,16 +134,11 @@ impl HandlerComponent {
     ///
     /// With an [`Invocation::observation`], the guest's output is captured there instead of
     /// logged, and the instantiation and `handle` times are recorded.
-    pub async fn invoke<B, H>(
+    pub async fn invoke(
         &self,
-        request: hyper::Request<B>,
-        invocation: Invocation<'_, H>,
-    ) -> Result<hyper::Response<HyperOutgoingBody>, InvokeError>
-    where
-        B: Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<wasmtime_wasi_http::Error>,
-        H: Send + 'static,
-    {
+        request: hyper::Request<impl GuestBody>,
+        invocation: Invocation<'_>,
+    ) -> InvokeResult {
         let Invocation {
             facts,
             limits,

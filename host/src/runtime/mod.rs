@@ -43,7 +43,21 @@ pub use handler::{CompiledModule, Handler, HandlerComponent, LoadError};
 pub use idle_timeout::IdleTimeout;
 pub use wagi::{MAX_OUTPUT, WagiHandler};
 
-pub use invoke::{Invocation, InvokeError};
+pub use invoke::{Invocation, InvokeError, InvokeResult};
+
+/// A request body the runtime can hand to a guest: bytes, sendable, with errors `wasi:http`
+/// understands. Every such body is one.
+pub trait GuestBody:
+    hyper::body::Body<Data = bytes::Bytes, Error: Into<wasmtime_wasi_http::Error>> + Send + 'static
+{
+}
+
+impl<B> GuestBody for B
+where
+    B: hyper::body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<wasmtime_wasi_http::Error>,
+{
+}
 pub use observe::{CAPTURE_LIMIT, Observation};
 pub use state::{MemoryLimitExceeded, Sandbox};
 

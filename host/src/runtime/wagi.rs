@@ -12,19 +12,18 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::body::Body;
 use wasmtime::{InstancePre, Linker, Module, Store};
 use wasmtime_wasi::I32Exit;
 use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
-use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
+use super::GuestBody;
 use super::cgi::{CgiRequest, parse_response};
 use super::context::InvocationFacts;
 use super::guest_log::GuestLog;
 use super::handler::LoadError;
-use super::invoke::{Invocation, InvokeError, classify, deadline_after};
+use super::invoke::{Invocation, InvokeError, InvokeResult, classify, deadline_after};
 use super::observe::Observation;
 use super::state::{Sandbox, SandboxLimiter, configure_store};
 use crate::config::limits::InvocationLimits;
@@ -85,25 +84,24 @@ impl WagiHandler {
     /// Runs `request` through a fresh instance: the body is read whole first, then
     /// `_start` runs to its end, then its output is parsed. The invocation's `admission` is kept
     /// until then.
-    pub async fn invoke<B, H>(
+    pub async fn invoke(
         &self,
-        request: hyper::Request<B>,
-        invocation: Invocation<'_, H>,
-    ) -> Result<hyper::Response<HyperOutgoingBody>, InvokeError>
-    where
-        B: Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<wasmtime_wasi_http::Error>,
-        H: Send + 'static,
-    {
-        let Invocation {
+        request: hyper::Request<impl GuestBody>,
+        invocation: Invocation<'_>,
+    ) -> InvokeResult {
+        // The rest of `invocation`, its admission included, is held until this returns.
+        let limits = invocation.limits;
+        let deadline = deadline_after(limits.timeout);
+        let facts = invocation.facts;
+        let observation = invocation.observation;
+        let run = self.run(
+            request,
             facts,
             limits,
-            sandbox,
+            invocation.sandbox,
             observation,
-            admission: _admission,
-        } = invocation;
-        let deadline = deadline_after(limits.timeout);
-        let run = self.run(request, facts, limits, sandbox, observation, deadline);
+            deadline,
+        );
         let output = match tokio::time::timeout_at(deadline.into(), run).await {
             Ok(output) => output?,
             Err(_elapsed) => return Err(InvokeError::Timeout(limits.timeout)),
@@ -130,8 +128,7 @@ impl WagiHandler {
         deadline: Instant,
     ) -> Result<Bytes, InvokeError>
     where
-        B: Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<wasmtime_wasi_http::Error>,
+        B: GuestBody,
     {
         let (parts, body) = request.into_parts();
         let body = match body.collect().await {

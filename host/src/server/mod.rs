@@ -18,6 +18,7 @@
 
 mod connection;
 mod framing;
+mod framing_head;
 pub mod response;
 mod tls;
 

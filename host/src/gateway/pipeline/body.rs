@@ -2,13 +2,11 @@
 //! a `Content-Length` over it → 413 at once, a chunked body read up to it (413 beyond, 408
 //! if it stalls), a declared one streamed with the idle timeout.
 
-use bytes::Bytes;
-use hyper::body::Body;
-
 use super::super::Gateway;
 use super::super::body::{RequestBody, prepare};
 use super::super::rejection::Rejection;
 use super::super::request::RequestCtx;
+use crate::runtime::GuestBody;
 
 /// The request's body, bounded.
 pub(super) async fn read<B>(
@@ -18,8 +16,7 @@ pub(super) async fn read<B>(
     body: B,
 ) -> Result<RequestBody, Rejection>
 where
-    B: Body<Data = Bytes> + Send + Unpin + 'static,
-    B::Error: Into<wasmtime_wasi_http::Error>,
+    B: GuestBody + Unpin,
 {
     let limit = ctx.route.limits.max_body_bytes;
     prepare(headers, body, limit, gateway.options.body_idle_timeout).await

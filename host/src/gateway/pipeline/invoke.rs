@@ -36,7 +36,7 @@ pub(super) async fn run(
         limits: &route.limits,
         sandbox: &version.sandbox,
         observation: ctx.observation.clone(),
-        admission,
+        admission: Box::new(admission),
     };
     version
         .compiled

@@ -14,12 +14,10 @@ mod throttle;
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-use hyper::body::Body;
-
 use super::Gateway;
 use super::rejection::Rejection;
 use super::request::{RequestCtx, RequestId};
+use crate::runtime::GuestBody;
 use crate::runtime::Observation;
 use crate::server::response::ResponseBody;
 
@@ -30,8 +28,7 @@ pub(super) async fn serve<B>(
     observation: Option<Arc<Observation>>,
 ) -> hyper::Response<ResponseBody>
 where
-    B: Body<Data = Bytes> + Send + Unpin + 'static,
-    B::Error: Into<wasmtime_wasi_http::Error>,
+    B: GuestBody + Unpin,
 {
     let id = RequestId::new();
     let mut ctx = match route::find(gateway, &request, id, observation) {
@@ -49,8 +46,7 @@ async fn run<B>(
     request: hyper::Request<B>,
 ) -> Result<hyper::Response<ResponseBody>, Rejection>
 where
-    B: Body<Data = Bytes> + Send + Unpin + 'static,
-    B::Error: Into<wasmtime_wasi_http::Error>,
+    B: GuestBody + Unpin,
 {
     let (parts, body) = request.into_parts();
     identify::api_key(gateway, ctx, &parts)?;

@@ -1,0 +1,262 @@
+//! Module versions in the registry: uploads (sniffed, compiled within a time limit, stored
+//! by sha256), the compiled code of every stored version, what a target resolves to, and a
+//! module's configuration.
+
+use std::collections::HashMap;
+use std::sync::MutexGuard;
+use std::time::SystemTime;
+
+use super::{Registry, RegistryError, RegistryState, Resolved, Upload, VersionRecord, sha256_hex};
+use crate::config::{Executor, ModuleConfig, ModuleName, Qualifier, Target};
+use crate::runtime::CompiledModule;
+
+impl Registry {
+    /// Validates, compiles and stores `bytes` as a new version of `name`, run by
+    /// `executor`. Identical bytes return the version they already are.
+    pub fn upload(
+        &self,
+        name: &ModuleName,
+        bytes: Vec<u8>,
+        executor: Executor,
+    ) -> Result<Upload, RegistryError> {
+        self.upload_named(name, format!("the upload of `{name}`"), bytes, executor)
+    }
+
+    /// [`Registry::upload`] of a file: errors name the file.
+    pub(super) fn upload_from_file(
+        &self,
+        name: &ModuleName,
+        path: &std::path::Path,
+        bytes: Vec<u8>,
+        executor: Executor,
+    ) -> Result<Upload, RegistryError> {
+        self.upload_named(name, path.display().to_string(), bytes, executor)
+    }
+
+    fn upload_named(
+        &self,
+        name: &ModuleName,
+        origin: String,
+        bytes: Vec<u8>,
+        executor: Executor,
+    ) -> Result<Upload, RegistryError> {
+        let sha256 = sha256_hex(&bytes);
+        if let Some((version, stored)) = self.version_with_hash(name, &sha256) {
+            if stored != executor {
+                return Err(RegistryError::Invalid(format!(
+                    "these bytes are already version {version} of `{name}`, with executor `{}`, not `{}`",
+                    stored.as_str(),
+                    executor.as_str()
+                )));
+            }
+            return Ok(Upload {
+                version,
+                sha256,
+                created: false,
+            });
+        }
+        let handler = self.compile_bounded(origin, bytes.clone(), executor)?;
+        let native = handler.serialize().map_err(|e| {
+            RegistryError::Storage(format!("cannot serialise compiled code: {e:#}"))
+        })?;
+        self.store.put_module(&sha256, &bytes)?;
+        self.store
+            .put_native(&sha256, &self.runtime.compatibility_key(), &native)?;
+
+        let mut state = self.lock();
+        // Under the state lock, as `commit` evicts what no version references.
+        self.modules_lock().insert(sha256.clone(), handler);
+        let mut next = state.clone();
+        let module = next.modules.entry(name.to_string()).or_default();
+        if let Some((&version, _)) = module.versions.iter().find(|(_, v)| v.sha256 == sha256) {
+            // The same bytes won a race with this upload.
+            return Ok(Upload {
+                version,
+                sha256,
+                created: false,
+            });
+        }
+        let version = module.next_version.max(1);
+        module.next_version = version + 1;
+        module.versions.insert(
+            version,
+            VersionRecord {
+                sha256: sha256.clone(),
+                size: bytes.len() as u64,
+                created: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+                executor,
+            },
+        );
+        let committed = self
+            .check_users(&next)
+            .and_then(|()| self.commit(&mut state, next));
+        if let Err(error) = committed {
+            // The code was cached for this version; keep it only if other bytes-identical
+            // versions use it.
+            let used = state
+                .modules
+                .values()
+                .flat_map(|module| module.versions.values())
+                .any(|stored| stored.sha256 == sha256);
+            if !used {
+                self.modules_lock().remove(&sha256);
+            }
+            return Err(error);
+        }
+        Ok(Upload {
+            version,
+            sha256,
+            created: true,
+        })
+    }
+
+    fn version_with_hash(&self, name: &ModuleName, sha256: &str) -> Option<(u32, Executor)> {
+        let state = self.lock();
+        let module = state.modules.get(name.as_str())?;
+        module
+            .versions
+            .iter()
+            .find(|(_, v)| v.sha256 == sha256)
+            .map(|(&version, v)| (version, v.executor))
+    }
+
+    /// Compiles on a thread of its own, giving up after the compile timeout (the thread
+    /// finishes in the background and its result is dropped).
+    fn compile_bounded(
+        &self,
+        origin: String,
+        bytes: Vec<u8>,
+        executor: Executor,
+    ) -> Result<CompiledModule, RegistryError> {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let runtime = self.runtime.clone();
+        std::thread::Builder::new()
+            .name("wasmgate-compile".into())
+            .spawn(move || {
+                let _ = sender.send(runtime.compile_module(&origin, &bytes, Some(executor)));
+            })?;
+        match receiver.recv_timeout(self.compile_timeout) {
+            Ok(compiled) => Ok(compiled?),
+            Err(_) => Err(RegistryError::CompileTimeout(
+                self.compile_timeout.as_secs(),
+            )),
+        }
+    }
+
+    /// How many module versions' compiled code is held in memory.
+    #[cfg(test)]
+    pub(super) fn compiled_modules(&self) -> usize {
+        self.modules_lock().len()
+    }
+
+    pub(super) fn modules_lock(&self) -> MutexGuard<'_, HashMap<String, CompiledModule>> {
+        self.modules
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// A stored module, compiled: from memory, else from the native-code cache, else
+    /// compiled from the stored bytes (and cached). Stored files are checked against their
+    /// sha256 first.
+    pub fn module(&self, sha256: &str) -> Result<CompiledModule, RegistryError> {
+        if let Some(handler) = self.modules_lock().get(sha256) {
+            return Ok(handler.clone());
+        }
+        let engine = self.runtime.compatibility_key();
+        let origin = format!("stored module {sha256}");
+        let cached = match self.store.get_native(sha256, &engine)? {
+            Some(native) => match self.runtime.load_precompiled(&origin, &native) {
+                Ok(handler) => Some(handler),
+                Err(error) => {
+                    tracing::warn!(%error, "cached native code unusable; recompiling");
+                    None
+                }
+            },
+            None => None,
+        };
+        let handler = match cached {
+            Some(handler) => handler,
+            None => {
+                let bytes = self.store.get_module(sha256)?;
+                let handler = self.runtime.compile_module(&origin, &bytes, None)?;
+                if let Ok(native) = handler.serialize() {
+                    self.store.put_native(sha256, &engine, &native)?;
+                }
+                handler
+            }
+        };
+        self.modules_lock()
+            .insert(sha256.to_owned(), handler.clone());
+        Ok(handler)
+    }
+
+    /// What `target` runs in `state`; the error says what is missing.
+    pub fn resolve(state: &RegistryState, target: &Target) -> Result<Resolved, String> {
+        let name = target.module.as_str();
+        let module = state
+            .modules
+            .get(name)
+            .ok_or_else(|| format!("no module `{name}` has been deployed"))?;
+        let version_record = |version: u32| {
+            module
+                .versions
+                .get(&version)
+                .map(|v| v.sha256.clone())
+                .ok_or_else(|| format!("module `{name}` has no version {version}"))
+        };
+        match &target.qualifier {
+            Qualifier::Latest => {
+                let version = module
+                    .latest()
+                    .ok_or_else(|| format!("module `{name}` has no versions"))?;
+                Ok(Resolved {
+                    version,
+                    sha256: version_record(version)?,
+                    canary: None,
+                })
+            }
+            Qualifier::Version(version) => Ok(Resolved {
+                version: *version,
+                sha256: version_record(*version)?,
+                canary: None,
+            }),
+            Qualifier::Alias(alias) => {
+                let record = module
+                    .aliases
+                    .get(alias)
+                    .ok_or_else(|| format!("module `{name}` has no alias `{alias}`"))?;
+                let canary = match record.canary {
+                    Some(canary) => Some((
+                        canary.version,
+                        version_record(canary.version)?,
+                        canary.percent,
+                    )),
+                    None => None,
+                };
+                Ok(Resolved {
+                    version: record.version,
+                    sha256: version_record(record.version)?,
+                    canary,
+                })
+            }
+        }
+    }
+
+    /// Sets a module's configuration (environment, outbound hosts) for all its versions.
+    pub fn set_module_config(
+        &self,
+        name: &ModuleName,
+        config: ModuleConfig,
+    ) -> Result<ModuleConfig, RegistryError> {
+        config.validate().map_err(RegistryError::Invalid)?;
+        let mut state = self.lock();
+        let mut next = state.clone();
+        let module = next
+            .modules
+            .get_mut(name.as_str())
+            .ok_or_else(|| RegistryError::NotFound(format!("no module `{name}`")))?;
+        module.config = config.clone();
+        self.commit(&mut state, next)?;
+        Ok(config)
+    }
+}

@@ -1,0 +1,125 @@
+//! Routes in the registry: each validated once into a [`RouteRecord`], checked against the
+//! modules and authorizers it names, and against the other routes for ambiguity — an added
+//! route by one insertion into a table of the current routes kept between changes.
+
+use std::sync::MutexGuard;
+
+use super::{Registry, RegistryError, RegistryState, RouteRecord, RouteSource};
+use crate::config::{AuthorizerType, Problem, RouteConfig, RouteSpec};
+use crate::routing::RouteTable;
+
+impl Registry {
+    pub(super) fn route_index_lock(&self) -> MutexGuard<'_, Option<RouteTable<()>>> {
+        self.route_index
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Creates or replaces the route with the same method and path.
+    pub fn put_route(&self, config: RouteConfig) -> Result<RouteRecord, RegistryError> {
+        let record = RouteRecord::new(config, RouteSource::Api).map_err(invalid)?;
+        let spec = record.spec();
+        let mut state = self.lock();
+        let mut next = state.clone();
+        self.handler_module(&next, &spec.target)?;
+        check_route_authorizer(&next, spec)?;
+        self.check_fuel(spec)?;
+        let added = upsert_route(&mut next.routes, record.clone());
+        let mut index = self.route_index_lock();
+        if added {
+            // A route in place of one with the same method and template matches the same
+            // paths: only an added route can be ambiguous with the others.
+            index
+                .get_or_insert_with(|| route_index(&state.routes))
+                .insert(spec.method.clone(), spec.template.clone(), ())
+                .map_err(|conflict| RegistryError::Conflict(conflict.to_string()))?;
+        }
+        if let Err(error) = self.commit(&mut state, next) {
+            *index = None;
+            return Err(error);
+        }
+        Ok(record)
+    }
+
+    /// A route's `fuel` needs fuel metering in the engine.
+    pub(super) fn check_fuel(&self, spec: &RouteSpec) -> Result<(), RegistryError> {
+        if spec.limits.fuel.is_some() && !self.runtime.fuel_metering() {
+            return Err(RegistryError::Invalid(
+                "`fuel` needs the gateway started with --fuel-metering".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Deletes the route whose id is `id`.
+    pub fn delete_route(&self, id: &str) -> Result<RouteRecord, RegistryError> {
+        let mut state = self.lock();
+        let mut next = state.clone();
+        let index = next
+            .routes
+            .iter()
+            .position(|r| r.id() == id)
+            .ok_or_else(|| RegistryError::NotFound(format!("no route with id `{id}`")))?;
+        let removed = next.routes.remove(index);
+        *self.route_index_lock() = None;
+        self.commit(&mut state, next)?;
+        Ok(removed)
+    }
+}
+
+/// The problems of an invalid configuration, as one error.
+pub(super) fn invalid(problems: Vec<Problem>) -> RegistryError {
+    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    RegistryError::Invalid(text.join("; "))
+}
+
+/// Fails if the route names an authorizer that does not exist.
+pub(super) fn check_route_authorizer(
+    state: &RegistryState,
+    spec: &RouteSpec,
+) -> Result<(), RegistryError> {
+    let Some(name) = &spec.authorizer else {
+        return Ok(());
+    };
+    let config = state.authorizers.get(name.as_str()).ok_or_else(|| {
+        RegistryError::Invalid(format!("no authorizer `{name}` has been declared"))
+    })?;
+    if !spec.scopes.is_empty() && config.kind != AuthorizerType::Jwt {
+        return Err(RegistryError::Invalid(format!(
+            "`scopes` are checked by jwt authorizers; `{name}` is a {} authorizer",
+            config.kind
+        )));
+    }
+    Ok(())
+}
+
+/// Replaces the route with the same method and template (as matched), or appends it;
+/// true when it was appended.
+fn upsert_route(routes: &mut Vec<RouteRecord>, record: RouteRecord) -> bool {
+    let spec = record.spec();
+    let same = routes
+        .iter()
+        .position(|r| r.spec().method == spec.method && r.spec().template == spec.template);
+    match same {
+        Some(index) => {
+            routes[index] = record;
+            false
+        }
+        None => {
+            routes.push(record);
+            true
+        }
+    }
+}
+
+/// The table of `routes`, which agree with each other (each was checked when added).
+fn route_index(routes: &[RouteRecord]) -> RouteTable<()> {
+    let mut table = RouteTable::new();
+    for record in routes {
+        let spec = record.spec();
+        if let Err(conflict) = table.insert(spec.method.clone(), spec.template.clone(), ()) {
+            tracing::error!(%conflict, "stored routes are ambiguous together");
+        }
+    }
+    table
+}
