@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::{ApiError, ApiResult};
 use crate::config::{AuthorizerConfig, ModuleName, RouteConfig};
 use crate::gateway::Gateway;
-use crate::registry::{AliasRecord, ModuleRecord, RegistryError, RouteRecord};
+use crate::registry::{AliasRecord, ModuleRecord, Registry, RegistryError, RouteRecord};
 
 pub(super) struct Api<'a> {
     pub gateway: &'a std::sync::Arc<Gateway>,
@@ -61,12 +61,24 @@ impl Api<'_> {
     /// serves the new routes (it rebuilds them on the registry's change notification).
     pub(super) async fn change<T: Send + 'static>(
         &self,
-        change: impl FnOnce(&crate::registry::Registry) -> Result<T, RegistryError> + Send + 'static,
+        change: impl FnOnce(&Registry) -> Result<T, RegistryError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let gateway = self.gateway.clone();
         tokio::task::spawn_blocking(move || Ok(change(gateway.registry())?))
             .await
             .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+    }
+
+    /// [`Api::change`] of what `key` names (a module, a plan, a key), which comes back with
+    /// the outcome.
+    pub(super) async fn change_on<K: Send + 'static, T: Send + 'static>(
+        &self,
+        key: K,
+        change: impl FnOnce(&Registry, &K) -> Result<T, RegistryError> + Send + 'static,
+    ) -> Result<(K, T), ApiError> {
+        self.change(move |registry| Ok((change(registry, &key)?, key)))
+            .await
+            .map(|(outcome, key)| (key, outcome))
     }
 
     pub fn list_modules(&self) -> ApiResult {
@@ -97,10 +109,9 @@ impl Api<'_> {
         let name = module_name(name)?;
         let size = bytes.len();
         let started = std::time::Instant::now();
-        let upload = self
-            .change({
-                let name = name.clone();
-                move |registry| registry.upload(&name, bytes.to_vec(), executor)
+        let (name, upload) = self
+            .change_on(name, move |registry, name| {
+                registry.upload(name, bytes.to_vec(), executor)
             })
             .await?;
         tracing::info!(
@@ -131,10 +142,9 @@ impl Api<'_> {
     pub async fn put_module_config(&self, name: &str, body: &[u8]) -> ApiResult {
         let name = module_name(name)?;
         let config: crate::config::ModuleConfig = parse_json(body)?;
-        let config = self
-            .change({
-                let name = name.clone();
-                move |registry| registry.set_module_config(&name, config)
+        let (name, config) = self
+            .change_on(name, |registry, name| {
+                registry.set_module_config(name, config)
             })
             .await?;
         Ok((
@@ -151,11 +161,11 @@ impl Api<'_> {
                 format!("`{version}` is not a version number"),
             )
         })?;
-        self.change({
-            let name = name.clone();
-            move |registry| registry.delete_version(&name, number)
-        })
-        .await?;
+        let (name, ()) = self
+            .change_on(name, move |registry, name| {
+                registry.delete_version(name, number)
+            })
+            .await?;
         Ok((
             StatusCode::OK,
             json!({ "name": name.as_str(), "deleted_version": number }),
@@ -165,11 +175,9 @@ impl Api<'_> {
     pub async fn put_alias(&self, name: &str, alias: &str, body: &[u8]) -> ApiResult {
         let name = module_name(name)?;
         let record: AliasRecord = parse_json(body)?;
-        let alias = alias.to_owned();
-        let record = self
-            .change({
-                let (name, alias) = (name.clone(), alias.clone());
-                move |registry| registry.set_alias(&name, &alias, record)
+        let ((name, alias), record) = self
+            .change_on((name, alias.to_owned()), |registry, (name, alias)| {
+                registry.set_alias(name, alias, record)
             })
             .await?;
         Ok((
@@ -180,12 +188,11 @@ impl Api<'_> {
 
     pub async fn delete_alias(&self, name: &str, alias: &str) -> ApiResult {
         let name = module_name(name)?;
-        let alias = alias.to_owned();
-        self.change({
-            let (name, alias) = (name.clone(), alias.clone());
-            move |registry| registry.delete_alias(&name, &alias)
-        })
-        .await?;
+        let ((name, alias), ()) = self
+            .change_on((name, alias.to_owned()), |registry, (name, alias)| {
+                registry.delete_alias(name, alias)
+            })
+            .await?;
         Ok((
             StatusCode::OK,
             json!({ "name": name.as_str(), "deleted_alias": alias }),

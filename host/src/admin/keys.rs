@@ -29,23 +29,18 @@ impl Api<'_> {
 
     pub async fn put_plan(&self, name: &str, body: &[u8]) -> ApiResult {
         let plan: PlanConfig = parse_json(body)?;
-        let name = name.to_owned();
-        let plan = self
-            .change({
-                let name = name.clone();
-                move |registry| registry.put_plan(&name, plan)
+        let (name, plan) = self
+            .change_on(name.to_owned(), |registry, name| {
+                registry.put_plan(name, plan)
             })
             .await?;
         Ok((StatusCode::OK, json!({ "name": name, "plan": plan })))
     }
 
     pub async fn delete_plan(&self, name: &str) -> ApiResult {
-        let name = name.to_owned();
-        self.change({
-            let name = name.clone();
-            move |registry| registry.delete_plan(&name)
-        })
-        .await?;
+        let (name, ()) = self
+            .change_on(name.to_owned(), |registry, name| registry.delete_plan(name))
+            .await?;
         Ok((StatusCode::OK, json!({ "deleted_plan": name })))
     }
 
@@ -107,11 +102,9 @@ impl Api<'_> {
                 }
             }
         }
-        let id = id.to_owned();
-        let key = self
-            .change({
-                let id = id.clone();
-                move |registry| registry.update_key(&id, plan, enabled)
+        let (id, key) = self
+            .change_on(id.to_owned(), move |registry, id| {
+                registry.update_key(id, plan, enabled)
             })
             .await?;
         Ok((StatusCode::OK, key_json(&id, &key)))
@@ -126,12 +119,9 @@ impl Api<'_> {
     }
 
     pub async fn delete_key(&self, id: &str) -> ApiResult {
-        let id = id.to_owned();
-        self.change({
-            let id = id.clone();
-            move |registry| registry.delete_key(&id)
-        })
-        .await?;
+        let (id, ()) = self
+            .change_on(id.to_owned(), |registry, id| registry.delete_key(id))
+            .await?;
         Ok((StatusCode::OK, json!({ "deleted_key": id })))
     }
 }

@@ -66,140 +66,180 @@ impl Call {
 type Answer = Pin<Box<dyn Future<Output = ApiResult> + Send>>;
 type Handler = fn(Call) -> Answer;
 
-fn endpoint(
-    method: Method,
-    path: &'static str,
-    handler: Handler,
-) -> (Method, &'static str, Handler) {
-    (method, path, handler)
+/// `handler!(|call| body)`: an endpoint's handler, `body` running in an async block that
+/// owns the [`Call`].
+macro_rules! handler {
+    (|$call:ident| $body:expr) => {{
+        #[allow(unused_mut, reason = "only the handlers that read a body need `mut`")]
+        fn handle(mut $call: Call) -> Answer {
+            Box::pin(async move { $body })
+        }
+        handle as Handler
+    }};
 }
 
 /// Every endpoint (the table in `mod.rs`'s documentation lists the same).
 fn endpoints() -> Vec<(Method, &'static str, Handler)> {
     use Method as M;
     vec![
-        endpoint(M::GET, "/modules", |c| {
-            Box::pin(async move { c.api().list_modules() })
-        }),
-        endpoint(M::GET, "/modules/{name}", |c| {
-            Box::pin(async move { c.api().get_module(&c.param("name")?) })
-        }),
-        endpoint(M::POST, "/modules/{name}", |mut c| {
-            Box::pin(async move {
+        (M::GET, "/modules", handler!(|c| c.api().list_modules())),
+        (
+            M::GET,
+            "/modules/{name}",
+            handler!(|c| c.api().get_module(&c.param("name")?)),
+        ),
+        (
+            M::POST,
+            "/modules/{name}",
+            handler!(|c| {
                 let bytes = c.upload().await?;
                 let executor = upload_executor(c.parts.uri.query())?;
                 c.api().upload(&c.param("name")?, bytes, executor).await
-            })
-        }),
-        endpoint(M::DELETE, "/modules/{name}/versions/{version}", |c| {
-            Box::pin(async move {
+            }),
+        ),
+        (
+            M::DELETE,
+            "/modules/{name}/versions/{version}",
+            handler!(|c| {
                 let (name, version) = (c.param("name")?, c.param("version")?);
                 c.api().delete_version(&name, &version).await
-            })
-        }),
-        endpoint(M::PUT, "/modules/{name}/aliases/{alias}", |mut c| {
-            Box::pin(async move {
+            }),
+        ),
+        (
+            M::PUT,
+            "/modules/{name}/aliases/{alias}",
+            handler!(|c| {
                 let bytes = c.json().await?;
                 let (name, alias) = (c.param("name")?, c.param("alias")?);
                 c.api().put_alias(&name, &alias, &bytes).await
-            })
-        }),
-        endpoint(M::DELETE, "/modules/{name}/aliases/{alias}", |c| {
-            Box::pin(async move {
+            }),
+        ),
+        (
+            M::DELETE,
+            "/modules/{name}/aliases/{alias}",
+            handler!(|c| {
                 let (name, alias) = (c.param("name")?, c.param("alias")?);
                 c.api().delete_alias(&name, &alias).await
-            })
-        }),
-        endpoint(M::PUT, "/modules/{name}/config", |mut c| {
-            Box::pin(async move {
+            }),
+        ),
+        (
+            M::PUT,
+            "/modules/{name}/config",
+            handler!(|c| {
                 let bytes = c.json().await?;
                 c.api().put_module_config(&c.param("name")?, &bytes).await
-            })
-        }),
-        endpoint(M::GET, "/routes", |c| {
-            Box::pin(async move { c.api().list_routes() })
-        }),
-        endpoint(M::PUT, "/routes", |mut c| {
-            Box::pin(async move {
+            }),
+        ),
+        (M::GET, "/routes", handler!(|c| c.api().list_routes())),
+        (
+            M::PUT,
+            "/routes",
+            handler!(|c| {
                 let bytes = c.json().await?;
                 c.api().put_route(&bytes).await
-            })
-        }),
-        endpoint(M::GET, "/routes/{id}", |c| {
-            Box::pin(async move { c.api().get_route(&c.param("id")?) })
-        }),
-        endpoint(M::DELETE, "/routes/{id}", |c| {
-            Box::pin(async move { c.api().delete_route(&c.param("id")?).await })
-        }),
-        endpoint(M::GET, "/routes/{id}/stats", |c| {
-            Box::pin(async move { c.api().route_stats(&c.param("id")?) })
-        }),
-        endpoint(M::GET, "/authorizers", |c| {
-            Box::pin(async move { c.api().list_authorizers() })
-        }),
-        endpoint(M::PUT, "/authorizers", |mut c| {
-            Box::pin(async move {
+            }),
+        ),
+        (
+            M::GET,
+            "/routes/{id}",
+            handler!(|c| c.api().get_route(&c.param("id")?)),
+        ),
+        (
+            M::DELETE,
+            "/routes/{id}",
+            handler!(|c| c.api().delete_route(&c.param("id")?).await),
+        ),
+        (
+            M::GET,
+            "/routes/{id}/stats",
+            handler!(|c| c.api().route_stats(&c.param("id")?)),
+        ),
+        (
+            M::GET,
+            "/authorizers",
+            handler!(|c| c.api().list_authorizers()),
+        ),
+        (
+            M::PUT,
+            "/authorizers",
+            handler!(|c| {
                 let bytes = c.json().await?;
                 c.api().put_authorizer(&bytes).await
-            })
-        }),
-        endpoint(M::GET, "/authorizers/{name}", |c| {
-            Box::pin(async move { c.api().get_authorizer(&c.param("name")?) })
-        }),
-        endpoint(M::DELETE, "/authorizers/{name}", |c| {
-            Box::pin(async move { c.api().delete_authorizer(&c.param("name")?).await })
-        }),
-        endpoint(M::GET, "/gateway", |c| {
-            Box::pin(async move { c.api().get_gateway() })
-        }),
-        endpoint(M::PUT, "/gateway", |mut c| {
-            Box::pin(async move {
+            }),
+        ),
+        (
+            M::GET,
+            "/authorizers/{name}",
+            handler!(|c| c.api().get_authorizer(&c.param("name")?)),
+        ),
+        (
+            M::DELETE,
+            "/authorizers/{name}",
+            handler!(|c| c.api().delete_authorizer(&c.param("name")?).await),
+        ),
+        (M::GET, "/gateway", handler!(|c| c.api().get_gateway())),
+        (
+            M::PUT,
+            "/gateway",
+            handler!(|c| {
                 let bytes = c.json().await?;
                 c.api().put_gateway(&bytes).await
-            })
-        }),
-        endpoint(M::GET, "/plans", |c| {
-            Box::pin(async move { c.api().list_plans() })
-        }),
-        endpoint(M::PUT, "/plans/{name}", |mut c| {
-            Box::pin(async move {
+            }),
+        ),
+        (M::GET, "/plans", handler!(|c| c.api().list_plans())),
+        (
+            M::PUT,
+            "/plans/{name}",
+            handler!(|c| {
                 let bytes = c.json().await?;
                 c.api().put_plan(&c.param("name")?, &bytes).await
-            })
-        }),
-        endpoint(M::DELETE, "/plans/{name}", |c| {
-            Box::pin(async move { c.api().delete_plan(&c.param("name")?).await })
-        }),
-        endpoint(M::GET, "/keys", |c| {
-            Box::pin(async move { c.api().list_keys() })
-        }),
-        endpoint(M::POST, "/keys", |mut c| {
-            Box::pin(async move {
+            }),
+        ),
+        (
+            M::DELETE,
+            "/plans/{name}",
+            handler!(|c| c.api().delete_plan(&c.param("name")?).await),
+        ),
+        (M::GET, "/keys", handler!(|c| c.api().list_keys())),
+        (
+            M::POST,
+            "/keys",
+            handler!(|c| {
                 let bytes = c.json().await?;
                 c.api().create_key(&bytes).await
-            })
-        }),
-        endpoint(M::GET, "/keys/{id}", |c| {
-            Box::pin(async move { c.api().get_key(&c.param("id")?) })
-        }),
-        endpoint(M::PUT, "/keys/{id}", |mut c| {
-            Box::pin(async move {
+            }),
+        ),
+        (
+            M::GET,
+            "/keys/{id}",
+            handler!(|c| c.api().get_key(&c.param("id")?)),
+        ),
+        (
+            M::PUT,
+            "/keys/{id}",
+            handler!(|c| {
                 let bytes = c.json().await?;
                 c.api().update_key(&c.param("id")?, &bytes).await
-            })
-        }),
-        endpoint(M::DELETE, "/keys/{id}", |c| {
-            Box::pin(async move { c.api().delete_key(&c.param("id")?).await })
-        }),
-        endpoint(M::POST, "/keys/{id}/rotate", |c| {
-            Box::pin(async move { c.api().rotate_key(&c.param("id")?).await })
-        }),
-        endpoint(M::POST, "/invoke", |mut c| {
-            Box::pin(async move {
+            }),
+        ),
+        (
+            M::DELETE,
+            "/keys/{id}",
+            handler!(|c| c.api().delete_key(&c.param("id")?).await),
+        ),
+        (
+            M::POST,
+            "/keys/{id}/rotate",
+            handler!(|c| c.api().rotate_key(&c.param("id")?).await),
+        ),
+        (
+            M::POST,
+            "/invoke",
+            handler!(|c| {
                 let bytes = c.upload().await?;
                 invoke::invoke(&c.gateway, &bytes).await
-            })
-        }),
+            }),
+        ),
     ]
 }
 

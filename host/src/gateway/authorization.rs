@@ -22,10 +22,10 @@ use serde_json::Value;
 
 use super::build::Versions;
 use super::jwt::{JwtError, JwtVerifier, has_scopes};
-use super::rejection::Rejection;
+use super::rejection::{Rejection, Unauthenticated, Unavailable};
 use super::request::RequestId;
 use crate::config::limits::InvocationLimits;
-use crate::config::{AuthorizerKindSpec, AuthorizerSpec, IdentitySource, JwtSpec, MAX_TTL_SECONDS};
+use crate::config::{AuthorizerSpec, IdentitySource, JwtSpec, MAX_TTL_SECONDS};
 use crate::runtime::{AuthRequest, AuthorizerComponent, AuthorizerKind, Decision, InvocationFacts};
 
 /// Most decisions one authorizer's cache keeps.
@@ -41,7 +41,7 @@ pub(super) struct Allowed {
 /// verifier with the fetched keys).
 pub struct AuthorizerCache {
     cache: moka::sync::Cache<Vec<String>, CachedDecision>,
-    jwt: std::sync::OnceLock<Result<Arc<JwtVerifier>, String>>,
+    jwt: std::sync::OnceLock<Result<Arc<JwtVerifier>, Arc<str>>>,
 }
 
 #[derive(Clone)]
@@ -75,9 +75,13 @@ impl AuthorizerCache {
     }
 
     /// The JWT verifier kept with this cache (made on first use).
-    pub(super) fn jwt(&self, spec: &JwtSpec) -> Result<Arc<JwtVerifier>, String> {
+    pub(super) fn jwt(&self, spec: &JwtSpec) -> Result<Arc<JwtVerifier>, Arc<str>> {
         self.jwt
-            .get_or_init(|| JwtVerifier::new(spec.clone()).map(Arc::new))
+            .get_or_init(|| {
+                JwtVerifier::new(spec.clone())
+                    .map(Arc::new)
+                    .map_err(Arc::from)
+            })
             .clone()
     }
 }
@@ -86,21 +90,25 @@ impl AuthorizerCache {
 pub(super) enum Decider {
     /// A custom authorizer module, with the decision cache.
     Module {
-        versions: Result<Versions<AuthorizerComponent>, String>,
+        versions: Result<Arc<Versions<AuthorizerComponent>>, Arc<str>>,
         cache: Arc<AuthorizerCache>,
+        /// A token authorizer (one header, passed as the token), or a request one.
+        token: bool,
+        /// How long a decision is reused.
+        ttl: Duration,
+        /// How long one call may take.
+        timeout: Duration,
     },
     /// The built-in JWT verifier.
-    Jwt(Result<Arc<JwtVerifier>, String>),
+    Jwt(Result<Arc<JwtVerifier>, Arc<str>>),
 }
 
 impl Decider {
     /// Why it cannot run, if it cannot.
     pub(super) fn ready(&self) -> Result<(), &str> {
         match self {
-            Decider::Module { versions, .. } => {
-                versions.as_ref().map(|_| ()).map_err(String::as_str)
-            }
-            Decider::Jwt(verifier) => verifier.as_ref().map(|_| ()).map_err(String::as_str),
+            Decider::Module { versions, .. } => versions.as_ref().map(|_| ()).map_err(|r| &**r),
+            Decider::Jwt(verifier) => verifier.as_ref().map(|_| ()).map_err(|r| &**r),
         }
     }
 }
@@ -130,31 +138,26 @@ impl RouteAuthorizer {
     /// Decides on one request.
     pub(super) async fn check(&self, request: RequestView<'_>) -> Result<Allowed, Rejection> {
         let identity = self.identity(&request)?;
-        let (versions, cache) = match &self.decider {
+        let (versions, cache, token, ttl, timeout) = match &self.decider {
             Decider::Jwt(verifier) => return self.verify_jwt(verifier, &request, &identity).await,
-            Decider::Module { versions, cache } => (versions, cache),
+            Decider::Module {
+                versions,
+                cache,
+                token,
+                ttl,
+                timeout,
+            } => (versions, cache, token, ttl, timeout),
         };
         if !request.scopes.is_empty() {
             // Only a JWT authorizer can check scopes: never serve such a route without them.
-            return Err(Rejection::Unavailable(format!(
-                "the route requires scopes but its authorizer `{}` is not a jwt authorizer",
-                self.spec.name
-            )));
+            let name = self.spec.name.clone();
+            return Err(Rejection::Unavailable(Unavailable::ScopesWithoutJwt(name)));
         }
-        let AuthorizerKindSpec::Module {
-            token,
-            ttl,
-            timeout,
-            ..
-        } = &self.spec.kind
-        else {
-            return Err(Rejection::Unavailable("authorizer kind mismatch".into()));
-        };
         let decision = match cache.cache.get(&identity) {
             Some(cached) => cached.decision,
             None => {
                 let versions = versions.as_ref().map_err(|reason| {
-                    Rejection::Unavailable(format!("the route's authorizer cannot run: {reason}"))
+                    Rejection::Unavailable(Unavailable::Authorizer(reason.clone()))
                 })?;
                 let decision = Arc::new(
                     self.run(versions, *token, *timeout, &request, &identity)
@@ -210,9 +213,8 @@ impl RouteAuthorizer {
             match value {
                 Some(value) if !value.trim().is_empty() => values.push(value),
                 _ => {
-                    return Err(Rejection::Unauthorized(format!(
-                        "the identity source ({source}) is missing"
-                    )));
+                    let missing = Unauthenticated::MissingIdentity(source.clone());
+                    return Err(Rejection::Unauthorized(missing));
                 }
             }
         }
@@ -221,13 +223,13 @@ impl RouteAuthorizer {
 
     async fn verify_jwt(
         &self,
-        verifier: &Result<Arc<JwtVerifier>, String>,
+        verifier: &Result<Arc<JwtVerifier>, Arc<str>>,
         request: &RequestView<'_>,
         identity: &[String],
     ) -> Result<Allowed, Rejection> {
-        let verifier = verifier.as_ref().map_err(|reason| {
-            Rejection::Unavailable(format!("the route's authorizer cannot run: {reason}"))
-        })?;
+        let verifier = verifier
+            .as_ref()
+            .map_err(|reason| Rejection::Unavailable(Unavailable::Authorizer(reason.clone())))?;
         let claims = verifier.verify(&identity[0]).await.map_err(|error| {
             tracing::info!(
                 authorizer = %self.spec.name,
@@ -236,7 +238,9 @@ impl RouteAuthorizer {
                 "token refused"
             );
             match error {
-                JwtError::Invalid(detail) => Rejection::Unauthorized(detail),
+                JwtError::Invalid(detail) => {
+                    Rejection::Unauthorized(Unauthenticated::InvalidToken(detail))
+                }
                 JwtError::KeysUnavailable(_) => Rejection::AuthorizerUnavailable,
             }
         })?;

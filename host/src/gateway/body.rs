@@ -62,9 +62,9 @@ where
             Err(_) => return Err(Rejection::RequestTimeout(idle)),
             Ok(None) => break,
             Ok(Some(Err(error))) => {
-                return Err(Rejection::BadRequest(format!(
-                    "the request body broke off: {error:?}"
-                )));
+                // The client's stream failed; what the library said stays in the log.
+                tracing::debug!(error = ?error, "request body broke off");
+                return Err(Rejection::BodyBrokeOff);
             }
             Ok(Some(Ok(frame))) => frame,
         };

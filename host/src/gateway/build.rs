@@ -14,9 +14,9 @@ use super::throttle::Bucket;
 use crate::config::ThrottleConfig;
 use crate::config::limits::InvocationLimits;
 use crate::config::{AuthorizerConfig, AuthorizerKindSpec, Protection, Target};
-use crate::registry::{Registry, RegistryError, RegistryState};
+use crate::registry::{Conflict, Registry, RegistryError, RegistryState};
 use crate::routing::{MethodFilter, RouteTable};
-use crate::runtime::{AuthorizerComponent, CompiledModule, Handler, Sandbox};
+use crate::runtime::{AuthorizerComponent, CompiledModule, Handler, ModuleKind, Sandbox};
 
 /// A route ready to serve.
 pub struct Route {
@@ -29,7 +29,7 @@ pub struct Route {
     /// What it runs, as written (`hello@prod`).
     pub target: Target,
     /// The handler version(s), or why none can run.
-    pub(super) handlers: Result<Arc<Versions<Handler>>, String>,
+    pub(super) handlers: Result<Arc<Versions<Handler>>, Arc<str>>,
     /// The authorizer that must allow each request first.
     pub(super) authorizer: Option<Arc<RouteAuthorizer>>,
     /// Scopes the route's JWT authorizer requires.
@@ -149,7 +149,7 @@ pub(super) fn build_routes(
 ) -> Result<Snapshot, RegistryError> {
     let authorizers = build_authorizers(registry, state, &live.caches);
     // Many routes run the same target: load each target's versions once per build.
-    let mut handlers_by_target: HashMap<&Target, Result<Arc<Versions<Handler>>, String>> =
+    let mut handlers_by_target: HashMap<&Target, Result<Arc<Versions<Handler>>, Arc<str>>> =
         HashMap::new();
     let mut routes = Vec::with_capacity(state.routes.len());
     for record in &state.routes {
@@ -169,7 +169,7 @@ pub(super) fn build_routes(
             Some(name) => match authorizers.get(name.as_str()) {
                 Some(authorizer) => Some(authorizer.clone()),
                 None => {
-                    handlers = Err(format!("its authorizer `{name}` does not exist"));
+                    handlers = Err(format!("its authorizer `{name}` does not exist").into());
                     None
                 }
             },
@@ -207,7 +207,7 @@ pub(super) fn build_routes(
         let spec = record.spec();
         table
             .insert(spec.method.clone(), spec.template.clone(), route)
-            .map_err(|conflict| RegistryError::Conflict(conflict.to_string()))?;
+            .map_err(|conflict| RegistryError::from(Conflict::from(conflict)))?;
     }
     Ok(Snapshot {
         routes: table,
@@ -261,14 +261,26 @@ fn build_authorizers(
             .1
             .clone();
         let decider = match &spec.kind {
-            AuthorizerKindSpec::Module { target, .. } => {
+            AuthorizerKindSpec::Module {
+                target,
+                token,
+                ttl,
+                timeout,
+            } => {
                 let versions = load_versions(registry, state, target, |module| match module {
                     CompiledModule::Authorizer(authorizer) => {
                         Ok::<AuthorizerComponent, _>(authorizer)
                     }
                     other => Err(other.kind()),
-                });
-                Decider::Module { versions, cache }
+                })
+                .map(Arc::new);
+                Decider::Module {
+                    versions,
+                    cache,
+                    token: *token,
+                    ttl: *ttl,
+                    timeout: *timeout,
+                }
             }
             // The cache holds the fetched JWKS too: live while the configuration is.
             AuthorizerKindSpec::Jwt(jwt) => Decider::Jwt(cache.jwt(jwt)),
@@ -286,9 +298,9 @@ fn load_versions<T>(
     registry: &Registry,
     state: &RegistryState,
     target: &Target,
-    accept: impl Fn(CompiledModule) -> Result<T, &'static str>,
-) -> Result<Versions<T>, String> {
-    let resolved = Registry::resolve(state, target)?;
+    accept: impl Fn(CompiledModule) -> Result<T, ModuleKind>,
+) -> Result<Versions<T>, Arc<str>> {
+    let resolved = Registry::resolve(state, target).map_err(|e| e.to_string())?;
     let sandbox = match state.modules.get(target.module.as_str()) {
         Some(module) => Sandbox {
             outbound: Arc::new(

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::rejection::Rejection;
+use super::rejection::{KeyRefusal, Rejection};
 use super::throttle::{KeyedBuckets, Verdict};
 use crate::config::{PlanConfig, QuotaConfig, QuotaPeriod};
 use crate::registry::{QuotaUsed, RegistryState, sha256_hex};
@@ -85,13 +85,13 @@ impl KeyRing {
             .get(API_KEY_HEADER)
             .and_then(|v| v.to_str().ok())
             .filter(|v| !v.is_empty())
-            .ok_or_else(|| Rejection::ApiKey("this route needs an `x-api-key`".into()))?;
+            .ok_or(Rejection::ApiKey(KeyRefusal::Missing))?;
         let key = self
             .by_hash
             .get(&sha256_hex(presented.as_bytes()))
-            .ok_or_else(|| Rejection::ApiKey("the API key is not valid".into()))?;
+            .ok_or(Rejection::ApiKey(KeyRefusal::Unknown))?;
         if !key.enabled {
-            return Err(Rejection::ApiKey("the API key is disabled".into()));
+            return Err(Rejection::ApiKey(KeyRefusal::Disabled));
         }
         Ok(key.clone())
     }

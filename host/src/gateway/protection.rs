@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use http::HeaderValue;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::rejection::Rejection;
+use super::rejection::{Overflow, Rejection};
 use super::throttle::{Bucket, KeyedBuckets, Verdict};
 use crate::config::{ClientKey, ConcurrencySpec, Protection};
 
@@ -71,25 +71,24 @@ impl ConcurrencyGate {
         }
         let waiting = stats.queued.fetch_add(1, Ordering::Relaxed) + 1;
         let _dequeued = DecrementOnDrop(&stats.queued);
-        let overflow = |reason: &str| {
+        let overflow = |reason| {
             stats.rejected.fetch_add(1, Ordering::Relaxed);
             Rejection::Overflow {
                 status: self.spec.overflow_status,
-                detail: format!(
-                    "{reason} (concurrency {}, queue {})",
-                    self.spec.limit, self.spec.queue
-                ),
+                reason,
+                limit: self.spec.limit,
+                queue: self.spec.queue,
             }
         };
         if waiting > self.spec.queue as usize {
-            return Err(overflow("every slot is busy and the queue is full"));
+            return Err(overflow(Overflow::QueueFull));
         }
         // The semaphore is fair: waiters are served first come, first served.
         match tokio::time::timeout(self.spec.queue_timeout, self.slots.clone().acquire_owned())
             .await
         {
             Ok(Ok(slot)) => Ok(slot),
-            _ => Err(overflow("waited too long for a free slot")),
+            _ => Err(overflow(Overflow::WaitedTooLong)),
         }
     }
 }

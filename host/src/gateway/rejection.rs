@@ -4,9 +4,12 @@
 //! Bodies follow API Gateway's gateway responses: `{"message": "..."}`, plus an `error`
 //! field naming the kind of failure where a handler failed.
 
+use std::sync::Arc;
+
 use http::{HeaderValue, Method, StatusCode, header};
 
 use super::throttle::Verdict;
+use crate::config::{IdentitySource, ModuleName};
 use crate::runtime::InvokeError;
 use crate::server::response::{ErrorReply, ResponseBody};
 
@@ -21,12 +24,17 @@ pub enum Rejection {
         /// The methods that would be accepted.
         allow: Vec<Method>,
     },
-    /// The request is malformed in a way the gateway detects.
-    BadRequest(String),
-    /// The route's module version cannot run (e.g. its stored file failed its hash check).
-    Unavailable(String),
-    /// An identity source of the route's authorizer is missing.
-    Unauthorized(String),
+    /// A path parameter is not UTF-8 once percent-decoded.
+    InvalidParam {
+        /// The parameter's name.
+        name: String,
+    },
+    /// The request body broke off (the client's stream failed).
+    BodyBrokeOff,
+    /// The route, or its authorizer, cannot run.
+    Unavailable(Unavailable),
+    /// The request does not carry the identity the route's authorizer needs.
+    Unauthorized(Unauthenticated),
     /// The route's authorizer denied the request.
     Forbidden,
     /// The route's authorizer failed; the request is denied (fail closed).
@@ -40,7 +48,7 @@ pub enum Rejection {
     /// The request body stalled for longer than allowed.
     RequestTimeout(std::time::Duration),
     /// The route needs an API key and the request has none, or not a valid, enabled one.
-    ApiKey(String),
+    ApiKey(KeyRefusal),
     /// The API key used up its plan's quota for the period.
     QuotaExceeded {
         /// Requests per period.
@@ -55,7 +63,11 @@ pub enum Rejection {
         /// 429 or 503, as the route says.
         status: StatusCode,
         /// What was full.
-        detail: String,
+        reason: Overflow,
+        /// The route's concurrency.
+        limit: u32,
+        /// The route's queue.
+        queue: u32,
     },
     /// The handler failed.
     Handler(InvokeError),
@@ -75,16 +87,21 @@ impl Rejection {
                     Err(_) => reply,
                 }
             }
-            Rejection::BadRequest(detail) => {
-                ErrorReply::detailed(S::BAD_REQUEST, "bad_request", detail.as_str())
+            Rejection::InvalidParam { name } => ErrorReply::detailed(
+                S::BAD_REQUEST,
+                "bad_request",
+                format!("the path parameter `{name}` is not valid UTF-8 once percent-decoded"),
+            ),
+            Rejection::BodyBrokeOff => {
+                ErrorReply::detailed(S::BAD_REQUEST, "bad_request", "the request body broke off")
             }
-            Rejection::Unavailable(detail) => ErrorReply::detailed(
+            Rejection::Unavailable(why) => ErrorReply::detailed(
                 S::SERVICE_UNAVAILABLE,
                 "module_unavailable",
-                detail.as_str(),
+                why.to_string(),
             ),
-            Rejection::Unauthorized(detail) => {
-                ErrorReply::detailed(S::UNAUTHORIZED, "unauthorized", detail.as_str()).header(
+            Rejection::Unauthorized(why) => {
+                ErrorReply::detailed(S::UNAUTHORIZED, "unauthorized", why.to_string()).header(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer realm=\"wasmgate\""),
                 )
@@ -121,8 +138,8 @@ impl Rejection {
                     idle.as_secs()
                 ),
             ),
-            Rejection::ApiKey(detail) => {
-                ErrorReply::detailed(S::FORBIDDEN, "api_key", detail.as_str())
+            Rejection::ApiKey(why) => {
+                ErrorReply::detailed(S::FORBIDDEN, "api_key", why.to_string())
             }
             Rejection::QuotaExceeded {
                 limit,
@@ -144,10 +161,17 @@ impl Rejection {
                     HeaderValue::from(resets_at.saturating_sub(*now).max(1)),
                 )
             }
-            Rejection::Overflow { status, detail } => {
-                ErrorReply::detailed(*status, "concurrency_limit", detail.as_str())
-                    .header(header::RETRY_AFTER, HeaderValue::from_static("1"))
-            }
+            Rejection::Overflow {
+                status,
+                reason,
+                limit,
+                queue,
+            } => ErrorReply::detailed(
+                *status,
+                "concurrency_limit",
+                format!("{reason} (concurrency {limit}, queue {queue})"),
+            )
+            .header(header::RETRY_AFTER, HeaderValue::from_static("1")),
             Rejection::Handler(error) => {
                 let (status, kind) = error.classify();
                 let reply = ErrorReply::detailed(status, kind, error.to_string());
@@ -170,4 +194,58 @@ impl Rejection {
     pub fn into_response(self, request_id: &HeaderValue) -> http::Response<ResponseBody> {
         self.reply().into_response(Some(request_id))
     }
+}
+
+/// Why a route cannot serve.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Unavailable {
+    /// Its module version could not be loaded (why, from the route's build).
+    #[error("{0}")]
+    Route(Arc<str>),
+    /// Its authorizer could not be made ready (why, from the route's build).
+    #[error("the route's authorizer cannot run: {0}")]
+    Authorizer(Arc<str>),
+    /// It requires scopes, and its authorizer is not a JWT one.
+    #[error("the route requires scopes but its authorizer `{0}` is not a jwt authorizer")]
+    ScopesWithoutJwt(ModuleName),
+}
+
+/// Why a request is not authenticated.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Unauthenticated {
+    /// An identity source is missing or empty.
+    #[error("the identity source ({0}) is missing")]
+    MissingIdentity(IdentitySource),
+    /// The token is not valid (the verifier says why).
+    #[error("{0}")]
+    InvalidToken(String),
+}
+
+/// Why an API key is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyRefusal {
+    /// The request has no `x-api-key`.
+    #[error("this route needs an `x-api-key`")]
+    Missing,
+    /// No key has this secret.
+    #[error("the API key is not valid")]
+    Unknown,
+    /// The key is disabled.
+    #[error("the API key is disabled")]
+    Disabled,
+}
+
+/// Why a route's concurrency gate refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Overflow {
+    /// Every slot is busy and the queue is full.
+    #[error("every slot is busy and the queue is full")]
+    QueueFull,
+    /// The request waited longer than the queue timeout.
+    #[error("waited too long for a free slot")]
+    WaitedTooLong,
 }

@@ -1,6 +1,8 @@
 //! Aliases (stages: `hello@prod`) and deleting versions, refused while in use.
 
-use super::{AliasRecord, Registry, RegistryError, RegistryState};
+use super::{
+    AliasRecord, Conflict, Invalid, Missing, Registry, RegistryError, RegistryState, Stored,
+};
 use crate::config::{ModuleName, Qualifier, Target, check_alias_name};
 
 impl Registry {
@@ -11,130 +13,109 @@ impl Registry {
         alias: &str,
         record: AliasRecord,
     ) -> Result<AliasRecord, RegistryError> {
-        check_alias_name(alias).map_err(RegistryError::Invalid)?;
-        let mut state = self.lock();
-        let mut next = state.clone();
-        let module = next
-            .modules
-            .get_mut(name.as_str())
-            .ok_or_else(|| RegistryError::NotFound(format!("no module `{name}`")))?;
-        let check_version = |version: u32| {
-            if module.versions.contains_key(&version) {
-                Ok(())
-            } else {
-                Err(RegistryError::Invalid(format!(
-                    "module `{name}` has no version {version}"
-                )))
+        check_alias_name(alias).map_err(Invalid::Name)?;
+        self.change(|next| {
+            let module = next.module_mut(name)?;
+            let check_version = |version: u32| {
+                if module.versions.contains_key(&version) {
+                    Ok(())
+                } else {
+                    Err(Invalid::Unresolved(super::Unresolved::NoVersion {
+                        module: name.clone(),
+                        version,
+                    }))
+                }
+            };
+            check_version(record.version)?;
+            if let Some(canary) = record.canary {
+                check_version(canary.version)?;
+                if canary.version == record.version {
+                    return Err(Invalid::CanaryIsTheVersion.into());
+                }
+                if !(1..=99).contains(&canary.percent) {
+                    return Err(Invalid::CanaryShare(canary.percent).into());
+                }
             }
-        };
-        check_version(record.version)?;
-        if let Some(canary) = record.canary {
-            check_version(canary.version)?;
-            if canary.version == record.version {
-                return Err(RegistryError::Invalid(
-                    "the canary version must differ from the alias's version".into(),
-                ));
-            }
-            if !(1..=99).contains(&canary.percent) {
-                return Err(RegistryError::Invalid(format!(
-                    "a canary takes 1 to 99 percent of requests, not {}",
-                    canary.percent
-                )));
-            }
-        }
-        module.aliases.insert(alias.to_owned(), record.clone());
-        self.check_users(&next)?;
-        self.commit(&mut state, next)?;
-        Ok(record)
+            module.aliases.insert(alias.to_owned(), record.clone());
+            self.check_users(next)?;
+            Ok(record)
+        })
     }
 
     /// Deletes an alias no route uses.
     pub fn delete_alias(&self, name: &ModuleName, alias: &str) -> Result<(), RegistryError> {
-        let mut state = self.lock();
-        let mut next = state.clone();
-        let alias_target = Target {
-            module: name.clone(),
-            qualifier: Qualifier::Alias(alias.to_owned()),
-        };
-        if let Some(route) = routes_using(&next, |target| *target == alias_target).next() {
-            return Err(RegistryError::Conflict(format!(
-                "alias `{alias_target}` is used by {route}"
-            )));
-        }
-        let module = next
-            .modules
-            .get_mut(name.as_str())
-            .ok_or_else(|| RegistryError::NotFound(format!("no module `{name}`")))?;
-        if module.aliases.remove(alias).is_none() {
-            return Err(RegistryError::NotFound(format!(
-                "module `{name}` has no alias `{alias}`"
-            )));
-        }
-        self.commit(&mut state, next)?;
-        Ok(())
+        self.change(|next| {
+            let alias_target = Target {
+                module: name.clone(),
+                qualifier: Qualifier::Alias(alias.to_owned()),
+            };
+            if let Some(user) = users(next, |target| *target == alias_target).next() {
+                let thing = Stored::Alias(alias_target.clone());
+                return Err(Conflict::InUse { thing, user }.into());
+            }
+            if next.module_mut(name)?.aliases.remove(alias).is_none() {
+                let (module, alias) = (name.clone(), alias.to_owned());
+                return Err(Missing::Alias { module, alias }.into());
+            }
+            Ok(())
+        })
     }
 
     /// Deletes a version that no route or alias uses. Its stored bytes stay (another module
     /// may have the same ones); the number is never reused.
     pub fn delete_version(&self, name: &ModuleName, version: u32) -> Result<(), RegistryError> {
-        let mut state = self.lock();
-        let mut next = state.clone();
-        let module = next
-            .modules
-            .get(name.as_str())
-            .ok_or_else(|| RegistryError::NotFound(format!("no module `{name}`")))?;
-        if !module.versions.contains_key(&version) {
-            return Err(RegistryError::NotFound(format!(
-                "module `{name}` has no version {version}"
-            )));
-        }
-        let latest = module.latest();
-        if let Some((alias, _)) = module
-            .aliases
-            .iter()
-            .find(|(_, a)| a.version == version || a.canary.is_some_and(|c| c.version == version))
-        {
-            return Err(RegistryError::Conflict(format!(
-                "version {version} of `{name}` is used by alias `{name}@{alias}`"
-            )));
-        }
-        let uses = |target: &Target| {
-            target.module == *name
-                && match target.qualifier {
-                    Qualifier::Version(v) => v == version,
-                    Qualifier::Latest => latest == Some(version),
-                    Qualifier::Alias(_) => false,
-                }
-        };
-        if let Some(route) = routes_using(&next, uses).next() {
-            return Err(RegistryError::Conflict(format!(
-                "version {version} of `{name}` is used by {route}"
-            )));
-        }
-        if let Some(module) = next.modules.get_mut(name.as_str()) {
-            module.versions.remove(&version);
-        }
-        self.check_users(&next)?;
-        self.commit(&mut state, next)?;
-        Ok(())
+        self.change(|next| {
+            let module = next.module_mut(name)?;
+            let thing = Stored::Version {
+                module: name.clone(),
+                version,
+            };
+            if module.versions.remove(&version).is_none() {
+                let module = name.clone();
+                return Err(Missing::Version { module, version }.into());
+            }
+            if let Some((alias, _)) = module.aliases.iter().find(|(_, a)| {
+                a.version == version || a.canary.is_some_and(|c| c.version == version)
+            }) {
+                let user = Stored::Alias(Target {
+                    module: name.clone(),
+                    qualifier: Qualifier::Alias(alias.clone()),
+                });
+                return Err(Conflict::InUse { thing, user }.into());
+            }
+            // Before the removal, `latest` was this version if no higher one is left.
+            let was_latest = module.latest().is_none_or(|latest| latest < version);
+            let uses = |target: &Target| {
+                target.module == *name
+                    && match target.qualifier {
+                        Qualifier::Version(v) => v == version,
+                        Qualifier::Latest => was_latest,
+                        Qualifier::Alias(_) => false,
+                    }
+            };
+            if let Some(user) = users(next, uses).next() {
+                return Err(Conflict::InUse { thing, user }.into());
+            }
+            self.check_users(next)
+        })
     }
 }
 
-/// The routes (`route `METHOD path``) and authorizers (`authorizer `name``) whose target
-/// satisfies `uses`.
-fn routes_using<'a>(
+/// The routes and authorizers whose target satisfies `uses`.
+fn users<'a>(
     state: &'a RegistryState,
     uses: impl Fn(&Target) -> bool + 'a,
-) -> impl Iterator<Item = String> + 'a {
+) -> impl Iterator<Item = Stored> + 'a {
     let uses = std::rc::Rc::new(uses);
     let by_routes = uses.clone();
-    let routes = state.routes.iter().filter_map(move |r| {
-        let target = Target::parse(&r.config.module).ok()?;
-        by_routes(&target).then(|| format!("route `{} {}`", r.config.method, r.config.path))
-    });
+    let routes = state
+        .routes
+        .iter()
+        .filter(move |r| by_routes(&r.spec().target))
+        .map(super::authorizers::route_named);
     let authorizers = state.authorizers.values().filter_map(move |a| {
         let target = Target::parse(a.module.as_deref()?).ok()?;
-        uses(&target).then(|| format!("authorizer `{}`", a.name))
+        uses(&target).then(|| Stored::Authorizer(a.name.clone()))
     });
     routes.chain(authorizers)
 }

@@ -1,7 +1,10 @@
 //! Authorizers in the registry: a name, a kind, identity sources and an authorizer module.
 
-use super::{Registry, RegistryError, RegistryState};
+use super::{
+    Conflict, Invalid, Missing, Registry, RegistryError, RegistryState, RouteRecord, Stored,
+};
 use crate::config::{AuthorizerConfig, AuthorizerKindSpec, AuthorizerSpec, AuthorizerType, Target};
+use crate::runtime::ModuleKind;
 
 impl Registry {
     /// Creates or replaces an authorizer.
@@ -9,22 +12,20 @@ impl Registry {
         &self,
         config: AuthorizerConfig,
     ) -> Result<AuthorizerConfig, RegistryError> {
-        let mut state = self.lock();
-        let mut next = state.clone();
-        self.check_authorizer(&next, &config)?;
-        if config.kind != AuthorizerType::Jwt
-            && let Some(route) = next.routes.iter().find(|r| {
-                r.config.authorizer.as_deref() == Some(&config.name) && !r.config.scopes.is_empty()
-            })
-        {
-            return Err(RegistryError::Conflict(format!(
-                "route `{} {}` requires scopes, which only a jwt authorizer checks",
-                route.config.method, route.config.path
-            )));
-        }
-        next.authorizers.insert(config.name.clone(), config.clone());
-        self.commit(&mut state, next)?;
-        Ok(config)
+        self.change(|next| {
+            self.check_authorizer(next, &config)?;
+            if config.kind != AuthorizerType::Jwt
+                && let Some(route) = next.routes.iter().find(|r| {
+                    r.config.authorizer.as_deref() == Some(&config.name)
+                        && !r.config.scopes.is_empty()
+                })
+            {
+                let route = route_named(route);
+                return Err(Conflict::ScopesNeedJwt { route }.into());
+            }
+            next.authorizers.insert(config.name.clone(), config.clone());
+            Ok(config)
+        })
     }
 
     /// Validates `config` against `state`: its module must exist and be an authorizer.
@@ -33,10 +34,7 @@ impl Registry {
         state: &RegistryState,
         config: &AuthorizerConfig,
     ) -> Result<AuthorizerSpec, RegistryError> {
-        let spec = config.validate().map_err(|problems| {
-            let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
-            RegistryError::Invalid(text.join("; "))
-        })?;
+        let spec = config.validate().map_err(Invalid::Fields)?;
         if let AuthorizerKindSpec::Module { target, .. } = &spec.kind {
             self.authorizer_module(state, target)?;
         }
@@ -50,7 +48,7 @@ impl Registry {
         state: &RegistryState,
         target: &Target,
     ) -> Result<(), RegistryError> {
-        self.check_kind(state, target, "authorizer")
+        self.check_kind(state, target, ModuleKind::Authorizer)
     }
 
     /// Resolves a route's target and checks every version it may run is a handler.
@@ -59,29 +57,31 @@ impl Registry {
         state: &RegistryState,
         target: &Target,
     ) -> Result<(), RegistryError> {
-        self.check_kind(state, target, "handler")
+        self.check_kind(state, target, ModuleKind::Handler)
     }
 
     fn check_kind(
         &self,
         state: &RegistryState,
         target: &Target,
-        wanted: &str,
+        wanted: ModuleKind,
     ) -> Result<(), RegistryError> {
-        let resolved = Registry::resolve(state, target).map_err(RegistryError::Invalid)?;
+        let resolved = Registry::resolve(state, target).map_err(Invalid::Unresolved)?;
         let mut versions = vec![(resolved.version, resolved.sha256)];
         if let Some((version, sha256, _)) = resolved.canary {
             versions.push((version, sha256));
         }
         for (version, sha256) in versions {
-            let kind = self.module(&sha256)?.kind();
-            if kind != wanted {
-                return Err(RegistryError::Invalid(format!(
-                    "version {version} of `{}` is not {} (it is {})",
-                    target.module,
-                    with_article(wanted),
-                    with_article(kind)
-                )));
+            let found = self.module(&sha256)?.kind();
+            if found != wanted {
+                let module = target.module.clone();
+                return Err(Invalid::WrongKind {
+                    module,
+                    version,
+                    wanted,
+                    found,
+                }
+                .into());
             }
         }
         Ok(())
@@ -91,24 +91,25 @@ impl Registry {
     /// authorizer module: an upload that becomes a module's latest version, or an alias
     /// that moves, must not turn one into the other.
     pub(super) fn check_users(&self, state: &RegistryState) -> Result<(), RegistryError> {
-        for route in &state.routes {
-            if let Ok(target) = Target::parse(&route.config.module) {
-                self.handler_module(state, &target).map_err(|e| {
-                    RegistryError::Conflict(format!(
-                        "route `{} {}` would no longer run a handler: {e}",
-                        route.config.method, route.config.path
-                    ))
-                })?;
+        let would_break = |user: Stored, wanted: ModuleKind| {
+            move |error: RegistryError| {
+                let error = Box::new(error);
+                RegistryError::from(Conflict::WouldBreak {
+                    user,
+                    wanted,
+                    error,
+                })
             }
+        };
+        for route in &state.routes {
+            self.handler_module(state, &route.spec().target)
+                .map_err(would_break(route_named(route), ModuleKind::Handler))?;
         }
         for config in state.authorizers.values() {
             if let Some(target) = config.module.as_deref().and_then(|m| Target::parse(m).ok()) {
-                self.authorizer_module(state, &target).map_err(|e| {
-                    RegistryError::Conflict(format!(
-                        "authorizer `{}` would no longer run an authorizer: {e}",
-                        config.name
-                    ))
-                })?;
+                let user = Stored::Authorizer(config.name.clone());
+                self.authorizer_module(state, &target)
+                    .map_err(would_break(user, ModuleKind::Authorizer))?;
             }
         }
         Ok(())
@@ -116,30 +117,27 @@ impl Registry {
 
     /// Deletes an authorizer no route uses.
     pub fn delete_authorizer(&self, name: &str) -> Result<AuthorizerConfig, RegistryError> {
-        let mut state = self.lock();
-        let mut next = state.clone();
-        if let Some(route) = next
-            .routes
-            .iter()
-            .find(|r| r.config.authorizer.as_deref() == Some(name))
-        {
-            return Err(RegistryError::Conflict(format!(
-                "authorizer `{name}` is used by route `{} {}`",
-                route.config.method, route.config.path
-            )));
-        }
-        let removed = next
-            .authorizers
-            .remove(name)
-            .ok_or_else(|| RegistryError::NotFound(format!("no authorizer `{name}`")))?;
-        self.commit(&mut state, next)?;
-        Ok(removed)
+        self.change(|next| {
+            let in_use = next
+                .routes
+                .iter()
+                .find(|r| r.config.authorizer.as_deref() == Some(name));
+            if let Some(route) = in_use {
+                let thing = Stored::Authorizer(name.to_owned());
+                let user = route_named(route);
+                return Err(Conflict::InUse { thing, user }.into());
+            }
+            next.authorizers
+                .remove(name)
+                .ok_or_else(|| Missing::Authorizer(name.to_owned()).into())
+        })
     }
 }
 
-fn with_article(kind: &str) -> String {
-    match kind.chars().next() {
-        Some('a' | 'e' | 'i' | 'o' | 'u') => format!("an {kind}"),
-        _ => format!("a {kind}"),
+/// How conflict messages name `route`.
+pub(super) fn route_named(route: &RouteRecord) -> Stored {
+    Stored::Route {
+        method: route.config.method.clone(),
+        path: route.config.path.clone(),
     }
 }

@@ -3,7 +3,9 @@
 //! day, week or month for each of its keys.
 
 use super::model::ApiKeyRecord;
-use super::{Registry, RegistryError, sha256_hex};
+use super::{
+    Conflict, Invalid, Missing, Registry, RegistryError, RegistryState, Stored, field, sha256_hex,
+};
 use crate::config::{ModuleName, PlanConfig};
 
 /// A new key: its id and its secret (shown once).
@@ -28,67 +30,53 @@ fn now() -> String {
 impl Registry {
     /// Creates or replaces a usage plan.
     pub fn put_plan(&self, name: &str, plan: PlanConfig) -> Result<PlanConfig, RegistryError> {
-        ModuleName::new(name)
-            .map_err(|m| RegistryError::Invalid(m.replace("module name", "plan name")))?;
+        ModuleName::new(name).map_err(|m| Invalid::Name(m.replace("module name", "plan name")))?;
         if let Some(throttle) = &plan.throttle {
-            throttle
-                .validate()
-                .map_err(|m| RegistryError::Invalid(format!("throttle: {m}")))?;
+            throttle.validate().map_err(|m| field("throttle", m))?;
         }
         if plan.quota.is_some_and(|q| q.limit == 0) {
-            return Err(RegistryError::Invalid(
-                "quota: limit must be at least 1".into(),
-            ));
+            return Err(field("quota", "limit must be at least 1".into()));
         }
-        let mut state = self.lock();
-        let mut next = state.clone();
-        next.plans.insert(name.to_owned(), plan.clone());
-        self.commit(&mut state, next)?;
-        Ok(plan)
+        self.change(|next| {
+            next.plans.insert(name.to_owned(), plan.clone());
+            Ok(plan)
+        })
     }
 
     /// Deletes a plan no key uses.
     pub fn delete_plan(&self, name: &str) -> Result<(), RegistryError> {
-        let mut state = self.lock();
-        let mut next = state.clone();
-        if let Some((id, _)) = next
-            .keys
-            .iter()
-            .find(|(_, k)| k.plan.as_deref() == Some(name))
-        {
-            return Err(RegistryError::Conflict(format!(
-                "plan `{name}` is used by key `{id}`"
-            )));
-        }
-        if next.plans.remove(name).is_none() {
-            return Err(RegistryError::NotFound(format!("no plan `{name}`")));
-        }
-        self.commit(&mut state, next)
+        self.change(|next| {
+            let in_use = next
+                .keys
+                .iter()
+                .find(|(_, k)| k.plan.as_deref() == Some(name));
+            if let Some((id, _)) = in_use {
+                let (thing, user) = (Stored::Plan(name.to_owned()), Stored::Key(id.clone()));
+                return Err(Conflict::InUse { thing, user }.into());
+            }
+            match next.plans.remove(name) {
+                Some(_) => Ok(()),
+                None => Err(Missing::Plan(name.to_owned()).into()),
+            }
+        })
     }
 
     /// Creates a key in `plan`; the secret is returned once.
     pub fn create_key(&self, name: &str, plan: Option<String>) -> Result<NewKey, RegistryError> {
         let id = format!("k_{}", random_hex(8)?);
         let secret = format!("wg_{}", random_hex(24)?);
-        let mut state = self.lock();
-        let mut next = state.clone();
-        if let Some(plan) = &plan
-            && !next.plans.contains_key(plan)
-        {
-            return Err(RegistryError::Invalid(format!("no plan `{plan}`")));
-        }
-        next.keys.insert(
-            id.clone(),
-            ApiKeyRecord {
+        self.change(|next| {
+            check_plan(next, plan.as_deref())?;
+            let key = ApiKeyRecord {
                 name: name.to_owned(),
                 hash: sha256_hex(secret.as_bytes()),
                 plan,
                 enabled: true,
                 created: now(),
-            },
-        );
-        self.commit(&mut state, next)?;
-        Ok(NewKey { id, secret })
+            };
+            next.keys.insert(id.clone(), key);
+            Ok(NewKey { id, secret })
+        })
     }
 
     /// Changes a key's plan or enables/disables it.
@@ -98,52 +86,55 @@ impl Registry {
         plan: Option<Option<String>>,
         enabled: Option<bool>,
     ) -> Result<ApiKeyRecord, RegistryError> {
-        let mut state = self.lock();
-        let mut next = state.clone();
-        if let Some(Some(plan)) = &plan
-            && !next.plans.contains_key(plan)
-        {
-            return Err(RegistryError::Invalid(format!("no plan `{plan}`")));
-        }
-        let key = next
-            .keys
-            .get_mut(id)
-            .ok_or_else(|| RegistryError::NotFound(format!("no key `{id}`")))?;
-        if let Some(plan) = plan {
-            key.plan = plan;
-        }
-        if let Some(enabled) = enabled {
-            key.enabled = enabled;
-        }
-        let key = key.clone();
-        self.commit(&mut state, next)?;
-        Ok(key)
+        self.change(|next| {
+            check_plan(next, plan.clone().flatten().as_deref())?;
+            let key = key_mut(next, id)?;
+            if let Some(plan) = plan {
+                key.plan = plan;
+            }
+            if let Some(enabled) = enabled {
+                key.enabled = enabled;
+            }
+            Ok(key.clone())
+        })
     }
 
     /// Gives a key a new secret; the old one stops working at once.
     pub fn rotate_key(&self, id: &str) -> Result<NewKey, RegistryError> {
         let secret = format!("wg_{}", random_hex(24)?);
-        let mut state = self.lock();
-        let mut next = state.clone();
-        let key = next
-            .keys
-            .get_mut(id)
-            .ok_or_else(|| RegistryError::NotFound(format!("no key `{id}`")))?;
-        key.hash = sha256_hex(secret.as_bytes());
-        self.commit(&mut state, next)?;
-        Ok(NewKey {
-            id: id.to_owned(),
-            secret,
+        self.change(|next| {
+            key_mut(next, id)?.hash = sha256_hex(secret.as_bytes());
+            let id = id.to_owned();
+            Ok(NewKey { id, secret })
         })
     }
 
     /// Deletes a key.
     pub fn delete_key(&self, id: &str) -> Result<(), RegistryError> {
-        let mut state = self.lock();
-        let mut next = state.clone();
-        if next.keys.remove(id).is_none() {
-            return Err(RegistryError::NotFound(format!("no key `{id}`")));
-        }
-        self.commit(&mut state, next)
+        self.change(|next| match next.keys.remove(id) {
+            Some(_) => Ok(()),
+            None => Err(Missing::Key(id.to_owned()).into()),
+        })
     }
+}
+
+/// Fails if `plan` is named and does not exist.
+fn check_plan(state: &RegistryState, plan: Option<&str>) -> Result<(), RegistryError> {
+    match plan {
+        Some(plan) if !state.plans.contains_key(plan) => {
+            Err(Invalid::UnknownPlan(plan.to_owned()).into())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The key `id`, to change.
+fn key_mut<'a>(
+    state: &'a mut RegistryState,
+    id: &str,
+) -> Result<&'a mut ApiKeyRecord, RegistryError> {
+    state
+        .keys
+        .get_mut(id)
+        .ok_or_else(|| Missing::Key(id.to_owned()).into())
 }

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-pub use error::RegistryError;
+pub use error::{Conflict, Invalid, Missing, RegistryError, Stored, Unresolved};
 pub use keys::NewKey;
 pub use manifest::ApplyError;
 pub use model::{
@@ -145,6 +145,19 @@ impl Registry {
         Ok(())
     }
 
+    /// Makes a change: `edit` changes a copy of the state, which is then committed. An error
+    /// (from `edit` or the store) leaves everything as it was.
+    fn change<T>(
+        &self,
+        edit: impl FnOnce(&mut RegistryState) -> Result<T, RegistryError>,
+    ) -> Result<T, RegistryError> {
+        let mut state = self.lock();
+        let mut next = state.clone();
+        let outcome = edit(&mut next)?;
+        self.commit(&mut state, next)?;
+        Ok(outcome)
+    }
+
     /// A copy of everything stored.
     pub fn state(&self) -> RegistryState {
         self.lock().clone()
@@ -168,16 +181,35 @@ impl Registry {
         if let Some(throttle) = &throttle {
             throttle
                 .validate()
-                .map_err(|message| RegistryError::Invalid(format!("throttle: {message}")))?;
+                .map_err(|message| field("throttle", message))?;
         }
-        let mut state = self.lock();
-        let mut next = state.clone();
-        next.gateway = GatewaySettings {
-            throttle,
-            throttle_from_manifest: false,
-        };
-        let settings = next.gateway.clone();
-        self.commit(&mut state, next)?;
-        Ok(settings)
+        self.change(|next| {
+            next.gateway = GatewaySettings {
+                throttle,
+                throttle_from_manifest: false,
+            };
+            Ok(next.gateway.clone())
+        })
+    }
+}
+
+/// One invalid field, as an error.
+fn field(key: &str, message: String) -> RegistryError {
+    Invalid::Fields(vec![crate::config::Problem {
+        key: key.to_owned(),
+        message,
+    }])
+    .into()
+}
+
+impl RegistryState {
+    /// The module `name`, to change.
+    fn module_mut(
+        &mut self,
+        name: &crate::config::ModuleName,
+    ) -> Result<&mut ModuleRecord, RegistryError> {
+        self.modules
+            .get_mut(name.as_str())
+            .ok_or_else(|| Missing::Module(name.clone()).into())
     }
 }

@@ -6,7 +6,10 @@ use std::collections::HashMap;
 use std::sync::MutexGuard;
 use std::time::SystemTime;
 
-use super::{Registry, RegistryError, RegistryState, Resolved, Upload, VersionRecord, sha256_hex};
+use super::{
+    Invalid, Registry, RegistryError, RegistryState, Resolved, Unresolved, Upload, VersionRecord,
+    sha256_hex,
+};
 use crate::config::{Executor, ModuleConfig, ModuleName, Qualifier, Target};
 use crate::runtime::CompiledModule;
 
@@ -43,11 +46,13 @@ impl Registry {
         let sha256 = sha256_hex(&bytes);
         if let Some((version, stored)) = self.version_with_hash(name, &sha256) {
             if stored != executor {
-                return Err(RegistryError::Invalid(format!(
-                    "these bytes are already version {version} of `{name}`, with executor `{}`, not `{}`",
-                    stored.as_str(),
-                    executor.as_str()
-                )));
+                return Err(Invalid::ExecutorMismatch {
+                    module: name.clone(),
+                    version,
+                    stored,
+                    given: executor,
+                }
+                .into());
             }
             return Ok(Upload {
                 version,
@@ -191,24 +196,27 @@ impl Registry {
     }
 
     /// What `target` runs in `state`; the error says what is missing.
-    pub fn resolve(state: &RegistryState, target: &Target) -> Result<Resolved, String> {
-        let name = target.module.as_str();
+    pub fn resolve(state: &RegistryState, target: &Target) -> Result<Resolved, Unresolved> {
+        let name = &target.module;
         let module = state
             .modules
-            .get(name)
-            .ok_or_else(|| format!("no module `{name}` has been deployed"))?;
+            .get(name.as_str())
+            .ok_or_else(|| Unresolved::NoModule(name.clone()))?;
         let version_record = |version: u32| {
             module
                 .versions
                 .get(&version)
                 .map(|v| v.sha256.clone())
-                .ok_or_else(|| format!("module `{name}` has no version {version}"))
+                .ok_or_else(|| Unresolved::NoVersion {
+                    module: name.clone(),
+                    version,
+                })
         };
         match &target.qualifier {
             Qualifier::Latest => {
                 let version = module
                     .latest()
-                    .ok_or_else(|| format!("module `{name}` has no versions"))?;
+                    .ok_or_else(|| Unresolved::NoVersions(name.clone()))?;
                 Ok(Resolved {
                     version,
                     sha256: version_record(version)?,
@@ -224,7 +232,10 @@ impl Registry {
                 let record = module
                     .aliases
                     .get(alias)
-                    .ok_or_else(|| format!("module `{name}` has no alias `{alias}`"))?;
+                    .ok_or_else(|| Unresolved::NoAlias {
+                        module: name.clone(),
+                        alias: alias.clone(),
+                    })?;
                 let canary = match record.canary {
                     Some(canary) => Some((
                         canary.version,
@@ -248,15 +259,10 @@ impl Registry {
         name: &ModuleName,
         config: ModuleConfig,
     ) -> Result<ModuleConfig, RegistryError> {
-        config.validate().map_err(RegistryError::Invalid)?;
-        let mut state = self.lock();
-        let mut next = state.clone();
-        let module = next
-            .modules
-            .get_mut(name.as_str())
-            .ok_or_else(|| RegistryError::NotFound(format!("no module `{name}`")))?;
-        module.config = config.clone();
-        self.commit(&mut state, next)?;
-        Ok(config)
+        config.validate().map_err(Invalid::ModuleConfig)?;
+        self.change(|next| {
+            next.module_mut(name)?.config = config.clone();
+            Ok(config)
+        })
     }
 }

@@ -4,7 +4,9 @@
 
 use std::sync::MutexGuard;
 
-use super::{Registry, RegistryError, RegistryState, RouteRecord, RouteSource};
+use super::{
+    Conflict, Invalid, Missing, Registry, RegistryError, RegistryState, RouteRecord, RouteSource,
+};
 use crate::config::{AuthorizerType, Problem, RouteConfig, RouteSpec};
 use crate::routing::RouteTable;
 
@@ -32,7 +34,7 @@ impl Registry {
             index
                 .get_or_insert_with(|| route_index(&state.routes))
                 .insert(spec.method.clone(), spec.template.clone(), ())
-                .map_err(|conflict| RegistryError::Conflict(conflict.to_string()))?;
+                .map_err(|conflict| RegistryError::from(Conflict::from(conflict)))?;
         }
         if let Err(error) = self.commit(&mut state, next) {
             *index = None;
@@ -44,33 +46,29 @@ impl Registry {
     /// A route's `fuel` needs fuel metering in the engine.
     pub(super) fn check_fuel(&self, spec: &RouteSpec) -> Result<(), RegistryError> {
         if spec.limits.fuel.is_some() && !self.runtime.fuel_metering() {
-            return Err(RegistryError::Invalid(
-                "`fuel` needs the gateway started with --fuel-metering".into(),
-            ));
+            return Err(Invalid::FuelNeedsMetering.into());
         }
         Ok(())
     }
 
     /// Deletes the route whose id is `id`.
     pub fn delete_route(&self, id: &str) -> Result<RouteRecord, RegistryError> {
-        let mut state = self.lock();
-        let mut next = state.clone();
-        let index = next
-            .routes
-            .iter()
-            .position(|r| r.id() == id)
-            .ok_or_else(|| RegistryError::NotFound(format!("no route with id `{id}`")))?;
-        let removed = next.routes.remove(index);
-        *self.route_index_lock() = None;
-        self.commit(&mut state, next)?;
-        Ok(removed)
+        self.change(|next| {
+            // Under the state lock, as every use of the index.
+            *self.route_index_lock() = None;
+            let position = next
+                .routes
+                .iter()
+                .position(|r| r.id() == id)
+                .ok_or_else(|| Missing::Route(id.to_owned()))?;
+            Ok(next.routes.remove(position))
+        })
     }
 }
 
 /// The problems of an invalid configuration, as one error.
 pub(super) fn invalid(problems: Vec<Problem>) -> RegistryError {
-    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
-    RegistryError::Invalid(text.join("; "))
+    Invalid::Fields(problems).into()
 }
 
 /// Fails if the route names an authorizer that does not exist.
@@ -81,14 +79,16 @@ pub(super) fn check_route_authorizer(
     let Some(name) = &spec.authorizer else {
         return Ok(());
     };
-    let config = state.authorizers.get(name.as_str()).ok_or_else(|| {
-        RegistryError::Invalid(format!("no authorizer `{name}` has been declared"))
-    })?;
+    let config = state
+        .authorizers
+        .get(name.as_str())
+        .ok_or_else(|| RegistryError::from(Invalid::UnknownAuthorizer(name.clone())))?;
     if !spec.scopes.is_empty() && config.kind != AuthorizerType::Jwt {
-        return Err(RegistryError::Invalid(format!(
-            "`scopes` are checked by jwt authorizers; `{name}` is a {} authorizer",
-            config.kind
-        )));
+        return Err(Invalid::ScopesNeedJwt {
+            authorizer: name.clone(),
+            kind: config.kind,
+        }
+        .into());
     }
     Ok(())
 }

@@ -35,12 +35,31 @@ pub(super) struct Linkers {
     pub wagi: wasmtime::Linker<WagiState>,
 }
 
+/// What a compiled module is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModuleKind {
+    /// A request handler (a `wasi:http` component or a WAGI command).
+    Handler,
+    /// A custom authorizer.
+    Authorizer,
+}
+
+impl std::fmt::Display for ModuleKind {
+    /// With its article, as messages use it: `a handler`, `an authorizer`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ModuleKind::Handler => "a handler",
+            ModuleKind::Authorizer => "an authorizer",
+        })
+    }
+}
+
 impl CompiledModule {
-    /// `handler` or `authorizer`.
-    pub fn kind(&self) -> &'static str {
+    /// A handler or an authorizer.
+    pub fn kind(&self) -> ModuleKind {
         match self {
-            CompiledModule::Handler(_) => "handler",
-            CompiledModule::Authorizer(_) => "authorizer",
+            CompiledModule::Handler(_) => ModuleKind::Handler,
+            CompiledModule::Authorizer(_) => ModuleKind::Authorizer,
         }
     }
 

@@ -39,7 +39,7 @@ pub use authorizer::{
 pub use context::InvocationFacts;
 pub use engine::{EPOCH_TICK, EngineOptions};
 pub use guest_log::GUEST_LOG_LIMIT;
-pub use handler::{CompiledModule, Handler, HandlerComponent, LoadError};
+pub use handler::{CompiledModule, Handler, HandlerComponent, LoadError, ModuleKind};
 pub use idle_timeout::IdleTimeout;
 pub use wagi::{MAX_OUTPUT, WagiHandler};
 

@@ -4,7 +4,7 @@
 //! on to the handler.
 
 use super::super::authorization::RequestView;
-use super::super::rejection::Rejection;
+use super::super::rejection::{Rejection, Unavailable};
 use super::super::request::RequestCtx;
 
 /// Lets the request on, or refuses it.
@@ -13,7 +13,7 @@ pub(super) async fn check(
     parts: &http::request::Parts,
 ) -> Result<(), Rejection> {
     if let Err(reason) = &ctx.route.handlers {
-        return Err(Rejection::Unavailable(reason.clone()));
+        return Err(Rejection::Unavailable(Unavailable::Route(reason.clone())));
     }
     let Some(authorizer) = &ctx.route.authorizer else {
         return Ok(());

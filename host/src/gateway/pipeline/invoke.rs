@@ -3,7 +3,7 @@
 //! (`runtime/invoke.rs`, or `runtime/wagi.rs` for WAGI commands).
 
 use super::super::protection::Admission;
-use super::super::rejection::Rejection;
+use super::super::rejection::{Rejection, Unavailable};
 use super::super::request::RequestCtx;
 use crate::gateway::body::RequestBody;
 use crate::runtime::{Invocation, InvocationFacts};
@@ -19,7 +19,7 @@ pub(super) async fn run(
     let versions = route
         .handlers
         .as_ref()
-        .map_err(|reason| Rejection::Unavailable(reason.clone()))?;
+        .map_err(|reason| Rejection::Unavailable(Unavailable::Route(reason.clone())))?;
     let version = versions.pick(ctx.id.uuid());
     ctx.version_label = Some(version.label.clone());
     let facts = InvocationFacts {

@@ -22,11 +22,7 @@ pub(super) fn find<B>(
         .lookup(request.method(), request.uri().path())
     {
         Lookup::Found { route, params } => (route.clone(), params),
-        Lookup::InvalidParam { name } => {
-            let detail =
-                format!("the path parameter `{name}` is not valid UTF-8 once percent-decoded");
-            return Err((id, Rejection::BadRequest(detail)));
-        }
+        Lookup::InvalidParam { name } => return Err((id, Rejection::InvalidParam { name })),
         Lookup::MethodNotAllowed { allow } => {
             return Err((id, Rejection::MethodNotAllowed { allow }));
         }
