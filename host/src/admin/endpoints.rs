@@ -8,10 +8,27 @@ use serde_json::{Value, json};
 use super::{ApiError, ApiResult};
 use crate::config::{AuthorizerConfig, ModuleName, RouteConfig};
 use crate::gateway::Gateway;
-use crate::registry::{AliasRecord, ModuleRecord, Registry, RegistryError, RouteRecord};
+use crate::registry::{AliasRecord, Missing, ModuleRecord, Registry, RegistryError, RouteRecord};
 
 pub(super) struct Api<'a> {
     pub gateway: &'a std::sync::Arc<Gateway>,
+}
+
+/// The 404 for something that does not exist.
+pub(super) fn missing(what: Missing) -> ApiError {
+    RegistryError::from(what).into()
+}
+
+/// `{"<field>": [items]}`.
+pub(super) fn listed(field: &str, items: impl Iterator<Item = Value>) -> ApiResult {
+    let items: Vec<Value> = items.collect();
+    Ok((StatusCode::OK, json!({ field: items })))
+}
+
+/// The item, or 404 naming what is missing.
+pub(super) fn found(item: Option<Value>, what: impl FnOnce() -> Missing) -> ApiResult {
+    item.map(|item| (StatusCode::OK, item))
+        .ok_or_else(|| missing(what()))
 }
 
 fn module_name(name: &str) -> Result<ModuleName, ApiError> {
@@ -83,21 +100,16 @@ impl Api<'_> {
 
     pub fn list_modules(&self) -> ApiResult {
         let state = self.gateway.registry().state();
-        let modules: Vec<Value> = state
-            .modules
-            .iter()
-            .map(|(name, module)| module_json(name, module))
-            .collect();
-        Ok((StatusCode::OK, json!({ "modules": modules })))
+        listed(
+            "modules",
+            state.modules.iter().map(|(n, m)| module_json(n, m)),
+        )
     }
 
     pub fn get_module(&self, name: &str) -> ApiResult {
         let state = self.gateway.registry().state();
-        let module = state
-            .modules
-            .get(name)
-            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no module `{name}`")))?;
-        Ok((StatusCode::OK, module_json(name, module)))
+        let module = state.modules.get(name).map(|m| module_json(name, m));
+        found(module, || Missing::Module(name.to_owned()))
     }
 
     pub async fn upload(
@@ -201,16 +213,13 @@ impl Api<'_> {
 
     pub fn list_routes(&self) -> ApiResult {
         let state = self.gateway.registry().state();
-        let routes: Vec<Value> = state.routes.iter().map(route_json).collect();
-        Ok((StatusCode::OK, json!({ "routes": routes })))
+        listed("routes", state.routes.iter().map(route_json))
     }
 
     pub fn get_route(&self, id: &str) -> ApiResult {
         let state = self.gateway.registry().state();
-        let record = state.routes.iter().find(|r| r.id() == id).ok_or_else(|| {
-            ApiError::new(StatusCode::NOT_FOUND, format!("no route with id `{id}`"))
-        })?;
-        Ok((StatusCode::OK, route_json(record)))
+        let route = state.routes.iter().find(|r| r.id() == id).map(route_json);
+        found(route, || Missing::Route(id.to_owned()))
     }
 
     pub async fn put_route(&self, body: &[u8]) -> ApiResult {
@@ -224,10 +233,7 @@ impl Api<'_> {
     pub fn route_stats(&self, id: &str) -> ApiResult {
         let state = self.gateway.registry().state();
         if !state.routes.iter().any(|r| r.id() == id) {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                format!("no route with id `{id}`"),
-            ));
+            return Err(missing(Missing::Route(id.to_owned())));
         }
         let stats = self.gateway.route_stats(id).unwrap_or_else(
             || json!({ "in_flight": 0, "queued": 0, "throttled": 0, "rejected": 0 }),
@@ -258,20 +264,22 @@ impl Api<'_> {
 
     pub fn list_authorizers(&self) -> ApiResult {
         let state = self.gateway.registry().state();
-        let authorizers: Vec<AuthorizerConfig> = state
-            .authorizers
-            .values()
-            .map(AuthorizerConfig::redacted)
-            .collect();
-        Ok((StatusCode::OK, json!({ "authorizers": authorizers })))
+        listed(
+            "authorizers",
+            state
+                .authorizers
+                .values()
+                .map(|a| json!(a.config.redacted())),
+        )
     }
 
     pub fn get_authorizer(&self, name: &str) -> ApiResult {
         let state = self.gateway.registry().state();
-        let config = state.authorizers.get(name).ok_or_else(|| {
-            ApiError::new(StatusCode::NOT_FOUND, format!("no authorizer `{name}`"))
-        })?;
-        Ok((StatusCode::OK, json!(config.redacted())))
+        let authorizer = state
+            .authorizers
+            .get(name)
+            .map(|a| json!(a.config.redacted()));
+        found(authorizer, || Missing::Authorizer(name.to_owned()))
     }
 
     pub async fn put_authorizer(&self, body: &[u8]) -> ApiResult {
@@ -279,7 +287,7 @@ impl Api<'_> {
         let config = self
             .change(move |registry| registry.put_authorizer(config))
             .await?;
-        Ok((StatusCode::OK, json!(config.redacted())))
+        Ok((StatusCode::OK, json!(config.config.redacted())))
     }
 
     pub async fn delete_authorizer(&self, name: &str) -> ApiResult {
@@ -287,7 +295,10 @@ impl Api<'_> {
         let removed = self
             .change(move |registry| registry.delete_authorizer(&name))
             .await?;
-        Ok((StatusCode::OK, json!({ "deleted": removed.redacted() })))
+        Ok((
+            StatusCode::OK,
+            json!({ "deleted": removed.config.redacted() }),
+        ))
     }
 
     pub async fn delete_route(&self, id: &str) -> ApiResult {

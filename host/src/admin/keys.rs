@@ -4,10 +4,10 @@
 use http::StatusCode;
 use serde_json::{Value, json};
 
-use super::endpoints::{Api, parse_json};
+use super::endpoints::{Api, found, listed, parse_json};
 use super::{ApiError, ApiResult};
 use crate::config::PlanConfig;
-use crate::registry::{ApiKeyRecord, NewKey};
+use crate::registry::{ApiKeyRecord, Missing, NewKey};
 
 fn key_json(id: &str, key: &ApiKeyRecord) -> Value {
     json!({ "id": id, "name": key.name, "plan": key.plan, "enabled": key.enabled, "created": key.created })
@@ -46,21 +46,13 @@ impl Api<'_> {
 
     pub fn list_keys(&self) -> ApiResult {
         let state = self.gateway.registry().state();
-        let keys: Vec<Value> = state
-            .keys
-            .iter()
-            .map(|(id, key)| key_json(id, key))
-            .collect();
-        Ok((StatusCode::OK, json!({ "keys": keys })))
+        listed("keys", state.keys.iter().map(|(id, key)| key_json(id, key)))
     }
 
     pub fn get_key(&self, id: &str) -> ApiResult {
         let state = self.gateway.registry().state();
-        let key = state
-            .keys
-            .get(id)
-            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no key `{id}`")))?;
-        Ok((StatusCode::OK, key_json(id, key)))
+        let key = state.keys.get(id).map(|key| key_json(id, key));
+        found(key, || Missing::Key(id.to_owned()))
     }
 
     pub async fn create_key(&self, body: &[u8]) -> ApiResult {

@@ -66,181 +66,92 @@ impl Call {
 type Answer = Pin<Box<dyn Future<Output = ApiResult> + Send>>;
 type Handler = fn(Call) -> Answer;
 
-/// `handler!(|call| body)`: an endpoint's handler, `body` running in an async block that
-/// owns the [`Call`].
-macro_rules! handler {
-    (|$call:ident| $body:expr) => {{
-        #[allow(unused_mut, reason = "only the handlers that read a body need `mut`")]
-        fn handle(mut $call: Call) -> Answer {
-            Box::pin(async move { $body })
-        }
-        handle as Handler
-    }};
+/// The endpoint table: one `METHOD "path" => |call| body` line (or block) per endpoint;
+/// `body` runs in an async block that owns the [`Call`].
+macro_rules! endpoints {
+    ($($method:ident $path:literal => |$call:ident| $body:expr),* $(,)?) => {
+        vec![$(
+            (Method::$method, $path, {
+                #[allow(unused_mut, reason = "only the handlers that read a body need `mut`")]
+                fn handle(mut $call: Call) -> Answer {
+                    Box::pin(async move { $body })
+                }
+                handle as Handler
+            }),
+        )*]
+    };
 }
 
 /// Every endpoint (the table in `mod.rs`'s documentation lists the same).
 fn endpoints() -> Vec<(Method, &'static str, Handler)> {
-    use Method as M;
-    vec![
-        (M::GET, "/modules", handler!(|c| c.api().list_modules())),
-        (
-            M::GET,
-            "/modules/{name}",
-            handler!(|c| c.api().get_module(&c.param("name")?)),
-        ),
-        (
-            M::POST,
-            "/modules/{name}",
-            handler!(|c| {
-                let bytes = c.upload().await?;
-                let executor = upload_executor(c.parts.uri.query())?;
-                c.api().upload(&c.param("name")?, bytes, executor).await
-            }),
-        ),
-        (
-            M::DELETE,
-            "/modules/{name}/versions/{version}",
-            handler!(|c| {
-                let (name, version) = (c.param("name")?, c.param("version")?);
-                c.api().delete_version(&name, &version).await
-            }),
-        ),
-        (
-            M::PUT,
-            "/modules/{name}/aliases/{alias}",
-            handler!(|c| {
-                let bytes = c.json().await?;
-                let (name, alias) = (c.param("name")?, c.param("alias")?);
-                c.api().put_alias(&name, &alias, &bytes).await
-            }),
-        ),
-        (
-            M::DELETE,
-            "/modules/{name}/aliases/{alias}",
-            handler!(|c| {
-                let (name, alias) = (c.param("name")?, c.param("alias")?);
-                c.api().delete_alias(&name, &alias).await
-            }),
-        ),
-        (
-            M::PUT,
-            "/modules/{name}/config",
-            handler!(|c| {
-                let bytes = c.json().await?;
-                c.api().put_module_config(&c.param("name")?, &bytes).await
-            }),
-        ),
-        (M::GET, "/routes", handler!(|c| c.api().list_routes())),
-        (
-            M::PUT,
-            "/routes",
-            handler!(|c| {
-                let bytes = c.json().await?;
-                c.api().put_route(&bytes).await
-            }),
-        ),
-        (
-            M::GET,
-            "/routes/{id}",
-            handler!(|c| c.api().get_route(&c.param("id")?)),
-        ),
-        (
-            M::DELETE,
-            "/routes/{id}",
-            handler!(|c| c.api().delete_route(&c.param("id")?).await),
-        ),
-        (
-            M::GET,
-            "/routes/{id}/stats",
-            handler!(|c| c.api().route_stats(&c.param("id")?)),
-        ),
-        (
-            M::GET,
-            "/authorizers",
-            handler!(|c| c.api().list_authorizers()),
-        ),
-        (
-            M::PUT,
-            "/authorizers",
-            handler!(|c| {
-                let bytes = c.json().await?;
-                c.api().put_authorizer(&bytes).await
-            }),
-        ),
-        (
-            M::GET,
-            "/authorizers/{name}",
-            handler!(|c| c.api().get_authorizer(&c.param("name")?)),
-        ),
-        (
-            M::DELETE,
-            "/authorizers/{name}",
-            handler!(|c| c.api().delete_authorizer(&c.param("name")?).await),
-        ),
-        (M::GET, "/gateway", handler!(|c| c.api().get_gateway())),
-        (
-            M::PUT,
-            "/gateway",
-            handler!(|c| {
-                let bytes = c.json().await?;
-                c.api().put_gateway(&bytes).await
-            }),
-        ),
-        (M::GET, "/plans", handler!(|c| c.api().list_plans())),
-        (
-            M::PUT,
-            "/plans/{name}",
-            handler!(|c| {
-                let bytes = c.json().await?;
-                c.api().put_plan(&c.param("name")?, &bytes).await
-            }),
-        ),
-        (
-            M::DELETE,
-            "/plans/{name}",
-            handler!(|c| c.api().delete_plan(&c.param("name")?).await),
-        ),
-        (M::GET, "/keys", handler!(|c| c.api().list_keys())),
-        (
-            M::POST,
-            "/keys",
-            handler!(|c| {
-                let bytes = c.json().await?;
-                c.api().create_key(&bytes).await
-            }),
-        ),
-        (
-            M::GET,
-            "/keys/{id}",
-            handler!(|c| c.api().get_key(&c.param("id")?)),
-        ),
-        (
-            M::PUT,
-            "/keys/{id}",
-            handler!(|c| {
-                let bytes = c.json().await?;
-                c.api().update_key(&c.param("id")?, &bytes).await
-            }),
-        ),
-        (
-            M::DELETE,
-            "/keys/{id}",
-            handler!(|c| c.api().delete_key(&c.param("id")?).await),
-        ),
-        (
-            M::POST,
-            "/keys/{id}/rotate",
-            handler!(|c| c.api().rotate_key(&c.param("id")?).await),
-        ),
-        (
-            M::POST,
-            "/invoke",
-            handler!(|c| {
-                let bytes = c.upload().await?;
-                invoke::invoke(&c.gateway, &bytes).await
-            }),
-        ),
-    ]
+    endpoints! {
+        GET "/modules" => |c| c.api().list_modules(),
+        GET "/modules/{name}" => |c| c.api().get_module(&c.param("name")?),
+        POST "/modules/{name}" => |c| {
+            let bytes = c.upload().await?;
+            let executor = upload_executor(c.parts.uri.query())?;
+            c.api().upload(&c.param("name")?, bytes, executor).await
+        },
+        DELETE "/modules/{name}/versions/{version}" => |c| {
+            let (name, version) = (c.param("name")?, c.param("version")?);
+            c.api().delete_version(&name, &version).await
+        },
+        PUT "/modules/{name}/aliases/{alias}" => |c| {
+            let bytes = c.json().await?;
+            let (name, alias) = (c.param("name")?, c.param("alias")?);
+            c.api().put_alias(&name, &alias, &bytes).await
+        },
+        DELETE "/modules/{name}/aliases/{alias}" => |c| {
+            let (name, alias) = (c.param("name")?, c.param("alias")?);
+            c.api().delete_alias(&name, &alias).await
+        },
+        PUT "/modules/{name}/config" => |c| {
+            let bytes = c.json().await?;
+            c.api().put_module_config(&c.param("name")?, &bytes).await
+        },
+        GET "/routes" => |c| c.api().list_routes(),
+        PUT "/routes" => |c| {
+            let bytes = c.json().await?;
+            c.api().put_route(&bytes).await
+        },
+        GET "/routes/{id}" => |c| c.api().get_route(&c.param("id")?),
+        DELETE "/routes/{id}" => |c| c.api().delete_route(&c.param("id")?).await,
+        GET "/routes/{id}/stats" => |c| c.api().route_stats(&c.param("id")?),
+        GET "/authorizers" => |c| c.api().list_authorizers(),
+        PUT "/authorizers" => |c| {
+            let bytes = c.json().await?;
+            c.api().put_authorizer(&bytes).await
+        },
+        GET "/authorizers/{name}" => |c| c.api().get_authorizer(&c.param("name")?),
+        DELETE "/authorizers/{name}" => |c| c.api().delete_authorizer(&c.param("name")?).await,
+        GET "/gateway" => |c| c.api().get_gateway(),
+        PUT "/gateway" => |c| {
+            let bytes = c.json().await?;
+            c.api().put_gateway(&bytes).await
+        },
+        GET "/plans" => |c| c.api().list_plans(),
+        PUT "/plans/{name}" => |c| {
+            let bytes = c.json().await?;
+            c.api().put_plan(&c.param("name")?, &bytes).await
+        },
+        DELETE "/plans/{name}" => |c| c.api().delete_plan(&c.param("name")?).await,
+        GET "/keys" => |c| c.api().list_keys(),
+        POST "/keys" => |c| {
+            let bytes = c.json().await?;
+            c.api().create_key(&bytes).await
+        },
+        GET "/keys/{id}" => |c| c.api().get_key(&c.param("id")?),
+        PUT "/keys/{id}" => |c| {
+            let bytes = c.json().await?;
+            c.api().update_key(&c.param("id")?, &bytes).await
+        },
+        DELETE "/keys/{id}" => |c| c.api().delete_key(&c.param("id")?).await,
+        POST "/keys/{id}/rotate" => |c| c.api().rotate_key(&c.param("id")?).await,
+        POST "/invoke" => |c| {
+            let bytes = c.upload().await?;
+            invoke::invoke(&c.gateway, &bytes).await
+        },
+    }
 }
 
 /// The endpoints by path.

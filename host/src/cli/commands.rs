@@ -84,6 +84,12 @@ fn print_json(value: &Value) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints `items` (a JSON array) as a table, one row per item.
+fn print_rows(items: &Value, header: &[&str], row: impl Fn(&Value) -> Vec<String>) {
+    let rows: Vec<Vec<String>> = items.as_array().into_iter().flatten().map(row).collect();
+    println!("{}", table(header, &rows));
+}
+
 /// Columns padded to their widest cell.
 fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
@@ -203,11 +209,10 @@ pub(super) fn modules(args: ModulesArgs) -> anyhow::Result<()> {
         if args.admin.json {
             return print_json(&answer);
         }
-        let rows: Vec<Vec<String>> = answer["modules"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|m| {
+        print_rows(
+            &answer["modules"],
+            &["NAME", "LATEST", "VERSIONS", "ALIASES"],
+            |m| {
                 let aliases: Vec<String> = m["aliases"]
                     .as_object()
                     .into_iter()
@@ -220,11 +225,7 @@ pub(super) fn modules(args: ModulesArgs) -> anyhow::Result<()> {
                     m["versions"].as_array().map_or(0, Vec::len).to_string(),
                     aliases.join(" "),
                 ]
-            })
-            .collect();
-        println!(
-            "{}",
-            table(&["NAME", "LATEST", "VERSIONS", "ALIASES"], &rows)
+            },
         );
         return Ok(());
     };
@@ -232,22 +233,17 @@ pub(super) fn modules(args: ModulesArgs) -> anyhow::Result<()> {
     if args.admin.json {
         return print_json(&answer);
     }
-    let rows: Vec<Vec<String>> = answer["versions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|v| {
+    print_rows(
+        &answer["versions"],
+        &["VERSION", "SHA256", "SIZE", "CREATED"],
+        |v| {
             vec![
                 text(&v["version"]),
                 text(&v["sha256"]),
                 kib(v["size"].as_u64().unwrap_or(0)),
                 text(&v["created"]),
             ]
-        })
-        .collect();
-    println!(
-        "{}",
-        table(&["VERSION", "SHA256", "SIZE", "CREATED"], &rows)
+        },
     );
     for (alias, a) in answer["aliases"].as_object().into_iter().flatten() {
         let canary = match a.get("canary") {
@@ -267,23 +263,13 @@ pub(super) fn routes(args: RoutesArgs) -> anyhow::Result<()> {
     if args.admin.json {
         return print_json(&answer);
     }
-    let rows: Vec<Vec<String>> = answer["routes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|r| {
-            vec![
-                text(&r["id"]),
-                text(&r["method"]),
-                text(&r["path"]),
-                text(&r["module"]),
-                text(&r["source"]),
-            ]
-        })
-        .collect();
-    println!(
-        "{}",
-        table(&["ID", "METHOD", "PATH", "MODULE", "SOURCE"], &rows)
+    print_rows(
+        &answer["routes"],
+        &["ID", "METHOD", "PATH", "MODULE", "SOURCE"],
+        |r| {
+            let fields = ["id", "method", "path", "module", "source"];
+            fields.iter().map(|field| text(&r[*field])).collect()
+        },
     );
     Ok(())
 }

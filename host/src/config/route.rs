@@ -152,16 +152,9 @@ impl RouteConfig {
             }
         }
         if let Some(mb) = self.memory_mb {
-            if (1..=limits::MAX_MEMORY_MB).contains(&mb) {
-                limits.memory_bytes = mb << 20;
-            } else {
-                problem(
-                    "memory_mb",
-                    format!(
-                        "{mb} is out of range: memory is 1 to {} MiB",
-                        limits::MAX_MEMORY_MB
-                    ),
-                );
+            match mebibytes(mb, limits::MAX_MEMORY_MB, "memory is ") {
+                Ok(bytes) => limits.memory_bytes = bytes,
+                Err(message) => problem("memory_mb", message),
             }
         }
         let protection = self.validate_protection(&mut problem);
@@ -172,13 +165,9 @@ impl RouteConfig {
             );
         }
         if let Some(mb) = self.max_body_mb {
-            if (1..=limits::MAX_MAX_BODY_MB).contains(&mb) {
-                limits.max_body_bytes = mb << 20;
-            } else {
-                problem(
-                    "max_body_mb",
-                    format!("{mb} is out of range: 1 to {} MiB", limits::MAX_MAX_BODY_MB),
-                );
+            match mebibytes(mb, limits::MAX_MAX_BODY_MB, "") {
+                Ok(bytes) => limits.max_body_bytes = bytes,
+                Err(message) => problem("max_body_mb", message),
             }
         }
         match self.fuel {
@@ -209,5 +198,14 @@ impl RouteConfig {
             }
             _ => Err(problems),
         }
+    }
+}
+
+/// `mb` MiB in bytes, if it is 1 to `max`; the error says the range (`what` names it).
+fn mebibytes(mb: u64, max: u64, what: &str) -> Result<u64, String> {
+    if (1..=max).contains(&mb) {
+        Ok(mb << 20)
+    } else {
+        Err(format!("{mb} is out of range: {what}1 to {max} MiB"))
     }
 }

@@ -13,8 +13,8 @@ use super::protection::{RouteGuards, RouteStats};
 use super::throttle::Bucket;
 use crate::config::ThrottleConfig;
 use crate::config::limits::InvocationLimits;
-use crate::config::{AuthorizerConfig, AuthorizerKindSpec, Protection, Target};
-use crate::registry::{Conflict, Registry, RegistryError, RegistryState};
+use crate::config::{AuthorizerKindSpec, Protection, Target};
+use crate::registry::{AuthorizerRecord, Conflict, Registry, RegistryError, RegistryState};
 use crate::routing::{MethodFilter, RouteTable};
 use crate::runtime::{AuthorizerComponent, CompiledModule, Handler, ModuleKind, Sandbox};
 
@@ -218,7 +218,7 @@ pub(super) fn build_routes(
 
 /// What a decision cache is valid for: the authorizer's configuration and the module
 /// versions it runs. Decisions are thrown away when either changes.
-type CacheIdentity = (AuthorizerConfig, Vec<String>);
+type CacheIdentity = (AuthorizerRecord, Vec<String>);
 
 fn build_authorizers(
     registry: &Registry,
@@ -226,38 +226,30 @@ fn build_authorizers(
     caches: &Mutex<HashMap<String, (CacheIdentity, Arc<AuthorizerCache>)>>,
 ) -> HashMap<String, Arc<RouteAuthorizer>> {
     let mut caches = lock(caches);
-    let identity = |config: &AuthorizerConfig| -> CacheIdentity {
-        let versions = config
-            .module
-            .as_deref()
-            .and_then(|module| Target::parse(module).ok())
-            .and_then(|target| Registry::resolve(state, &target).ok())
+    let identity = |authorizer: &AuthorizerRecord| -> CacheIdentity {
+        let versions = authorizer
+            .target()
+            .and_then(|target| Registry::resolve(state, target).ok())
             .map(|resolved| {
                 let mut shas = vec![resolved.sha256];
                 shas.extend(resolved.canary.map(|(_, sha, _)| sha));
                 shas
             })
             .unwrap_or_default();
-        (config.clone(), versions)
+        (authorizer.clone(), versions)
     };
     caches.retain(|name, (live, _)| {
         state
             .authorizers
             .get(name)
-            .is_some_and(|config| identity(config) == *live)
+            .is_some_and(|authorizer| identity(authorizer) == *live)
     });
     let mut built = HashMap::new();
-    for (name, config) in &state.authorizers {
-        let spec = match config.validate() {
-            Ok(spec) => spec,
-            Err(problems) => {
-                tracing::error!(authorizer = %name, ?problems, "stored authorizer is invalid");
-                continue;
-            }
-        };
+    for (name, authorizer) in &state.authorizers {
+        let spec = authorizer.spec();
         let cache = caches
             .entry(name.clone())
-            .or_insert_with(|| (identity(config), Arc::new(AuthorizerCache::new())))
+            .or_insert_with(|| (identity(authorizer), Arc::new(AuthorizerCache::new())))
             .1
             .clone();
         let decider = match &spec.kind {
@@ -288,7 +280,10 @@ fn build_authorizers(
         if let Err(reason) = decider.ready() {
             tracing::error!(authorizer = %name, %reason, "authorizer cannot run");
         }
-        built.insert(name.clone(), Arc::new(RouteAuthorizer::new(spec, decider)));
+        built.insert(
+            name.clone(),
+            Arc::new(RouteAuthorizer::new(spec.clone(), decider)),
+        );
     }
     built
 }

@@ -113,9 +113,10 @@ fn users<'a>(
         .iter()
         .filter(move |r| by_routes(&r.spec().target))
         .map(super::authorizers::route_named);
-    let authorizers = state.authorizers.values().filter_map(move |a| {
-        let target = Target::parse(a.module.as_deref()?).ok()?;
-        uses(&target).then(|| Stored::Authorizer(a.name.clone()))
-    });
+    let authorizers = state
+        .authorizers
+        .values()
+        .filter(move |a| a.target().is_some_and(|target| uses(target)))
+        .map(|a| Stored::Authorizer(a.config.name.clone()));
     routes.chain(authorizers)
 }

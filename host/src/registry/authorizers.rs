@@ -1,9 +1,10 @@
 //! Authorizers in the registry: a name, a kind, identity sources and an authorizer module.
 
 use super::{
-    Conflict, Invalid, Missing, Registry, RegistryError, RegistryState, RouteRecord, Stored,
+    AuthorizerRecord, Conflict, Invalid, Missing, Registry, RegistryError, RegistryState,
+    RouteRecord, Stored,
 };
-use crate::config::{AuthorizerConfig, AuthorizerKindSpec, AuthorizerSpec, AuthorizerType, Target};
+use crate::config::{AuthorizerConfig, AuthorizerType, Target};
 use crate::runtime::ModuleKind;
 
 impl Registry {
@@ -11,9 +12,10 @@ impl Registry {
     pub fn put_authorizer(
         &self,
         config: AuthorizerConfig,
-    ) -> Result<AuthorizerConfig, RegistryError> {
+    ) -> Result<AuthorizerRecord, RegistryError> {
         self.change(|next| {
-            self.check_authorizer(next, &config)?;
+            let record = self.check_authorizer(next, config)?;
+            let config = &record.config;
             if config.kind != AuthorizerType::Jwt
                 && let Some(route) = next.routes.iter().find(|r| {
                     r.config.authorizer.as_deref() == Some(&config.name)
@@ -23,8 +25,8 @@ impl Registry {
                 let route = route_named(route);
                 return Err(Conflict::ScopesNeedJwt { route }.into());
             }
-            next.authorizers.insert(config.name.clone(), config.clone());
-            Ok(config)
+            next.authorizers.insert(config.name.clone(), record.clone());
+            Ok(record)
         })
     }
 
@@ -32,35 +34,18 @@ impl Registry {
     pub(super) fn check_authorizer(
         &self,
         state: &RegistryState,
-        config: &AuthorizerConfig,
-    ) -> Result<AuthorizerSpec, RegistryError> {
-        let spec = config.validate().map_err(Invalid::Fields)?;
-        if let AuthorizerKindSpec::Module { target, .. } = &spec.kind {
-            self.authorizer_module(state, target)?;
+        config: AuthorizerConfig,
+    ) -> Result<AuthorizerRecord, RegistryError> {
+        let record = AuthorizerRecord::new(config).map_err(Invalid::Fields)?;
+        if let Some(target) = record.target() {
+            self.check_kind(state, target, ModuleKind::Authorizer)?;
         }
-        Ok(spec)
+        Ok(record)
     }
 
-    /// Resolves an authorizer's target and checks every version it may run is an
-    /// authorizer.
-    pub(super) fn authorizer_module(
-        &self,
-        state: &RegistryState,
-        target: &Target,
-    ) -> Result<(), RegistryError> {
-        self.check_kind(state, target, ModuleKind::Authorizer)
-    }
-
-    /// Resolves a route's target and checks every version it may run is a handler.
-    pub(super) fn handler_module(
-        &self,
-        state: &RegistryState,
-        target: &Target,
-    ) -> Result<(), RegistryError> {
-        self.check_kind(state, target, ModuleKind::Handler)
-    }
-
-    fn check_kind(
+    /// Resolves `target` and checks every version it may run (the alias's canary too) is
+    /// `wanted`: a handler for a route, an authorizer for an authorizer.
+    pub(super) fn check_kind(
         &self,
         state: &RegistryState,
         target: &Target,
@@ -102,13 +87,13 @@ impl Registry {
             }
         };
         for route in &state.routes {
-            self.handler_module(state, &route.spec().target)
+            self.check_kind(state, &route.spec().target, ModuleKind::Handler)
                 .map_err(would_break(route_named(route), ModuleKind::Handler))?;
         }
-        for config in state.authorizers.values() {
-            if let Some(target) = config.module.as_deref().and_then(|m| Target::parse(m).ok()) {
-                let user = Stored::Authorizer(config.name.clone());
-                self.authorizer_module(state, &target)
+        for authorizer in state.authorizers.values() {
+            if let Some(target) = authorizer.target() {
+                let user = Stored::Authorizer(authorizer.config.name.clone());
+                self.check_kind(state, target, ModuleKind::Authorizer)
                     .map_err(would_break(user, ModuleKind::Authorizer))?;
             }
         }
@@ -116,7 +101,7 @@ impl Registry {
     }
 
     /// Deletes an authorizer no route uses.
-    pub fn delete_authorizer(&self, name: &str) -> Result<AuthorizerConfig, RegistryError> {
+    pub fn delete_authorizer(&self, name: &str) -> Result<AuthorizerRecord, RegistryError> {
         self.change(|next| {
             let in_use = next
                 .routes

@@ -173,7 +173,7 @@ pub enum Unresolved {
 pub enum Missing {
     /// A module.
     #[error("no module `{0}`")]
-    Module(ModuleName),
+    Module(String),
     /// A version of a module.
     #[error("module `{module}` has no version {version}")]
     Version {

@@ -13,6 +13,7 @@ use super::{Registry, RegistryError, RouteRecord, RouteSource};
 use crate::config::{ModuleName, Problem};
 use crate::manifest::{Manifest, ManifestError};
 use crate::routing::RouteTable;
+use crate::runtime::ModuleKind;
 
 /// Why the manifest could not be applied.
 #[derive(Debug, thiserror::Error)]
@@ -76,9 +77,9 @@ impl Registry {
         }
         let mut problems = Vec::new();
         for (i, config) in manifest.authorizers.iter().enumerate() {
-            match self.check_authorizer(&next, config) {
-                Ok(_) => {
-                    next.authorizers.insert(config.name.clone(), config.clone());
+            match self.check_authorizer(&next, config.clone()) {
+                Ok(record) => {
+                    next.authorizers.insert(config.name.clone(), record);
                 }
                 Err(error) => problems.push(Problem {
                     key: format!("authorizers[{i}].module"),
@@ -106,7 +107,7 @@ impl Registry {
                 });
                 continue;
             }
-            if let Err(error) = self.handler_module(&next, &spec.target) {
+            if let Err(error) = self.check_kind(&next, &spec.target, ModuleKind::Handler) {
                 problems.push(Problem {
                     key: format!("routes[{i}].module"),
                     message: error.to_string(),

@@ -26,8 +26,9 @@ pub use error::{Conflict, Invalid, Missing, RegistryError, Stored, Unresolved};
 pub use keys::NewKey;
 pub use manifest::ApplyError;
 pub use model::{
-    AliasRecord, ApiKeyRecord, Canary, GatewaySettings, ModuleRecord, QuotaUsed, RegistryState,
-    RouteEntry, RouteRecord, RouteSource, SavedQuotaUsage, VersionRecord, route_id,
+    AliasRecord, ApiKeyRecord, AuthorizerEntry, AuthorizerRecord, Canary, GatewaySettings,
+    ModuleRecord, QuotaUsed, RegistryState, RouteEntry, RouteRecord, RouteSource, SavedQuotaUsage,
+    VersionRecord, route_id,
 };
 pub use store::{FileStore, RegistryStore, sha256_hex};
 
@@ -210,6 +211,6 @@ impl RegistryState {
     ) -> Result<&mut ModuleRecord, RegistryError> {
         self.modules
             .get_mut(name.as_str())
-            .ok_or_else(|| Missing::Module(name.clone()).into())
+            .ok_or_else(|| Missing::Module(name.to_string()).into())
     }
 }

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::sha256_hex;
 use crate::config::{
-    AuthorizerConfig, Executor, ModuleConfig, PlanConfig, Problem, QuotaPeriod, RouteConfig,
-    RouteSpec, ThrottleConfig,
+    AuthorizerConfig, AuthorizerKindSpec, AuthorizerSpec, Executor, ModuleConfig, PlanConfig,
+    Problem, QuotaPeriod, RouteConfig, RouteSpec, Target, ThrottleConfig,
 };
 
 /// Version of the stored document's shape.
@@ -27,7 +27,7 @@ pub struct RegistryState {
     pub routes: Vec<RouteRecord>,
     /// Authorizers by name.
     #[serde(default)]
-    pub authorizers: BTreeMap<String, AuthorizerConfig>,
+    pub authorizers: BTreeMap<String, AuthorizerRecord>,
     /// Gateway-wide settings.
     #[serde(default)]
     pub gateway: GatewaySettings,
@@ -176,6 +176,70 @@ impl RouteEntry {
     /// Its stable id in the admin API.
     pub fn id(&self) -> &str {
         &self.id
+    }
+}
+
+/// A stored authorizer: its configuration as written, with its validated form derived
+/// once, when it enters the registry or is read back (an invalid one fails the load).
+/// Stored as the configuration alone.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "AuthorizerConfig")]
+pub struct AuthorizerRecord(Arc<AuthorizerEntry>);
+
+/// What an [`AuthorizerRecord`] holds.
+#[derive(Debug, PartialEq)]
+pub struct AuthorizerEntry {
+    /// The configuration, as written.
+    pub config: AuthorizerConfig,
+    spec: AuthorizerSpec,
+}
+
+impl AuthorizerRecord {
+    /// Validates `config`; the problems name its fields.
+    pub fn new(config: AuthorizerConfig) -> Result<Self, Vec<Problem>> {
+        let spec = config.validate()?;
+        Ok(AuthorizerRecord(Arc::new(AuthorizerEntry { config, spec })))
+    }
+}
+
+impl std::ops::Deref for AuthorizerRecord {
+    type Target = AuthorizerEntry;
+
+    fn deref(&self) -> &AuthorizerEntry {
+        &self.0
+    }
+}
+
+impl AuthorizerEntry {
+    /// The authorizer, validated.
+    pub fn spec(&self) -> &AuthorizerSpec {
+        &self.spec
+    }
+
+    /// The module it runs, if it runs one.
+    pub fn target(&self) -> Option<&Target> {
+        match &self.spec.kind {
+            AuthorizerKindSpec::Module { target, .. } => Some(target),
+            AuthorizerKindSpec::Jwt(_) => None,
+        }
+    }
+}
+
+impl TryFrom<AuthorizerConfig> for AuthorizerRecord {
+    type Error = String;
+
+    fn try_from(config: AuthorizerConfig) -> Result<Self, String> {
+        let name = config.name.clone();
+        AuthorizerRecord::new(config).map_err(|problems| {
+            let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            format!("stored authorizer `{name}` is invalid: {}", text.join("; "))
+        })
+    }
+}
+
+impl Serialize for AuthorizerRecord {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.config.serialize(serializer)
     }
 }
 

@@ -9,6 +9,7 @@ use super::{
 };
 use crate::config::{AuthorizerType, Problem, RouteConfig, RouteSpec};
 use crate::routing::RouteTable;
+use crate::runtime::ModuleKind;
 
 impl Registry {
     pub(super) fn route_index_lock(&self) -> MutexGuard<'_, Option<RouteTable<()>>> {
@@ -23,7 +24,7 @@ impl Registry {
         let spec = record.spec();
         let mut state = self.lock();
         let mut next = state.clone();
-        self.handler_module(&next, &spec.target)?;
+        self.check_kind(&next, &spec.target, ModuleKind::Handler)?;
         check_route_authorizer(&next, spec)?;
         self.check_fuel(spec)?;
         let added = upsert_route(&mut next.routes, record.clone());
@@ -79,14 +80,14 @@ pub(super) fn check_route_authorizer(
     let Some(name) = &spec.authorizer else {
         return Ok(());
     };
-    let config = state
+    let authorizer = state
         .authorizers
         .get(name.as_str())
         .ok_or_else(|| RegistryError::from(Invalid::UnknownAuthorizer(name.clone())))?;
-    if !spec.scopes.is_empty() && config.kind != AuthorizerType::Jwt {
+    if !spec.scopes.is_empty() && authorizer.config.kind != AuthorizerType::Jwt {
         return Err(Invalid::ScopesNeedJwt {
             authorizer: name.clone(),
-            kind: config.kind,
+            kind: authorizer.config.kind,
         }
         .into());
     }

@@ -49,6 +49,7 @@ fn precedence_table() {
     ]);
     /// (method, path, expected route, expected params)
     type Case<'a> = (Method, &'a str, &'a str, &'a [(&'a str, &'a str)]);
+    #[rustfmt::skip]
     let cases: &[Case<'_>] = &[
         // literal beats parameter
         (Method::GET, "/users/me", "GET /users/me", &[]),
@@ -59,51 +60,16 @@ fn precedence_table() {
         // …and ANY takes the other methods
         (Method::PUT, "/users/42", "ANY /users/{id}", &[("id", "42")]),
         // methods nobody names fall back to ANY routes
-        (
-            Method::from_bytes(b"PURGE").expect("method"),
-            "/users/7",
-            "ANY /users/{id}",
-            &[("id", "7")],
-        ),
+        (Method::from_bytes(b"PURGE").expect("method"), "/users/7", "ANY /users/{id}", &[("id", "7")]),
         // a more specific template for another method does not hide a match for this one
-        (
-            Method::GET,
-            "/users/42/avatar",
-            "GET /{proxy+}",
-            &[("proxy", "users/42/avatar")],
-        ),
-        (
-            Method::POST,
-            "/users/42/avatar",
-            "POST /users/{id}/avatar",
-            &[("id", "42")],
-        ),
+        (Method::GET, "/users/42/avatar", "GET /{proxy+}", &[("proxy", "users/42/avatar")]),
+        (Method::POST, "/users/42/avatar", "POST /users/{id}/avatar", &[("id", "42")]),
         // greedy tail takes the rest, slashes included
-        (
-            Method::GET,
-            "/a/b/c",
-            "GET /{proxy+}",
-            &[("proxy", "a/b/c")],
-        ),
-        (
-            Method::PATCH,
-            "/static/css/site.css",
-            "ANY /static/{file+}",
-            &[("file", "css/site.css")],
-        ),
+        (Method::GET, "/a/b/c", "GET /{proxy+}", &[("proxy", "a/b/c")]),
+        (Method::PATCH, "/static/css/site.css", "ANY /static/{file+}", &[("file", "css/site.css")]),
         // for GET, the literal-prefixed ANY tail beats the bare greedy GET route
-        (
-            Method::GET,
-            "/static/x",
-            "ANY /static/{file+}",
-            &[("file", "x")],
-        ),
-        (
-            Method::DELETE,
-            "/static/locked",
-            "DELETE /static/locked",
-            &[],
-        ),
+        (Method::GET, "/static/x", "ANY /static/{file+}", &[("file", "x")]),
+        (Method::DELETE, "/static/locked", "DELETE /static/locked", &[]),
     ];
     for (method, path, expected, params) in cases {
         let (route, got) = found(&t, method.clone(), path);

@@ -55,6 +55,17 @@ fn request(uri: &str, host: &str) -> http::Request<WasiBody> {
         .expect("request")
 }
 
+/// `GET http://x.invalid/`.
+fn plain_request() -> http::Request<WasiBody> {
+    request("http://x.invalid/", "x.invalid")
+}
+
+/// The echoed body of [`plain_request`] sent to `addrs`.
+async fn plain_get(addrs: &[SocketAddr], timeouts: Timeouts) -> String {
+    let sent = send(plain_request(), addrs, timeouts).await.expect("sent");
+    body_text(sent).await
+}
+
 async fn body_text(sent: Sent) -> String {
     let (response, io) = sent;
     let io = tokio::spawn(Box::into_pin(io));
@@ -88,21 +99,9 @@ async fn requests_go_to_the_vetted_address_and_never_resolve_the_name() {
 async fn the_next_address_is_tried_when_one_refuses() {
     let server = echo_server().await;
     let closed = closed_port().await;
-    let sent = send(
-        request("http://x.invalid/", "x.invalid"),
-        &[closed, server],
-        TIMEOUTS,
-    )
-    .await
-    .expect("sent");
-    assert_eq!(body_text(sent).await, "x.invalid /");
+    assert_eq!(plain_get(&[closed, server], TIMEOUTS).await, "x.invalid /");
 
-    let refused = send(
-        request("http://x.invalid/", "x.invalid"),
-        &[closed],
-        TIMEOUTS,
-    )
-    .await;
+    let refused = send(plain_request(), &[closed], TIMEOUTS).await;
     assert!(
         matches!(refused, Err(Error::ConnectionRefused)),
         "{:?}",
@@ -143,14 +142,8 @@ async fn an_address_that_never_answers_leaves_time_for_the_next() {
         connect: Duration::from_secs(2),
         ..TIMEOUTS
     };
-    let sent = send(
-        request("http://x.invalid/", "x.invalid"),
-        &[blackhole, server],
-        timeouts,
-    )
-    .await
-    .expect("sent through the second address");
-    assert_eq!(body_text(sent).await, "x.invalid /");
+    let answer = plain_get(&[blackhole, server], timeouts).await;
+    assert_eq!(answer, "x.invalid /", "sent through the second address");
 }
 
 #[tokio::test]
@@ -167,7 +160,7 @@ async fn a_server_that_never_answers_times_out() {
         first_byte: Duration::from_millis(200),
         ..TIMEOUTS
     };
-    let sent = send(request("http://x.invalid/", "x.invalid"), &[addr], timeouts).await;
+    let sent = send(plain_request(), &[addr], timeouts).await;
     assert!(
         matches!(sent, Err(Error::ConnectionReadTimeout)),
         "{:?}",
@@ -193,7 +186,7 @@ async fn a_body_that_stalls_times_out() {
         between_bytes: Duration::from_millis(200),
         ..TIMEOUTS
     };
-    let (response, io) = send(request("http://x.invalid/", "x.invalid"), &[addr], timeouts)
+    let (response, io) = send(plain_request(), &[addr], timeouts)
         .await
         .expect("sent");
     let _io = tokio::spawn(Box::into_pin(io));

@@ -108,13 +108,7 @@ async fn serve(stream: Vec<u8>, piece: usize) -> Vec<bool> {
 
 #[tokio::test]
 async fn hyper_is_handed_the_requests_the_watcher_counted() {
-    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut next = super::tests::xorshift(0x9e37_79b9_7f4a_7c15);
     for round in 0..400 {
         let units: Vec<&Unit> = (0..1 + next() % 6)
             .map(|_| &UNITS[(next() % UNITS.len() as u64) as usize])

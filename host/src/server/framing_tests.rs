@@ -227,13 +227,7 @@ fn any_bytes_in_any_reads_leave_it_in_a_sane_state() {
         b"\x00\xff;\n\r",
         b"POST /x HTTP/1.1\r\n",
     ];
-    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut next = xorshift(0x2545_f491_4f6c_dd1d);
     for _ in 0..2_000 {
         let stream: Vec<u8> = (0..next() % 12)
             .flat_map(|_| pieces[(next() % pieces.len() as u64) as usize].to_vec())
@@ -249,5 +243,15 @@ fn any_bytes_in_any_reads_leave_it_in_a_sane_state() {
         // Every head counted has a request line of its own in the stream.
         let request_lines = stream.windows(11).filter(|w| w == b" HTTP/1.1\r\n").count();
         assert!(tracker.heads <= request_lines as u64);
+    }
+}
+
+/// A small deterministic random sequence (xorshift64), for the randomised tests.
+pub(super) fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
     }
 }
