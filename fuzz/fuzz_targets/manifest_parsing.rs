@@ -6,22 +6,13 @@
 
 #[path = "../../host/src/allowlist.rs"]
 mod allowlist;
-#[path = "../../host/src/limits.rs"]
-mod limits;
+// The configuration types the manifest is made of (the layer below it).
+#[path = "../../host/src/config/mod.rs"]
+mod config;
 #[path = "../../host/src/manifest/mod.rs"]
 mod manifest;
 #[path = "../../host/src/routing/mod.rs"]
 mod routing;
-#[path = "../../host/src/throttle.rs"]
-mod throttle;
-
-#[path = "../../host/src/registry/model.rs"]
-mod registry_model;
-
-/// The registry's records, which the manifest shares.
-mod registry {
-    pub use super::registry_model::*;
-}
 
 use std::path::Path;
 
