@@ -11,6 +11,7 @@ mod cli;
 mod cli_client;
 mod default_manifest;
 mod deploy;
+mod early_refusal;
 mod failures;
 mod handlers;
 mod isolation;

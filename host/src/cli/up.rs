@@ -66,6 +66,10 @@ pub(super) struct UpArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     body_idle_timeout: u64,
 
+    /// Longest a chunked request body may take to arrive in full, in seconds (longer: 408).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    body_timeout: u64,
+
     /// Count the instructions guests run, so routes can set a `fuel` budget (deterministic
     /// CPU limits; costs some speed on every route).
     #[arg(long)]
@@ -134,6 +138,7 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
         registry,
         GatewayOptions {
             body_idle_timeout: Duration::from_secs(args.body_idle_timeout),
+            body_timeout: Duration::from_secs(args.body_timeout),
         },
     )?;
 

@@ -17,6 +17,10 @@ pub const MAX_AUTHORIZER_TIMEOUT_MS: u64 = 10_000;
 pub const DEFAULT_TTL_SECONDS: u64 = 300;
 /// Longest a decision may be reused.
 pub const MAX_TTL_SECONDS: u64 = 3_600;
+/// Default most runs of one authorizer at once.
+pub const DEFAULT_AUTHORIZER_CONCURRENCY: u32 = 32;
+/// Largest `max_concurrency` an authorizer may set.
+pub const MAX_AUTHORIZER_CONCURRENCY: u32 = 10_000;
 
 /// Default leeway for `exp` and `nbf`.
 pub const DEFAULT_LEEWAY_SECONDS: u64 = 60;
@@ -47,6 +51,9 @@ pub struct AuthorizerConfig {
     /// Time the authorizer may take, in milliseconds (at most 10000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
+    /// Most runs of the authorizer at once (default 32); more wait briefly, then get 503.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrency: Option<u32>,
     /// JWT: the required `iss`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
@@ -186,6 +193,8 @@ pub enum AuthorizerKindSpec {
         ttl: Duration,
         /// How long one call may take.
         timeout: Duration,
+        /// Most calls at once.
+        max_concurrency: u32,
     },
     /// The built-in JWT validation.
     Jwt(JwtSpec),
@@ -335,11 +344,21 @@ impl AuthorizerConfig {
                 ),
             );
         }
+        let max_concurrency = self
+            .max_concurrency
+            .unwrap_or(DEFAULT_AUTHORIZER_CONCURRENCY);
+        if !(1..=MAX_AUTHORIZER_CONCURRENCY).contains(&max_concurrency) {
+            problem(
+                "max_concurrency",
+                format!("{max_concurrency} is out of range: 1 to {MAX_AUTHORIZER_CONCURRENCY}"),
+            );
+        }
         Some(AuthorizerKindSpec::Module {
             token,
             target: target?,
             ttl: Duration::from_secs(ttl),
             timeout: Duration::from_millis(timeout),
+            max_concurrency,
         })
     }
 }

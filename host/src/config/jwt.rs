@@ -49,6 +49,7 @@ impl AuthorizerConfig {
         for (field, set) in [
             ("ttl_seconds", self.ttl_seconds.is_some()),
             ("timeout_ms", self.timeout_ms.is_some()),
+            ("max_concurrency", self.max_concurrency.is_some()),
         ] {
             if set {
                 problem(

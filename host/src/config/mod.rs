@@ -20,8 +20,9 @@ mod throttle;
 
 pub use authorizer::{
     AuthorizerConfig, AuthorizerKindSpec, AuthorizerSpec, AuthorizerType,
-    DEFAULT_AUTHORIZER_TIMEOUT_MS, DEFAULT_TTL_SECONDS, IdentitySource, JwtSpec, KeySource,
-    MAX_AUTHORIZER_TIMEOUT_MS, MAX_TTL_SECONDS,
+    DEFAULT_AUTHORIZER_CONCURRENCY, DEFAULT_AUTHORIZER_TIMEOUT_MS, DEFAULT_TTL_SECONDS,
+    IdentitySource, JwtSpec, KeySource, MAX_AUTHORIZER_CONCURRENCY, MAX_AUTHORIZER_TIMEOUT_MS,
+    MAX_TTL_SECONDS,
 };
 pub use jwt::decoding_key_from_pem;
 pub use limits::InvocationLimits;

@@ -14,76 +14,23 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-use moka::Expiry;
+use std::time::Duration;
 
 use serde_json::Value;
 
 use super::build::Versions;
+pub(super) use super::decisions::AuthorizerCache;
 use super::jwt::{JwtError, JwtVerifier, has_scopes};
 use super::rejection::{Rejection, Unauthenticated, Unavailable};
 use super::request::RequestId;
 use crate::config::limits::InvocationLimits;
-use crate::config::{AuthorizerSpec, IdentitySource, JwtSpec, MAX_TTL_SECONDS};
+use crate::config::{AuthorizerSpec, IdentitySource, MAX_TTL_SECONDS};
 use crate::runtime::{AuthRequest, AuthorizerComponent, AuthorizerKind, Decision, InvocationFacts};
-
-/// Most decisions one authorizer's cache keeps.
-const CACHE_CAPACITY: u64 = 10_000;
 
 /// What the handler learns from an allowing decision.
 pub(super) struct Allowed {
     pub principal: String,
     pub context: Vec<(String, String)>,
-}
-
-/// Decisions by identity values, each kept for its own TTL (and, for a JWT authorizer, its
-/// verifier with the fetched keys).
-pub struct AuthorizerCache {
-    cache: moka::sync::Cache<Vec<String>, CachedDecision>,
-    jwt: std::sync::OnceLock<Result<Arc<JwtVerifier>, Arc<str>>>,
-}
-
-#[derive(Clone)]
-struct CachedDecision {
-    decision: Arc<Decision>,
-    ttl: Duration,
-}
-
-struct PerEntryTtl;
-
-impl Expiry<Vec<String>, CachedDecision> for PerEntryTtl {
-    fn expire_after_create(
-        &self,
-        _key: &Vec<String>,
-        value: &CachedDecision,
-        _created_at: Instant,
-    ) -> Option<Duration> {
-        Some(value.ttl)
-    }
-}
-
-impl AuthorizerCache {
-    pub(super) fn new() -> Self {
-        AuthorizerCache {
-            cache: moka::sync::Cache::builder()
-                .max_capacity(CACHE_CAPACITY)
-                .expire_after(PerEntryTtl)
-                .build(),
-            jwt: std::sync::OnceLock::new(),
-        }
-    }
-
-    /// The JWT verifier kept with this cache (made on first use).
-    pub(super) fn jwt(&self, spec: &JwtSpec) -> Result<Arc<JwtVerifier>, Arc<str>> {
-        self.jwt
-            .get_or_init(|| {
-                JwtVerifier::new(spec.clone())
-                    .map(Arc::new)
-                    .map_err(Arc::from)
-            })
-            .clone()
-    }
 }
 
 /// What decides for an authorizer.
@@ -153,32 +100,20 @@ impl RouteAuthorizer {
             let name = self.spec.name.clone();
             return Err(Rejection::Unavailable(Unavailable::ScopesWithoutJwt(name)));
         }
-        let decision = match cache.cache.get(&identity) {
-            Some(cached) => cached.decision,
-            None => {
-                let versions = versions.as_ref().map_err(|reason| {
-                    Rejection::Unavailable(Unavailable::Authorizer(reason.clone()))
-                })?;
-                let decision = Arc::new(
-                    self.run(versions, *token, *timeout, &request, &identity)
-                        .await?,
-                );
-                // The decision may shorten the authorizer's TTL, never lengthen it.
-                let ttl = decision.ttl_seconds.map_or(*ttl, |s| {
-                    Duration::from_secs(u64::from(s).min(MAX_TTL_SECONDS)).min(*ttl)
-                });
-                if !ttl.is_zero() {
-                    cache.cache.insert(
-                        identity,
-                        CachedDecision {
-                            decision: decision.clone(),
-                            ttl,
-                        },
-                    );
-                }
-                decision
-            }
+        let versions = versions
+            .as_ref()
+            .map_err(|reason| Rejection::Unavailable(Unavailable::Authorizer(reason.clone())));
+        let run = async {
+            let decision = self
+                .run(versions?, *token, *timeout, &request, &identity)
+                .await?;
+            // The decision may shorten the authorizer's TTL, never lengthen it.
+            let ttl = decision.ttl_seconds.map_or(*ttl, |s| {
+                Duration::from_secs(u64::from(s).min(MAX_TTL_SECONDS)).min(*ttl)
+            });
+            Ok((decision, ttl))
         };
+        let decision = cache.decide(identity.clone(), !ttl.is_zero(), run).await?;
         if !decision.allow {
             return Err(Rejection::Forbidden);
         }
@@ -322,7 +257,7 @@ impl RouteAuthorizer {
                     %error,
                     "authorizer failed: denying"
                 );
-                Rejection::AuthorizerFailed(error)
+                Rejection::AuthorizerFailed
             })
     }
 }

@@ -1,9 +1,11 @@
-//! Request bodies on their way to a guest: the route's size limit (413) and an idle
-//! timeout between chunks (408), enforced before the guest runs.
+//! Request bodies on their way to a guest: the route's size limit (413), an idle timeout
+//! between chunks and a deadline for the whole body (408), enforced before the guest runs.
 //!
 //! A body with a `Content-Length` over the limit is refused at once; one within it streams
-//! to the guest as it arrives. A chunked body (no length) is read up to the limit before the
-//! guest runs, so an oversized one is refused without running the guest.
+//! to the guest as it arrives (the route's timeout bounds it). A chunked body (no length)
+//! is read up to the limit, within the body deadline, before the guest runs, so an
+//! oversized or endless one is refused without running the guest. The pipeline reads a
+//! body only once the request is identified, throttled and authorized.
 
 use std::time::Duration;
 
@@ -22,6 +24,16 @@ pub(super) type RequestBody = UnsyncBoxBody<Bytes, wasmtime_wasi_http::Error>;
 /// Longest pause between two chunks of a request body (nginx's `client_body_timeout`).
 pub const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Longest a chunked request body may take to arrive in full.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a body may take: between two chunks, and in all.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct BodyTimeouts {
+    pub idle: Duration,
+    pub total: Duration,
+}
+
 /// How much of a refused body is still read (and dropped), so the client can read the 413
 /// instead of seeing its upload cut off.
 const DRAIN_LIMIT: u64 = 16 << 20;
@@ -31,11 +43,12 @@ pub(super) async fn prepare<B>(
     headers: &http::HeaderMap,
     body: B,
     limit: u64,
-    idle: Duration,
+    timeouts: BodyTimeouts,
 ) -> Result<RequestBody, Rejection>
 where
     B: GuestBody + Unpin,
 {
+    let idle = timeouts.idle;
     let declared = headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -48,7 +61,10 @@ where
         }
         Some(_) => Ok(IdleTimeout::new(body.boxed_unsync(), idle).boxed_unsync()),
         None if body.is_end_stream() => Ok(body.boxed_unsync()),
-        None => read_up_to(body, limit, idle).await,
+        None => match tokio::time::timeout(timeouts.total, read_up_to(body, limit, idle)).await {
+            Ok(read) => read,
+            Err(_elapsed) => Err(Rejection::BodyTooSlow(timeouts.total)),
+        },
     }
 }
 

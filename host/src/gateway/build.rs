@@ -249,7 +249,10 @@ fn build_authorizers(
         let spec = authorizer.spec();
         let cache = caches
             .entry(name.clone())
-            .or_insert_with(|| (identity(authorizer), Arc::new(AuthorizerCache::new())))
+            .or_insert_with(|| {
+                let cache = AuthorizerCache::new(authorizer.max_concurrency());
+                (identity(authorizer), Arc::new(cache))
+            })
             .1
             .clone();
         let decider = match &spec.kind {
@@ -258,6 +261,7 @@ fn build_authorizers(
                 token,
                 ttl,
                 timeout,
+                ..
             } => {
                 let versions = load_versions(registry, state, target, |module| match module {
                     CompiledModule::Authorizer(authorizer) => {

@@ -11,6 +11,7 @@
 mod authorization;
 mod body;
 mod build;
+mod decisions;
 mod jwt;
 mod keys;
 mod pipeline;
@@ -44,12 +45,15 @@ pub const QUOTA_USAGE_SAVE_INTERVAL: std::time::Duration = std::time::Duration::
 pub struct GatewayOptions {
     /// Longest pause between two chunks of a request body (then 408).
     pub body_idle_timeout: std::time::Duration,
+    /// Longest a chunked request body may take to arrive in full (then 408).
+    pub body_timeout: std::time::Duration,
 }
 
 impl Default for GatewayOptions {
     fn default() -> Self {
         GatewayOptions {
             body_idle_timeout: body::BODY_IDLE_TIMEOUT,
+            body_timeout: body::BODY_TIMEOUT,
         }
     }
 }

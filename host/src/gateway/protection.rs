@@ -65,7 +65,11 @@ impl ConcurrencyGate {
         }
     }
 
-    async fn enter(&self, stats: &RouteStats) -> Result<OwnedSemaphorePermit, Rejection> {
+    /// A slot, waiting in the bounded queue if none is free; counted in `stats`.
+    pub(super) async fn enter(
+        &self,
+        stats: &RouteStats,
+    ) -> Result<OwnedSemaphorePermit, Rejection> {
         if let Ok(slot) = self.slots.clone().try_acquire_owned() {
             return Ok(slot);
         }
@@ -136,6 +140,28 @@ impl RouteGuards {
         parts: &http::request::Parts,
         source_ip: Option<IpAddr>,
     ) -> Result<Option<Verdict>, Rejection> {
+        self.take(gateway, parts, source_ip, true)
+    }
+
+    /// [`RouteGuards::throttle`] for a request refused before it counts against the route
+    /// (an invalid API key): only the per-client and the gateway-wide buckets take a token,
+    /// so a flood of bad keys is throttled like any other flood.
+    pub(super) fn throttle_refused(
+        &self,
+        gateway: Option<&Bucket>,
+        parts: &http::request::Parts,
+        source_ip: Option<IpAddr>,
+    ) -> Result<Option<Verdict>, Rejection> {
+        self.take(gateway, parts, source_ip, false)
+    }
+
+    fn take(
+        &self,
+        gateway: Option<&Bucket>,
+        parts: &http::request::Parts,
+        source_ip: Option<IpAddr>,
+        route_bucket: bool,
+    ) -> Result<Option<Verdict>, Rejection> {
         let mut reported: Option<Verdict> = None;
         let client = self.client_throttle.as_ref().map(|(buckets, key)| {
             let id = match key {
@@ -151,7 +177,10 @@ impl RouteGuards {
         });
         for verdict in [
             client,
-            self.throttle.as_ref().map(Bucket::check),
+            self.throttle
+                .as_ref()
+                .filter(|_| route_bucket)
+                .map(Bucket::check),
             gateway.map(Bucket::check),
         ]
         .into_iter()

@@ -37,8 +37,9 @@ pub enum Rejection {
     Unauthorized(Unauthenticated),
     /// The route's authorizer denied the request.
     Forbidden,
-    /// The route's authorizer failed; the request is denied (fail closed).
-    AuthorizerFailed(crate::runtime::AuthorizeError),
+    /// The route's authorizer failed (why is logged where it failed); the request is denied
+    /// (fail closed).
+    AuthorizerFailed,
     /// The route's JWT authorizer has no usable signing keys; the request is denied.
     AuthorizerUnavailable,
     /// A rate limit refused the request.
@@ -47,6 +48,8 @@ pub enum Rejection {
     PayloadTooLarge(u64),
     /// The request body stalled for longer than allowed.
     RequestTimeout(std::time::Duration),
+    /// The request body did not arrive in full within the body deadline.
+    BodyTooSlow(std::time::Duration),
     /// The route needs an API key and the request has none, or not a valid, enabled one.
     ApiKey(KeyRefusal),
     /// The API key used up its plan's quota for the period.
@@ -108,7 +111,7 @@ impl Rejection {
             }
             Rejection::Forbidden => ErrorReply::plain(S::FORBIDDEN),
             // What went wrong stays in the gateway's log: clients learn only that it did.
-            Rejection::AuthorizerFailed(_) | Rejection::AuthorizerUnavailable => {
+            Rejection::AuthorizerFailed | Rejection::AuthorizerUnavailable => {
                 ErrorReply::plain(S::INTERNAL_SERVER_ERROR).kind("authorizer_failed")
             }
             Rejection::Throttled(verdict) => {
@@ -130,6 +133,14 @@ impl Rejection {
                 format!("the request body is larger than this route's limit of {limit} bytes"),
             )
             .message("Request Entity Too Large"),
+            Rejection::BodyTooSlow(total) => ErrorReply::detailed(
+                S::REQUEST_TIMEOUT,
+                "request_timeout",
+                format!(
+                    "the request body did not arrive in full within {} s",
+                    total.as_secs()
+                ),
+            ),
             Rejection::RequestTimeout(idle) => ErrorReply::detailed(
                 S::REQUEST_TIMEOUT,
                 "request_timeout",
@@ -182,6 +193,26 @@ impl Rejection {
                     _ => reply,
                 }
             }
+        }
+    }
+
+    /// The same refusal for another request that waited for one shared authorizer run:
+    /// the gate's overflow as it was, any other failure as [`Rejection::AuthorizerFailed`].
+    pub(super) fn for_waiter(&self) -> Rejection {
+        match self {
+            Rejection::Overflow {
+                status,
+                reason,
+                limit,
+                queue,
+            } => Rejection::Overflow {
+                status: *status,
+                reason: *reason,
+                limit: *limit,
+                queue: *queue,
+            },
+            Rejection::Unavailable(why) => Rejection::Unavailable(why.clone()),
+            _ => Rejection::AuthorizerFailed,
         }
     }
 

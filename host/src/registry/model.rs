@@ -216,6 +216,17 @@ impl AuthorizerEntry {
         &self.spec
     }
 
+    /// Most runs at once of the module it runs (the default for a JWT authorizer, which
+    /// runs none).
+    pub fn max_concurrency(&self) -> u32 {
+        match &self.spec.kind {
+            AuthorizerKindSpec::Module {
+                max_concurrency, ..
+            } => *max_concurrency,
+            AuthorizerKindSpec::Jwt(_) => crate::config::DEFAULT_AUTHORIZER_CONCURRENCY,
+        }
+    }
+
     /// The module it runs, if it runs one.
     pub fn target(&self) -> Option<&Target> {
         match &self.spec.kind {

@@ -1,4 +1,4 @@
-//! Step 5, authorize: a route whose module version cannot run answers 503; a route with an
+//! Step 4, authorize: a route whose module version cannot run answers 503; a route with an
 //! authorizer runs it (`gateway/authorization.rs`: identity sources, decision cache, the
 //! WASM authorizer or JWT validation), and an allowing decision's principal and context go
 //! on to the handler.

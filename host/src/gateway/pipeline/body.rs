@@ -1,9 +1,10 @@
-//! Step 4, read body: the body is held to the route's `max_body_mb` (`gateway/body.rs`):
-//! a `Content-Length` over it → 413 at once, a chunked body read up to it (413 beyond, 408
-//! if it stalls), a declared one streamed with the idle timeout.
+//! Step 5, read body (only once the request is identified, throttled and authorized): the
+//! body is held to the route's `max_body_mb` (`gateway/body.rs`): a `Content-Length` over
+//! it → 413 at once, a chunked body read up to it (413 beyond, 408 if it stalls or misses
+//! the body deadline), a declared one streamed with the idle timeout.
 
 use super::super::Gateway;
-use super::super::body::{RequestBody, prepare};
+use super::super::body::{BodyTimeouts, RequestBody, prepare};
 use super::super::rejection::Rejection;
 use super::super::request::RequestCtx;
 use crate::runtime::GuestBody;
@@ -19,5 +20,9 @@ where
     B: GuestBody + Unpin,
 {
     let limit = ctx.route.limits.max_body_bytes;
-    prepare(headers, body, limit, gateway.options.body_idle_timeout).await
+    let timeouts = BodyTimeouts {
+        idle: gateway.options.body_idle_timeout,
+        total: gateway.options.body_timeout,
+    };
+    prepare(headers, body, limit, timeouts).await
 }

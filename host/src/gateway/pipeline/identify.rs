@@ -1,6 +1,7 @@
 //! Step 2, identify: a route that requires an API key looks up `x-api-key` (403 when it is
-//! missing, unknown or disabled), before any bucket is touched, so an invalid key uses up
-//! nobody's tokens.
+//! missing, unknown or disabled). An invalid key uses up no route's or plan's tokens, but
+//! takes one from the per-client and gateway-wide buckets (429 when they are empty), so a
+//! flood of bad keys is throttled like any other flood.
 
 use super::super::Gateway;
 use super::super::rejection::Rejection;
@@ -12,9 +13,28 @@ pub(super) fn api_key(
     ctx: &mut RequestCtx,
     parts: &http::request::Parts,
 ) -> Result<(), Rejection> {
-    if ctx.route.api_key_required {
-        let keys = gateway.snapshot.load().keys.clone();
-        ctx.key = Some(keys.identify(&parts.headers)?);
+    if !ctx.route.api_key_required {
+        return Ok(());
     }
-    Ok(())
+    let snapshot = gateway.snapshot.load();
+    match snapshot.keys.identify(&parts.headers) {
+        Ok(key) => {
+            ctx.key = Some(key);
+            Ok(())
+        }
+        Err(refusal) => {
+            let guards = &ctx.route.guards;
+            let global = snapshot.global.as_deref();
+            match guards.throttle_refused(global, parts, ctx.client_ip) {
+                Ok(rate) => {
+                    ctx.rate = rate;
+                    Err(refusal)
+                }
+                Err(throttled) => {
+                    super::throttle::note_refusal(ctx, &throttled);
+                    Err(throttled)
+                }
+            }
+        }
+    }
 }

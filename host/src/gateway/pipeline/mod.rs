@@ -1,5 +1,5 @@
-//! The request pipeline: one request through named steps, in this order, each in its own
-//! file. A step reads and adds to the [`RequestCtx`]; the first step that refuses the
+//! The request pipeline: one request through named steps, in this order (route, identify,
+//! throttle, authorize, read body, admit, invoke, respond), each in its own file. A step reads and adds to the [`RequestCtx`]; the first step that refuses the
 //! request ends it with its [`Rejection`], and `respond.rs` turns either outcome into the
 //! response. Adding a step is adding a file and one line below.
 
@@ -51,8 +51,9 @@ where
     let (parts, body) = request.into_parts();
     identify::api_key(gateway, ctx, &parts)?;
     throttle::take_tokens(gateway, ctx, &parts)?;
-    let body = body::read(gateway, ctx, &parts.headers, body).await?;
+    // No body is read for a request that is not allowed in.
     authorize::check(ctx, &parts).await?;
+    let body = body::read(gateway, ctx, &parts.headers, body).await?;
     let admission = admit::enter(gateway, ctx).await?;
     invoke::run(ctx, hyper::Request::from_parts(parts, body), admission).await
 }

@@ -33,10 +33,15 @@ pub(super) fn take_tokens(
             Ok(())
         }
         Err(rejection) => {
-            if let Rejection::Throttled(verdict) = &rejection {
-                ctx.rate = Some(*verdict);
-            }
+            note_refusal(ctx, &rejection);
             Err(rejection)
         }
+    }
+}
+
+/// A bucket's refusal becomes the response's `RateLimit-*` headers.
+pub(super) fn note_refusal(ctx: &mut RequestCtx, rejection: &Rejection) {
+    if let Rejection::Throttled(verdict) = rejection {
+        ctx.rate = Some(*verdict);
     }
 }

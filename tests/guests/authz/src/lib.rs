@@ -20,6 +20,11 @@ fn authorize(req: AuthRequest) -> Result<Decision, String> {
         }
         return Ok(decision);
     }
+    if let Some(user) = token.strip_prefix("slow-") {
+        // A slow identity provider: allows after 300 ms.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        return Ok(Decision::allow(user));
+    }
     if let Some(seconds) = token.strip_prefix("ttl-") {
         let ttl: u32 = seconds.parse().map_err(|_| "bad ttl".to_string())?;
         return Ok(Decision::allow("short-lived").with_ttl(ttl));
