@@ -1,9 +1,13 @@
 //! Allowed outbound origins of a module (`allowed_outbound_hosts`): parsing, and the check
-//! of one request's target. Loopback and link-local targets (`localhost`, `127.0.0.1`,
-//! `169.254.169.254`…) pass only when an entry names them exactly — a `*` host never
-//! covers them, even through a name that resolves to one: such a request may then connect
-//! only to the addresses checked ([`Destination::Vetted`]), so a second DNS answer cannot
-//! send it elsewhere. `runtime/outbound.rs` applies it.
+//! of one request's target. Internal targets — loopback, link-local, private (RFC 1918),
+//! shared (CGNAT, `100.64.0.0/10`), unique-local IPv6 (`fc00::/7`, AWS's IPv6 metadata
+//! `fd00:ec2::254`), "this host", multicast and broadcast, and this machine's own interface
+//! addresses (`localhost`, `127.0.0.1`, `169.254.169.254`, `10.0.0.5`…) — pass only when an
+//! entry names them exactly: a `*` host never covers them, in any spelling (IPv4-mapped,
+//! v4-compatible, NAT64, 6to4), even through a name that resolves to one. A request that
+//! only a `*` allows may then connect only to the addresses checked
+//! ([`Destination::Vetted`]), so a second DNS answer cannot send it elsewhere.
+//! `runtime/outbound.rs` applies it.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -150,9 +154,14 @@ impl AllowList {
                 format!("{host} has no address"),
             )));
         }
-        if let Some(address) = addresses.iter().find(|a| is_internal(&a.ip())) {
+        let own = own_addresses();
+        if let Some(address) = addresses
+            .iter()
+            .find(|a| is_internal(&a.ip()) || own.contains(&a.ip().to_canonical()))
+        {
             return Err(Refusal::Denied(format!(
-                "{host} is {}, a loopback or link-local address: list it explicitly to allow it",
+                "{host} is {}, an internal address (loopback, link-local, private, shared, \
+                 unique-local or this host's own): list it explicitly to allow it",
                 address.ip()
             )));
         }
@@ -160,17 +169,48 @@ impl AllowList {
     }
 }
 
-/// Loopback, link-local or "this host" (`0.0.0.0/8`, which Linux connects to loopback),
-/// also when written as IPv6: v4-mapped (`::ffff:0.0.0.0` reaches loopback too),
-/// v4-compatible, NAT64 or 6to4.
+/// Loopback, link-local, "this host" (`0.0.0.0/8`, which Linux connects to loopback),
+/// private, shared (CGNAT), multicast or broadcast; for IPv6 also unique-local and the old
+/// site-local. Also when an IPv4 address is written as IPv6: v4-mapped (`::ffff:0.0.0.0`
+/// reaches loopback too), v4-compatible, NAT64 or 6to4.
 fn is_internal(ip: &IpAddr) -> bool {
     match ip.to_canonical() {
-        IpAddr::V4(v4) => v4.is_loopback() || v4.is_link_local() || v4.octets()[0] == 0,
+        IpAddr::V4(v4) => {
+            let [first, second, ..] = v4.octets();
+            v4.is_loopback()
+                || v4.is_link_local()
+                || first == 0
+                || v4.is_private()
+                // Shared address space (RFC 6598), which carriers and clouds use inside.
+                || (first == 100 && (second & 0xc0) == 64)
+                || v4.is_multicast()
+                || v4.is_broadcast()
+        }
         IpAddr::V6(v6) => {
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_unicast_link_local()
+                || v6.is_unique_local()
+                // Site-local (`fec0::/10`): deprecated, still routed inside some networks.
+                || (v6.segments()[0] & 0xffc0) == 0xfec0
+                || v6.is_multicast()
                 || embedded_ipv4(&v6).is_some_and(|v4| is_internal(&IpAddr::V4(v4)))
+        }
+    }
+}
+
+/// This machine's own interface addresses (a public one included): a guest given `*` must
+/// not reach the gateway's own services through them. Read at each check, so a new
+/// address counts at once (only requests that a `*` alone allows get here).
+fn own_addresses() -> Vec<IpAddr> {
+    match if_addrs::get_if_addrs() {
+        Ok(interfaces) => interfaces
+            .iter()
+            .map(|interface| interface.ip().to_canonical())
+            .collect(),
+        Err(error) => {
+            tracing::warn!(%error, "cannot list this host's addresses");
+            Vec::new()
         }
     }
 }
@@ -255,8 +295,51 @@ mod tests {
             "http://[64:ff9b:1::7f00:1]/",
             "http://[2002:7f00:1::]/",
             "http://[fe80::1]/",
+            // Private, shared and unique-local ranges, in their IPv6 spellings too.
+            "http://10.0.0.1/",
+            "http://10.255.255.255:8080/",
+            "http://172.16.0.1/",
+            "http://172.31.255.254/",
+            "http://192.168.1.1/",
+            "http://100.64.0.1/",
+            "http://100.127.255.254/",
+            "http://[::ffff:10.0.0.1]/",
+            "http://[::ffff:192.168.0.1]/",
+            "http://[64:ff9b::a00:1]/",
+            "http://[2002:c0a8:101::]/",
+            "http://[fd00:ec2::254]/",
+            "http://[fc00::1]/",
+            "http://[fec0::1]/",
+            "http://224.0.0.1/",
+            "http://255.255.255.255/",
+            "http://[ff02::1]/",
         ] {
             assert!(!allowed(&l, internal).await, "{internal}");
+        }
+        // Neighbours of those ranges stay public.
+        for public in [
+            "http://172.32.0.1/",
+            "http://100.128.0.1/",
+            "http://11.0.0.1/",
+            "http://[fe00::1]/",
+        ] {
+            assert!(allowed(&l, public).await, "{public}");
+        }
+    }
+
+    #[tokio::test]
+    async fn wildcards_never_reach_this_hosts_own_addresses() {
+        let l = list(&["http://*:*"]);
+        for own in own_addresses() {
+            let uri = match own {
+                IpAddr::V4(v4) => format!("http://{v4}/"),
+                IpAddr::V6(v6) => format!("http://[{v6}]/"),
+            };
+            assert!(!allowed(&l, &uri).await, "{uri}");
+            // Named exactly, it is allowed.
+            let host = uri.trim_start_matches("http://").trim_end_matches('/');
+            let exact = list(&[&format!("http://{host}")]);
+            assert!(allowed(&exact, &uri).await, "{uri}");
         }
     }
 

@@ -233,3 +233,30 @@ fn a_wrong_token_is_refused() {
     assert!(!status.success());
     assert!(stderr.contains("cannot read the admin token"), "{stderr}");
 }
+
+#[test]
+fn the_admin_token_never_goes_through_a_proxy_from_the_environment() {
+    let gw = empty_gateway();
+    let proxy = crate::support::JwksServer::start("{}");
+    let via = format!("http://{}", proxy.addr);
+    let token_file = gw.data_dir().join("admin-token");
+    let output = std::process::Command::new(crate::support::binary())
+        .args([
+            "routes",
+            "--admin-url",
+            &gw.admin_url(""),
+            "--admin-token-file",
+        ])
+        .arg(&token_file)
+        .envs(["HTTP_PROXY", "http_proxy", "ALL_PROXY"].map(|name| (name, via.as_str())))
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("run wasmgate");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(
+        proxy.fetches(),
+        0,
+        "the admin request went through the proxy"
+    );
+}

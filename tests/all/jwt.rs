@@ -72,6 +72,11 @@ fn b64(bytes: &[u8]) -> String {
 
 /// Echo behind `jwt` (RS256 from a JWKS URL, keys trusted 3 s) and `hs` (HS256 secret).
 fn jwt_gateway(jwks: &JwksServer) -> Gateway {
+    jwt_gateway_with_env(jwks, &[])
+}
+
+/// [`jwt_gateway`] with these environment variables.
+fn jwt_gateway_with_env(jwks: &JwksServer, env: &[(&str, &str)]) -> Gateway {
     let authorizers = format!(
         r#"
 [[authorizers]]
@@ -93,7 +98,7 @@ audience = ["{AUDIENCE}"]
 "#,
         url = jwks.url(),
     );
-    Gateway::start(
+    Gateway::start_with_env(
         &[
             module("echo", guests::ECHO, ""),
             authorizers,
@@ -113,6 +118,7 @@ audience = ["{AUDIENCE}"]
             route("GET", "/hs", "echo", "authorizer = \"hs\""),
         ]
         .concat(),
+        env,
     )
 }
 
@@ -350,4 +356,24 @@ async fn jwt_authorizers_through_the_admin_api_keep_secrets_out_of_listings() {
         )
         .await;
     assert_eq!(status, 400, "{body}");
+}
+
+#[tokio::test]
+async fn keys_are_fetched_directly_whatever_proxy_the_environment_names() {
+    let jwks = JwksServer::start(&jwks(&[("rsa-a", "a")]));
+    let proxy = JwksServer::start("{}");
+    let via = format!("http://{}", proxy.addr);
+    let env: Vec<(&str, &str)> = ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "ALL_PROXY"]
+        .into_iter()
+        .map(|name| (name, via.as_str()))
+        .collect();
+    let gw = jwt_gateway_with_env(&jwks, &env);
+    let (status, body) = get(&gw, "/api/x", &rs256("a", &claims())).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(jwks.fetches(), 1);
+    assert_eq!(
+        proxy.fetches(),
+        0,
+        "the JWKS request went through the proxy"
+    );
 }

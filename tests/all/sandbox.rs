@@ -43,7 +43,7 @@ async fn guests_see_only_their_own_environment() {
     assert_eq!(text(&gw, "/configured/env?name=HOME").await, "(unset)");
 }
 
-/// This machine's address on its default route: not loopback, so a `*` entry covers it.
+/// This machine's address on its default route: not loopback, yet its own.
 fn non_loopback_address() -> std::net::IpAddr {
     // Connecting a UDP socket sends nothing; it only picks the route and its source address.
     let socket = std::net::UdpSocket::bind("0.0.0.0:0").expect("bind");
@@ -56,12 +56,19 @@ fn non_loopback_address() -> std::net::IpAddr {
 }
 
 #[tokio::test]
-async fn a_wildcard_entry_reaches_other_hosts_at_the_address_it_checked() {
+async fn a_wildcard_entry_never_reaches_this_hosts_own_address() {
+    // The gateway's own interface address (issue 13: a guest given `*` reached the host's
+    // services through it); only a module that names it gets there.
     let upstream = JwksServer::start_on(non_loopback_address(), "{}");
     let gw = sandbox_gateway(&upstream);
     let url = format!("http://{}/anything", upstream.addr);
     assert_eq!(
         text(&gw, &format!("/wildcard/fetch?url={url}")).await,
+        "error: ErrorCode::HttpRequestDenied"
+    );
+    assert_eq!(upstream.fetches(), 0);
+    assert_eq!(
+        text(&gw, &format!("/configured/fetch?url={url}")).await,
         "status 200"
     );
     assert_eq!(upstream.fetches(), 1);

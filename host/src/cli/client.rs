@@ -55,7 +55,9 @@ impl AdminClient {
         Ok(AdminClient {
             base: args.admin_url.trim_end_matches('/').to_owned(),
             token,
-            http: reqwest::Client::new(),
+            // The admin token goes to the admin API only, never through a proxy from the
+            // environment that the command was not told to use.
+            http: reqwest::Client::builder().no_proxy().build()?,
             runtime: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?,

@@ -61,7 +61,10 @@ impl Expiry<Vec<String>, CachedDecision> for PerEntryTtl {
 }
 
 /// The bytes an entry holds, roughly: its identity values and its decision's strings.
-#[expect(clippy::ptr_arg, reason = "moka's weigher is given the key type, a Vec")]
+#[expect(
+    clippy::ptr_arg,
+    reason = "moka's weigher is given the key type, a Vec"
+)]
 fn weight(identity: &Vec<String>, cached: &CachedDecision) -> u32 {
     let decision = &cached.decision;
     let strings = identity.iter().map(String::len).sum::<usize>()

@@ -211,6 +211,9 @@ async fn fetch_url(url: &str) -> Result<Vec<u8>, String> {
     // Already installed by the binary; a library user may not have.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
+        // Straight to the issuer: an `HTTPS_PROXY` in the gateway's environment must not
+        // see (or answer for) the keys that decide who gets in.
+        .no_proxy()
         .timeout(JWKS_TIMEOUT)
         .pool_max_idle_per_host(0)
         .redirect(reqwest::redirect::Policy::none())

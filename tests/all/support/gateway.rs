@@ -90,6 +90,16 @@ impl Gateway {
     /// Starts the gateway on the manifest and data dir already in `dir` (as left by an
     /// earlier gateway, see [`Gateway::stop_keeping_data`]).
     pub fn start_in(dir: tempfile::TempDir, args: &[&str]) -> Gateway {
+        Self::start_in_with_env(dir, args, &[])
+    }
+
+    /// [`Gateway::start`] with these environment variables set for the gateway.
+    pub fn start_with_env(manifest: &str, env: &[(&str, &str)]) -> Gateway {
+        let (dir, _) = write_manifest(manifest);
+        Self::start_in_with_env(dir, &["--listen", "127.0.0.1:0"], env)
+    }
+
+    fn start_in_with_env(dir: tempfile::TempDir, args: &[&str], env: &[(&str, &str)]) -> Gateway {
         let shared = share_machine();
         let path = dir.path().join("wasmgate.toml");
         let mut child = Command::new(binary())
@@ -105,6 +115,7 @@ impl Gateway {
             .arg(dir.path().join("data"))
             .args(args)
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .env_remove("RUST_BACKTRACE")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
