@@ -318,6 +318,9 @@ async fn stored_files_that_fail_their_hash_are_quarantined_never_loaded() {
     assert_eq!(response.status(), 503);
     let body: serde_json::Value = response.json().await.expect("json");
     assert_eq!(body["error"], "module_unavailable");
+    // Clients learn that it cannot run, not where the gateway keeps its files.
+    let data_text = data.to_str().expect("utf-8");
+    assert!(!body.to_string().contains(data_text), "{body}");
     assert!(
         data.join("quarantine")
             .join(module.file_name().expect("name"))

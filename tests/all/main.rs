@@ -9,6 +9,7 @@ mod authorizers;
 mod bodies;
 mod cli;
 mod cli_client;
+mod data_dir;
 mod default_manifest;
 mod deploy;
 mod early_refusal;

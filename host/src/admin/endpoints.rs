@@ -59,7 +59,7 @@ fn module_json(name: &str, module: &ModuleRecord) -> Value {
         "latest": module.latest(),
         "versions": versions,
         "aliases": module.aliases,
-        "config": module.config,
+        "config": module.config.redacted(),
     })
 }
 
@@ -161,7 +161,7 @@ impl Api<'_> {
             .await?;
         Ok((
             StatusCode::OK,
-            json!({ "name": name.as_str(), "config": config }),
+            json!({ "name": name.as_str(), "config": config.redacted() }),
         ))
     }
 

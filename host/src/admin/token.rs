@@ -35,6 +35,7 @@ pub fn load_or_generate(
 }
 
 fn read_token(path: &Path) -> std::io::Result<String> {
+    crate::registry::check_private(path, "the admin token file")?;
     let token = std::fs::read_to_string(path)
         .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
     let token = token.trim().to_owned();

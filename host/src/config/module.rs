@@ -21,6 +21,19 @@ pub struct ModuleConfig {
 }
 
 impl ModuleConfig {
+    /// The same configuration with the environment's values replaced, for listings: they
+    /// may hold credentials.
+    pub fn redacted(&self) -> Self {
+        ModuleConfig {
+            env: self
+                .env
+                .keys()
+                .map(|name| (name.clone(), "(redacted)".to_owned()))
+                .collect(),
+            ..self.clone()
+        }
+    }
+
     /// Checks the values and returns the parsed allow-list; the error says what is wrong.
     pub fn validate(&self) -> Result<AllowList, String> {
         for name in self.env.keys() {

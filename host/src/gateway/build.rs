@@ -314,9 +314,11 @@ fn load_versions<T>(
     };
     let sandbox = Arc::new(sandbox);
     let version = |number: u32, sha256: &str| -> Result<Version<T>, String> {
-        let module = registry.module(sha256).map_err(|e| {
+        let module = registry.module(sha256).map_err(|error| {
+            // The details (a file in the data dir, say) are for the log, not for clients.
+            tracing::error!(module = %target.module, version = number, %error, "version cannot be loaded");
             format!(
-                "version {number} of `{}` cannot be loaded: {e}",
+                "version {number} of `{}` cannot be loaded (the gateway's log says why)",
                 target.module
             )
         })?;

@@ -27,7 +27,9 @@ pub(crate) fn write_atomic_with_mode(path: &Path, bytes: &[u8], mode: u32) -> io
         WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
     let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    // A new file only: a planted file or symlink at the temporary name is refused, never
+    // followed.
+    options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
     let written = (|| {
@@ -49,7 +51,77 @@ pub(crate) fn write_atomic_with_mode(path: &Path, bytes: &[u8], mode: u32) -> io
     Ok(())
 }
 
-/// Creates `dir` (and its parents) if missing.
+/// Creates `dir` (and its parents) if missing, for its owner only (`0700`).
 pub(crate) fn ensure_dir(dir: &Path) -> io::Result<()> {
-    fs::create_dir_all(dir)
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Fails if users other than the owner may write `path` (group or world write bits): what
+/// the gateway trusts (its data dir, its admin token) must be the owner's alone.
+pub(crate) fn check_private(path: &Path, what: &str) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(path)?.permissions().mode() & 0o777;
+        if mode & 0o022 != 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "{what} {} can be written by other users (mode {mode:o}): run `chmod go-w {}`",
+                    path.display(),
+                    path.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// An exclusive lock on a data dir, held while the value lives: a second gateway on the
+/// same data dir would overwrite the first one's registry.
+#[derive(Debug)]
+pub(crate) struct DirLock {
+    _file: File,
+}
+
+impl DirLock {
+    /// Takes the lock (`DIR/lock`, holding the holder's pid), or says who holds it.
+    pub(crate) fn take(dir: &Path) -> io::Result<DirLock> {
+        let path = dir.join("lock");
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)?;
+        match file.try_lock() {
+            Ok(()) => {
+                file.set_len(0)?;
+                write!(file, "{}", std::process::id())?;
+                file.sync_all()?;
+                Ok(DirLock { _file: file })
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                let holder = fs::read_to_string(&path).unwrap_or_default();
+                let holder = holder.trim();
+                let holder = if holder.chars().all(|c| c.is_ascii_digit()) && !holder.is_empty() {
+                    format!("pid {holder}")
+                } else {
+                    "another process".to_owned()
+                };
+                Err(io::Error::new(
+                    io::ErrorKind::AddrInUse,
+                    format!(
+                        "the data dir {} is in use by another wasmgate ({holder}): stop it, or give this one another --data-dir",
+                        dir.display()
+                    ),
+                ))
+            }
+            Err(fs::TryLockError::Error(error)) => Err(error),
+        }
+    }
 }

@@ -32,7 +32,7 @@ pub use model::{
 };
 pub use store::{FileStore, RegistryStore, sha256_hex};
 
-pub(crate) use fs::write_atomic_with_mode;
+pub(crate) use fs::{check_private, write_atomic_with_mode};
 
 use crate::routing::RouteTable;
 use crate::runtime::{CompiledModule, Runtime};

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::RegistryError;
-use super::fs::{ensure_dir, write_atomic, write_atomic_with_mode};
+use super::fs::{DirLock, check_private, ensure_dir, write_atomic, write_atomic_with_mode};
 use super::model::{RegistryState, SavedQuotaUsage};
 
 /// Storage of the registry document, module bytes and compiled code.
@@ -59,11 +59,17 @@ const QUOTA_USAGE: &str = "quota-usage.json";
 #[derive(Debug)]
 pub struct FileStore {
     root: PathBuf,
+    /// Held while the store is open: one gateway per data dir.
+    _lock: DirLock,
 }
 
 impl FileStore {
-    /// Opens (creating if needed) a data dir.
+    /// Opens (creating if needed) a data dir, and locks it: it must be writable by its
+    /// owner only, and no other gateway may have it open.
     pub fn open(root: &Path) -> Result<Self, RegistryError> {
+        ensure_dir(root).map_err(|e| storage_error("create", root, e))?;
+        check_private(root, "the data dir").map_err(|e| RegistryError::Storage(e.to_string()))?;
+        let lock = DirLock::take(root).map_err(|e| RegistryError::Storage(e.to_string()))?;
         for sub in ["modules", "native", "quarantine"] {
             ensure_dir(&root.join(sub)).map_err(|e| {
                 RegistryError::Storage(format!("cannot create {}: {e}", root.join(sub).display()))
@@ -71,6 +77,7 @@ impl FileStore {
         }
         Ok(FileStore {
             root: root.to_owned(),
+            _lock: lock,
         })
     }
 
