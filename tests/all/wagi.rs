@@ -95,6 +95,30 @@ async fn the_request_arrives_as_cgi_variables_and_arguments() {
 }
 
 #[tokio::test]
+async fn lookalike_headers_and_nul_bytes_never_reach_the_program() {
+    let gw = wagi_gateway();
+    let response = crate::support::client()
+        .get(gw.url("/wagi/env"))
+        .header("x.user", "mallory")
+        .header("x-user", "alice")
+        .send()
+        .await
+        .expect("send");
+    let body = response.text().await.expect("body");
+    let users: Vec<&str> = body
+        .lines()
+        .filter(|l| l.starts_with("HTTP_X_USER="))
+        .collect();
+    assert_eq!(users, ["HTTP_X_USER=alice"], "{body}");
+    for path in ["/wagi/a%00b", "/wagi/env?x=%00"] {
+        let response = gw.get(path).await;
+        assert_eq!(response.status(), 400, "{path}");
+        let body = response.text().await.expect("body");
+        assert!(body.contains("NUL byte"), "{path}: {body}");
+    }
+}
+
+#[tokio::test]
 async fn the_body_arrives_on_stdin_and_the_response_is_cgi_output() {
     let gw = wagi_gateway();
     let payload: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();

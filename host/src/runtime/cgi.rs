@@ -107,10 +107,15 @@ impl CgiRequest<'_> {
             ));
         }
         for name in parts.headers.keys() {
-            // RFC 3875 §4.1.18: these two are CONTENT_TYPE and CONTENT_LENGTH already. A
-            // name with `_` is left out (as nginx and Apache do): `X_User` would otherwise
-            // pass for `X-User`, which a proxy in front may vouch for.
-            if name == CONTENT_TYPE || name == CONTENT_LENGTH || name.as_str().contains('_') {
+            // RFC 3875 §4.1.18: these two are CONTENT_TYPE and CONTENT_LENGTH already. Only
+            // names of letters, digits and `-` are passed (as nginx and Apache do): `X_User`
+            // or `X.User` would otherwise pass for `X-User`, which a proxy in front may
+            // vouch for, and two headers would make one variable.
+            let plain = name
+                .as_str()
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+            if name == CONTENT_TYPE || name == CONTENT_LENGTH || !plain {
                 continue;
             }
             let values: Vec<String> = parts
@@ -125,6 +130,23 @@ impl CgiRequest<'_> {
             ));
         }
         vars
+    }
+
+    /// Refuses a request whose decoded path, path parameters or query arguments hold a NUL
+    /// byte (`%00`): a C program would see them cut short there.
+    pub fn refuse_nul_bytes(&self) -> Result<(), String> {
+        let path = percent_decode_str(self.parts.uri.path()).collect::<Vec<u8>>();
+        let nul = |text: &str| text.contains('\0');
+        if path.contains(&0) {
+            return Err("the decoded path holds a NUL byte".into());
+        }
+        if let Some((name, _)) = self.facts.path_params.iter().find(|(_, value)| nul(value)) {
+            return Err(format!("the path parameter `{name}` holds a NUL byte"));
+        }
+        if self.arguments().iter().any(|argument| nul(argument)) {
+            return Err("the decoded query holds a NUL byte".into());
+        }
+        Ok(())
     }
 
     /// The arguments: the path, then each `&`-separated part of the query, decoded (the

@@ -100,6 +100,8 @@ fn request() -> http::request::Parts {
         .header("content-length", "2")
         .header("api-base", "https://client.example")
         .header("x_user", "admin")
+        .header("x.role", "admin")
+        .header("x-role", "viewer")
         .body(())
         .expect("valid")
         .into_parts();
@@ -158,6 +160,8 @@ fn environment_describes_the_request() {
         // The module's variable beats the client's header; `_` in a header name drops it.
         ("HTTP_API_BASE", Some("https://module.example")),
         ("HTTP_X_USER", None),
+        // `X.Role` beside `X-Role`: only the plain name gets a variable, and only once.
+        ("HTTP_X_ROLE", Some("viewer")),
         ("X_MATCHED_ROUTE", Some("/files/{name}")),
         ("X_PARAM_NAME", Some("a b")),
         ("X_REQUEST_ID", Some("req-1")),
@@ -173,4 +177,30 @@ fn environment_describes_the_request() {
         assert_eq!(get(name).as_deref(), value, "{name}");
     }
     assert_eq!(cgi.arguments(), ["/files/a b", "x=1", "y=two words", "z=/"]);
+}
+
+#[test]
+fn nul_bytes_never_reach_the_program() {
+    let facts = facts();
+    let check = |uri: &str, facts: &InvocationFacts| {
+        let (parts, ()) = http::Request::get(uri)
+            .body(())
+            .expect("valid")
+            .into_parts();
+        let cgi = CgiRequest {
+            parts: &parts,
+            body_len: 0,
+            facts,
+        };
+        cgi.refuse_nul_bytes()
+    };
+    assert!(check("/files/a%20b?x=1", &facts).is_ok());
+    let path = check("/files/a%00b", &facts).expect_err("NUL in the path");
+    assert!(path.contains("path"), "{path}");
+    let query = check("/files/a?x=%00", &facts).expect_err("NUL in the query");
+    assert!(query.contains("query"), "{query}");
+    let mut with_nul = facts.clone();
+    with_nul.path_params = vec![("name".into(), "a\0b".into())];
+    let param = check("/files/x", &with_nul).expect_err("NUL in a parameter");
+    assert!(param.contains("`name`"), "{param}");
 }

@@ -131,6 +131,12 @@ impl WagiHandler {
         B: GuestBody,
     {
         let (parts, body) = request.into_parts();
+        let unread = CgiRequest {
+            parts: &parts,
+            body_len: 0,
+            facts: &facts,
+        };
+        unread.refuse_nul_bytes().map_err(InvokeError::BadRequest)?;
         let body = match body.collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(error) => return Err(body_error(error.into())),
