@@ -19,6 +19,7 @@ mod isolation;
 mod jwt;
 mod languages;
 mod limits;
+mod log_injection;
 mod routing;
 mod sandbox;
 mod scale;

@@ -3,9 +3,9 @@
 
 mod client;
 mod commands;
+mod log_writer;
 mod up;
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -70,8 +70,9 @@ fn init_logging() -> tracing_appender::non_blocking::WorkerGuard {
     let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(writer)
-        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(log_writer::EscapingMakeWriter(writer))
+        // No colours: their escape sequences would be escaped too (log_writer.rs).
+        .with_ansi(false)
         .init();
     guard
 }

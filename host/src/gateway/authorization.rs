@@ -173,9 +173,7 @@ impl RouteAuthorizer {
                 "token refused"
             );
             match error {
-                JwtError::Invalid(detail) => {
-                    Rejection::Unauthorized(Unauthenticated::InvalidToken(detail))
-                }
+                JwtError::Invalid(_) => Rejection::Unauthorized(Unauthenticated::InvalidToken),
                 JwtError::KeysUnavailable(_) => Rejection::AuthorizerUnavailable,
             }
         })?;

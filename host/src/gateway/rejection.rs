@@ -249,9 +249,9 @@ pub enum Unauthenticated {
     /// An identity source is missing or empty.
     #[error("the identity source ({0}) is missing")]
     MissingIdentity(IdentitySource),
-    /// The token is not valid (the verifier says why).
-    #[error("{0}")]
-    InvalidToken(String),
+    /// The token is not valid (why is logged, not told: it may echo what the client sent).
+    #[error("the token is not valid")]
+    InvalidToken,
 }
 
 /// Why an API key is refused.
