@@ -9,6 +9,7 @@ mod authorizers;
 mod bodies;
 mod cli;
 mod cli_client;
+mod client_state;
 mod data_dir;
 mod default_manifest;
 mod deploy;

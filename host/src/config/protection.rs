@@ -8,6 +8,8 @@ use http::StatusCode;
 use super::limits::MAX_TIMEOUT_MS;
 use super::{RouteConfig, ThrottleConfig};
 
+/// Default bits of an IPv6 address that tell clients apart (a /64).
+pub const DEFAULT_IPV6_PREFIX: u8 = 64;
 /// Default number of requests that may wait for a concurrency slot.
 pub const DEFAULT_QUEUE: u32 = 100;
 /// Default longest wait for a concurrency slot.
@@ -16,8 +18,12 @@ pub const DEFAULT_QUEUE_TIMEOUT_MS: u64 = 1_000;
 /// What tells clients apart for a per-client rate limit.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ClientKey {
-    /// The client's IP address.
-    SourceIp,
+    /// The client's IP address; for IPv6, its first `ipv6_prefix` bits (a /64 by default:
+    /// one subscriber's network, which a client can change addresses within at will).
+    SourceIp {
+        /// Bits of an IPv6 address that tell clients apart.
+        ipv6_prefix: u8,
+    },
     /// A request header's value (name lowercased); requests without it share one bucket.
     Header(String),
 }
@@ -62,9 +68,24 @@ impl RouteConfig {
                 burst: client.burst,
             };
             let key = match client.key.as_deref().unwrap_or("source_ip") {
-                "source_ip" => Some(ClientKey::SourceIp),
+                "source_ip" => {
+                    let ipv6_prefix = client.ipv6_prefix.unwrap_or(DEFAULT_IPV6_PREFIX);
+                    if !(1..=128).contains(&ipv6_prefix) {
+                        problem(
+                            "client_throttle",
+                            format!("ipv6_prefix {ipv6_prefix} is out of range: 1 to 128"),
+                        );
+                    }
+                    Some(ClientKey::SourceIp { ipv6_prefix })
+                }
                 other => match other.strip_prefix("header:") {
                     Some(name) if !name.is_empty() => {
+                        if client.ipv6_prefix.is_some() {
+                            problem(
+                                "client_throttle",
+                                "ipv6_prefix applies to key = \"source_ip\"".into(),
+                            );
+                        }
                         Some(ClientKey::Header(name.to_ascii_lowercase()))
                     }
                     _ => {

@@ -75,6 +75,9 @@ pub struct ClientThrottleConfig {
     /// What tells clients apart: `source_ip` (default) or `header:NAME`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    /// With `source_ip`: the bits of an IPv6 address that tell clients apart (default 64).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_prefix: Option<u8>,
 }
 
 /// A route: requests matching `method` and `template` run `target`.

@@ -5,14 +5,14 @@
 //! A [`Bucket`] limits a whole level (the gateway, a route); a [`KeyedBuckets`] keeps one
 //! bucket per client key (source IP or a header's value).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
-use governor::state::keyed::DefaultKeyedStateStore;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
+use sha2::{Digest, Sha256};
 
 /// The outcome of taking a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,8 +54,6 @@ impl Verdict {
 }
 
 type Direct = RateLimiter<NotKeyed, InMemoryState, DefaultClock, StateInformationMiddleware>;
-type Keyed =
-    RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock, StateInformationMiddleware>;
 
 /// One bucket.
 pub struct Bucket {
@@ -83,37 +81,63 @@ impl Bucket {
     }
 }
 
-/// One bucket per key, forgotten once full again (so idle clients cost no memory).
+/// One bucket per key (a client, an API key), bounded in what clients control: a key
+/// longer than [`MAX_KEY_BYTES`] is kept as its sha256, at most [`MAX_KEYED_BUCKETS`]
+/// buckets are kept (the least recently used go first), and a bucket idle long enough to
+/// be full again is forgotten (a fresh one is the same).
+///
+/// Written over `moka` rather than `governor`'s keyed limiter, whose map has no bound.
 pub struct KeyedBuckets {
-    limiter: Keyed,
+    buckets: moka::sync::Cache<String, Arc<Bucket>>,
     quota: Quota,
-    checks: AtomicU64,
 }
 
-/// Keyed buckets are swept of full ones every this many checks.
-const SWEEP_EVERY: u64 = 4096;
+/// Most buckets one [`KeyedBuckets`] keeps.
+pub const MAX_KEYED_BUCKETS: u64 = 16_384;
+
+/// Longest key kept as it is; longer ones are hashed.
+pub const MAX_KEY_BYTES: usize = 64;
 
 impl KeyedBuckets {
     /// Empty, with `quota` for every key.
     pub fn new(quota: Quota) -> Self {
+        Self::with_capacity(quota, MAX_KEYED_BUCKETS)
+    }
+
+    /// Empty, keeping at most `capacity` buckets.
+    pub fn with_capacity(quota: Quota, capacity: u64) -> Self {
+        // After this long without a request a bucket is full again: forgetting it is free.
+        let refill = quota
+            .replenish_interval()
+            .saturating_mul(quota.burst_size().get())
+            .clamp(Duration::from_secs(1), Duration::from_secs(86_400));
         KeyedBuckets {
-            limiter: RateLimiter::dashmap(quota).with_middleware::<StateInformationMiddleware>(),
+            buckets: moka::sync::Cache::builder()
+                .max_capacity(capacity)
+                .time_to_idle(refill)
+                .eviction_policy(moka::policy::EvictionPolicy::lru())
+                .build(),
             quota,
-            checks: AtomicU64::new(0),
         }
     }
 
-    /// Takes a token from `key`'s bucket if there is one.
+    /// Takes a token from `key`'s bucket (a full one if it has none).
     pub fn check(&self, key: &str) -> Verdict {
-        if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
-            self.limiter.retain_recent();
-        }
-        let outcome = self.limiter.check_key(&key.to_owned());
-        let now = self.limiter.clock().now();
-        verdict(
-            &self.quota,
-            outcome.map_err(|not_until| not_until.wait_time_from(now)),
-        )
+        let key = if key.len() > MAX_KEY_BYTES {
+            format!("sha256:{}", hex::encode(Sha256::digest(key.as_bytes())))
+        } else {
+            key.to_owned()
+        };
+        self.buckets
+            .get_with(key, || Arc::new(Bucket::new(self.quota)))
+            .check()
+    }
+
+    /// How many buckets are kept now.
+    #[cfg(test)]
+    fn kept(&self) -> u64 {
+        self.buckets.run_pending_tasks();
+        self.buckets.entry_count()
     }
 }
 
@@ -180,6 +204,26 @@ mod tests {
         assert!(buckets.check("a").allowed());
         assert!(!buckets.check("a").allowed());
         assert!(buckets.check("b").allowed());
+        // A long key is one bucket too, however it is kept.
+        let long = "k".repeat(8 << 10);
+        assert!(buckets.check(&long).allowed());
+        assert!(!buckets.check(&long).allowed());
+    }
+
+    #[test]
+    fn the_number_of_buckets_is_bounded() {
+        let buckets = KeyedBuckets::with_capacity(quota(0.001, 5), 100);
+        for i in 0..3_200 {
+            buckets.check(&format!("{i}-{}", "x".repeat(8 << 10)));
+        }
+        let kept = buckets.kept();
+        assert!(kept <= 100, "{kept} buckets kept");
+        // The most recent client keeps its bucket.
+        let last = format!("3199-{}", "x".repeat(8 << 10));
+        assert!(matches!(
+            buckets.check(&last),
+            Verdict::Allowed { remaining: 3, .. }
+        ));
     }
 
     #[test]
