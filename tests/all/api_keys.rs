@@ -125,8 +125,12 @@ async fn a_plan_limits_each_key_by_rate_and_quota() {
     assert_eq!(headers["ratelimit-limit"], "2");
 
     let (_, small) = new_key(&admin, Some("small")).await;
-    for _ in 0..3 {
-        assert_eq!(call(&gw, Some(&small)).await.0, 200);
+    // The quota is the only limit here: the headers say what is left of it.
+    for left in ["2", "1", "0"] {
+        let (status, headers, _) = call(&gw, Some(&small)).await;
+        assert_eq!(status, 200);
+        assert_eq!(headers["ratelimit-limit"], "3");
+        assert_eq!(headers["ratelimit-remaining"], left);
     }
     let (status, headers, body) = call(&gw, Some(&small)).await;
     assert_eq!(status, 429, "{body}");
@@ -142,6 +146,18 @@ async fn a_plan_limits_each_key_by_rate_and_quota() {
         .parse()
         .expect("seconds");
     assert!((1..=86_400).contains(&retry));
+    // The headers describe the limit that refused: the quota, nothing left until it resets.
+    assert_eq!(headers["ratelimit-limit"], "3");
+    assert_eq!(headers["ratelimit-remaining"], "0");
+    let reset: u64 = headers["ratelimit-reset"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!(
+        reset.abs_diff(retry) <= 1,
+        "reset {reset}, retry-after {retry}"
+    );
 
     // A plan in use cannot be deleted; invalid plans are refused.
     let (status, _) = admin.delete("/plans/small").await;

@@ -111,12 +111,13 @@ impl KeyEntry {
         }
     }
 
-    /// Counts the request against the key's quota, if its plan has one. Called once the
-    /// request is about to run, so refused requests do not use the quota up.
-    pub(super) fn take_quota(&self, usage: &QuotaUsage) -> Result<(), Rejection> {
+    /// Counts the request against the key's quota, if its plan has one: what is left of
+    /// it, as a verdict for the `RateLimit-*` headers. Called once the request is about to
+    /// run, so refused requests do not use the quota up.
+    pub(super) fn take_quota(&self, usage: &QuotaUsage) -> Result<Option<Verdict>, Rejection> {
         match self.plan.as_ref().and_then(|plan| plan.config.quota) {
-            Some(quota) => usage.take(&self.id, quota),
-            None => Ok(()),
+            Some(quota) => usage.take(&self.id, quota).map(Some),
+            None => Ok(None),
         }
     }
 }
@@ -151,8 +152,8 @@ impl QuotaUsage {
         self.changed.store(true, Ordering::Release);
     }
 
-    /// Counts one request for `key`, refusing it past the quota.
-    fn take(&self, key: &str, quota: QuotaConfig) -> Result<(), Rejection> {
+    /// Counts one request for `key`, refusing it past the quota; what is left of it.
+    fn take(&self, key: &str, quota: QuotaConfig) -> Result<Verdict, Rejection> {
         let now = unix_now();
         let (number, resets_at) = period_of(now, quota.period);
         let mut used = self.lock();
@@ -174,7 +175,13 @@ impl QuotaUsage {
         }
         entry.used += 1;
         self.changed.store(true, Ordering::Release);
-        Ok(())
+        let limit = u32::try_from(quota.limit).unwrap_or(u32::MAX);
+        let left = quota.limit - entry.used;
+        Ok(Verdict::Allowed {
+            limit,
+            remaining: u32::try_from(left).unwrap_or(u32::MAX),
+            reset: std::time::Duration::from_secs(resets_at.saturating_sub(now)),
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, QuotaUsed>> {

@@ -196,6 +196,23 @@ impl Rejection {
         }
     }
 
+    /// The verdict to report in `RateLimit-*` headers for this refusal, when a limit
+    /// refused: the limit that did, with nothing left until it resets.
+    pub(super) fn limit_verdict(&self) -> Option<Verdict> {
+        match self {
+            Rejection::Throttled(verdict) => Some(*verdict),
+            Rejection::QuotaExceeded {
+                limit,
+                resets_at,
+                now,
+            } => Some(Verdict::Throttled {
+                limit: u32::try_from(*limit).unwrap_or(u32::MAX),
+                retry_after: std::time::Duration::from_secs(resets_at.saturating_sub(*now).max(1)),
+            }),
+            _ => None,
+        }
+    }
+
     /// The same refusal for another request that waited for one shared authorizer run:
     /// the gate's overflow as it was, any other failure as [`Rejection::AuthorizerFailed`].
     pub(super) fn for_waiter(&self) -> Rejection {

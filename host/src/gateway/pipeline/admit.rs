@@ -6,12 +6,21 @@ use super::super::Gateway;
 use super::super::protection::Admission;
 use super::super::rejection::Rejection;
 use super::super::request::RequestCtx;
+use super::throttle::{note_allowed, note_refusal};
 
 /// Admits the request; the admission is held until its invocation ends.
-pub(super) async fn enter(gateway: &Gateway, ctx: &RequestCtx) -> Result<Admission, Rejection> {
+pub(super) async fn enter(gateway: &Gateway, ctx: &mut RequestCtx) -> Result<Admission, Rejection> {
     let admission = ctx.route.guards.admit().await?;
-    if let Some(key) = &ctx.key {
-        key.take_quota(&gateway.live.usage)?;
+    let Some(key) = ctx.key.clone() else {
+        return Ok(admission);
+    };
+    match key.take_quota(&gateway.live.usage) {
+        Ok(Some(left)) => note_allowed(ctx, left),
+        Ok(None) => {}
+        Err(refusal) => {
+            note_refusal(ctx, &refusal);
+            return Err(refusal);
+        }
     }
     Ok(admission)
 }

@@ -5,6 +5,7 @@
 use super::super::Gateway;
 use super::super::rejection::Rejection;
 use super::super::request::RequestCtx;
+use super::super::throttle::Verdict;
 
 /// Takes the request's tokens.
 pub(super) fn take_tokens(
@@ -39,9 +40,15 @@ pub(super) fn take_tokens(
     }
 }
 
-/// A bucket's refusal becomes the response's `RateLimit-*` headers.
+/// A limit's refusal becomes the response's `RateLimit-*` headers: the limit that refused,
+/// not the tightest of the others.
 pub(super) fn note_refusal(ctx: &mut RequestCtx, rejection: &Rejection) {
-    if let Rejection::Throttled(verdict) = rejection {
-        ctx.rate = Some(*verdict);
+    if let Some(verdict) = rejection.limit_verdict() {
+        ctx.rate = Some(verdict);
     }
+}
+
+/// A limit that allowed the request joins the ones already reported: the tightest wins.
+pub(super) fn note_allowed(ctx: &mut RequestCtx, verdict: Verdict) {
+    ctx.rate = Some(ctx.rate.map_or(verdict, |rate| rate.tighter(verdict)));
 }
