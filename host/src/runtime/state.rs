@@ -66,7 +66,7 @@ impl InvocationState {
 /// A guest grew its linear memory past its route's `memory_mb`.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "the handler tried to grow its memory to {desired_bytes} bytes, over its limit of {limit_mb} MiB"
+    "the handler tried to grow its memory to {desired_bytes} bytes (all its memories and tables), over its limit of {limit_mb} MiB"
 )]
 pub struct MemoryLimitExceeded {
     /// The size the guest asked for.
@@ -75,46 +75,100 @@ pub struct MemoryLimitExceeded {
     pub limit_mb: usize,
 }
 
-/// Bounds what one instance may allocate. A memory.grow past the limit traps with
+/// Bounds what one invocation may allocate: its linear memories and tables together stay
+/// within the route's `memory_mb` — counted across all of them, as an instance may have
+/// several (up to [`MAX_MEMORIES`]). A growth past the limit traps with
 /// [`MemoryLimitExceeded`] (instead of returning -1 to a guest that usually aborts without
 /// saying why), so the gateway can name the limit in its 502.
 pub(super) struct SandboxLimiter {
-    memory_bytes: usize,
+    limit_bytes: usize,
+    /// Bytes of every memory and table allocated so far.
+    used_bytes: usize,
+    /// The last growth allowed (bytes before, after), undone if it then failed.
+    last_growth: (usize, usize),
 }
+
+/// Bytes a table element is counted as (a reference).
+const TABLE_ELEMENT_BYTES: usize = 8;
 
 impl SandboxLimiter {
     /// The limits of a route's instances.
     pub(super) fn new(limits: &InvocationLimits) -> Self {
         SandboxLimiter {
-            memory_bytes: usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX),
+            limit_bytes: usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX),
+            used_bytes: 0,
+            last_growth: (0, 0),
         }
+    }
+
+    /// Counts a memory or table growing from `current` to `desired` bytes, or refuses it.
+    fn grow(
+        &mut self,
+        current: usize,
+        desired: usize,
+        beyond_maximum: bool,
+    ) -> wasmtime::Result<bool> {
+        let total = self
+            .used_bytes
+            .saturating_sub(current)
+            .saturating_add(desired);
+        if total > self.limit_bytes {
+            return Err(wasmtime::Error::new(MemoryLimitExceeded {
+                desired_bytes: total,
+                limit_mb: self.limit_bytes >> 20,
+            }));
+        }
+        if beyond_maximum {
+            return Ok(false);
+        }
+        self.used_bytes = total;
+        self.last_growth = (current, desired);
+        Ok(true)
+    }
+
+    /// Undoes the count of the last growth, which failed.
+    fn growth_failed(&mut self) {
+        let (current, desired) = std::mem::take(&mut self.last_growth);
+        self.used_bytes = self
+            .used_bytes
+            .saturating_sub(desired)
+            .saturating_add(current);
     }
 }
 
 impl ResourceLimiter for SandboxLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.memory_bytes {
-            return Err(wasmtime::Error::new(MemoryLimitExceeded {
-                desired_bytes: desired,
-                limit_mb: self.memory_bytes >> 20,
-            }));
-        }
-        Ok(maximum.is_none_or(|max| desired <= max))
+        self.grow(current, desired, maximum.is_some_and(|max| desired > max))
+    }
+
+    fn memory_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.growth_failed();
+        Ok(())
     }
 
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         // The pool's `table_elements` is the hard cap; `maximum` carries it.
-        Ok(maximum.is_none_or(|max| desired <= max))
+        let beyond = maximum.is_some_and(|max| desired > max);
+        self.grow(
+            current.saturating_mul(TABLE_ELEMENT_BYTES),
+            desired.saturating_mul(TABLE_ELEMENT_BYTES),
+            beyond,
+        )
+    }
+
+    fn table_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.growth_failed();
+        Ok(())
     }
 
     fn instances(&self) -> usize {
@@ -238,5 +292,69 @@ impl WasiHttpHooks for OutboundPolicy {
             request,
             options,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limiter(mb: u64) -> SandboxLimiter {
+        SandboxLimiter::new(&InvocationLimits {
+            memory_bytes: mb << 20,
+            ..InvocationLimits::default()
+        })
+    }
+
+    #[test]
+    fn the_limit_counts_every_memory_of_the_instance() {
+        let mut limiter = limiter(32);
+        assert!(
+            limiter
+                .memory_growing(0, 20 << 20, None)
+                .expect("first memory")
+        );
+        // A second memory of 20 MiB would make 40: refused, though each is under 32.
+        let second = limiter.memory_growing(0, 20 << 20, None);
+        let error = second.expect_err("over the limit in all");
+        assert!(
+            error.to_string().contains("over its limit of 32 MiB"),
+            "{error}"
+        );
+        assert!(limiter.memory_growing(0, 10 << 20, None).expect("within"));
+        // Growing the first memory counts only the difference.
+        assert!(
+            limiter
+                .memory_growing(20 << 20, 21 << 20, None)
+                .expect("1 MiB more")
+        );
+        assert!(limiter.memory_growing(21 << 20, 23 << 20, None).is_err());
+    }
+
+    #[test]
+    fn tables_count_too_and_failed_growths_are_given_back() {
+        let mut limiter = limiter(1);
+        assert!(
+            limiter
+                .table_growing(0, 100_000, Some(200_000))
+                .expect("800 KB")
+        );
+        assert!(limiter.memory_growing(0, 256 << 10, None).is_err());
+        // Beyond the table's own maximum: refused, and nothing counted.
+        assert!(
+            !limiter
+                .table_growing(100_000, 300_000, Some(200_000))
+                .is_ok_and(|ok| ok)
+        );
+        // A growth allowed, then failed: given back.
+        assert!(limiter.memory_growing(0, 64 << 10, None).expect("64 KiB"));
+        limiter
+            .memory_grow_failed(wasmtime::Error::msg("no memory"))
+            .expect("noted");
+        assert!(
+            limiter
+                .memory_growing(0, 192 << 10, None)
+                .expect("room again")
+        );
     }
 }
