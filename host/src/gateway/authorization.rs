@@ -75,6 +75,8 @@ pub(super) struct RequestView<'a> {
     pub route: &'a Arc<str>,
     /// Scopes the route requires (JWT authorizers).
     pub scopes: &'a [String],
+    /// The instances no route reserves, which authorizer runs take theirs from.
+    pub unreserved: &'a Arc<tokio::sync::Semaphore>,
 }
 
 impl RouteAuthorizer {
@@ -113,7 +115,9 @@ impl RouteAuthorizer {
             });
             Ok((decision, ttl))
         };
-        let decision = cache.decide(identity.clone(), !ttl.is_zero(), run).await?;
+        let decision = cache
+            .decide(identity.clone(), !ttl.is_zero(), request.unreserved, run)
+            .await?;
         if !decision.allow {
             return Err(Rejection::Forbidden);
         }

@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use tokio::sync::Semaphore;
+
 use http::HeaderValue;
 
 use super::authorization::{AuthorizerCache, Decider, RouteAuthorizer};
@@ -78,6 +80,7 @@ pub(super) struct LiveState {
     stats: Mutex<HashMap<String, Arc<RouteStats>>>,
     global: Mutex<Option<(ThrottleConfig, Arc<Bucket>)>>,
     plans: Mutex<HashMap<String, Arc<PlanRuntime>>>,
+    unreserved: Mutex<Option<(usize, Arc<Semaphore>)>>,
     /// Quota usage of API keys.
     pub usage: QuotaUsage,
 }
@@ -87,6 +90,9 @@ pub(super) struct Snapshot {
     pub routes: RouteTable<Arc<Route>>,
     pub global: Option<Arc<Bucket>>,
     pub keys: Arc<KeyRing>,
+    /// The instances no route reserves: routes without `concurrency`, and authorizers,
+    /// share them.
+    pub unreserved: Arc<Semaphore>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -112,6 +118,22 @@ impl LiveState {
                 let fresh = Arc::new(RouteGuards::new(settings.clone(), stats));
                 guards.insert(id.to_owned(), fresh.clone());
                 fresh
+            }
+        }
+    }
+
+    /// The pool's instances that no route reserves: the previous semaphore while the
+    /// reservations' sum is unchanged (its permits in use stay counted), else a new one.
+    fn unreserved(&self, pool: u32, reserved: u64) -> Arc<Semaphore> {
+        let size = u64::from(pool).saturating_sub(reserved);
+        let size = usize::try_from(size).unwrap_or(usize::MAX);
+        let mut unreserved = lock(&self.unreserved);
+        match &*unreserved {
+            Some((kept, semaphore)) if *kept == size => semaphore.clone(),
+            _ => {
+                let semaphore = Arc::new(Semaphore::new(size));
+                *unreserved = Some((size, semaphore.clone()));
+                semaphore
             }
         }
     }
@@ -209,10 +231,17 @@ pub(super) fn build_routes(
             .insert(spec.method.clone(), spec.template.clone(), route)
             .map_err(|conflict| RegistryError::from(Conflict::from(conflict)))?;
     }
+    let reserved: u64 = state
+        .routes
+        .iter()
+        .filter_map(|r| r.spec().protection.concurrency.as_ref())
+        .map(|concurrency| u64::from(concurrency.limit))
+        .sum();
     Ok(Snapshot {
         routes: table,
         global: live.global(state.gateway.throttle),
         keys: Arc::new(KeyRing::build(state, &live.plans)),
+        unreserved: live.unreserved(registry.instance_pool(), reserved),
     })
 }
 

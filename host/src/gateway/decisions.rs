@@ -16,9 +16,10 @@ use std::time::{Duration, Instant};
 
 use http::StatusCode;
 use moka::Expiry;
+use tokio::sync::Semaphore;
 
 use super::jwt::JwtVerifier;
-use super::protection::{ConcurrencyGate, RouteStats};
+use super::protection::{ConcurrencyGate, RouteStats, take_unreserved};
 use super::rejection::Rejection;
 use crate::config::{ConcurrencySpec, JwtSpec};
 use crate::runtime::Decision;
@@ -106,14 +107,17 @@ impl AuthorizerCache {
         &self,
         identity: Vec<String>,
         shared: bool,
+        unreserved: &Arc<Semaphore>,
         run: impl Future<Output = Result<(Decision, Duration), Rejection>> + Send,
     ) -> Result<Arc<Decision>, Rejection> {
         if !shared {
             let _slot = self.gate.enter(&self.stats).await?;
+            let _instance = take_unreserved(unreserved)?;
             return run.await.map(|(decision, _)| Arc::new(decision));
         }
         let gated = async {
             let _slot = self.gate.enter(&self.stats).await?;
+            let _instance = take_unreserved(unreserved)?;
             let (decision, ttl) = run.await?;
             Ok::<_, Rejection>(CachedDecision {
                 decision: Arc::new(decision),
@@ -166,7 +170,11 @@ mod tests {
         for i in 0..4_000 {
             let identity = vec![format!("{long_identity}{i}")];
             let run = async { Ok((decision(1 << 10), Duration::from_secs(300))) };
-            cache.decide(identity, true, run).await.expect("decided");
+            let unreserved = Arc::new(Semaphore::new(4));
+            cache
+                .decide(identity, true, &unreserved, run)
+                .await
+                .expect("decided");
         }
         // 4,000 entries of ~17 KiB would be ~68 MiB.
         let size = cache.weighed_size().await;
@@ -187,7 +195,11 @@ mod tests {
                     tokio::time::sleep(Duration::from_millis(200)).await;
                     Ok((decision(0), Duration::from_secs(300)))
                 };
-                cache.decide(vec!["same".into()], true, run).await.is_ok()
+                let unreserved = Arc::new(Semaphore::new(8));
+                cache
+                    .decide(vec!["same".into()], true, &unreserved, run)
+                    .await
+                    .is_ok()
             }));
         }
         for task in tasks {

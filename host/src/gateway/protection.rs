@@ -14,6 +14,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::rejection::{Overflow, Rejection};
 use super::throttle::{Bucket, KeyedBuckets, Verdict};
 use crate::config::{ClientKey, ConcurrencySpec, Protection};
+use crate::runtime::InvokeError;
 
 /// A route's counters, for `GET /routes/{id}/stats`.
 #[derive(Debug, Default)]
@@ -47,7 +48,7 @@ impl Drop for InFlight {
 
 /// Held by an invocation until it ends: its concurrency slot and its in-flight count.
 pub(super) struct Admission {
-    _slot: Option<OwnedSemaphorePermit>,
+    _slot: OwnedSemaphorePermit,
     _in_flight: InFlight,
 }
 
@@ -198,12 +199,15 @@ impl RouteGuards {
         Ok(reported)
     }
 
-    /// Waits for a concurrency slot (if the route has a limit) and counts the invocation
-    /// in flight.
-    pub(super) async fn admit(&self) -> Result<Admission, Rejection> {
+    /// Waits for a slot of the route's reserved concurrency, or takes one of the instances
+    /// no route reserved (`unreserved`: 503 when none is free); counts the invocation in
+    /// flight.
+    pub(super) async fn admit(&self, unreserved: &Arc<Semaphore>) -> Result<Admission, Rejection> {
         let slot = match &self.gate {
-            Some(gate) => Some(gate.enter(&self.stats).await?),
-            None => None,
+            Some(gate) => gate.enter(&self.stats).await?,
+            None => take_unreserved(unreserved).inspect_err(|_| {
+                self.stats.rejected.fetch_add(1, Ordering::Relaxed);
+            })?,
         };
         self.stats.in_flight.fetch_add(1, Ordering::Relaxed);
         Ok(Admission {
@@ -211,6 +215,17 @@ impl RouteGuards {
             _in_flight: InFlight(self.stats.clone()),
         })
     }
+}
+
+/// One of the instances no route reserved, or 503 (with `Retry-After`) when none is free.
+pub(super) fn take_unreserved(
+    unreserved: &Arc<Semaphore>,
+) -> Result<OwnedSemaphorePermit, Rejection> {
+    unreserved.clone().try_acquire_owned().map_err(|_| {
+        Rejection::Handler(InvokeError::PoolExhausted(
+            "every instance that routes do not reserve is in use".into(),
+        ))
+    })
 }
 
 /// Adds `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` for `verdict`.

@@ -229,6 +229,9 @@ impl Rejection {
                 queue: *queue,
             },
             Rejection::Unavailable(why) => Rejection::Unavailable(why.clone()),
+            Rejection::Handler(InvokeError::PoolExhausted(why)) => {
+                Rejection::Handler(InvokeError::PoolExhausted(why.clone()))
+            }
             _ => Rejection::AuthorizerFailed,
         }
     }

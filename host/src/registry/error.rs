@@ -120,6 +120,18 @@ pub enum Invalid {
     /// An alias's canary share out of range.
     #[error("a canary takes 1 to 99 percent of requests, not {0}")]
     CanaryShare(u8),
+    /// The routes' reserved concurrency adds up to more than the instance pool.
+    #[error(
+        "the routes reserve {reserved} instances in all ({routes}), more than the {pool} of the pool (--max-instances)"
+    )]
+    OverReserved {
+        /// The reservations' sum.
+        reserved: u64,
+        /// The pool's size.
+        pool: u32,
+        /// The routes with a reservation, `METHOD path (n)`, largest first.
+        routes: String,
+    },
     /// A key names a plan that does not exist.
     #[error("no plan `{0}`")]
     UnknownPlan(String),

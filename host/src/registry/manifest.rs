@@ -131,6 +131,12 @@ impl Registry {
             records.push((i, record));
         }
         next.routes = merge_routes(&next.routes, records, &mut problems);
+        if let Err(error) = self.check_reservations(&next.routes) {
+            problems.push(Problem {
+                key: "routes".into(),
+                message: error.to_string(),
+            });
+        }
         if !problems.is_empty() {
             return Err(ManifestError::Invalid {
                 path: manifest.source.clone(),

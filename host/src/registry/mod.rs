@@ -159,6 +159,11 @@ impl Registry {
         Ok(outcome)
     }
 
+    /// Instances that may be live at once (`--max-instances`), which routes reserve from.
+    pub fn instance_pool(&self) -> u32 {
+        self.runtime.max_instances()
+    }
+
     /// A copy of everything stored.
     pub fn state(&self) -> RegistryState {
         self.lock().clone()

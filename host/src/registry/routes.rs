@@ -28,6 +28,7 @@ impl Registry {
         check_route_authorizer(&next, spec)?;
         self.check_fuel(spec)?;
         let added = upsert_route(&mut next.routes, record.clone());
+        self.check_reservations(&next.routes)?;
         let mut index = self.route_index_lock();
         if added {
             // A route in place of one with the same method and template matches the same
@@ -42,6 +43,38 @@ impl Registry {
             return Err(error);
         }
         Ok(record)
+    }
+
+    /// The routes' reserved concurrency must fit in the instance pool (as Lambda's must fit
+    /// in the account's concurrency): what they reserve is kept for them alone.
+    pub(super) fn check_reservations(&self, routes: &[RouteRecord]) -> Result<(), RegistryError> {
+        let mut reserving: Vec<(u32, &RouteRecord)> = routes
+            .iter()
+            .filter_map(|r| Some((r.spec().protection.concurrency.as_ref()?.limit, r)))
+            .collect();
+        let reserved: u64 = reserving.iter().map(|(n, _)| u64::from(*n)).sum();
+        let pool = self.runtime.max_instances();
+        if reserved <= u64::from(pool) {
+            return Ok(());
+        }
+        reserving.sort_by_key(|(n, _)| std::cmp::Reverse(*n));
+        let named: Vec<String> = reserving
+            .iter()
+            .take(5)
+            .map(|(n, r)| format!("{} {} ({n})", r.config.method, r.config.path))
+            .collect();
+        let more = reserving.len().saturating_sub(named.len());
+        let routes = if more > 0 {
+            format!("{} and {more} more", named.join(", "))
+        } else {
+            named.join(", ")
+        };
+        Err(Invalid::OverReserved {
+            reserved,
+            pool,
+            routes,
+        }
+        .into())
     }
 
     /// A route's `fuel` needs fuel metering in the engine.

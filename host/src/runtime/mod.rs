@@ -105,6 +105,7 @@ impl RuntimeError {
 pub struct Runtime {
     linkers: Linkers,
     fuel_metering: bool,
+    max_instances: u32,
     _ticker: engine::EpochTicker,
 }
 
@@ -130,8 +131,15 @@ impl Runtime {
                 wagi,
             },
             fuel_metering: options.fuel_metering,
+            max_instances: options.max_instances.max(1),
             _ticker: ticker,
         })
+    }
+
+    /// Instances that may be live at once (`--max-instances`): the pool routes' reserved
+    /// concurrency is taken from.
+    pub fn max_instances(&self) -> u32 {
+        self.max_instances
     }
 
     /// Whether routes may set a `fuel` budget (`--fuel-metering`).

@@ -3,12 +3,14 @@
 //! WASM authorizer or JWT validation), and an allowing decision's principal and context go
 //! on to the handler.
 
+use super::super::Gateway;
 use super::super::authorization::RequestView;
 use super::super::rejection::{Rejection, Unavailable};
 use super::super::request::RequestCtx;
 
 /// Lets the request on, or refuses it.
 pub(super) async fn check(
+    gateway: &Gateway,
     ctx: &mut RequestCtx,
     parts: &http::request::Parts,
 ) -> Result<(), Rejection> {
@@ -18,6 +20,7 @@ pub(super) async fn check(
     let Some(authorizer) = &ctx.route.authorizer else {
         return Ok(());
     };
+    let unreserved = gateway.snapshot.load().unreserved.clone();
     let view = RequestView {
         parts,
         params: &ctx.params,
@@ -25,6 +28,7 @@ pub(super) async fn check(
         id: &ctx.id,
         route: &ctx.route.template,
         scopes: &ctx.route.scopes,
+        unreserved: &unreserved,
     };
     let started = std::time::Instant::now();
     let checked = authorizer.check(view).await;

@@ -52,7 +52,7 @@ where
     identify::api_key(gateway, ctx, &parts)?;
     throttle::take_tokens(gateway, ctx, &parts)?;
     // No body is read for a request that is not allowed in.
-    authorize::check(ctx, &parts).await?;
+    authorize::check(gateway, ctx, &parts).await?;
     let body = body::read(gateway, ctx, &parts.headers, body).await?;
     let admission = admit::enter(gateway, ctx).await?;
     invoke::run(ctx, hyper::Request::from_parts(parts, body), admission).await
