@@ -21,6 +21,7 @@ mod jwt;
 mod languages;
 mod limits;
 mod log_injection;
+mod proxies;
 mod reserved;
 mod routing;
 mod sandbox;

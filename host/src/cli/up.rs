@@ -139,6 +139,7 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
         GatewayOptions {
             body_idle_timeout: Duration::from_secs(args.body_idle_timeout),
             body_timeout: Duration::from_secs(args.body_timeout),
+            trusted_proxies: manifest.trusted_proxies.clone(),
         },
     )?;
 

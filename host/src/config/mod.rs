@@ -15,6 +15,7 @@ mod names;
 mod plan;
 mod problem;
 mod protection;
+mod proxies;
 mod route;
 mod throttle;
 
@@ -33,6 +34,7 @@ pub use problem::Problem;
 pub use protection::{
     ClientKey, ConcurrencySpec, DEFAULT_QUEUE, DEFAULT_QUEUE_TIMEOUT_MS, Protection,
 };
+pub use proxies::TrustedProxies;
 pub use route::{ClientThrottleConfig, RouteConfig, RouteSpec};
 pub use throttle::ThrottleConfig;
 

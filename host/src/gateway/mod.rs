@@ -12,6 +12,7 @@ mod authorization;
 mod body;
 mod build;
 mod decisions;
+mod forwarded;
 mod jwt;
 mod keys;
 mod pipeline;
@@ -47,6 +48,8 @@ pub struct GatewayOptions {
     pub body_idle_timeout: std::time::Duration,
     /// Longest a chunked request body may take to arrive in full (then 408).
     pub body_timeout: std::time::Duration,
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` say who the client is.
+    pub trusted_proxies: crate::config::TrustedProxies,
 }
 
 impl Default for GatewayOptions {
@@ -54,6 +57,7 @@ impl Default for GatewayOptions {
         GatewayOptions {
             body_idle_timeout: body::BODY_IDLE_TIMEOUT,
             body_timeout: body::BODY_TIMEOUT,
+            trusted_proxies: crate::config::TrustedProxies::default(),
         }
     }
 }

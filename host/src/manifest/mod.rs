@@ -36,6 +36,7 @@ pub use error::ManifestError;
 pub use crate::config::DEFAULT_LISTEN;
 use crate::config::{
     AuthorizerConfig, Executor, ModuleConfig, ModuleName, RouteConfig, ThrottleConfig,
+    TrustedProxies,
 };
 
 /// A loaded, validated manifest.
@@ -47,6 +48,8 @@ pub struct Manifest {
     pub listen: SocketAddr,
     /// `[gateway] throttle`: a rate limit shared by every route.
     pub throttle: Option<ThrottleConfig>,
+    /// `[gateway] trusted_proxies`: who may say who the client is.
+    pub trusted_proxies: TrustedProxies,
     /// `[[modules]]`, in file order.
     pub modules: Vec<ModuleSpec>,
     /// `[[routes]]` as written, in file order (each one valid).

@@ -28,6 +28,8 @@ pub(super) struct ManifestFile {
 pub(super) struct GatewaySection {
     pub listen: Option<SocketAddr>,
     pub throttle: Option<ThrottleConfig>,
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
 }
 
 /// One `[[modules]]` entry.

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::schema::ManifestFile;
 use super::{DEFAULT_LISTEN, Manifest, ManifestError, ModuleSpec};
-use crate::config::{ModuleConfig, ModuleName, Problem};
+use crate::config::{ModuleConfig, ModuleName, Problem, TrustedProxies};
 use crate::routing::RouteTable;
 
 pub(super) fn validate(
@@ -77,6 +77,11 @@ pub(super) fn validate(
         routes.push(entry.clone());
     }
 
+    let trusted_proxies =
+        TrustedProxies::parse(&file.gateway.trusted_proxies).unwrap_or_else(|message| {
+            problem("gateway.trusted_proxies".into(), message);
+            TrustedProxies::default()
+        });
     if let Some(throttle) = &file.gateway.throttle
         && let Err(message) = throttle.validate()
     {
@@ -118,6 +123,7 @@ pub(super) fn validate(
         source: source.to_owned(),
         listen: file.gateway.listen.unwrap_or(DEFAULT_LISTEN),
         throttle: file.gateway.throttle,
+        trusted_proxies,
         modules,
         routes,
         authorizers,

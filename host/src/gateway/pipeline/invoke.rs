@@ -47,6 +47,7 @@ pub(super) async fn run(
                 request_id = ctx.id.as_str(),
                 route = %route.template,
                 target = %route.target,
+                client = ?ctx.client_ip,
                 ms = ctx.received.elapsed().as_millis() as u64,
                 %error,
                 "invocation failed"

@@ -2,6 +2,7 @@
 //! (with `Allow`) or 400 (a parameter that is not UTF-8).
 
 use super::super::Gateway;
+use super::super::forwarded::client_ip;
 use super::super::rejection::Rejection;
 use super::super::request::{RequestCtx, RequestId};
 use crate::routing::Lookup;
@@ -32,10 +33,12 @@ pub(super) fn find<B>(
         observation.set_route(&route.id, &route.template);
     }
     let connection = request.extensions().get::<ConnectionInfo>();
+    let trusted = &gateway.options.trusted_proxies;
+    let client_ip = connection.map(|c| client_ip(c.peer.ip(), request.headers(), trusted));
     Ok(RequestCtx {
         id,
         received: std::time::Instant::now(),
-        client_ip: connection.map(|c| c.peer.ip()),
+        client_ip,
         over_tls: connection.is_some_and(|c| c.over_tls),
         route,
         params,
