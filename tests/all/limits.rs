@@ -163,3 +163,46 @@ fn connections_beyond_the_limit_are_closed() {
         "HTTP/1.1 200 OK"
     );
 }
+
+/// Whether the server closed `stream` without answering (within 5 s).
+fn closed_unanswered(mut stream: TcpStream) -> bool {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let _ = stream.write_all(b"GET /hello/x HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut buf = [0u8; 64];
+    matches!(stream.read(&mut buf), Ok(0) | Err(_))
+}
+
+#[test]
+fn one_client_cannot_take_every_connection() {
+    let gw = Gateway::start_with_args(
+        &standard_manifest(),
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--max-connections-per-client",
+            "2",
+        ],
+    );
+    let held: Vec<TcpStream> = (0..2)
+        .map(|_| TcpStream::connect(gw.addr).expect("connect"))
+        .collect();
+    // Give the server time to count both.
+    std::thread::sleep(Duration::from_millis(300));
+    let third = TcpStream::connect(gw.addr).expect("connect");
+    assert!(
+        closed_unanswered(third),
+        "a third connection from one client was served"
+    );
+    // Another client (another loopback address) is served meanwhile.
+    let other =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    other
+        .bind(&std::net::SocketAddr::from(([127, 0, 0, 2], 0)).into())
+        .expect("bind 127.0.0.2");
+    other.connect(&gw.addr.into()).expect("connect");
+    let other: TcpStream = other.into();
+    assert!(!closed_unanswered(other), "another client was refused");
+    drop(held);
+}

@@ -79,6 +79,11 @@ pub(super) struct UpArgs {
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     max_connections: usize,
 
+    /// Most connections one client (an IPv4 address, an IPv6 /64) may hold; more are closed
+    /// as soon as accepted. Trusted proxies are exempt; 0: no limit.
+    #[arg(long, value_name = "N", default_value_t = 512)]
+    max_connections_per_client: usize,
+
     /// Seconds a client has to complete its TLS handshake, to send its first request, and
     /// to send each request's headers; also how long an idle HTTP/1 connection stays open.
     #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
@@ -148,6 +153,8 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
         workers: args.workers,
         shutdown_timeout: Duration::from_secs(args.shutdown_timeout),
         max_connections: args.max_connections.max(1),
+        max_connections_per_client: args.max_connections_per_client,
+        trusted_proxies: manifest.trusted_proxies.clone(),
         header_read_timeout: Duration::from_secs(args.header_read_timeout),
         tls,
     };

@@ -15,6 +15,7 @@ use super::rejection::{Overflow, Rejection};
 use super::throttle::{Bucket, KeyedBuckets, Verdict};
 use crate::config::{ClientKey, ConcurrencySpec, Protection};
 use crate::runtime::InvokeError;
+use crate::server::client_network;
 
 /// A route's counters, for `GET /routes/{id}/stats`.
 #[derive(Debug, Default)]
@@ -167,7 +168,7 @@ impl RouteGuards {
         let client = self.client_throttle.as_ref().map(|(buckets, key)| {
             let id = match key {
                 ClientKey::SourceIp { ipv6_prefix } => source_ip
-                    .map(|ip| client_network(ip, *ipv6_prefix))
+                    .map(|ip| client_network(ip, *ipv6_prefix).to_string())
                     .unwrap_or_default(),
                 ClientKey::Header(name) => parts
                     .headers
@@ -244,34 +245,19 @@ pub(super) fn rate_limit_headers(headers: &mut http::HeaderMap, verdict: &Verdic
     headers.insert("ratelimit-reset", HeaderValue::from(seconds));
 }
 
-/// The key a client address is counted under: an IPv4 address as it is (IPv4-mapped IPv6
-/// too); an IPv6 address cut to its first `prefix` bits.
-fn client_network(ip: IpAddr, prefix: u8) -> String {
-    match ip.to_canonical() {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => {
-            let bits = u128::from(v6);
-            let mask = u128::MAX
-                .checked_shl(128 - u32::from(prefix.min(128)))
-                .unwrap_or(0);
-            format!("{}/{prefix}", std::net::Ipv6Addr::from(bits & mask))
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::client_network;
+    use crate::server::client_network;
 
     #[test]
     fn ipv6_clients_are_counted_by_network() {
-        let key = |ip: &str, prefix| client_network(ip.parse().expect("ip"), prefix);
+        let key = |ip: &str, prefix| client_network(ip.parse().expect("ip"), prefix).to_string();
         assert_eq!(key("203.0.113.7", 64), "203.0.113.7");
         assert_eq!(key("::ffff:203.0.113.7", 64), "203.0.113.7");
-        assert_eq!(key("2001:db8:1:2:3:4:5:6", 64), "2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2:3:4:5:6", 64), "2001:db8:1:2::");
         assert_eq!(key("2001:db8:1:2:ffff::1", 64), key("2001:db8:1:2::9", 64));
         assert_ne!(key("2001:db8:1:2::1", 64), key("2001:db8:1:3::1", 64));
-        assert_eq!(key("2001:db8:1:2::1", 128), "2001:db8:1:2::1/128");
-        assert_eq!(key("2001:db8:1:2::1", 48), "2001:db8:1::/48");
+        assert_eq!(key("2001:db8:1:2::1", 128), "2001:db8:1:2::1");
+        assert_eq!(key("2001:db8:1:2::1", 48), "2001:db8:1::");
     }
 }

@@ -16,12 +16,14 @@
 //! requests framed by both `Content-Length` and `Transfer-Encoding`; those get a 400 here,
 //! before the handler sees them.
 
+mod clients;
 mod connection;
 mod framing;
 mod framing_head;
 pub mod response;
 mod tls;
 
+pub use clients::client_network;
 pub use tls::{TlsSetupError, server_config as tls_server_config};
 
 use std::io;
@@ -73,6 +75,11 @@ pub struct ServerOptions {
     pub header_read_timeout: Duration,
     /// Most connections open at once per server; more are closed as soon as accepted.
     pub max_connections: usize,
+    /// Most connections one client (an IPv4 address, an IPv6 /64) may hold; more are
+    /// closed as soon as accepted. 0: no limit.
+    pub max_connections_per_client: usize,
+    /// Peers exempt from the per-client limit: the proxies many clients come through.
+    pub trusted_proxies: crate::config::TrustedProxies,
     /// TLS settings (see [`tls_server_config`]); `None` serves plain HTTP.
     pub tls: Option<Arc<rustls::ServerConfig>>,
 }
@@ -85,6 +92,8 @@ impl Default for ServerOptions {
             shutdown_timeout: Duration::from_secs(30),
             header_read_timeout: Duration::from_secs(10),
             max_connections: 10_000,
+            max_connections_per_client: 0,
+            trusted_proxies: crate::config::TrustedProxies::default(),
             tls: None,
         }
     }
@@ -150,6 +159,10 @@ impl<H: HttpService> Server<H> {
     pub fn start(self) -> io::Result<RunningServer> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let connections = Arc::new(tokio::sync::Semaphore::new(self.options.max_connections));
+        let clients = clients::ClientConnections::new(
+            self.options.max_connections_per_client,
+            self.options.trusted_proxies.clone(),
+        );
         let mut workers = Vec::with_capacity(self.listeners.len());
         for (index, listener) in self.listeners.into_iter().enumerate() {
             // Built here so that a failure shows at start-up, not at shutdown.
@@ -160,11 +173,16 @@ impl<H: HttpService> Server<H> {
             let options = self.options.clone();
             let stop = stop_rx.clone();
             let connections = connections.clone();
+            let clients = clients.clone();
             workers.push(
                 std::thread::Builder::new()
                     .name(format!("wasmgate-worker-{index}"))
                     .spawn(move || {
-                        runtime.block_on(serve(listener, handler, options, connections, stop))
+                        let limits = Limits {
+                            connections,
+                            clients,
+                        };
+                        runtime.block_on(serve(listener, handler, options, limits, stop))
                     })?,
             );
         }
@@ -253,12 +271,20 @@ fn connection_builder(options: &ServerOptions) -> auto::Builder<TokioExecutor> {
     builder
 }
 
+/// What bounds a server's connections, shared by its workers.
+struct Limits {
+    /// Every connection's slot.
+    connections: Arc<tokio::sync::Semaphore>,
+    /// Connections by client.
+    clients: Arc<clients::ClientConnections>,
+}
+
 /// One worker: its accept loop and connections, on the worker's own runtime.
 async fn serve<H: HttpService>(
     listener: std::net::TcpListener,
     handler: Arc<H>,
     options: ServerOptions,
-    connections: Arc<tokio::sync::Semaphore>,
+    limits: Limits,
     mut stop: watch::Receiver<bool>,
 ) -> io::Result<()> {
     let listener = tokio::net::TcpListener::from_std(listener)?;
@@ -278,9 +304,14 @@ async fn serve<H: HttpService>(
             },
             _ = stop.wait_for(|stop| *stop) => break,
         };
-        let Ok(slot) = connections.clone().try_acquire_owned() else {
+        let Ok(slot) = limits.connections.clone().try_acquire_owned() else {
             // At the limit: close it at once rather than let it wait unserved.
             tracing::debug!(%peer, "connection limit reached: closing a new connection");
+            drop(stream);
+            continue;
+        };
+        let Some(client_slot) = limits.clients.enter(peer.ip()) else {
+            tracing::debug!(%peer, "the client holds its share of connections: closing a new one");
             drop(stream);
             continue;
         };
@@ -298,7 +329,7 @@ async fn serve<H: HttpService>(
         let tls = options.tls.clone();
         let handshake_timeout = options.header_read_timeout;
         tokio::spawn(async move {
-            let _slot = slot;
+            let _slots = (slot, client_slot);
             let Some(tls) = tls else {
                 return connection.serve(stream).await;
             };
