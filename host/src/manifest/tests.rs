@@ -95,7 +95,9 @@ fn unknown_keys_are_rejected_with_their_line() {
         "{text}"
     );
     assert!(
-        text.contains("unknown field `threads`, expected one of `listen`, `throttle`, `trusted_proxies`"),
+        text.contains(
+            "unknown field `threads`, expected one of `listen`, `throttle`, `trusted_proxies`"
+        ),
         "{text}"
     );
 
