@@ -1,6 +1,7 @@
 //! Connections per client: one client (an IPv4 address, an IPv6 /64) may hold at most so
 //! many of the server's connections, so it cannot take every slot of `--max-connections`.
-//! Trusted proxies, through which many clients come, are exempt.
+//! Trusted proxies and loopback peers (a reverse proxy or a health check on this host),
+//! through which many clients may come, are exempt.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
@@ -54,7 +55,7 @@ impl ClientConnections {
 
     /// A slot for a connection from `peer`, or `None` when the client has its limit.
     pub(super) fn enter(self: &Arc<Self>, peer: IpAddr) -> Option<ClientSlot> {
-        if self.limit == 0 || self.exempt.contains(&peer) {
+        if self.limit == 0 || peer.to_canonical().is_loopback() || self.exempt.contains(&peer) {
             return Some(ClientSlot {
                 clients: self.clone(),
                 key: None,
@@ -109,12 +110,13 @@ mod tests {
     }
 
     #[test]
-    fn trusted_proxies_are_not_counted() {
+    fn trusted_proxies_and_loopback_are_not_counted() {
         let exempt = TrustedProxies::parse(&["10.0.0.0/8".to_owned()]).expect("valid");
         let clients = ClientConnections::new(1, exempt);
-        let proxy: IpAddr = "10.1.2.3".parse().expect("ip");
-        let _held: Vec<_> = (0..5)
-            .map(|_| clients.enter(proxy).expect("exempt"))
-            .collect();
+        for peer in ["10.1.2.3", "127.0.0.1", "::1"] {
+            let peer: IpAddr = peer.parse().expect("ip");
+            let held: Vec<_> = (0..5).filter_map(|_| clients.enter(peer)).collect();
+            assert_eq!(held.len(), 5, "{peer}");
+        }
     }
 }
