@@ -177,25 +177,27 @@ impl RouteGuards {
                     .unwrap_or_default()
                     .to_owned(),
             };
-            buckets.check(&id)
+            (buckets, id)
         });
-        for verdict in [
-            client,
-            self.throttle
-                .as_ref()
-                .filter(|_| route_bucket)
-                .map(Bucket::check),
-            gateway.map(Bucket::check),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let tighter = reported.map_or(verdict, |r| r.tighter(verdict));
+        // Level by level: a level that refuses ends the check, and the levels after it keep
+        // their tokens.
+        let levels: [&dyn Fn() -> Option<Verdict>; 3] = [
+            &|| client.as_ref().map(|(buckets, id)| buckets.check(id)),
+            &|| {
+                self.throttle
+                    .as_ref()
+                    .filter(|_| route_bucket)
+                    .map(Bucket::check)
+            },
+            &|| gateway.map(Bucket::check),
+        ];
+        for level in levels {
+            let Some(verdict) = level() else { continue };
             if let Verdict::Throttled { .. } = verdict {
                 self.stats.throttled.fetch_add(1, Ordering::Relaxed);
                 return Err(Rejection::Throttled(verdict));
             }
-            reported = Some(tighter);
+            reported = Some(reported.map_or(verdict, |r| r.tighter(verdict)));
         }
         Ok(reported)
     }
@@ -247,7 +249,31 @@ pub(super) fn rate_limit_headers(headers: &mut http::HeaderMap, verdict: &Verdic
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::config::ThrottleConfig;
     use crate::server::client_network;
+
+    #[test]
+    fn a_level_that_refuses_leaves_the_later_levels_their_tokens() {
+        let config = |rate: f64, burst: u32| ThrottleConfig { rate, burst };
+        let settings = Protection {
+            throttle: Some(config(0.001, 5)),
+            client_throttle: Some((config(0.001, 1), ClientKey::SourceIp { ipv6_prefix: 64 })),
+            concurrency: None,
+        };
+        let guards = RouteGuards::new(settings, Arc::new(RouteStats::default()));
+        let gateway = Bucket::new(config(0.001, 5).validate().expect("valid"));
+        let (parts, ()) = http::Request::new(()).into_parts();
+        let ip = Some("203.0.113.1".parse().expect("ip"));
+        assert!(guards.throttle(Some(&gateway), &parts, ip).is_ok());
+        // The client's bucket refuses: the route's and the gateway's are not touched.
+        assert!(guards.throttle(Some(&gateway), &parts, ip).is_err());
+        assert!(guards.throttle(Some(&gateway), &parts, ip).is_err());
+        assert!(matches!(
+            gateway.check(),
+            Verdict::Allowed { remaining: 3, .. }
+        ));
+    }
 
     #[test]
     fn ipv6_clients_are_counted_by_network() {
