@@ -210,3 +210,53 @@ fn one_client_cannot_take_every_connection() {
         "the client's slots were not given back"
     );
 }
+
+/// An HTTP/2 connection (prior knowledge) to `gw`: its request sender, and a task that ends
+/// when the server closes the connection.
+async fn h2_connection(
+    gw: &Gateway,
+) -> (
+    hyper::client::conn::http2::SendRequest<String>,
+    tokio::task::JoinHandle<()>,
+) {
+    let stream = tokio::net::TcpStream::connect(gw.addr)
+        .await
+        .expect("connect");
+    let (sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .expect("handshake");
+    (
+        sender,
+        tokio::spawn(async move {
+            let _ = connection.await;
+        }),
+    )
+}
+
+#[tokio::test]
+async fn an_idle_http2_connection_is_closed_but_not_one_with_a_request_in_flight() {
+    let gw = Gateway::start_with_args(
+        &standard_manifest(),
+        &["--listen", "127.0.0.1:0", "--idle-timeout", "1"],
+    );
+    let (mut sender, closed) = h2_connection(&gw).await;
+    // A response that takes longer than the idle timeout is in flight: not idle.
+    let request = http::Request::get(gw.url("/slow/sleep?ms=2500"))
+        .body(String::new())
+        .expect("request");
+    let response = sender.send_request(request).await.expect("response");
+    assert_eq!(response.status(), 200);
+    let body = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .expect("the whole body")
+        .to_bytes();
+    assert!(!body.is_empty());
+    // Then nothing: the client answers the server's pings, yet the connection is closed.
+    tokio::time::timeout(Duration::from_secs(6), closed)
+        .await
+        .expect("the idle connection was not closed")
+        .expect("connection task");
+}

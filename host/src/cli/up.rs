@@ -79,6 +79,11 @@ pub(super) struct UpArgs {
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     max_connections: usize,
 
+    /// How long a connection may stay open with no request in flight, in seconds (HTTP/2
+    /// peers that answer pings included).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    idle_timeout: u64,
+
     /// Most connections one client (an IPv4 address, an IPv6 /64) may hold; more are closed
     /// as soon as accepted. Trusted proxies are exempt; 0: no limit.
     #[arg(long, value_name = "N", default_value_t = 512)]
@@ -153,6 +158,7 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
         workers: args.workers,
         shutdown_timeout: Duration::from_secs(args.shutdown_timeout),
         max_connections: args.max_connections.max(1),
+        idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),
         max_connections_per_client: args.max_connections_per_client,
         trusted_proxies: manifest.trusted_proxies.clone(),
         header_read_timeout: Duration::from_secs(args.header_read_timeout),

@@ -11,6 +11,7 @@ use std::time::Duration;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 
+use super::activity::Activity;
 use super::response::{ErrorReply, ResponseBody};
 use super::{ConnectionInfo, HttpService, MAX_HEAD_BYTES, framing};
 
@@ -22,6 +23,8 @@ pub(super) struct Connection<H> {
     pub(super) watcher: hyper_util::server::graceful::Watcher,
     /// How long the client has to send its first request.
     pub(super) first_request_timeout: Duration,
+    /// How long the connection may stay open with no request in flight.
+    pub(super) idle_timeout: Duration,
     /// Whether the stream is TLS.
     pub(super) over_tls: bool,
 }
@@ -38,8 +41,11 @@ impl<H: HttpService> Connection<H> {
             builder,
             watcher,
             first_request_timeout,
+            idle_timeout,
             over_tls,
         } = self;
+        let activity = Activity::new();
+        let requests = activity.clone();
         let (stream, framing) = framing::WatchedStream::new(stream, MAX_HEAD_BYTES);
         let requested = Arc::new(AtomicBool::new(false));
         let first_request = requested.clone();
@@ -50,11 +56,13 @@ impl<H: HttpService> Connection<H> {
                 .extensions_mut()
                 .insert(ConnectionInfo { peer, over_tls });
             let handler = handler.clone();
+            let active = requests.begin();
             async move {
                 if ambiguous {
                     return Ok(ambiguous_framing_response(peer));
                 }
-                Ok::<_, Infallible>(handler.handle(request).await)
+                let response = handler.handle(request).await;
+                Ok::<_, Infallible>(response.map(|body| active.hold_until_end_of(body)))
             }
         });
         let connection = builder
@@ -65,14 +73,23 @@ impl<H: HttpService> Connection<H> {
         // hyper's header-read timeout starts only once the auto builder has told HTTP/1
         // from HTTP/2, and HTTP/2 has none: a client that connects (and completes TLS)
         // but sends no request would otherwise hold its connection slot for ever.
-        let ended = tokio::select! {
-            ended = &mut connection => ended,
-            () = tokio::time::sleep(first_request_timeout) => {
-                if !requested.load(Ordering::Relaxed) {
+        let first = tokio::time::sleep(first_request_timeout);
+        tokio::pin!(first);
+        let check_every =
+            (idle_timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
+        let ended = loop {
+            tokio::select! {
+                ended = &mut connection => break ended,
+                () = &mut first, if !requested.load(Ordering::Relaxed) => {
                     tracing::debug!(%peer, "no request in time: closing the connection");
                     return;
                 }
-                connection.await
+                () = tokio::time::sleep(check_every) => {
+                    if activity.idle_for().is_some_and(|idle| idle >= idle_timeout) {
+                        tracing::debug!(%peer, "idle: closing the connection");
+                        return;
+                    }
+                }
             }
         };
         if let Err(error) = ended {

@@ -16,6 +16,7 @@
 //! requests framed by both `Content-Length` and `Transfer-Encoding`; those get a 400 here,
 //! before the handler sees them.
 
+mod activity;
 mod clients;
 mod connection;
 mod framing;
@@ -75,6 +76,9 @@ pub struct ServerOptions {
     pub header_read_timeout: Duration,
     /// Most connections open at once per server; more are closed as soon as accepted.
     pub max_connections: usize,
+    /// How long a connection may stay open with no request in flight (HTTP/2 peers that
+    /// answer pings included).
+    pub idle_timeout: Duration,
     /// Most connections one client (an IPv4 address, an IPv6 /64) may hold; more are
     /// closed as soon as accepted. 0: no limit.
     pub max_connections_per_client: usize,
@@ -92,6 +96,7 @@ impl Default for ServerOptions {
             shutdown_timeout: Duration::from_secs(30),
             header_read_timeout: Duration::from_secs(10),
             max_connections: 10_000,
+            idle_timeout: Duration::from_secs(60),
             max_connections_per_client: 0,
             trusted_proxies: crate::config::TrustedProxies::default(),
             tls: None,
@@ -324,6 +329,7 @@ async fn serve<H: HttpService>(
             builder: builder.clone(),
             watcher: graceful.watcher(),
             first_request_timeout: options.header_read_timeout,
+            idle_timeout: options.idle_timeout,
             over_tls: options.tls.is_some(),
         };
         let tls = options.tls.clone();
