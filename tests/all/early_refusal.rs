@@ -2,11 +2,11 @@
 //! body gets its 401 while the client is still sending it, and a body that trickles in
 //! meets a deadline for the whole body, not only the idle timer between chunks.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use crate::support::{Gateway, authorizer, guests, module, route};
+use crate::support::{Gateway, authorizer, guests, module, read_until, route};
 
 fn gateway(args: &[&str]) -> Gateway {
     let manifest = [
@@ -37,21 +37,11 @@ fn start_chunked_post(gw: &Gateway, path: &str, headers: &str) -> TcpStream {
 
 /// What the gateway answers, read until it closes or the head is in (at most 15 s).
 fn answer(stream: &mut TcpStream) -> String {
-    let mut answer = Vec::new();
-    let mut buf = [0u8; 4096];
-    while let Ok(n) = stream.read(&mut buf) {
-        if n == 0 {
-            break;
-        }
-        answer.extend_from_slice(&buf[..n]);
-        let text = String::from_utf8_lossy(&answer);
-        if let Some((head, body)) = text.split_once("\r\n\r\n")
-            && body.contains('}')
-            && head.starts_with("HTTP/1.1")
-        {
-            break;
-        }
-    }
+    let answer = read_until(stream, |bytes| {
+        let text = String::from_utf8_lossy(bytes);
+        text.split_once("\r\n\r\n")
+            .is_some_and(|(head, body)| head.starts_with("HTTP/1.1") && body.contains('}'))
+    });
     String::from_utf8_lossy(&answer).into_owned()
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{Gateway, standard_manifest};
+use crate::support::{Gateway, read_until, standard_manifest};
 
 /// Sends raw bytes and returns the status line of the answer (waiting up to 10 s).
 fn raw(gw: &Gateway, request: &[u8]) -> String {
@@ -17,17 +17,7 @@ fn raw(gw: &Gateway, request: &[u8]) -> String {
         .set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
     stream.write_all(request).expect("write");
-    let mut answer = Vec::new();
-    let mut buf = [0u8; 4096];
-    while let Ok(n) = stream.read(&mut buf) {
-        if n == 0 {
-            break;
-        }
-        answer.extend_from_slice(&buf[..n]);
-        if answer.windows(2).any(|w| w == b"\r\n") {
-            break;
-        }
-    }
+    let answer = read_until(&mut stream, |bytes| bytes.windows(2).any(|w| w == b"\r\n"));
     let text = String::from_utf8_lossy(&answer);
     text.lines().next().unwrap_or_default().to_owned()
 }

@@ -133,8 +133,8 @@ impl RouteGuards {
         }
     }
 
-    /// Takes a token from each of the route's buckets (and `gateway`'s); the first refusal
-    /// is the answer. Returns the verdict to report in `RateLimit-*` headers, if any bucket
+    /// Takes a token from each of the route's buckets (and `gateway`'s), level by level; the
+    /// first refusal is the answer, and the levels after it keep their tokens. Returns the verdict to report in `RateLimit-*` headers, if any bucket
     /// applies.
     pub(super) fn throttle(
         &self,

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use http::HeaderValue;
 
-use super::build::Route;
+use super::build::{Route, Snapshot};
 use super::keys::KeyEntry;
 use super::throttle::Verdict;
 use crate::runtime::Observation;
@@ -61,6 +61,9 @@ pub(super) struct RequestCtx {
     pub client_ip: Option<IpAddr>,
     /// Whether it came over TLS.
     pub over_tls: bool,
+    /// The routes (and buckets, keys, unreserved instances) it is served with: loaded once,
+    /// so every step sees the same deploy.
+    pub snapshot: Arc<Snapshot>,
     /// The route it matched.
     pub route: Arc<Route>,
     /// The route's path parameters, percent-decoded, in template order.

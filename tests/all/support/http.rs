@@ -69,3 +69,21 @@ pub fn assert_message(body: &Value, text: &str) {
     let message = body["message"].as_str().expect("message");
     assert!(message.contains(text), "{body}");
 }
+
+/// Reads what the server sends on `stream` until `done` says the bytes so far are enough,
+/// the server closes, or the stream's read timeout passes.
+pub fn read_until(stream: &mut std::net::TcpStream, done: impl Fn(&[u8]) -> bool) -> Vec<u8> {
+    use std::io::Read;
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = stream.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+        if done(&answer) {
+            break;
+        }
+    }
+    answer
+}

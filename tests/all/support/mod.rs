@@ -9,7 +9,7 @@ mod toolchains;
 
 pub use admin::AdminClient;
 pub use gateway::{Gateway, binary, exclusive, run, write_manifest};
-pub use http::{assert_error_detail, assert_message, echoed, header, read_json};
+pub use http::{assert_error_detail, assert_message, echoed, header, read_json, read_until};
 pub use jwks::JwksServer;
 pub use manifests::{authorizer, module, route, standard_manifest, tok_authorizer};
 pub use toolchains::{c_hello, js_hello, python_hello};

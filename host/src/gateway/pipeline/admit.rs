@@ -10,7 +10,7 @@ use super::throttle::{note_allowed, note_refusal};
 
 /// Admits the request; the admission is held until its invocation ends.
 pub(super) async fn enter(gateway: &Gateway, ctx: &mut RequestCtx) -> Result<Admission, Rejection> {
-    let unreserved = gateway.snapshot.load().unreserved.clone();
+    let unreserved = ctx.snapshot.unreserved.clone();
     let admission = ctx.route.guards.admit(&unreserved).await?;
     let Some(key) = ctx.key.clone() else {
         return Ok(admission);

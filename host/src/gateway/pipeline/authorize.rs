@@ -3,14 +3,12 @@
 //! WASM authorizer or JWT validation), and an allowing decision's principal and context go
 //! on to the handler.
 
-use super::super::Gateway;
 use super::super::authorization::RequestView;
 use super::super::rejection::{Rejection, Unavailable};
 use super::super::request::RequestCtx;
 
 /// Lets the request on, or refuses it.
 pub(super) async fn check(
-    gateway: &Gateway,
     ctx: &mut RequestCtx,
     parts: &http::request::Parts,
 ) -> Result<(), Rejection> {
@@ -20,7 +18,7 @@ pub(super) async fn check(
     let Some(authorizer) = &ctx.route.authorizer else {
         return Ok(());
     };
-    let unreserved = gateway.snapshot.load().unreserved.clone();
+    let unreserved = ctx.snapshot.unreserved.clone();
     let view = RequestView {
         parts,
         params: &ctx.params,

@@ -3,28 +3,22 @@
 //! takes one from the per-client and gateway-wide buckets (429 when they are empty), so a
 //! flood of bad keys is throttled like any other flood.
 
-use super::super::Gateway;
 use super::super::rejection::Rejection;
 use super::super::request::RequestCtx;
 
 /// Finds the request's API key, when its route requires one.
-pub(super) fn api_key(
-    gateway: &Gateway,
-    ctx: &mut RequestCtx,
-    parts: &http::request::Parts,
-) -> Result<(), Rejection> {
+pub(super) fn api_key(ctx: &mut RequestCtx, parts: &http::request::Parts) -> Result<(), Rejection> {
     if !ctx.route.api_key_required {
         return Ok(());
     }
-    let snapshot = gateway.snapshot.load();
-    match snapshot.keys.identify(&parts.headers) {
+    match ctx.snapshot.keys.identify(&parts.headers) {
         Ok(key) => {
             ctx.key = Some(key);
             Ok(())
         }
         Err(refusal) => {
             let guards = &ctx.route.guards;
-            let global = snapshot.global.as_deref();
+            let global = ctx.snapshot.global.as_deref();
             match guards.throttle_refused(global, parts, ctx.client_ip) {
                 Ok(rate) => {
                     ctx.rate = rate;

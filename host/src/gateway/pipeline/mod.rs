@@ -49,10 +49,10 @@ where
     B: GuestBody + Unpin,
 {
     let (parts, body) = request.into_parts();
-    identify::api_key(gateway, ctx, &parts)?;
-    throttle::take_tokens(gateway, ctx, &parts)?;
+    identify::api_key(ctx, &parts)?;
+    throttle::take_tokens(ctx, &parts)?;
     // No body is read for a request that is not allowed in.
-    authorize::check(gateway, ctx, &parts).await?;
+    authorize::check(ctx, &parts).await?;
     let body = body::read(gateway, ctx, &parts.headers, body).await?;
     let admission = admit::enter(gateway, ctx).await?;
     invoke::run(ctx, hyper::Request::from_parts(parts, body), admission).await

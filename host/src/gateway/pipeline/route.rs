@@ -17,7 +17,7 @@ pub(super) fn find<B>(
     id: RequestId,
     observation: Option<Arc<Observation>>,
 ) -> Result<RequestCtx, (RequestId, Rejection)> {
-    let snapshot = gateway.snapshot.load();
+    let snapshot = gateway.snapshot.load_full();
     let (route, params) = match snapshot
         .routes
         .lookup(request.method(), request.uri().path())
@@ -39,6 +39,7 @@ pub(super) fn find<B>(
         id,
         received: std::time::Instant::now(),
         client_ip,
+        snapshot,
         over_tls: connection.is_some_and(|c| c.over_tls),
         route,
         params,

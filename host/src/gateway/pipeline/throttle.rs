@@ -2,18 +2,16 @@
 //! gateway's, then the API key's plan — or 429 with `Retry-After`. The tightest verdict is
 //! reported in the response's `RateLimit-*` headers, whatever the response.
 
-use super::super::Gateway;
 use super::super::rejection::Rejection;
 use super::super::request::RequestCtx;
 use super::super::throttle::Verdict;
 
 /// Takes the request's tokens.
 pub(super) fn take_tokens(
-    gateway: &Gateway,
     ctx: &mut RequestCtx,
     parts: &http::request::Parts,
 ) -> Result<(), Rejection> {
-    let global = gateway.snapshot.load().global.clone();
+    let global = ctx.snapshot.global.clone();
     let taken = ctx
         .route
         .guards
