@@ -28,6 +28,7 @@ mod sandbox;
 mod scale;
 mod shutdown;
 mod smuggling;
+mod stored_files;
 mod throttling;
 mod tls;
 mod wagi;

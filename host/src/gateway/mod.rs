@@ -97,6 +97,8 @@ impl Gateway {
         };
         let live = build::LiveState::with_usage(usage);
         let snapshot = build::build_routes(&registry, &registry.state(), &live, None)?;
+        // Code compiled for these routes is loaded, not compiled again, at the next start.
+        registry.record_native_code();
         let gateway = Arc::new(Gateway {
             registry: registry.clone(),
             snapshot: ArcSwap::from_pointee(snapshot),

@@ -7,6 +7,7 @@
 
 mod aliases;
 mod authorizers;
+mod compiled;
 mod error;
 mod fs;
 mod keys;
@@ -27,8 +28,8 @@ pub use keys::NewKey;
 pub use manifest::ApplyError;
 pub use model::{
     AliasRecord, ApiKeyRecord, AuthorizerEntry, AuthorizerRecord, Canary, GatewaySettings,
-    ModuleRecord, QuotaUsed, RegistryState, RouteEntry, RouteRecord, RouteSource, SavedQuotaUsage,
-    VersionRecord, route_id,
+    ModuleRecord, NativeRecord, QuotaUsed, RegistryState, RouteEntry, RouteRecord, RouteSource,
+    SavedQuotaUsage, VersionRecord, route_id,
 };
 pub use store::{FileStore, RegistryStore, sha256_hex};
 
@@ -68,6 +69,9 @@ pub struct Registry {
     store: Box<dyn RegistryStore>,
     state: Mutex<RegistryState>,
     modules: Mutex<HashMap<String, CompiledModule>>,
+    /// The sha256 of the code stored for this engine, by module sha256: as recorded in the
+    /// state, plus code stored since (recorded with the next write).
+    native: Mutex<HashMap<String, String>>,
     listeners: Mutex<Vec<Listener>>,
     compile_timeout: Duration,
     /// The current routes' table, for the conflict checks of added routes: made on first
@@ -84,11 +88,13 @@ impl Registry {
         compile_timeout: Duration,
     ) -> Result<Self, RegistryError> {
         let state = store.load_state()?.unwrap_or_default();
+        let native = Registry::recorded_native(&state, &runtime.compatibility_key());
         Ok(Registry {
             runtime,
             store,
             state: Mutex::new(state),
             modules: Mutex::new(HashMap::new()),
+            native: Mutex::new(native),
             listeners: Mutex::new(Vec::new()),
             compile_timeout,
             route_index: Mutex::new(None),
@@ -121,20 +127,12 @@ impl Registry {
     fn commit(
         &self,
         state: &mut MutexGuard<'_, RegistryState>,
-        next: RegistryState,
+        mut next: RegistryState,
     ) -> Result<(), RegistryError> {
+        self.merge_native(&mut next);
         self.store.save_state(&next)?;
         **state = next;
-        // Compiled code no stored version uses any more (its last version was deleted) is
-        // dropped; requests in flight hold their own reference to it.
-        let used: std::collections::HashSet<&str> = state
-            .modules
-            .values()
-            .flat_map(|module| module.versions.values())
-            .map(|version| version.sha256.as_str())
-            .collect();
-        self.modules_lock()
-            .retain(|sha256, _| used.contains(sha256.as_str()));
+        self.forget_unused_code(state);
         for listener in self
             .listeners
             .lock()
@@ -143,6 +141,8 @@ impl Registry {
         {
             listener(state);
         }
+        // Code the listeners had compiled (for routes that now use another version).
+        self.record_native_code_locked(state);
         Ok(())
     }
 

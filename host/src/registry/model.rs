@@ -101,6 +101,20 @@ pub struct VersionRecord {
     /// How its instances are run.
     #[serde(default, skip_serializing_if = "Executor::is_component")]
     pub executor: Executor,
+    /// Its compiled code as last stored. That code is loaded as trusted native code, so its
+    /// hash is kept here, in the atomically written document, not in a file beside it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub native: Option<NativeRecord>,
+}
+
+/// The stored compiled code of a module version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NativeRecord {
+    /// The engine configuration it was compiled for (code for another one is not loaded).
+    pub engine: String,
+    /// Hex sha256 of the compiled code.
+    pub sha256: String,
 }
 
 /// An alias (a stage, as Lambda's): a version, optionally sharing traffic with a second.

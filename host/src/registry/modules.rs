@@ -2,8 +2,6 @@
 //! by sha256), the compiled code of every stored version, what a target resolves to, and a
 //! module's configuration.
 
-use std::collections::HashMap;
-use std::sync::MutexGuard;
 use std::time::SystemTime;
 
 use super::{
@@ -65,8 +63,10 @@ impl Registry {
             RegistryError::Storage(format!("cannot serialise compiled code: {e:#}"))
         })?;
         self.store.put_module(&sha256, &bytes)?;
-        self.store
-            .put_native(&sha256, &self.runtime.compatibility_key(), &native)?;
+        let engine = self.runtime.compatibility_key();
+        let native_sha256 = self.store.put_native(&sha256, &engine, &native)?;
+        // Recorded in the version's record by the commit below.
+        self.native_lock().insert(sha256.clone(), native_sha256);
 
         let mut state = self.lock();
         // Under the state lock, as `commit` evicts what no version references.
@@ -90,6 +90,7 @@ impl Registry {
                 size: bytes.len() as u64,
                 created: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
                 executor,
+                native: None,
             },
         );
         let committed = self
@@ -105,6 +106,7 @@ impl Registry {
                 .any(|stored| stored.sha256 == sha256);
             if !used {
                 self.modules_lock().remove(&sha256);
+                self.native_lock().remove(&sha256);
             }
             return Err(error);
         }
@@ -146,53 +148,6 @@ impl Registry {
                 self.compile_timeout.as_secs(),
             )),
         }
-    }
-
-    /// How many module versions' compiled code is held in memory.
-    #[cfg(test)]
-    pub(super) fn compiled_modules(&self) -> usize {
-        self.modules_lock().len()
-    }
-
-    pub(super) fn modules_lock(&self) -> MutexGuard<'_, HashMap<String, CompiledModule>> {
-        self.modules
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
-    }
-
-    /// A stored module, compiled: from memory, else from the native-code cache, else
-    /// compiled from the stored bytes (and cached). Stored files are checked against their
-    /// sha256 first.
-    pub fn module(&self, sha256: &str) -> Result<CompiledModule, RegistryError> {
-        if let Some(handler) = self.modules_lock().get(sha256) {
-            return Ok(handler.clone());
-        }
-        let engine = self.runtime.compatibility_key();
-        let origin = format!("stored module {sha256}");
-        let cached = match self.store.get_native(sha256, &engine)? {
-            Some(native) => match self.runtime.load_precompiled(&origin, &native) {
-                Ok(handler) => Some(handler),
-                Err(error) => {
-                    tracing::warn!(%error, "cached native code unusable; recompiling");
-                    None
-                }
-            },
-            None => None,
-        };
-        let handler = match cached {
-            Some(handler) => handler,
-            None => {
-                let bytes = self.store.get_module(sha256)?;
-                let handler = self.runtime.compile_module(&origin, &bytes, None)?;
-                if let Ok(native) = handler.serialize() {
-                    self.store.put_native(sha256, &engine, &native)?;
-                }
-                handler
-            }
-        };
-        self.modules_lock()
-            .insert(sha256.to_owned(), handler.clone());
-        Ok(handler)
     }
 
     /// What `target` runs in `state`; the error says what is missing.

@@ -6,8 +6,8 @@
 //! ```text
 //! registry.json                     versions, aliases, routes (replaced atomically)
 //! modules/<sha256>.wasm             module bytes, named by their hash
-//! native/<sha256>-<engine>.cwasm    compiled code for one engine configuration
-//! native/<sha256>-<engine>.sha256   the hash of that .cwasm, written after it
+//! native/<sha256>-<engine>.cwasm    compiled code for one engine configuration (its
+//!                                   own sha256 is kept in registry.json)
 //! quarantine/                       files whose contents did not match their hash
 //! quota-usage.json                  API keys' quota usage in their current periods
 //! ```
@@ -34,10 +34,18 @@ pub trait RegistryStore: Send + Sync {
     fn put_module(&self, sha256: &str, bytes: &[u8]) -> Result<(), RegistryError>;
     /// Module bytes, checked against their hash (a mismatch quarantines them and fails).
     fn get_module(&self, sha256: &str) -> Result<Vec<u8>, RegistryError>;
-    /// Stores compiled code for a module under an engine compatibility key.
-    fn put_native(&self, sha256: &str, engine: &str, bytes: &[u8]) -> Result<(), RegistryError>;
-    /// Compiled code, if present and intact; a mismatch quarantines it and returns `None`.
-    fn get_native(&self, sha256: &str, engine: &str) -> Result<Option<Vec<u8>>, RegistryError>;
+    /// Stores compiled code for a module under an engine compatibility key; returns the
+    /// code's hex sha256, which the caller records in the registry document.
+    fn put_native(&self, sha256: &str, engine: &str, bytes: &[u8])
+    -> Result<String, RegistryError>;
+    /// Compiled code, if present and its sha256 is `expected` (the hash the registry document
+    /// recorded); a mismatch quarantines it and returns `None`.
+    fn get_native(
+        &self,
+        sha256: &str,
+        engine: &str,
+        expected: &str,
+    ) -> Result<Option<Vec<u8>>, RegistryError>;
     /// API keys' quota usage as last saved (empty if never saved).
     fn load_quota_usage(&self) -> Result<SavedQuotaUsage, RegistryError>;
     /// Replaces the saved quota usage.
@@ -94,12 +102,12 @@ impl FileStore {
         self.root.join("modules").join(format!("{sha256}.wasm"))
     }
 
-    fn native_paths(&self, sha256: &str, engine: &str) -> (PathBuf, PathBuf) {
-        let base = self.root.join("native").join(format!("{sha256}-{engine}"));
-        (base.with_extension("cwasm"), base.with_extension("sha256"))
+    fn native_path(&self, sha256: &str, engine: &str) -> PathBuf {
+        self.root
+            .join("native")
+            .join(format!("{sha256}-{engine}.cwasm"))
     }
 
-    /// Moves a file whose contents do not match its hash out of the way.
     /// Moves a damaged file aside (`why` says what is wrong with it), so it is never loaded.
     fn quarantine(&self, path: &Path, why: &str) {
         let Some(name) = path.file_name() else { return };
@@ -183,27 +191,31 @@ impl RegistryStore for FileStore {
         Ok(bytes)
     }
 
-    fn put_native(&self, sha256: &str, engine: &str, bytes: &[u8]) -> Result<(), RegistryError> {
-        let (code, hash) = self.native_paths(sha256, engine);
+    fn put_native(
+        &self,
+        sha256: &str,
+        engine: &str,
+        bytes: &[u8],
+    ) -> Result<String, RegistryError> {
+        let code = self.native_path(sha256, engine);
         write_atomic(&code, bytes).map_err(|e| storage_error("write", &code, e))?;
-        write_atomic(&hash, sha256_hex(bytes).as_bytes())
-            .map_err(|e| storage_error("write", &hash, e))
+        Ok(sha256_hex(bytes))
     }
 
-    fn get_native(&self, sha256: &str, engine: &str) -> Result<Option<Vec<u8>>, RegistryError> {
-        let (code, hash) = self.native_paths(sha256, engine);
-        let Ok(expected) = std::fs::read_to_string(&hash) else {
-            // No recorded hash (never compiled here, or a crash between the two writes).
-            return Ok(None);
-        };
+    fn get_native(
+        &self,
+        sha256: &str,
+        engine: &str,
+        expected: &str,
+    ) -> Result<Option<Vec<u8>>, RegistryError> {
+        let code = self.native_path(sha256, engine);
         let bytes = match std::fs::read(&code) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(storage_error("read", &code, e)),
         };
-        if sha256_hex(&bytes) != expected.trim() {
+        if sha256_hex(&bytes) != expected {
             self.quarantine(&code, MISMATCH);
-            self.quarantine(&hash, MISMATCH);
             return Ok(None);
         }
         Ok(Some(bytes))
