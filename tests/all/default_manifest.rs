@@ -1,13 +1,13 @@
 //! The repository's own `wasmgate.toml`, the one `./quickstart` serves: every route it
 //! declares answers as the README says, with the examples the tests build.
 
-use crate::support::{Gateway, client, guests, js_hello, python_hello};
+use crate::support::{Gateway, client, example, guests, needs_examples};
 
 /// The default manifest, each of its `target/…` module paths replaced by the file the tests
-/// built; `None` (after saying why) where the JavaScript or Python toolchain is missing.
-fn default_manifest() -> Option<String> {
-    let js = js_hello()?.to_str().expect("utf-8");
-    let python = python_hello()?.to_str().expect("utf-8");
+/// built.
+fn default_manifest() -> String {
+    let js = example(guests::JS_HELLO).to_str().expect("utf-8");
+    let python = example(guests::PYTHON_HELLO).to_str().expect("utf-8");
     let mut manifest = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../wasmgate.toml"),
     )
@@ -31,52 +31,53 @@ fn default_manifest() -> Option<String> {
         !manifest.contains("path = \"target/"),
         "a module of wasmgate.toml the tests do not build:\n{manifest}"
     );
-    Some(manifest)
+    manifest
 }
 
-#[tokio::test]
-async fn every_route_of_the_default_manifest_answers() {
-    let Some(manifest) = default_manifest() else {
-        return;
-    };
-    let gw = Gateway::start(&manifest);
-    let http = client();
+needs_examples! {
+    [js_hello, python_hello]
+    #[tokio::test]
+    async fn every_route_of_the_default_manifest_answers() {
+        let manifest = default_manifest();
+        let gw = Gateway::start(&manifest);
+        let http = client();
 
-    let hello = http.get(gw.url("/hello/ada")).send().await.expect("send");
-    assert_eq!(hello.status(), 200);
-    assert_eq!(hello.text().await.expect("body"), "Hello, ada!");
+        let hello = http.get(gw.url("/hello/ada")).send().await.expect("send");
+        assert_eq!(hello.status(), 200);
+        assert_eq!(hello.text().await.expect("body"), "Hello, ada!");
 
-    let echo = http
-        .post(gw.url("/echo/any/path?x=1"))
-        .body("hi")
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(echo.status(), 200);
-    let echoed: serde_json::Value = echo.json().await.expect("json");
-    assert_eq!(echoed["method"], "POST", "{echoed}");
+        let echo = http
+            .post(gw.url("/echo/any/path?x=1"))
+            .body("hi")
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(echo.status(), 200);
+        let echoed: serde_json::Value = echo.json().await.expect("json");
+        assert_eq!(echoed["method"], "POST", "{echoed}");
 
-    let private = http.get(gw.url("/private/ada")).send().await.expect("send");
-    assert_eq!(private.status(), 401);
+        let private = http.get(gw.url("/private/ada")).send().await.expect("send");
+        assert_eq!(private.status(), 401);
 
-    let wagi = http
-        .get(gw.url("/wagi/hello/ada"))
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(wagi.status(), 200);
-    assert_eq!(
-        wagi.text().await.expect("body"),
-        "Hello from Rust on WAGI, ada! (GET)\n"
-    );
+        let wagi = http
+            .get(gw.url("/wagi/hello/ada"))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(wagi.status(), 200);
+        assert_eq!(
+            wagi.text().await.expect("body"),
+            "Hello from Rust on WAGI, ada! (GET)\n"
+        );
 
-    for (language, path) in [
-        ("JavaScript", "/js/hello/ada"),
-        ("Python", "/python/hello/ada"),
-    ] {
-        let response = http.get(gw.url(path)).send().await.expect("send");
-        assert_eq!(response.status(), 200, "{path}");
-        let seen: serde_json::Value = response.json().await.expect("json");
-        assert_eq!(seen["greeting"], format!("Hello from {language}, ada!"));
+        for (language, path) in [
+            ("JavaScript", "/js/hello/ada"),
+            ("Python", "/python/hello/ada"),
+        ] {
+            let response = http.get(gw.url(path)).send().await.expect("send");
+            assert_eq!(response.status(), 200, "{path}");
+            let seen: serde_json::Value = response.json().await.expect("json");
+            assert_eq!(seen["greeting"], format!("Hello from {language}, ada!"));
+        }
     }
 }

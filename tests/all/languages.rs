@@ -1,15 +1,15 @@
 //! Handlers in other languages, built by their examples' own toolchains and served as they
 //! are: JavaScript (componentize-js) and Python (componentize-py) components read path
 //! parameters and the authorizer's output through the `wasmgate:gateway/context` import.
-//! Where a toolchain cannot be installed, its test says so and skips (`.ci/run` makes that
-//! a failure instead).
+//! Where a toolchain cannot be installed, its test is compiled as ignored, with the reason
+//! (`.ci/run` makes that a build failure instead).
 
 use std::path::Path;
 
 use serde_json::Value;
 
 use crate::support::{
-    Gateway, client, header, js_hello, module, python_hello, route, tok_authorizer,
+    Gateway, client, example, guests, header, module, needs_examples, route, tok_authorizer,
 };
 
 /// `lang` at `/lang/hello/{name}`, and behind the `authz` test authorizer at
@@ -81,14 +81,20 @@ async fn check_example(module: &Path, greeting: &str, handler: &str) {
     assert_eq!(seen["method"], "GET", "{seen}");
 }
 
-#[tokio::test]
-async fn the_javascript_example_answers_with_params_and_authorizer_context() {
-    let Some(module) = js_hello() else { return };
-    check_example(module, "Hello from JavaScript, ada l!", "js").await;
+needs_examples! {
+    [js_hello]
+    #[tokio::test]
+    async fn the_javascript_example_answers_with_params_and_authorizer_context() {
+        let module = example(guests::JS_HELLO);
+        check_example(module, "Hello from JavaScript, ada l!", "js").await;
+    }
 }
 
-#[tokio::test]
-async fn the_python_example_answers_with_params_and_authorizer_context() {
-    let Some(module) = python_hello() else { return };
-    check_example(module, "Hello from Python, ada l!", "python").await;
+needs_examples! {
+    [python_hello]
+    #[tokio::test]
+    async fn the_python_example_answers_with_params_and_authorizer_context() {
+        let module = example(guests::PYTHON_HELLO);
+        check_example(module, "Hello from Python, ada l!", "python").await;
+    }
 }

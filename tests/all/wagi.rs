@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::support::{
-    AdminClient, Gateway, assert_error_detail, assert_message, empty_gateway, guests, header,
-    module, read_json, route, run, tok_authorizer, write_manifest,
+    AdminClient, Gateway, assert_error_detail, assert_message, empty_gateway, example, guests,
+    header, module, needs_examples, read_json, route, run, tok_authorizer, write_manifest,
 };
 
 /// `wagi-probe` at `/wagi/{action}` (and behind the `authz` authorizer, and throttled), and
@@ -312,27 +312,28 @@ async fn wagi_modules_upload_through_the_admin_api_and_survive_a_restart() {
     );
 }
 
-#[tokio::test]
-async fn the_c_example_answers_through_wagi() {
-    let Some(c_hello) = crate::support::c_hello() else {
-        return;
-    };
-    let gw = Gateway::start(&format!(
-        "[[modules]]\nname = \"c-hello\"\npath = \"{}\"\nexecutor = \"wagi\"\n\n\
-         [[routes]]\nmethod = \"ANY\"\npath = \"/c/hello/{{name}}\"\nmodule = \"c-hello\"\n",
-        c_hello.display()
-    ));
-    let response = gw.get("/c/hello/ada").await;
-    assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()["x-handler"], "c-hello");
-    assert_eq!(
-        response.text().await.expect("body"),
-        "Hello from C, ada! (GET)\n"
-    );
-    let response = gw.post("/c/hello/bo?lang=c", "some bytes").await;
-    assert_eq!(response.status(), 200);
-    assert_eq!(
-        response.text().await.expect("body"),
-        "Hello from C, bo! (POST)\nquery: lang=c\nbody: some bytes\n(10 bytes)\n"
-    );
+needs_examples! {
+    [c_hello]
+    #[tokio::test]
+    async fn the_c_example_answers_through_wagi() {
+        let c_hello = example(guests::C_HELLO);
+        let gw = Gateway::start(&format!(
+            "[[modules]]\nname = \"c-hello\"\npath = \"{}\"\nexecutor = \"wagi\"\n\n\
+             [[routes]]\nmethod = \"ANY\"\npath = \"/c/hello/{{name}}\"\nmodule = \"c-hello\"\n",
+            c_hello.display()
+        ));
+        let response = gw.get("/c/hello/ada").await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["x-handler"], "c-hello");
+        assert_eq!(
+            response.text().await.expect("body"),
+            "Hello from C, ada! (GET)\n"
+        );
+        let response = gw.post("/c/hello/bo?lang=c", "some bytes").await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.text().await.expect("body"),
+            "Hello from C, bo! (POST)\nquery: lang=c\nbody: some bytes\n(10 bytes)\n"
+        );
+    }
 }

@@ -4,7 +4,8 @@
 //! The guests are the workspace members under `examples/` and `tests/guests/`, found with
 //! `cargo metadata`: a `cdylib` crate is a component, built for `wasm32-wasip2`; a binary
 //! is a WAGI command, built for `wasm32-wasip1`. Adding a guest crate to the workspace is
-//! all it takes to get its constant.
+//! all it takes to get its constant. The examples in other languages are built by their
+//! own `build.sh` (`other_languages.rs`), each an `Option` constant.
 //!
 //! The nested build uses a target folder of its own, `<target>/wasm-guests` (the outer
 //! build's target folder, found from `OUT_DIR`): sharing the outer one would wait forever
@@ -20,6 +21,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
+
+mod other_languages;
 
 /// The folders whose workspace members are test guests.
 const GUEST_FOLDERS: [&str; 2] = ["examples", "tests/guests"];
@@ -55,12 +58,7 @@ fn main() {
         }
     }
 
-    let mut code = format!(
-        "/// The Cargo target folder the guests are built in (by `build.rs`); examples built by\n\
-         /// other toolchains at test time go there too.\n\
-         pub const TARGET_DIR: &str = {:?};\n",
-        path_str(&target_dir)
-    );
+    let mut code = String::new();
     let mut names = BTreeSet::new();
     for guest in &guests {
         let file = format!("{}.wasm", guest.artifact);
@@ -88,6 +86,7 @@ fn main() {
         )
         .expect("write to a String");
     }
+    other_languages::build_all(&root, &out_dir, &mut code);
     let generated = out_dir.join("guests.rs");
     fs::write(&generated, code).unwrap_or_else(|e| panic!("write {}: {e}", generated.display()));
 

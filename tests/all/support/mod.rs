@@ -5,16 +5,25 @@ mod gateway;
 mod http;
 mod jwks;
 mod manifests;
-mod toolchains;
 
 pub use admin::AdminClient;
 pub use gateway::{Gateway, binary, exclusive, run, write_manifest};
 pub use http::{assert_error_detail, assert_message, echoed, header, read_json, read_until};
 pub use jwks::JwksServer;
 pub use manifests::{authorizer, module, route, standard_manifest, tok_authorizer};
-pub use toolchains::{c_hello, js_hello, python_hello};
-/// The Rust guests, built from source by `tests/artifacts`: one path constant each.
+/// The guests, built by `tests/artifacts`: one path constant each (an `Option` for the
+/// examples in other languages, `None` where their toolchain is missing).
 pub use wasmgate_test_artifacts as guests;
+pub use wasmgate_test_artifacts::needs_examples;
+
+/// The `.wasm` of an example in another language: a test using it is wrapped in
+/// [`needs_examples!`], which ignores it where the example could not be built.
+pub fn example(built: Option<&'static str>) -> &'static std::path::Path {
+    std::path::Path::new(built.expect(
+        "the example's toolchain is missing (needs_examples! ignores this test unless it is \
+         run with --include-ignored)",
+    ))
+}
 
 /// A gateway serving [`standard_manifest`].
 pub fn standard_gateway() -> Gateway {

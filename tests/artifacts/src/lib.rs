@@ -7,6 +7,11 @@
 //! copies in this crate's `OUT_DIR`, so that another checkout building into the same
 //! target folder never replaces one while a test reads it.
 //!
+//! The examples in other languages (`C_HELLO`, `JS_HELLO`, `PYTHON_HELLO`) are built by
+//! their own `build.sh` and are `None` where the toolchain is missing; a test that needs
+//! them is wrapped in [`needs_examples!`], which compiles it as `#[ignore]`d (with the
+//! reason) in that case, so `cargo test` counts it as ignored.
+//!
 //! Only the integration tests depend on this crate (`host/Cargo.toml`'s
 //! `[dev-dependencies]`): building the `wasmgate` binary never builds the guests.
 //!
