@@ -7,8 +7,9 @@
 
 /// Top-level modules by layer, lowest first.
 const LAYERS: &[&[&str]] = &[
-    // Pure libraries: route matching, the outbound allow-list.
-    &["routing", "allowlist"],
+    // Pure libraries: route matching, the outbound allow-list; the metrics every layer
+    // records into.
+    &["routing", "allowlist", "telemetry"],
     // The configuration types shared by the manifest, the registry and the admin API.
     &["config"],
     // Running guests; reading the manifest file.

@@ -46,3 +46,4 @@ pub mod registry;
 pub mod routing;
 pub mod runtime;
 pub mod server;
+pub mod telemetry;

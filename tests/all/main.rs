@@ -3,6 +3,7 @@
 
 mod support;
 
+mod access_log;
 mod admin;
 mod api_keys;
 mod authorizers;
@@ -21,6 +22,7 @@ mod jwt;
 mod languages;
 mod limits;
 mod log_injection;
+mod metrics;
 mod proxies;
 mod reserved;
 mod routing;

@@ -22,11 +22,14 @@
 //! | `GET /keys/{id}`, `PUT /keys/{id}`, `DELETE /keys/{id}` | one key; `PUT` sets `plan` and/or `enabled` |
 //! | `POST /keys/{id}/rotate` | a new secret (shown once); the old one stops working |
 //! | `POST /invoke` | runs a synthetic request: response, stdout/stderr, timings |
+//! | `GET /metrics` | every metric, in Prometheus's text format |
+//! | `GET /healthz`, `GET /readyz` | probes, without a token: the process serves; the routes serve and it is not draining |
 
 mod body;
 mod endpoints;
 mod invoke;
 mod keys;
+mod probes;
 mod router;
 mod token;
 
@@ -34,6 +37,7 @@ use std::sync::Arc;
 
 use http::{HeaderValue, StatusCode, header};
 
+pub use probes::{MetricsOnly, Readiness};
 pub use token::{TokenSource, load_or_generate};
 
 use crate::gateway::Gateway;
@@ -77,6 +81,7 @@ pub struct Admin {
     token: String,
     max_upload_bytes: usize,
     router: router::Router,
+    readiness: Arc<Readiness>,
 }
 
 impl Admin {
@@ -87,7 +92,13 @@ impl Admin {
             token,
             max_upload_bytes,
             router: router::Router::new(),
+            readiness: Arc::default(),
         }
+    }
+
+    /// What `/readyz` answers; drain it when shutdown begins.
+    pub fn readiness(&self) -> Arc<Readiness> {
+        self.readiness.clone()
     }
 
     fn authorized(&self, request: &hyper::Request<hyper::body::Incoming>) -> bool {
@@ -105,6 +116,9 @@ impl Admin {
         &self,
         request: hyper::Request<hyper::body::Incoming>,
     ) -> hyper::Response<ResponseBody> {
+        if let Some(answer) = probes::probe(&self.readiness, &request) {
+            return answer;
+        }
         if !self.authorized(&request) {
             let mut response = json_response(
                 StatusCode::UNAUTHORIZED,
@@ -114,6 +128,9 @@ impl Admin {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             return response;
+        }
+        if probes::is_metrics(&request) {
+            return probes::metrics_response();
         }
         let result = self
             .router

@@ -17,6 +17,20 @@ use clap::{Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+
+    /// How log lines (the access log's included) are written to stderr: `text`, or `json`
+    /// (one object per line, its fields at the top level).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// `time LEVEL target: message key=value …`, control characters escaped.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -39,7 +53,7 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // Flushes the log lines still queued when dropped, at the end of `main`.
-    let _log_writer = init_logging();
+    let _log_writer = init_logging(cli.log_format);
     // The one TLS crypto provider (ring) for every outbound HTTPS call; a second call
     // would only find it installed.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -64,15 +78,24 @@ pub fn main() -> ExitCode {
 /// stalls (a paused pipe, a slow log collector) costs log lines, never a blocked worker.
 /// The queue holds `tracing-appender`'s default of 128,000 lines; beyond that, lines are
 /// dropped.
-fn init_logging() -> tracing_appender::non_blocking::WorkerGuard {
+fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(log_writer::EscapingMakeWriter(writer))
         // No colours: their escape sequences would be escaped too (log_writer.rs).
-        .with_ansi(false)
-        .init();
+        .with_ansi(false);
+    match format {
+        LogFormat::Text => builder.init(),
+        // JSON escapes control characters itself; the writer finds none left to escape.
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .init(),
+    }
     guard
 }

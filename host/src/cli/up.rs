@@ -102,6 +102,16 @@ pub(super) struct UpArgs {
     /// The PEM private key of --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+
+    /// Write one access-log line per request (`wasmgate::access`: client, route, status,
+    /// bytes, latencies, principal; never tokens or keys).
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    access_log: bool,
+
+    /// Also serve `GET /metrics` on this address, without the admin token (for scrapers on
+    /// a private network); the admin API serves it with the token either way.
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
 }
 
 /// wasmtime formats an error, with a captured backtrace when these are on, every time an
@@ -150,6 +160,7 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
             body_idle_timeout: Duration::from_secs(args.body_idle_timeout),
             body_timeout: Duration::from_secs(args.body_timeout),
             trusted_proxies: manifest.trusted_proxies.clone(),
+            access_log: args.access_log,
         },
     )?;
 
@@ -163,6 +174,7 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
         trusted_proxies: manifest.trusted_proxies.clone(),
         header_read_timeout: Duration::from_secs(args.header_read_timeout),
         tls,
+        name: "gateway",
     };
     let mut routes: Vec<String> = gateway
         .routes()
@@ -180,17 +192,31 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
         listen: args.admin_listen,
         workers: 1,
         tls: None,
+        name: "admin",
         ..options.clone()
     };
-    let admin_server = Server::bind(
-        Arc::new(Admin::new(
-            gateway.clone(),
-            token.clone(),
-            args.max_upload_mb << 20,
-        )),
-        &admin_options,
-    )
-    .with_context(|| format!("cannot listen on {} (admin API)", args.admin_listen))?;
+    let admin = Arc::new(Admin::new(
+        gateway.clone(),
+        token.clone(),
+        args.max_upload_mb << 20,
+    ));
+    let readiness = admin.readiness();
+    let admin_server = Server::bind(admin, &admin_options)
+        .with_context(|| format!("cannot listen on {} (admin API)", args.admin_listen))?;
+    let metrics_server = match args.metrics_listen {
+        Some(listen) => {
+            let options = ServerOptions {
+                listen,
+                name: "metrics",
+                ..admin_options.clone()
+            };
+            Some(
+                Server::bind(Arc::new(admin::MetricsOnly), &options)
+                    .with_context(|| format!("cannot listen on {listen} (metrics)"))?,
+            )
+        }
+        None => None,
+    };
     if !args.admin_listen.ip().is_loopback() {
         tracing::warn!(
             admin_listen = %args.admin_listen,
@@ -206,6 +232,7 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
     let mut shutdown = signals.block_on(async { ShutdownSignal::install() })?;
     let running = server.start()?;
     let admin_running = admin_server.start()?;
+    let metrics_running = metrics_server.map(Server::start).transpose()?;
 
     // The listening line is the last thing printed on stdout at start-up: scripts and tests
     // wait for it.
@@ -225,6 +252,13 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
         "wasmgate admin API on http://{}",
         admin_running.local_addr()
     )?;
+    if let Some(metrics) = &metrics_running {
+        writeln!(
+            stdout,
+            "wasmgate metrics on http://{}/metrics",
+            metrics.local_addr()
+        )?;
+    }
     writeln!(
         stdout,
         "wasmgate listening on {scheme}://{}",
@@ -234,11 +268,18 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
     drop(stdout);
 
     signals.block_on(shutdown.recv());
-    // Drain on a blocking thread; a second signal stops waiting for it.
+    // Not ready from here on: load balancers stop sending while requests in flight finish.
+    readiness.drain();
+    // Drain on a blocking thread; a second signal stops waiting for it. The admin API
+    // (and its `/readyz`) answers until the gateway has drained.
     let forced = signals.block_on(async {
         let drain = tokio::task::spawn_blocking(move || {
+            let drained = running.stop();
+            if let Some(metrics) = metrics_running {
+                metrics.stop()?;
+            }
             admin_running.stop()?;
-            running.stop()
+            drained
         });
         tokio::select! {
             drained = drain => Some(drained),

@@ -19,6 +19,7 @@ use crate::config::{AuthorizerKindSpec, Protection, Target};
 use crate::registry::{AuthorizerRecord, Conflict, Registry, RegistryError, RegistryState};
 use crate::routing::{MethodFilter, RouteTable};
 use crate::runtime::{AuthorizerComponent, CompiledModule, Handler, ModuleKind, Sandbox};
+use crate::telemetry::RouteLabels;
 
 /// A route ready to serve.
 pub struct Route {
@@ -42,6 +43,8 @@ pub struct Route {
     pub(super) api_key_required: bool,
     /// Timeout and memory of each invocation.
     pub limits: InvocationLimits,
+    /// How metrics name it: its method and template.
+    pub(super) labels: RouteLabels,
 }
 
 /// The version a target runs, and possibly a canary sharing its traffic.
@@ -199,11 +202,16 @@ pub(super) fn build_routes(
         if let Err(reason) = &handlers {
             tracing::error!(route = %record.config.path, %reason, "route cannot run");
         }
+        let template: Arc<str> = Arc::from(spec.template.as_str());
         routes.push(Arc::new(Route {
             guards: live.guards(record.id(), &spec.protection),
             id: record.id().to_owned(),
             method: spec.method.clone(),
-            template: Arc::from(spec.template.as_str()),
+            labels: RouteLabels {
+                method: Arc::from(spec.method.to_string()),
+                route: template.clone(),
+            },
+            template,
             target: spec.target.clone(),
             handlers,
             authorizer,
@@ -279,7 +287,7 @@ fn build_authorizers(
         let cache = caches
             .entry(name.clone())
             .or_insert_with(|| {
-                let cache = AuthorizerCache::new(authorizer.max_concurrency());
+                let cache = AuthorizerCache::new(name, authorizer.max_concurrency());
                 (identity(authorizer), Arc::new(cache))
             })
             .1

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use http::StatusCode;
 use moka::Expiry;
+use prometheus_client::metrics::counter::Counter;
 use tokio::sync::Semaphore;
 
 use super::jwt::JwtVerifier;
@@ -23,6 +24,7 @@ use super::protection::{ConcurrencyGate, RouteStats, take_unreserved};
 use super::rejection::Rejection;
 use crate::config::{ConcurrencySpec, JwtSpec};
 use crate::runtime::Decision;
+use crate::telemetry::metrics::{AuthorizerLabels, metrics};
 
 /// Most bytes of identities and decisions one authorizer's cache keeps.
 pub const CACHE_BYTES: u64 = 16 << 20;
@@ -40,6 +42,11 @@ pub struct AuthorizerCache {
     /// The gate's counters.
     stats: RouteStats,
     jwt: std::sync::OnceLock<Result<Arc<JwtVerifier>, Arc<str>>>,
+    /// The authorizer's name, as metrics label it.
+    name: Arc<str>,
+    /// Lookups answered from the cache, and runs.
+    hits: Counter,
+    misses: Counter,
 }
 
 #[derive(Clone)]
@@ -80,8 +87,18 @@ fn weight(identity: &Vec<String>, cached: &CachedDecision) -> u32 {
 }
 
 impl AuthorizerCache {
-    /// An empty cache whose runs are at most `max_concurrency` at once.
-    pub(super) fn new(max_concurrency: u32) -> Self {
+    /// An empty cache for the authorizer `name`, whose runs are at most `max_concurrency`
+    /// at once.
+    pub(super) fn new(name: &str, max_concurrency: u32) -> Self {
+        let name: Arc<str> = Arc::from(name);
+        let lookups = |outcome| {
+            metrics()
+                .authorizer_cache
+                .get_or_create_owned(&AuthorizerLabels {
+                    authorizer: name.clone(),
+                    outcome,
+                })
+        };
         let gate = ConcurrencyGate::new(ConcurrencySpec {
             limit: max_concurrency,
             queue: max_concurrency.saturating_mul(QUEUE_PER_RUN),
@@ -97,6 +114,9 @@ impl AuthorizerCache {
             gate,
             stats: RouteStats::default(),
             jwt: std::sync::OnceLock::new(),
+            hits: lookups("hit"),
+            misses: lookups("miss"),
+            name,
         }
     }
 
@@ -111,11 +131,16 @@ impl AuthorizerCache {
         run: impl Future<Output = Result<(Decision, Duration), Rejection>> + Send,
     ) -> Result<Arc<Decision>, Rejection> {
         if !shared {
+            self.misses.inc();
             let _slot = self.gate.enter(&self.stats).await?;
             let _instance = take_unreserved(unreserved)?;
             return run.await.map(|(decision, _)| Arc::new(decision));
         }
+        // Set by the run, when this request is the one that runs the authorizer; a request
+        // answered from the cache, or by another request's run, is a hit.
+        let ran = std::sync::atomic::AtomicBool::new(false);
         let gated = async {
+            ran.store(true, std::sync::atomic::Ordering::Relaxed);
             let _slot = self.gate.enter(&self.stats).await?;
             let _instance = take_unreserved(unreserved)?;
             let (decision, ttl) = run.await?;
@@ -124,7 +149,13 @@ impl AuthorizerCache {
                 ttl,
             })
         };
-        match self.decisions.try_get_with(identity, gated).await {
+        let decided = self.decisions.try_get_with(identity, gated).await;
+        if ran.load(std::sync::atomic::Ordering::Relaxed) {
+            self.misses.inc();
+        } else {
+            self.hits.inc();
+        }
+        match decided {
             Ok(cached) => Ok(cached.decision),
             // Failures are not cached; every request that waited for the run gets one.
             Err(shared) => Err(shared.for_waiter()),
@@ -135,7 +166,7 @@ impl AuthorizerCache {
     pub(super) fn jwt(&self, spec: &JwtSpec) -> Result<Arc<JwtVerifier>, Arc<str>> {
         self.jwt
             .get_or_init(|| {
-                JwtVerifier::new(spec.clone())
+                JwtVerifier::new(spec.clone(), &self.name)
                     .map(Arc::new)
                     .map_err(Arc::from)
             })
@@ -165,7 +196,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_cache_is_bounded_by_bytes_not_entries() {
-        let cache = AuthorizerCache::new(4);
+        let cache = AuthorizerCache::new("a", 4);
         let long_identity = "t".repeat(16 << 10);
         for i in 0..4_000 {
             let identity = vec![format!("{long_identity}{i}")];
@@ -184,7 +215,7 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_misses_for_one_identity_share_one_run() {
-        let cache = Arc::new(AuthorizerCache::new(8));
+        let cache = Arc::new(AuthorizerCache::new("a", 8));
         let runs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let mut tasks = Vec::new();
         for _ in 0..16 {

@@ -11,9 +11,11 @@ use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use prometheus_client::metrics::counter::Counter;
 use serde_json::{Map, Value};
 
 use crate::config::{JwtSpec, KeySource, decoding_key_from_pem};
+use crate::telemetry::metrics::{AuthorizerLabels, metrics};
 
 /// Time allowed to fetch a JWKS.
 const JWKS_TIMEOUT: Duration = Duration::from_millis(1_500);
@@ -53,6 +55,9 @@ struct JwksCache {
     state: std::sync::RwLock<JwksState>,
     /// One fetch at a time; requests with known keys never wait for it.
     fetching: tokio::sync::Mutex<()>,
+    /// Fetches that succeeded, and that failed.
+    fetched: Counter,
+    failed: Counter,
 }
 
 #[derive(Default)]
@@ -63,7 +68,8 @@ struct JwksState {
 }
 
 impl JwtVerifier {
-    pub(super) fn new(spec: JwtSpec) -> Result<Self, String> {
+    /// A verifier for the authorizer `name` (which metrics name its JWKS fetches by).
+    pub(super) fn new(spec: JwtSpec, name: &Arc<str>) -> Result<Self, String> {
         let keys = match &spec.keys {
             KeySource::Secret(secret) => Keys::Fixed(
                 spec.algorithms
@@ -82,6 +88,8 @@ impl JwtVerifier {
                 trusted_for: spec.jwks_cache,
                 state: std::sync::RwLock::new(JwksState::default()),
                 fetching: tokio::sync::Mutex::new(()),
+                fetched: fetch_counter(name, "ok"),
+                failed: fetch_counter(name, "failed"),
             }),
         };
         Ok(JwtVerifier { spec, keys })
@@ -184,10 +192,14 @@ impl JwksCache {
         state.attempted_at = Some(Instant::now());
         match fetched {
             Ok(set) => {
+                self.fetched.inc();
                 state.set = Some(Arc::new(set));
                 state.fetched_at = Some(Instant::now());
             }
-            Err(error) => tracing::warn!(%error, "JWKS fetch failed; keeping the cached keys"),
+            Err(error) => {
+                self.failed.inc();
+                tracing::warn!(%error, "JWKS fetch failed; keeping the cached keys");
+            }
         }
     }
 
@@ -205,6 +217,16 @@ impl JwksCache {
         };
         serde_json::from_slice(&bytes).map_err(|e| format!("not a JWKS: {e}"))
     }
+}
+
+/// The counter of `name`'s JWKS fetches that ended with `outcome`.
+fn fetch_counter(name: &Arc<str>, outcome: &'static str) -> Counter {
+    metrics()
+        .jwks_fetches
+        .get_or_create_owned(&AuthorizerLabels {
+            authorizer: name.clone(),
+            outcome,
+        })
 }
 
 async fn fetch_url(url: &str) -> Result<Vec<u8>, String> {

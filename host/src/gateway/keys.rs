@@ -14,6 +14,8 @@ use super::rejection::{KeyRefusal, Rejection};
 use super::throttle::{KeyedBuckets, Verdict};
 use crate::config::{PlanConfig, QuotaConfig, QuotaPeriod};
 use crate::registry::{QuotaUsed, RegistryState, sha256_hex};
+use crate::telemetry::metrics::{PlanLabels, metrics};
+use prometheus_client::metrics::counter::Counter;
 
 /// The header clients send their key in.
 pub const API_KEY_HEADER: &str = "x-api-key";
@@ -22,6 +24,8 @@ pub const API_KEY_HEADER: &str = "x-api-key";
 pub(super) struct PlanRuntime {
     config: PlanConfig,
     buckets: Option<KeyedBuckets>,
+    /// Requests counted against its keys' quotas (`wasmgate_api_key_requests_total`).
+    counted: Counter,
 }
 
 /// One key as the gateway checks it.
@@ -56,6 +60,9 @@ impl KeyRing {
         for (name, config) in &state.plans {
             plans.entry(name.clone()).or_insert_with(|| {
                 Arc::new(PlanRuntime {
+                    counted: metrics().api_key_requests.get_or_create_owned(&PlanLabels {
+                        plan: Arc::from(name.as_str()),
+                    }),
                     buckets: config
                         .throttle
                         .and_then(|t| t.validate().ok())
@@ -115,10 +122,15 @@ impl KeyEntry {
     /// it, as a verdict for the `RateLimit-*` headers. Called once the request is about to
     /// run, so refused requests do not use the quota up.
     pub(super) fn take_quota(&self, usage: &QuotaUsage) -> Result<Option<Verdict>, Rejection> {
-        match self.plan.as_ref().and_then(|plan| plan.config.quota) {
-            Some(quota) => usage.take(&self.id, quota).map(Some),
-            None => Ok(None),
-        }
+        let Some(plan) = &self.plan else {
+            return Ok(None);
+        };
+        let Some(quota) = plan.config.quota else {
+            return Ok(None);
+        };
+        let left = usage.take(&self.id, quota)?;
+        plan.counted.inc();
+        Ok(Some(left))
     }
 }
 

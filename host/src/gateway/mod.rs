@@ -13,10 +13,12 @@ mod body;
 mod build;
 mod decisions;
 mod forwarded;
+mod gauges;
 mod jwt;
 mod keys;
 mod pipeline;
 mod protection;
+pub mod record;
 pub mod rejection;
 mod request;
 pub mod throttle;
@@ -50,6 +52,8 @@ pub struct GatewayOptions {
     pub body_timeout: std::time::Duration,
     /// Proxies whose `Forwarded` / `X-Forwarded-For` say who the client is.
     pub trusted_proxies: crate::config::TrustedProxies,
+    /// Whether every request writes an access-log line.
+    pub access_log: bool,
 }
 
 impl Default for GatewayOptions {
@@ -58,6 +62,7 @@ impl Default for GatewayOptions {
             body_idle_timeout: body::BODY_IDLE_TIMEOUT,
             body_timeout: body::BODY_TIMEOUT,
             trusted_proxies: crate::config::TrustedProxies::default(),
+            access_log: true,
         }
     }
 }
@@ -106,6 +111,8 @@ impl Gateway {
             saving: std::sync::Mutex::new(()),
             options,
         });
+        crate::telemetry::metrics()
+            .register_collector(Box::new(gauges::GatewayGauges(Arc::downgrade(&gateway))));
         let weak = Arc::downgrade(&gateway);
         registry.subscribe(move |state| {
             if let Some(gateway) = weak.upgrade() {

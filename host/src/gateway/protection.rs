@@ -27,6 +27,16 @@ pub struct RouteStats {
 }
 
 impl RouteStats {
+    /// Requests running in the handler now.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Requests waiting for a slot now.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+
     /// The counters as JSON.
     pub fn snapshot(&self) -> serde_json::Value {
         serde_json::json!({

@@ -236,6 +236,39 @@ impl Rejection {
         }
     }
 
+    /// The kind of refusal, as metrics and access logs name it (a small, fixed set).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Rejection::NotFound => "not_found",
+            Rejection::MethodNotAllowed { .. } => "method_not_allowed",
+            Rejection::InvalidParam { .. } | Rejection::BodyBrokeOff => "bad_request",
+            Rejection::Unavailable(_) => "unavailable",
+            Rejection::Unauthorized(_) => "unauthorized",
+            Rejection::Forbidden => "forbidden",
+            Rejection::AuthorizerFailed | Rejection::AuthorizerUnavailable => "authorizer_failed",
+            Rejection::Throttled(_) => "throttled",
+            Rejection::PayloadTooLarge(_) => "body_too_large",
+            Rejection::RequestTimeout(_) | Rejection::BodyTooSlow(_) => "body_timeout",
+            Rejection::ApiKey(_) => "api_key",
+            Rejection::QuotaExceeded { .. } => "quota",
+            Rejection::Overflow { .. } => "overflow",
+            Rejection::Handler(error) => match error {
+                InvokeError::Timeout(_) | InvokeError::OutOfFuel => "timeout",
+                InvokeError::MemoryLimit(_) => "memory",
+                InvokeError::Trap { .. } => "trap",
+                InvokeError::PoolExhausted(_) => "pool_full",
+                InvokeError::BodyTimeout => "body_timeout",
+                InvokeError::BadRequest(_) => "bad_request",
+                InvokeError::Internal(_) => "internal",
+                InvokeError::NoResponse
+                | InvokeError::ErrorResponse(_)
+                | InvokeError::Exited(_)
+                | InvokeError::MalformedOutput(_)
+                | InvokeError::OutputTooLarge(_) => "handler_error",
+            },
+        }
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.reply().status()

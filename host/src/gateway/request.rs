@@ -10,9 +10,15 @@ use http::HeaderValue;
 use super::build::{Route, Snapshot};
 use super::keys::KeyEntry;
 use super::throttle::Verdict;
-use crate::runtime::Observation;
+use crate::runtime::{Observation, PhaseTimes};
+use crate::server::response::REQUEST_ID;
 
-/// A request's id: a random UUID (v4), also sent back as `x-request-id`.
+/// Longest `x-request-id` a client may send that the gateway keeps.
+pub const MAX_REQUEST_ID: usize = 128;
+
+/// A request's id, also sent back as `x-request-id`: the client's own when it sent a
+/// well-formed one (1 to [`MAX_REQUEST_ID`] visible ASCII characters), else a random UUID
+/// (v4). Its random bits are fresh either way.
 #[derive(Debug, Clone)]
 pub struct RequestId {
     uuid: uuid::Uuid,
@@ -29,6 +35,19 @@ impl RequestId {
         RequestId { uuid, header }
     }
 
+    /// The id of a request with these headers: its `x-request-id` if well-formed (one
+    /// value), else a fresh one.
+    pub fn for_request(headers: &http::HeaderMap) -> Self {
+        let mut given = headers.get_all(REQUEST_ID).iter();
+        match (given.next(), given.next()) {
+            (Some(value), None) if well_formed(value) => RequestId {
+                uuid: uuid::Uuid::new_v4(),
+                header: value.clone(),
+            },
+            _ => RequestId::new(),
+        }
+    }
+
     /// Its random bits (a canary's share of traffic is decided by them).
     pub fn uuid(&self) -> &uuid::Uuid {
         &self.uuid
@@ -43,6 +62,12 @@ impl RequestId {
     pub fn as_str(&self) -> &str {
         self.header.to_str().unwrap_or_default()
     }
+}
+
+/// 1 to [`MAX_REQUEST_ID`] visible ASCII characters (no spaces or controls).
+fn well_formed(value: &HeaderValue) -> bool {
+    let bytes = value.as_bytes();
+    (1..=MAX_REQUEST_ID).contains(&bytes.len()) && bytes.iter().all(|b| b.is_ascii_graphic())
 }
 
 impl Default for RequestId {
@@ -80,4 +105,12 @@ pub(super) struct RequestCtx {
     pub version_label: Option<HeaderValue>,
     /// Where the admin API's test invoke records what happened.
     pub observation: Option<Arc<Observation>>,
+    /// How long the authorizer step took, when the route has an authorizer.
+    pub authorize_time: Option<std::time::Duration>,
+    /// How long it waited for a concurrency slot, when it had to.
+    pub queue_time: Option<std::time::Duration>,
+    /// Where the invocation records its instantiation and guest times.
+    pub times: Arc<PhaseTimes>,
+    /// Request body bytes the handler read.
+    pub bytes_in: Arc<std::sync::atomic::AtomicU64>,
 }

@@ -11,6 +11,7 @@ use std::sync::MutexGuard;
 
 use super::{NativeRecord, Registry, RegistryError, RegistryState};
 use crate::runtime::CompiledModule;
+use crate::telemetry::metrics;
 
 impl Registry {
     /// A stored module, compiled: from memory, else from the native-code cache if its hash
@@ -36,10 +37,17 @@ impl Registry {
                 .ok()
         });
         let compiled = match cached {
-            Some(compiled) => compiled,
+            Some(compiled) => {
+                metrics().compiled_code_loads.inc();
+                compiled
+            }
             None => {
                 let bytes = self.store.get_module(sha256)?;
+                let started = std::time::Instant::now();
                 let compiled = self.runtime.compile_module(&origin, &bytes, None)?;
+                metrics()
+                    .compile_duration
+                    .observe(started.elapsed().as_secs_f64());
                 if let Ok(native) = compiled.serialize() {
                     let native_sha256 = self.store.put_native(sha256, &engine, &native)?;
                     self.native_lock().insert(sha256.to_owned(), native_sha256);

@@ -132,6 +132,7 @@ impl Registry {
         self.merge_native(&mut next);
         self.store.save_state(&next)?;
         **state = next;
+        crate::telemetry::metrics().registry_changes.inc();
         self.forget_unused_code(state);
         for listener in self
             .listeners

@@ -58,7 +58,11 @@ impl Registry {
                 created: false,
             });
         }
+        let started = std::time::Instant::now();
         let handler = self.compile_bounded(origin, bytes.clone(), executor)?;
+        crate::telemetry::metrics()
+            .compile_duration
+            .observe(started.elapsed().as_secs_f64());
         let native = handler.serialize().map_err(|e| {
             RegistryError::Storage(format!("cannot serialise compiled code: {e:#}"))
         })?;

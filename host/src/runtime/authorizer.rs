@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use super::context::InvocationFacts;
 use super::invoke::{InvokeError, classify};
+use super::observe::LiveInstance;
 use super::state::{InvocationState, Sandbox, new_store};
 use crate::config::limits::InvocationLimits;
 
@@ -60,6 +61,7 @@ impl AuthorizerComponent {
         // Run inline: the request waits for the decision anyway, and dropping the request
         // (the client went away) drops the call with it.
         let call = async move {
+            let _live = LiveInstance::new();
             let authorizer = pre.instantiate_async(&mut store).await?;
             authorizer
                 .wasmgate_gateway_authorize()

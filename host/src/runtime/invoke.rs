@@ -19,7 +19,7 @@ use super::GuestBody;
 use super::context::InvocationFacts;
 use super::guest_task::{GuardedBody, GuestTask};
 use super::handler::{Handler, HandlerComponent};
-use super::observe::Observation;
+use super::observe::{LiveInstance, Observation, PhaseTimes};
 use super::state::{MemoryLimitExceeded, Sandbox, new_store};
 use crate::config::limits::InvocationLimits;
 
@@ -107,9 +107,11 @@ pub struct Invocation<'a> {
     pub sandbox: &'a Sandbox,
     /// Where to capture the guest's output and timings (a test invoke), instead of logging.
     pub observation: Option<Arc<Observation>>,
+    /// Where the instantiation and guest times are recorded.
+    pub times: Arc<PhaseTimes>,
     /// Kept until the invocation ends — after the response body, not just its head (a
     /// concurrency slot, say).
-    pub admission: Box<dyn Send>,
+    pub admission: Box<dyn Send + Sync>,
 }
 
 impl Handler {
@@ -144,6 +146,7 @@ impl HandlerComponent {
             limits,
             sandbox,
             observation,
+            times,
             admission,
         } = invocation;
         let deadline = deadline_after(limits.timeout);
@@ -177,20 +180,17 @@ impl HandlerComponent {
         let timeout = limits.timeout;
         let task = GuestTask::spawn(async move {
             let _admission = admission;
+            let _live = LiveInstance::new();
             let call = async move {
                 let instantiating = Instant::now();
                 let proxy = pre.instantiate_async(&mut store).await?;
                 let handling = Instant::now();
-                if let Some(observation) = &observation {
-                    let _ = observation.instantiate.set(handling - instantiating);
-                }
+                times.set_instantiate(handling - instantiating);
                 let handled = proxy
                     .wasi_http_incoming_handler()
                     .call_handle(&mut store, request, out)
                     .await;
-                if let Some(observation) = &observation {
-                    let _ = observation.handle.set(handling.elapsed());
-                }
+                times.set_guest(handling.elapsed());
                 handled
             };
             match tokio::time::timeout_at(deadline.into(), call).await {

@@ -58,7 +58,7 @@ where
     B::Error: Into<wasmtime_wasi_http::Error>,
 {
 }
-pub use observe::{CAPTURE_LIMIT, Observation};
+pub use observe::{CAPTURE_LIMIT, Observation, PhaseTimes};
 pub use state::{MemoryLimitExceeded, Sandbox};
 
 use crate::config::Executor;

@@ -1,7 +1,8 @@
-//! Watching one invocation closely, for the admin API's test invoke: the guest's stdout and
-//! stderr captured in memory, and how long instantiation and the handler took.
+//! How long an invocation's phases took ([`PhaseTimes`], recorded for every request), and
+//! watching one invocation closely for the admin API's test invoke ([`Observation`]: the
+//! guest's stdout and stderr captured in memory, and its phase times).
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
@@ -9,13 +10,40 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 /// Most bytes of stdout (and of stderr) kept; a guest writing more sees a write error.
 pub const CAPTURE_LIMIT: usize = 1 << 20;
 
+/// How long an invocation took to create its instance, and its guest code to run, each
+/// recorded when it ends.
+#[derive(Debug, Default)]
+pub struct PhaseTimes {
+    instantiate: OnceLock<Duration>,
+    guest: OnceLock<Duration>,
+}
+
+impl PhaseTimes {
+    /// Time to create the instance, once it was created.
+    pub fn instantiate(&self) -> Option<Duration> {
+        self.instantiate.get().copied()
+    }
+
+    /// Time the guest's `handle` (or a WAGI command's `_start`) ran, once it returned.
+    pub fn guest(&self) -> Option<Duration> {
+        self.guest.get().copied()
+    }
+
+    pub(super) fn set_instantiate(&self, time: Duration) {
+        let _ = self.instantiate.set(time);
+    }
+
+    pub(super) fn set_guest(&self, time: Duration) {
+        let _ = self.guest.set(time);
+    }
+}
+
 /// What an observed invocation recorded.
 #[derive(Debug)]
 pub struct Observation {
     pub(super) stdout: MemoryOutputPipe,
     pub(super) stderr: MemoryOutputPipe,
-    pub(super) instantiate: OnceLock<Duration>,
-    pub(super) handle: OnceLock<Duration>,
+    times: Arc<PhaseTimes>,
     route: OnceLock<(String, String)>,
     authorize: OnceLock<Duration>,
 }
@@ -25,8 +53,7 @@ impl Default for Observation {
         Observation {
             stdout: MemoryOutputPipe::new(CAPTURE_LIMIT),
             stderr: MemoryOutputPipe::new(CAPTURE_LIMIT),
-            instantiate: OnceLock::new(),
-            handle: OnceLock::new(),
+            times: Arc::default(),
             route: OnceLock::new(),
             authorize: OnceLock::new(),
         }
@@ -44,9 +71,14 @@ impl Observation {
         self.stderr.contents().to_vec()
     }
 
+    /// Where the invocation records its phase times.
+    pub fn times(&self) -> &Arc<PhaseTimes> {
+        &self.times
+    }
+
     /// Time to create the instance, once it was created.
     pub fn instantiate_time(&self) -> Option<Duration> {
-        self.instantiate.get().copied()
+        self.times.instantiate()
     }
 
     /// Records the id and template of the route that matched.
@@ -71,6 +103,23 @@ impl Observation {
 
     /// Time the guest's `handle` ran, once it returned.
     pub fn handle_time(&self) -> Option<Duration> {
-        self.handle.get().copied()
+        self.times.guest()
+    }
+}
+
+/// An instance being created or alive: counted in the `wasmgate_instances` gauge while this
+/// is held.
+pub(super) struct LiveInstance(());
+
+impl LiveInstance {
+    pub(super) fn new() -> Self {
+        crate::telemetry::metrics().instances.inc();
+        LiveInstance(())
+    }
+}
+
+impl Drop for LiveInstance {
+    fn drop(&mut self) {
+        crate::telemetry::metrics().instances.dec();
     }
 }

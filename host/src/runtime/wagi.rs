@@ -7,7 +7,6 @@
 //! `tokio::time::timeout_at`), memory, fuel, the instance pool; plus [`MAX_OUTPUT`] on what
 //! the module writes, which is buffered whole before the response starts.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -20,13 +19,11 @@ use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 
 use super::GuestBody;
 use super::cgi::{CgiRequest, parse_response};
-use super::context::InvocationFacts;
 use super::guest_log::GuestLog;
 use super::handler::LoadError;
 use super::invoke::{Invocation, InvokeError, InvokeResult, classify, deadline_after};
-use super::observe::Observation;
-use super::state::{Sandbox, SandboxLimiter, configure_store};
-use crate::config::limits::InvocationLimits;
+use super::observe::LiveInstance;
+use super::state::{SandboxLimiter, configure_store};
 
 /// Most bytes a WAGI module may write to stdout (headers and body), all held in memory
 /// until it exits; a module writing more fails with a 502. Lambda's limit for a buffered
@@ -89,19 +86,10 @@ impl WagiHandler {
         request: hyper::Request<impl GuestBody>,
         invocation: Invocation<'_>,
     ) -> InvokeResult {
-        // The rest of `invocation`, its admission included, is held until this returns.
+        // `invocation`, its admission included, is held until this returns.
         let limits = invocation.limits;
         let deadline = deadline_after(limits.timeout);
-        let facts = invocation.facts;
-        let observation = invocation.observation;
-        let run = self.run(
-            request,
-            facts,
-            limits,
-            invocation.sandbox,
-            observation,
-            deadline,
-        );
+        let run = self.run(request, &invocation, deadline);
         let output = match tokio::time::timeout_at(deadline.into(), run).await {
             Ok(output) => output?,
             Err(_elapsed) => return Err(InvokeError::Timeout(limits.timeout)),
@@ -121,20 +109,18 @@ impl WagiHandler {
     async fn run<B>(
         &self,
         request: hyper::Request<B>,
-        facts: InvocationFacts,
-        limits: &InvocationLimits,
-        sandbox: &Sandbox,
-        observation: Option<Arc<Observation>>,
+        invocation: &Invocation<'_>,
         deadline: Instant,
     ) -> Result<Bytes, InvokeError>
     where
         B: GuestBody,
     {
+        let (facts, limits, times) = (&invocation.facts, invocation.limits, &invocation.times);
         let (parts, body) = request.into_parts();
         let unread = CgiRequest {
             parts: &parts,
             body_len: 0,
-            facts: &facts,
+            facts,
         };
         unread.refuse_nul_bytes().map_err(InvokeError::BadRequest)?;
         let body = match body.collect().await {
@@ -144,17 +130,17 @@ impl WagiHandler {
         let cgi = CgiRequest {
             parts: &parts,
             body_len: body.len(),
-            facts: &facts,
+            facts,
         };
         // One byte more than allowed: a guest that fills it has gone past the limit, however
         // it then reacts to the failed write (panic, exit code, or ignoring it).
         let stdout = MemoryOutputPipe::new(MAX_OUTPUT + 1);
         let mut wasi = WasiCtx::builder();
-        wasi.envs(&cgi.environment(&sandbox.env))
+        wasi.envs(&cgi.environment(&invocation.sandbox.env))
             .args(&cgi.arguments())
             .stdin(MemoryInputPipe::new(body))
             .stdout(stdout.clone());
-        match &observation {
+        match &invocation.observation {
             Some(observation) => wasi.stderr(observation.stderr.clone()),
             None => wasi.stderr(GuestLog::pair(&facts.request_id).1),
         };
@@ -165,6 +151,7 @@ impl WagiHandler {
         let mut store = Store::new(self.pre.module().engine(), state);
         configure_store(&mut store, |state| &mut state.limiter, limits, deadline);
 
+        let _live = LiveInstance::new();
         let instantiating = Instant::now();
         let instance = self
             .pre
@@ -172,16 +159,12 @@ impl WagiHandler {
             .await
             .map_err(|e| classify(e, limits.timeout))?;
         let running = Instant::now();
-        if let Some(observation) = &observation {
-            let _ = observation.instantiate.set(running - instantiating);
-        }
+        times.set_instantiate(running - instantiating);
         let start = instance
             .get_typed_func::<(), ()>(&mut store, "_start")
             .map_err(|e| InvokeError::Internal(format!("{e:#}")))?;
         let exited = start.call_async(&mut store, ()).await;
-        if let Some(observation) = &observation {
-            let _ = observation.handle.set(running.elapsed());
-        }
+        times.set_guest(running.elapsed());
         let output = stdout.contents();
         if output.len() > MAX_OUTPUT {
             return Err(InvokeError::OutputTooLarge(MAX_OUTPUT));

@@ -2,17 +2,11 @@
 //! how long it has had none, so that an idle kept-alive connection can be closed — an
 //! HTTP/2 peer that answers pings would otherwise keep one open for ever.
 
-use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body::{Body, Frame, SizeHint};
-use http_body_util::BodyExt;
-
-use super::response::ResponseBody;
+use super::response::{BodyWatcher, ResponseBody, watch_body};
 
 /// Requests in flight on one connection, and since when it has had none.
 pub(super) struct Activity {
@@ -53,13 +47,12 @@ pub(super) struct ActiveRequest(Arc<Activity>);
 impl ActiveRequest {
     /// `body`, keeping this request active until it ends or is dropped.
     pub(super) fn hold_until_end_of(self, body: ResponseBody) -> ResponseBody {
-        ActiveBody {
-            inner: body,
-            _active: self,
-        }
-        .boxed_unsync()
+        watch_body(body, self)
     }
 }
+
+/// Active while its body is: ends when the body is dropped.
+impl BodyWatcher for ActiveRequest {}
 
 impl Drop for ActiveRequest {
     fn drop(&mut self) {
@@ -69,31 +62,5 @@ impl Drop for ActiveRequest {
             .lock()
             .unwrap_or_else(|poison| poison.into_inner()) = Instant::now();
         self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// A response body whose request stays active while it streams.
-struct ActiveBody {
-    inner: ResponseBody,
-    _active: ActiveRequest,
-}
-
-impl Body for ActiveBody {
-    type Data = Bytes;
-    type Error = <ResponseBody as Body>::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        Pin::new(&mut self.inner).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
     }
 }

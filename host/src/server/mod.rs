@@ -21,6 +21,7 @@ mod clients;
 mod connection;
 mod framing;
 mod framing_head;
+mod metered;
 pub mod response;
 mod tls;
 
@@ -40,6 +41,7 @@ use tokio::sync::watch;
 
 use crate::config::DEFAULT_LISTEN;
 use connection::Connection;
+use metered::ConnectionMetrics;
 use response::ResponseBody;
 
 /// What the server knows of a request's connection, put in each request's extensions.
@@ -86,6 +88,8 @@ pub struct ServerOptions {
     pub trusted_proxies: crate::config::TrustedProxies,
     /// TLS settings (see [`tls_server_config`]); `None` serves plain HTTP.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// What metrics call this server's listener (`gateway`, `admin`, `metrics`).
+    pub name: &'static str,
 }
 
 impl Default for ServerOptions {
@@ -100,6 +104,7 @@ impl Default for ServerOptions {
             max_connections_per_client: 0,
             trusted_proxies: crate::config::TrustedProxies::default(),
             tls: None,
+            name: "gateway",
         }
     }
 }
@@ -295,6 +300,7 @@ async fn serve<H: HttpService>(
     let listener = tokio::net::TcpListener::from_std(listener)?;
     let builder = Arc::new(connection_builder(&options));
     let graceful = GracefulShutdown::new();
+    let counted = ConnectionMetrics::new(options.name);
 
     loop {
         let (stream, peer) = tokio::select! {
@@ -312,14 +318,17 @@ async fn serve<H: HttpService>(
         let Ok(slot) = limits.connections.clone().try_acquire_owned() else {
             // At the limit: close it at once rather than let it wait unserved.
             tracing::debug!(%peer, "connection limit reached: closing a new connection");
+            counted.refused("limit");
             drop(stream);
             continue;
         };
         let Some(client_slot) = limits.clients.enter(peer.ip()) else {
             tracing::debug!(%peer, "the client holds its share of connections: closing a new one");
+            counted.refused("client_limit");
             drop(stream);
             continue;
         };
+        let open = counted.open();
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(%error, "cannot set TCP_NODELAY");
         }
@@ -335,7 +344,7 @@ async fn serve<H: HttpService>(
         let tls = options.tls.clone();
         let handshake_timeout = options.header_read_timeout;
         tokio::spawn(async move {
-            let _slots = (slot, client_slot);
+            let _slots = (slot, client_slot, open);
             let Some(tls) = tls else {
                 return connection.serve(stream).await;
             };

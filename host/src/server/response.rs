@@ -1,8 +1,12 @@
 //! The responses every server sends: their body type, the request id header, and JSON
 //! bodies built in one place.
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
+use http_body::{Body, Frame, SizeHint};
 use http_body_util::{BodyExt, Full};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
@@ -28,6 +32,64 @@ pub fn full_body(bytes: Bytes) -> ResponseBody {
     Full::new(bytes)
         .map_err(|never| match never {})
         .boxed_unsync()
+}
+
+/// Told about a response body as it is sent: [`WatchedBody`] calls it for every data frame,
+/// and once more when the body ends; the watcher itself is dropped with the body (the end,
+/// or the client gone).
+pub trait BodyWatcher: Send + Unpin + 'static {
+    /// `bytes` more were sent; `end` says whether they were the last.
+    fn sent(&mut self, bytes: usize, end: bool) {
+        let _ = (bytes, end);
+    }
+}
+
+/// `body`, with `watcher` told of what it sends (see [`BodyWatcher`]).
+pub fn watch_body(body: ResponseBody, watcher: impl BodyWatcher) -> ResponseBody {
+    WatchedBody {
+        inner: body,
+        watcher,
+    }
+    .boxed_unsync()
+}
+
+/// A response body and its [`BodyWatcher`].
+struct WatchedBody<W> {
+    inner: ResponseBody,
+    watcher: W,
+}
+
+impl<W: BodyWatcher> Body for WatchedBody<W> {
+    type Data = Bytes;
+    type Error = <ResponseBody as Body>::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        // `WatchedBody` is `Unpin`: `ResponseBody` is a boxed body and watchers are `Unpin`.
+        let this = &mut *self;
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        match &polled {
+            // Told before the frame is handed on: a client that has the whole response
+            // finds the watcher already told.
+            Poll::Ready(Some(Ok(frame))) => {
+                let bytes = frame.data_ref().map_or(0, Bytes::len);
+                this.watcher.sent(bytes, this.inner.is_end_stream());
+            }
+            Poll::Ready(_) => this.watcher.sent(0, true),
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// An error answered by the gateway or the admin API, described once per variant: the

@@ -57,6 +57,7 @@ pub struct Gateway {
     child: Child,
     pub addr: SocketAddr,
     pub admin_addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
     stderr: Arc<Mutex<String>>,
     dir: tempfile::TempDir,
 }
@@ -143,23 +144,28 @@ impl Gateway {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             let mut admin = None;
+            let mut metrics = None;
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
                 if let Some(addr) = line.strip_prefix("wasmgate admin API on http://") {
                     admin = Some(addr.to_owned());
                 }
+                if let Some(url) = line.strip_prefix("wasmgate metrics on http://") {
+                    metrics = url.strip_suffix("/metrics").map(str::to_owned);
+                }
                 let listening = line
                     .strip_prefix("wasmgate listening on http://")
                     .or_else(|| line.strip_prefix("wasmgate listening on https://"));
                 if let Some(addr) = listening {
-                    let _ = tx.send((addr.to_owned(), admin.take()));
+                    let _ = tx.send((addr.to_owned(), admin.take(), metrics.take()));
                 }
             }
         });
-        let (addr, admin_addr) = match rx.recv_timeout(START_TIMEOUT) {
-            Ok((addr, Some(admin))) => (
+        let (addr, admin_addr, metrics_addr) = match rx.recv_timeout(START_TIMEOUT) {
+            Ok((addr, Some(admin), metrics)) => (
                 addr.parse().expect("listening address"),
                 admin.parse().expect("admin address"),
+                metrics.map(|m| m.parse().expect("metrics address")),
             ),
             _ => {
                 let _ = child.kill();
@@ -175,6 +181,7 @@ impl Gateway {
             child,
             addr,
             admin_addr,
+            metrics_addr,
             stderr,
             dir,
         }
@@ -199,6 +206,12 @@ impl Gateway {
     /// `http://ADMIN_ADDR{path}`.
     pub fn admin_url(&self, path: &str) -> String {
         format!("http://{}{path}", self.admin_addr)
+    }
+
+    /// The `--metrics-listen` address's `/metrics`, when the gateway was given one.
+    pub fn metrics_url(&self) -> Option<String> {
+        self.metrics_addr
+            .map(|addr| format!("http://{addr}/metrics"))
     }
 
     /// The admin token the gateway generated in its data dir.

@@ -4,14 +4,21 @@
 
 use super::super::Gateway;
 use super::super::protection::Admission;
+use super::super::record::observe_phase;
 use super::super::rejection::Rejection;
 use super::super::request::RequestCtx;
 use super::throttle::{note_allowed, note_refusal};
+use crate::telemetry::Phase;
 
 /// Admits the request; the admission is held until its invocation ends.
 pub(super) async fn enter(gateway: &Gateway, ctx: &mut RequestCtx) -> Result<Admission, Rejection> {
     let unreserved = ctx.snapshot.unreserved.clone();
-    let admission = ctx.route.guards.admit(&unreserved).await?;
+    let started = std::time::Instant::now();
+    let admission = ctx.route.guards.admit(&unreserved).await;
+    let waited = started.elapsed();
+    ctx.queue_time = Some(waited);
+    observe_phase(&ctx.route.labels, Phase::Queue, waited);
+    let admission = admission?;
     let Some(key) = ctx.key.clone() else {
         return Ok(admission);
     };

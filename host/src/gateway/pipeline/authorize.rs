@@ -4,8 +4,10 @@
 //! on to the handler.
 
 use super::super::authorization::RequestView;
+use super::super::record::observe_phase;
 use super::super::rejection::{Rejection, Unavailable};
 use super::super::request::RequestCtx;
+use crate::telemetry::Phase;
 
 /// Lets the request on, or refuses it.
 pub(super) async fn check(
@@ -30,8 +32,11 @@ pub(super) async fn check(
     };
     let started = std::time::Instant::now();
     let checked = authorizer.check(view).await;
+    let took = started.elapsed();
+    ctx.authorize_time = Some(took);
+    observe_phase(&ctx.route.labels, Phase::Authorize, took);
     if let Some(observation) = &ctx.observation {
-        observation.set_authorize_time(started.elapsed());
+        observation.set_authorize_time(took);
     }
     let allowed = checked?;
     ctx.principal = Some(allowed.principal);

@@ -26,7 +26,7 @@ pub(super) async fn run(
         request_id: ctx.id.as_str().to_owned(),
         route: route.template.clone(),
         path_params: std::mem::take(&mut ctx.params),
-        principal: ctx.principal.take(),
+        principal: ctx.principal.clone(),
         authorizer_context: std::mem::take(&mut ctx.authorizer_context),
         client_ip: ctx.client_ip,
         over_tls: ctx.over_tls,
@@ -36,6 +36,7 @@ pub(super) async fn run(
         limits: &route.limits,
         sandbox: &version.sandbox,
         observation: ctx.observation.clone(),
+        times: ctx.times.clone(),
         admission: Box::new(admission),
     };
     version

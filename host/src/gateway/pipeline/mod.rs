@@ -1,7 +1,9 @@
 //! The request pipeline: one request through named steps, in this order (route, identify,
-//! throttle, authorize, read body, admit, invoke, respond), each in its own file. A step reads and adds to the [`RequestCtx`]; the first step that refuses the
-//! request ends it with its [`Rejection`], and `respond.rs` turns either outcome into the
-//! response. Adding a step is adding a file and one line below.
+//! throttle, authorize, read body, admit, invoke, respond), each in its own file. A step
+//! reads and adds to the [`RequestCtx`]; the first step that refuses the request ends it
+//! with its [`Rejection`], and `respond.rs` turns either outcome into the response, whose
+//! body records the request when it ends. Adding a step is adding a file and one line
+//! below.
 
 mod admit;
 mod authorize;
@@ -30,13 +32,16 @@ pub(super) async fn serve<B>(
 where
     B: GuestBody + Unpin,
 {
-    let id = RequestId::new();
+    let id = RequestId::for_request(request.headers());
+    let line = respond::RequestLine::of(&request);
     let mut ctx = match route::find(gateway, &request, id, observation) {
         Ok(ctx) => ctx,
-        Err((id, rejection)) => return rejection.into_response(id.header()),
+        Err((id, client, rejection)) => {
+            return respond::unmatched(gateway, &id, client, line, rejection);
+        }
     };
     let outcome = run(gateway, &mut ctx, request).await;
-    respond::finish(&ctx, outcome)
+    respond::finish(gateway, ctx, line, outcome)
 }
 
 /// The steps after routing.

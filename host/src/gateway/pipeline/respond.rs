@@ -1,20 +1,29 @@
 //! Step 8, respond: the handler's response or the rejection, with `x-request-id`,
-//! `x-wasmgate-version` (the module version that ran) and the `RateLimit-*` headers.
+//! `x-wasmgate-version` (the module version that ran) and the `RateLimit-*` headers; its
+//! body records the request (metrics, access log) when it ends (`gateway/record.rs`).
 
-use super::super::EXECUTED_VERSION;
 use super::super::protection::rate_limit_headers;
+use super::super::record::{Record, Recorder, bounded_path};
 use super::super::rejection::Rejection;
 use super::super::request::RequestCtx;
+use super::super::request::RequestId;
+use super::super::{EXECUTED_VERSION, Gateway};
 use crate::server::response::{REQUEST_ID, ResponseBody};
+use crate::telemetry::RouteLabels;
 
 /// The response to send.
 pub(super) fn finish(
-    ctx: &RequestCtx,
+    gateway: &Gateway,
+    ctx: RequestCtx,
+    request: RequestLine,
     outcome: Result<hyper::Response<ResponseBody>, Rejection>,
 ) -> hyper::Response<ResponseBody> {
-    let mut response = match outcome {
-        Ok(response) => response,
-        Err(rejection) => rejection.into_response(ctx.id.header()),
+    let (mut response, rejection) = match outcome {
+        Ok(response) => (response, None),
+        Err(rejection) => {
+            let kind = rejection.kind();
+            (rejection.into_response(ctx.id.header()), Some(kind))
+        }
     };
     let headers = response.headers_mut();
     headers.insert(REQUEST_ID, ctx.id.header().clone());
@@ -24,5 +33,72 @@ pub(super) fn finish(
     if let Some(verdict) = &ctx.rate {
         rate_limit_headers(headers, verdict);
     }
-    response
+    let record = Record {
+        id: ctx.id.header().clone(),
+        received: ctx.received,
+        client: ctx.client_ip,
+        method: request.method,
+        path: request.path,
+        route: ctx.route.labels.clone(),
+        status: response.status(),
+        rejection,
+        version: ctx.version_label,
+        principal: ctx.principal,
+        rate: ctx.rate,
+        authorize: ctx.authorize_time,
+        queue: ctx.queue_time,
+        times: ctx.times,
+        bytes_in: ctx.bytes_in,
+        access_log: gateway.options.access_log,
+    };
+    response.map(|body| Recorder::watch(body, record))
+}
+
+/// What the access log keeps of the request line: its method and (bounded) path.
+pub(super) struct RequestLine {
+    pub method: http::Method,
+    pub path: String,
+}
+
+impl RequestLine {
+    /// The method and path of `request`.
+    pub fn of<B>(request: &hyper::Request<B>) -> Self {
+        RequestLine {
+            method: request.method().clone(),
+            path: bounded_path(request.uri().path()),
+        }
+    }
+}
+
+/// The response to a request no route took (404, 405, 400), recorded under the unmatched
+/// route.
+pub(super) fn unmatched(
+    gateway: &Gateway,
+    id: &RequestId,
+    client: Option<std::net::IpAddr>,
+    request: RequestLine,
+    rejection: Rejection,
+) -> hyper::Response<ResponseBody> {
+    let received = std::time::Instant::now();
+    let kind = rejection.kind();
+    let response = rejection.into_response(id.header());
+    let record = Record {
+        id: id.header().clone(),
+        received,
+        client,
+        method: request.method,
+        path: request.path,
+        route: RouteLabels::unmatched(),
+        status: response.status(),
+        rejection: Some(kind),
+        version: None,
+        principal: None,
+        rate: None,
+        authorize: None,
+        queue: None,
+        times: Default::default(),
+        bytes_in: Default::default(),
+        access_log: gateway.options.access_log,
+    };
+    response.map(|body| Recorder::watch(body, record))
 }

@@ -8,6 +8,7 @@ use super::super::request::{RequestCtx, RequestId};
 use crate::routing::Lookup;
 use crate::runtime::Observation;
 use crate::server::ConnectionInfo;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 /// The context of a request whose route was found.
@@ -16,25 +17,27 @@ pub(super) fn find<B>(
     request: &hyper::Request<B>,
     id: RequestId,
     observation: Option<Arc<Observation>>,
-) -> Result<RequestCtx, (RequestId, Rejection)> {
+) -> Result<RequestCtx, (RequestId, Option<IpAddr>, Rejection)> {
+    let connection = request.extensions().get::<ConnectionInfo>();
+    let trusted = &gateway.options.trusted_proxies;
+    let client_ip = connection.map(|c| client_ip(c.peer.ip(), request.headers(), trusted));
     let snapshot = gateway.snapshot.load_full();
     let (route, params) = match snapshot
         .routes
         .lookup(request.method(), request.uri().path())
     {
         Lookup::Found { route, params } => (route.clone(), params),
-        Lookup::InvalidParam { name } => return Err((id, Rejection::InvalidParam { name })),
-        Lookup::MethodNotAllowed { allow } => {
-            return Err((id, Rejection::MethodNotAllowed { allow }));
+        Lookup::InvalidParam { name } => {
+            return Err((id, client_ip, Rejection::InvalidParam { name }));
         }
-        Lookup::NotFound => return Err((id, Rejection::NotFound)),
+        Lookup::MethodNotAllowed { allow } => {
+            return Err((id, client_ip, Rejection::MethodNotAllowed { allow }));
+        }
+        Lookup::NotFound => return Err((id, client_ip, Rejection::NotFound)),
     };
     if let Some(observation) = &observation {
         observation.set_route(&route.id, &route.template);
     }
-    let connection = request.extensions().get::<ConnectionInfo>();
-    let trusted = &gateway.options.trusted_proxies;
-    let client_ip = connection.map(|c| client_ip(c.peer.ip(), request.headers(), trusted));
     Ok(RequestCtx {
         id,
         received: std::time::Instant::now(),
@@ -48,6 +51,12 @@ pub(super) fn find<B>(
         principal: None,
         authorizer_context: Vec::new(),
         version_label: None,
+        times: observation
+            .as_ref()
+            .map_or_else(Arc::default, |observation| observation.times().clone()),
         observation,
+        authorize_time: None,
+        queue_time: None,
+        bytes_in: Arc::default(),
     })
 }

@@ -1,0 +1,194 @@
+//! Every request's outcome, recorded once, when its response ends (its last byte handed to
+//! the connection, or the client gone): the request's metrics (`telemetry`) and one
+//! access-log line (`tracing` target `wasmgate::access`; JSON with `--log-format json`).
+//!
+//! The log line carries the principal but never a token, an API key or `Authorization`;
+//! its client-controlled values (path, method) are bounded here and escaped by the log
+//! writer (text) or the JSON encoder.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use http::{HeaderValue, StatusCode};
+
+use super::throttle::Verdict;
+use crate::runtime::PhaseTimes;
+use crate::server::response::{BodyWatcher, ResponseBody, watch_body};
+use crate::telemetry::metrics::PhaseLabels;
+use crate::telemetry::{Phase, RejectionLabels, RequestLabels, RouteLabels, StatusClass, metrics};
+
+/// The `tracing` target of access-log lines.
+pub const ACCESS_LOG: &str = "wasmgate::access";
+
+/// Most characters of a request's path an access-log line keeps.
+const PATH_LOG_LIMIT: usize = 512;
+
+/// What is known of a request when its response starts.
+pub(super) struct Record {
+    pub id: HeaderValue,
+    pub received: Instant,
+    pub client: Option<IpAddr>,
+    pub method: http::Method,
+    pub path: String,
+    pub route: RouteLabels,
+    pub status: StatusCode,
+    /// The kind of rejection, when the gateway answered itself.
+    pub rejection: Option<&'static str>,
+    pub version: Option<HeaderValue>,
+    pub principal: Option<String>,
+    pub rate: Option<Verdict>,
+    pub authorize: Option<Duration>,
+    pub queue: Option<Duration>,
+    pub times: Arc<PhaseTimes>,
+    pub bytes_in: Arc<AtomicU64>,
+    /// Whether to write the access-log line.
+    pub access_log: bool,
+}
+
+/// Keeps at most [`PATH_LOG_LIMIT`] characters of `path` (a `…` marks a cut).
+pub(super) fn bounded_path(path: &str) -> String {
+    match path.char_indices().nth(PATH_LOG_LIMIT) {
+        Some((cut, _)) => format!("{}…", &path[..cut]),
+        None => path.to_owned(),
+    }
+}
+
+impl Record {
+    /// Records the metrics and writes the access-log line of a response that sent
+    /// `bytes_out` body bytes.
+    fn finish(self, bytes_out: u64) {
+        let metrics = metrics();
+        let total = self.received.elapsed();
+        let version: Arc<str> = self
+            .version
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .map_or_else(|| Arc::from(""), Arc::from);
+        metrics
+            .requests
+            .get_or_create(&RequestLabels {
+                route: self.route.clone(),
+                version,
+                status: StatusClass::of(self.status),
+            })
+            .inc();
+        if let Some(kind) = self.rejection {
+            metrics
+                .rejections
+                .get_or_create(&RejectionLabels {
+                    route: self.route.clone(),
+                    kind,
+                })
+                .inc();
+        }
+        metrics
+            .request_duration
+            .get_or_create(&self.route)
+            .observe(total.as_secs_f64());
+        let bytes_in = self.bytes_in.load(Ordering::Relaxed);
+        metrics
+            .request_bytes
+            .get_or_create(&self.route)
+            .inc_by(bytes_in);
+        metrics
+            .response_bytes
+            .get_or_create(&self.route)
+            .inc_by(bytes_out);
+        let phases = [
+            (Phase::Instantiate, self.times.instantiate()),
+            (Phase::Guest, self.times.guest()),
+        ];
+        for (phase, time) in phases {
+            if let Some(time) = time {
+                observe_phase(&self.route, phase, time);
+            }
+        }
+        if self.access_log {
+            self.log(total, bytes_in, bytes_out);
+        }
+    }
+
+    fn log(&self, total: Duration, bytes_in: u64, bytes_out: u64) {
+        // Milliseconds to the microsecond.
+        let ms = |time: Option<Duration>| time.map(|t| t.as_micros() as f64 / 1000.0);
+        let throttle = self.rate.as_ref().map(|verdict| match verdict {
+            Verdict::Allowed {
+                limit, remaining, ..
+            } => format!("allowed {remaining}/{limit}"),
+            Verdict::Throttled { limit, .. } => format!("throttled 0/{limit}"),
+        });
+        tracing::info!(
+            target: ACCESS_LOG,
+            request_id = self.id.to_str().unwrap_or_default(),
+            client = self.client.map(tracing::field::display),
+            method = self.method.as_str(),
+            route = &*self.route.route,
+            path = self.path.as_str(),
+            status = self.status.as_u16(),
+            rejection = self.rejection,
+            bytes_in,
+            bytes_out,
+            ms = ms(Some(total)),
+            authorize_ms = ms(self.authorize),
+            queue_ms = ms(self.queue),
+            instantiate_ms = ms(self.times.instantiate()),
+            guest_ms = ms(self.times.guest()),
+            version = self.version.as_ref().and_then(|v| v.to_str().ok()),
+            principal = self.principal.as_deref(),
+            throttle = throttle.as_deref(),
+            "request"
+        );
+    }
+}
+
+/// Adds one phase's time to its histogram.
+pub(super) fn observe_phase(route: &RouteLabels, phase: Phase, time: Duration) {
+    metrics()
+        .phase_duration
+        .get_or_create(&PhaseLabels {
+            route: route.clone(),
+            phase,
+        })
+        .observe(time.as_secs_f64());
+}
+
+/// Records its request when the response body ends (or is dropped before its end: the
+/// client went away, or the body was never polled).
+pub(super) struct Recorder {
+    record: Option<Record>,
+    bytes_out: u64,
+}
+
+impl Recorder {
+    /// Records `record` when `body` ends.
+    pub fn watch(body: ResponseBody, record: Record) -> ResponseBody {
+        let recorder = Recorder {
+            record: Some(record),
+            bytes_out: 0,
+        };
+        watch_body(body, recorder)
+    }
+
+    fn finish(&mut self) {
+        if let Some(record) = self.record.take() {
+            record.finish(self.bytes_out);
+        }
+    }
+}
+
+impl BodyWatcher for Recorder {
+    fn sent(&mut self, bytes: usize, end: bool) {
+        self.bytes_out += bytes as u64;
+        if end {
+            self.finish();
+        }
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}

@@ -1,0 +1,362 @@
+//! The gateway's metrics, one set per process ([`metrics`]), in Prometheus's text format
+//! ([`Metrics::encode`]): every layer records into it, `GET /metrics` reads it.
+//!
+//! Names follow Prometheus's rules (base units with their suffix, counters ending in
+//! `_total`), all under `wasmgate_` except the standard `process_*` ones. No label takes a
+//! value a client chooses: routes are named by their method and template as configured,
+//! authorizers and plans by their configured names, and a request no route matched is
+//! counted under `route="(none)"`.
+
+use std::sync::{Arc, LazyLock, RwLock};
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+use super::process::ProcessCollector;
+
+/// The `Content-Type` of [`Metrics::encode`]'s text.
+pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+
+/// The buckets of every latency histogram, in seconds: 0.5 ms to 30 s (a handler may run
+/// for 29 s).
+const LATENCY_BUCKETS: [f64; 15] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// A route, as metrics name it: its method (`GET`, `ANY`, …) and path template.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    /// The route's method as configured.
+    pub method: Arc<str>,
+    /// The route's path template.
+    pub route: Arc<str>,
+}
+
+impl RouteLabels {
+    /// The labels of a route.
+    pub fn new(method: &str, route: &str) -> Self {
+        RouteLabels {
+            method: Arc::from(method),
+            route: Arc::from(route),
+        }
+    }
+
+    /// Where requests no route matched are counted.
+    pub fn unmatched() -> Self {
+        static UNMATCHED: LazyLock<RouteLabels> = LazyLock::new(|| RouteLabels::new("", "(none)"));
+        UNMATCHED.clone()
+    }
+}
+
+/// A response's status class.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum StatusClass {
+    /// 1xx
+    Informational,
+    /// 2xx
+    Success,
+    /// 3xx
+    Redirection,
+    /// 4xx
+    ClientError,
+    /// 5xx
+    ServerError,
+}
+
+impl StatusClass {
+    /// The class of `status`.
+    pub fn of(status: http::StatusCode) -> Self {
+        match status.as_u16() {
+            0..=199 => StatusClass::Informational,
+            200..=299 => StatusClass::Success,
+            300..=399 => StatusClass::Redirection,
+            400..=499 => StatusClass::ClientError,
+            _ => StatusClass::ServerError,
+        }
+    }
+}
+
+impl EncodeLabelValue for StatusClass {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
+        use std::fmt::Write as _;
+        encoder.write_str(match self {
+            StatusClass::Informational => "1xx",
+            StatusClass::Success => "2xx",
+            StatusClass::Redirection => "3xx",
+            StatusClass::ClientError => "4xx",
+            StatusClass::ServerError => "5xx",
+        })
+    }
+}
+
+/// A request's labels: its route, the module version that ran it (empty when none did) and
+/// its status class.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// The route.
+    #[prometheus(flatten)]
+    pub route: RouteLabels,
+    /// `module@version`, or empty.
+    pub version: Arc<str>,
+    /// `2xx`, `4xx`, …
+    pub status: StatusClass,
+}
+
+/// Why the gateway answered a request itself.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RejectionLabels {
+    /// The route.
+    #[prometheus(flatten)]
+    pub route: RouteLabels,
+    /// `throttled`, `quota`, `unauthorized`, `forbidden`, `timeout`, `memory`, `trap`, …
+    pub kind: &'static str,
+}
+
+/// A phase of a request.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum Phase {
+    /// The route's authorizer (a cached decision included).
+    Authorize,
+    /// Waiting for a concurrency slot.
+    Queue,
+    /// Creating the handler's instance.
+    Instantiate,
+    /// The handler's code running, to the end of its `handle` (or `_start`).
+    Guest,
+}
+
+impl EncodeLabelValue for Phase {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
+        use std::fmt::Write as _;
+        encoder.write_str(match self {
+            Phase::Authorize => "authorize",
+            Phase::Queue => "queue",
+            Phase::Instantiate => "instantiate",
+            Phase::Guest => "guest",
+        })
+    }
+}
+
+/// A phase of a request on a route.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PhaseLabels {
+    /// The route.
+    #[prometheus(flatten)]
+    pub route: RouteLabels,
+    /// The phase.
+    pub phase: Phase,
+}
+
+/// A listener: `gateway` or `admin`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ListenerLabels {
+    /// Which server.
+    pub listener: &'static str,
+}
+
+/// A connection closed as soon as accepted: its listener and why (`limit`, `client_limit`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ConnectionRefusalLabels {
+    /// Which server.
+    pub listener: &'static str,
+    /// Which limit.
+    pub reason: &'static str,
+}
+
+/// An authorizer and an outcome (`hit`/`miss` for its decision cache, `ok`/`failed` for a
+/// JWKS fetch).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AuthorizerLabels {
+    /// The authorizer's name.
+    pub authorizer: Arc<str>,
+    /// What happened.
+    pub outcome: &'static str,
+}
+
+/// A usage plan (empty for keys without one).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PlanLabels {
+    /// The plan's name.
+    pub plan: Arc<str>,
+}
+
+type LatencyFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(LATENCY_BUCKETS)
+}
+
+/// Every metric the gateway keeps.
+pub struct Metrics {
+    registry: RwLock<Registry>,
+    /// Requests answered, by route, module version and status class.
+    pub requests: Family<RequestLabels, Counter>,
+    /// Requests the gateway answered itself, by route and kind.
+    pub rejections: Family<RejectionLabels, Counter>,
+    /// Time from the request's head to the end of the response's body.
+    pub request_duration: LatencyFamily<RouteLabels>,
+    /// Time spent in each phase.
+    pub phase_duration: LatencyFamily<PhaseLabels>,
+    /// Request body bytes read.
+    pub request_bytes: Family<RouteLabels, Counter>,
+    /// Response body bytes sent.
+    pub response_bytes: Family<RouteLabels, Counter>,
+    /// Handler and authorizer instances alive now.
+    pub instances: Gauge,
+    /// Connections open now, by listener.
+    pub connections: Family<ListenerLabels, Gauge>,
+    /// Connections accepted, by listener.
+    pub connections_accepted: Family<ListenerLabels, Counter>,
+    /// Connections closed as soon as accepted, by listener and limit.
+    pub connections_refused: Family<ConnectionRefusalLabels, Counter>,
+    /// Authorizer decision-cache lookups, by authorizer and `hit`/`miss`.
+    pub authorizer_cache: Family<AuthorizerLabels, Counter>,
+    /// JWKS fetches, by authorizer and `ok`/`failed`.
+    pub jwks_fetches: Family<AuthorizerLabels, Counter>,
+    /// Time to compile a module (at upload, or at start-up without its compiled code).
+    pub compile_duration: Histogram,
+    /// Module versions loaded from their stored compiled code (nothing compiled).
+    pub compiled_code_loads: Counter,
+    /// Requests counted against API keys' quotas, by usage plan.
+    pub api_key_requests: Family<PlanLabels, Counter>,
+    /// Changes committed to the registry.
+    pub registry_changes: Counter,
+}
+
+/// The process's metrics.
+pub fn metrics() -> &'static Metrics {
+    static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
+    &METRICS
+}
+
+impl Metrics {
+    fn new() -> Self {
+        let metrics = Metrics {
+            registry: RwLock::new(Registry::default()),
+            requests: Family::default(),
+            rejections: Family::default(),
+            request_duration: Family::new_with_constructor(latency_histogram),
+            phase_duration: Family::new_with_constructor(latency_histogram),
+            request_bytes: Family::default(),
+            response_bytes: Family::default(),
+            instances: Gauge::default(),
+            connections: Family::default(),
+            connections_accepted: Family::default(),
+            connections_refused: Family::default(),
+            authorizer_cache: Family::default(),
+            jwks_fetches: Family::default(),
+            compile_duration: Histogram::new([
+                0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+            ]),
+            compiled_code_loads: Counter::default(),
+            api_key_requests: Family::default(),
+            registry_changes: Counter::default(),
+        };
+        let mut root = metrics.registry.write().unwrap_or_else(|p| p.into_inner());
+        root.register_collector(Box::new(ProcessCollector::new()));
+        let registry = root.sub_registry_with_prefix("wasmgate");
+        let m = &metrics;
+        registry.register(
+            "requests",
+            "Requests answered, by route, module version and status class",
+            m.requests.clone(),
+        );
+        registry.register(
+            "rejections",
+            "Requests the gateway answered itself, by route and kind",
+            m.rejections.clone(),
+        );
+        registry.register(
+            "request_duration_seconds",
+            "Time from a request's head to the end of its response's body",
+            m.request_duration.clone(),
+        );
+        registry.register(
+            "phase_duration_seconds",
+            "Time requests spent in each phase: authorize, queue, instantiate, guest",
+            m.phase_duration.clone(),
+        );
+        registry.register(
+            "request_bytes",
+            "Request body bytes read",
+            m.request_bytes.clone(),
+        );
+        registry.register(
+            "response_bytes",
+            "Response body bytes sent",
+            m.response_bytes.clone(),
+        );
+        registry.register(
+            "instances",
+            "Handler and authorizer instances alive now",
+            m.instances.clone(),
+        );
+        registry.register("connections", "Connections open now", m.connections.clone());
+        registry.register(
+            "connections_accepted",
+            "Connections accepted",
+            m.connections_accepted.clone(),
+        );
+        registry.register(
+            "connections_refused",
+            "Connections closed as soon as accepted, by limit (limit, client_limit)",
+            m.connections_refused.clone(),
+        );
+        registry.register(
+            "authorizer_cache_lookups",
+            "Authorizer decision-cache lookups, by outcome (hit, miss)",
+            m.authorizer_cache.clone(),
+        );
+        registry.register(
+            "jwks_fetches",
+            "JWKS fetches, by outcome (ok, failed)",
+            m.jwks_fetches.clone(),
+        );
+        registry.register(
+            "compile_duration_seconds",
+            "Time to compile a module version",
+            m.compile_duration.clone(),
+        );
+        registry.register(
+            "compiled_code_loads",
+            "Module versions loaded from their stored compiled code",
+            m.compiled_code_loads.clone(),
+        );
+        registry.register(
+            "api_key_requests",
+            "Requests counted against API keys' quotas, by usage plan",
+            m.api_key_requests.clone(),
+        );
+        registry.register(
+            "registry_changes",
+            "Changes committed to the registry",
+            m.registry_changes.clone(),
+        );
+        drop(root);
+        metrics
+    }
+
+    /// Adds figures read at each scrape (a gateway's routes' in-flight and queued requests,
+    /// say).
+    pub fn register_collector(&self, collector: Box<dyn Collector>) {
+        self.registry
+            .write()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .sub_registry_with_prefix("wasmgate")
+            .register_collector(collector);
+    }
+
+    /// Every metric, in Prometheus's text format ([`CONTENT_TYPE`]).
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        let registry = self.registry.read().unwrap_or_else(|p| p.into_inner());
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::prometheus_text::encode(&mut text, &registry);
+        text
+    }
+}
