@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{Gateway, client, guests, module, route, standard_gateway, tok_authorizer};
+use crate::support::{
+    Gateway, client, guests, module, route, standard_gateway, tok_authorizer, wait_until,
+};
 
 fn manifest() -> String {
     [
@@ -31,22 +33,13 @@ fn json_lines(gw: &Gateway) -> Vec<Value> {
 
 /// The access-log lines, once there are `count` of them.
 fn access_lines(gw: &Gateway, count: usize) -> Vec<Value> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    wait_until(&format!("{count} access-log lines"), || {
         let lines: Vec<Value> = json_lines(gw)
             .into_iter()
             .filter(|line| line["target"] == "wasmgate::access")
             .collect();
-        if lines.len() >= count {
-            return lines;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} access lines: {lines:?}",
-            lines.len()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        (lines.len() >= count).then_some(lines)
+    })
 }
 
 #[tokio::test]

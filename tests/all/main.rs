@@ -33,4 +33,5 @@ mod smuggling;
 mod stored_files;
 mod throttling;
 mod tls;
+mod traces;
 mod wagi;

@@ -108,6 +108,11 @@ pub(super) struct UpArgs {
     #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
     access_log: bool,
 
+    /// Export traces over OTLP/HTTP (protobuf) to this collector, e.g. `http://otel:4318`
+    /// (`/v1/traces` is appended unless the URL ends with it); off by default.
+    #[arg(long, value_name = "URL", env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    otlp_endpoint: Option<String>,
+
     /// Also serve `GET /metrics` on this address, without the admin token (for scrapers on
     /// a private network); the admin API serves it with the token either way.
     #[arg(long, value_name = "ADDR")]
@@ -135,6 +140,13 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
     let scheme = if tls.is_some() { "https" } else { "http" };
     warn_about_backtraces();
     let manifest = Manifest::load(&args.manifest)?;
+    // Flushed (and stopped) when `up` returns.
+    let _traces = match &args.otlp_endpoint {
+        Some(endpoint) => {
+            Some(crate::telemetry::trace::start(endpoint).map_err(anyhow::Error::msg)?)
+        }
+        None => None,
+    };
     let runtime = Arc::new(Runtime::new(&EngineOptions {
         max_instances: args.max_instances,
         fuel_metering: args.fuel_metering,

@@ -242,6 +242,7 @@ impl RouteAuthorizer {
             authorizer_context: Vec::new(),
             client_ip: request.source_ip,
             over_tls: false,
+            traceparent: None,
         };
         let limits = InvocationLimits {
             timeout,

@@ -9,14 +9,18 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
+
+use opentelemetry::KeyValue;
 
 use http::{HeaderValue, StatusCode};
 
+use super::request::StepTimes;
 use super::throttle::Verdict;
 use crate::runtime::PhaseTimes;
 use crate::server::response::{BodyWatcher, ResponseBody, watch_body};
 use crate::telemetry::metrics::PhaseLabels;
+use crate::telemetry::trace::{RequestTrace, SpanRecord};
 use crate::telemetry::{Phase, RejectionLabels, RequestLabels, RouteLabels, StatusClass, metrics};
 
 /// The `tracing` target of access-log lines.
@@ -45,6 +49,8 @@ pub(super) struct Record {
     pub bytes_in: Arc<AtomicU64>,
     /// Whether to write the access-log line.
     pub access_log: bool,
+    /// The request's trace, with when it arrived on the wall clock and when its steps ran.
+    pub trace: Option<(RequestTrace, SystemTime, StepTimes)>,
 }
 
 /// Keeps at most [`PATH_LOG_LIMIT`] characters of `path` (a `…` marks a cut).
@@ -108,6 +114,69 @@ impl Record {
         if self.access_log {
             self.log(total, bytes_in, bytes_out);
         }
+        if let Some((trace, received_at, steps)) = &self.trace {
+            self.export_trace(trace, *received_at, steps, bytes_in, bytes_out);
+        }
+    }
+
+    /// Exports the request's span and one child per step and runtime phase.
+    fn export_trace(
+        &self,
+        trace: &RequestTrace,
+        received_at: SystemTime,
+        steps: &StepTimes,
+        bytes_in: u64,
+        bytes_out: u64,
+    ) {
+        let wall =
+            |instant: Instant| received_at + instant.saturating_duration_since(self.received);
+        let span = |name: &'static str, (start, end): (Instant, Instant)| SpanRecord {
+            name: name.into(),
+            start: wall(start),
+            end: wall(end),
+            attributes: Vec::new(),
+            failed: false,
+        };
+        let mut children: Vec<SpanRecord> = steps
+            .0
+            .iter()
+            .map(|&(name, start, end)| span(name, (start, end)))
+            .collect();
+        children.extend(
+            self.times
+                .instantiate_span()
+                .map(|s| span("instantiate", s)),
+        );
+        children.extend(self.times.guest_span().map(|s| span("guest", s)));
+        let mut attributes = vec![
+            KeyValue::new("http.request.method", self.method.to_string()),
+            KeyValue::new("http.route", self.route.route.to_string()),
+            KeyValue::new("url.path", self.path.clone()),
+            KeyValue::new("http.response.status_code", i64::from(self.status.as_u16())),
+            KeyValue::new(
+                "wasmgate.request_id",
+                self.id.to_str().unwrap_or_default().to_owned(),
+            ),
+            KeyValue::new("http.request.body.size", bytes_in as i64),
+            KeyValue::new("http.response.body.size", bytes_out as i64),
+        ];
+        if let Some(client) = self.client {
+            attributes.push(KeyValue::new("client.address", client.to_string()));
+        }
+        if let Some(version) = self.version.as_ref().and_then(|v| v.to_str().ok()) {
+            attributes.push(KeyValue::new("wasmgate.module_version", version.to_owned()));
+        }
+        if let Some(kind) = self.rejection {
+            attributes.push(KeyValue::new("wasmgate.rejection", kind));
+        }
+        let root = SpanRecord {
+            name: format!("{} {}", self.route.method, self.route.route).into(),
+            start: received_at,
+            end: wall(Instant::now()),
+            attributes,
+            failed: self.status.is_server_error(),
+        };
+        trace.export(root, children);
     }
 
     fn log(&self, total: Duration, bytes_in: u64, bytes_out: u64) {

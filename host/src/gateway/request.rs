@@ -12,6 +12,7 @@ use super::keys::KeyEntry;
 use super::throttle::Verdict;
 use crate::runtime::{Observation, PhaseTimes};
 use crate::server::response::REQUEST_ID;
+use crate::telemetry::trace::RequestTrace;
 
 /// Longest `x-request-id` a client may send that the gateway keeps.
 pub const MAX_REQUEST_ID: usize = 128;
@@ -80,8 +81,10 @@ impl Default for RequestId {
 pub(super) struct RequestCtx {
     /// Its id.
     pub id: RequestId,
-    /// When the gateway took it.
+    /// When the gateway took it…
     pub received: Instant,
+    /// …on the wall clock.
+    pub received_at: std::time::SystemTime,
     /// The client's IP address, when the connection has one.
     pub client_ip: Option<IpAddr>,
     /// Whether it came over TLS.
@@ -113,4 +116,21 @@ pub(super) struct RequestCtx {
     pub times: Arc<PhaseTimes>,
     /// Request body bytes the handler read.
     pub bytes_in: Arc<std::sync::atomic::AtomicU64>,
+    /// Its place in a trace, when traces are exported.
+    pub trace: Option<RequestTrace>,
+    /// When each step ran, kept only for a traced request.
+    pub steps: StepTimes,
 }
+
+impl RequestCtx {
+    /// Notes that the step `name` ran from `started` until now (for a traced request).
+    pub fn mark(&mut self, name: &'static str, started: Instant) {
+        if self.trace.is_some() {
+            self.steps.0.push((name, started, Instant::now()));
+        }
+    }
+}
+
+/// When each step of a traced request ran: its name, start and end.
+#[derive(Debug, Default)]
+pub(super) struct StepTimes(pub Vec<(&'static str, Instant, Instant)>);

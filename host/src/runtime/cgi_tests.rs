@@ -117,6 +117,7 @@ fn facts() -> InvocationFacts {
         authorizer_context: vec![("tenant-id".into(), "t9".into())],
         client_ip: Some("127.0.0.1".parse().expect("valid")),
         over_tls: false,
+        traceparent: None,
     }
 }
 

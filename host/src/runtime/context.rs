@@ -31,6 +31,9 @@ pub struct InvocationFacts {
     pub client_ip: Option<std::net::IpAddr>,
     /// Whether the request came over TLS (the `https` scheme guests see).
     pub over_tls: bool,
+    /// The W3C `traceparent` naming the invocation's span, when the request is traced: the
+    /// guest's outbound requests carry it unless they set their own.
+    pub traceparent: Option<http::HeaderValue>,
 }
 
 impl context::Host for InvocationFacts {

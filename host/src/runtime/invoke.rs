@@ -185,12 +185,12 @@ impl HandlerComponent {
                 let instantiating = Instant::now();
                 let proxy = pre.instantiate_async(&mut store).await?;
                 let handling = Instant::now();
-                times.set_instantiate(handling - instantiating);
+                times.set_instantiate(instantiating, handling);
                 let handled = proxy
                     .wasi_http_incoming_handler()
                     .call_handle(&mut store, request, out)
                     .await;
-                times.set_guest(handling.elapsed());
+                times.set_guest(handling, Instant::now());
                 handled
             };
             match tokio::time::timeout_at(deadline.into(), call).await {

@@ -3,38 +3,48 @@
 //! guest's stdout and stderr captured in memory, and its phase times).
 
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
 /// Most bytes of stdout (and of stderr) kept; a guest writing more sees a write error.
 pub const CAPTURE_LIMIT: usize = 1 << 20;
 
-/// How long an invocation took to create its instance, and its guest code to run, each
-/// recorded when it ends.
+/// When an invocation created its instance, and when its guest code ran, each recorded
+/// when it ends.
 #[derive(Debug, Default)]
 pub struct PhaseTimes {
-    instantiate: OnceLock<Duration>,
-    guest: OnceLock<Duration>,
+    instantiate: OnceLock<(Instant, Instant)>,
+    guest: OnceLock<(Instant, Instant)>,
 }
 
 impl PhaseTimes {
     /// Time to create the instance, once it was created.
     pub fn instantiate(&self) -> Option<Duration> {
-        self.instantiate.get().copied()
+        self.instantiate.get().map(|(start, end)| *end - *start)
     }
 
     /// Time the guest's `handle` (or a WAGI command's `_start`) ran, once it returned.
     pub fn guest(&self) -> Option<Duration> {
+        self.guest.get().map(|(start, end)| *end - *start)
+    }
+
+    /// When the instance's creation started and ended.
+    pub fn instantiate_span(&self) -> Option<(Instant, Instant)> {
+        self.instantiate.get().copied()
+    }
+
+    /// When the guest code started and returned.
+    pub fn guest_span(&self) -> Option<(Instant, Instant)> {
         self.guest.get().copied()
     }
 
-    pub(super) fn set_instantiate(&self, time: Duration) {
-        let _ = self.instantiate.set(time);
+    pub(super) fn set_instantiate(&self, start: Instant, end: Instant) {
+        let _ = self.instantiate.set((start, end));
     }
 
-    pub(super) fn set_guest(&self, time: Duration) {
-        let _ = self.guest.set(time);
+    pub(super) fn set_guest(&self, start: Instant, end: Instant) {
+        let _ = self.guest.set((start, end));
     }
 }
 

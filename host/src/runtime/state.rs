@@ -56,6 +56,7 @@ impl InvocationState {
             table,
             hooks: OutboundPolicy {
                 allowed: sandbox.outbound.clone(),
+                traceparent: facts.traceparent.clone(),
             },
             limiter: SandboxLimiter::new(limits),
             facts,
@@ -269,8 +270,13 @@ pub struct Sandbox {
 
 /// What guests may reach over `wasi:http/outgoing-handler` (see `outbound.rs`; the default
 /// hook of wasmtime-wasi-http sends anywhere with 600 s timeouts).
+/// The W3C trace context header.
+const TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
+
 struct OutboundPolicy {
     allowed: Arc<AllowList>,
+    /// Added to outbound requests that carry no `traceparent` of their own.
+    traceparent: Option<http::HeaderValue>,
 }
 
 impl WasiHttpHooks for OutboundPolicy {
@@ -287,6 +293,14 @@ impl WasiHttpHooks for OutboundPolicy {
                 )>,
             > + Send,
     > {
+        let mut request = request;
+        if let Some(traceparent) = &self.traceparent
+            && !request.headers().contains_key(TRACEPARENT)
+        {
+            request
+                .headers_mut()
+                .insert(TRACEPARENT, traceparent.clone());
+        }
         Box::new(super::outbound::send(
             self.allowed.clone(),
             request,

@@ -159,12 +159,12 @@ impl WagiHandler {
             .await
             .map_err(|e| classify(e, limits.timeout))?;
         let running = Instant::now();
-        times.set_instantiate(running - instantiating);
+        times.set_instantiate(instantiating, running);
         let start = instance
             .get_typed_func::<(), ()>(&mut store, "_start")
             .map_err(|e| InvokeError::Internal(format!("{e:#}")))?;
         let exited = start.call_async(&mut store, ()).await;
-        times.set_guest(running.elapsed());
+        times.set_guest(running, Instant::now());
         let output = stdout.contents();
         if output.len() > MAX_OUTPUT {
             return Err(InvokeError::OutputTooLarge(MAX_OUTPUT));

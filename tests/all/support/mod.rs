@@ -5,12 +5,14 @@ mod gateway;
 mod http;
 mod jwks;
 mod manifests;
+mod otlp;
 
 pub use admin::AdminClient;
 pub use gateway::{Gateway, binary, exclusive, run, write_manifest};
 pub use http::{assert_error_detail, assert_message, echoed, header, read_json, read_until};
 pub use jwks::JwksServer;
 pub use manifests::{authorizer, module, route, standard_manifest, tok_authorizer};
+pub use otlp::OtlpCollector;
 /// The guests, built by `tests/artifacts`: one path constant each (an `Option` for the
 /// examples in other languages, `None` where their toolchain is missing).
 pub use wasmgate_test_artifacts as guests;
@@ -58,4 +60,17 @@ pub async fn get(url: &str) -> (u16, Option<String>, String) {
         .get("x-wasmgate-version")
         .map(|v| v.to_str().expect("ascii").to_owned());
     (status, version, response.text().await.expect("body"))
+}
+
+/// Calls `check` until it returns something (every 20 ms, up to 15 s); `what` says what was
+/// awaited when it never does.
+pub fn wait_until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        if let Some(found) = check() {
+            return found;
+        }
+        assert!(std::time::Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }

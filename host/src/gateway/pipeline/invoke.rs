@@ -8,13 +8,25 @@ use super::super::request::RequestCtx;
 use crate::gateway::body::RequestBody;
 use crate::runtime::{Invocation, InvocationFacts};
 use crate::server::response::ResponseBody;
+use crate::telemetry::trace::RequestTrace;
+
+/// The W3C trace context header.
+const TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
 
 /// Runs the route's handler.
 pub(super) async fn run(
     ctx: &mut RequestCtx,
-    request: hyper::Request<RequestBody>,
+    mut request: hyper::Request<RequestBody>,
     admission: Admission,
 ) -> Result<hyper::Response<ResponseBody>, Rejection> {
+    // A traced request reaches the guest as a child of the guest span, whatever the client
+    // said; the client's `tracestate` goes on as it came.
+    let traceparent = ctx.trace.as_ref().map(RequestTrace::guest_traceparent);
+    if let Some(traceparent) = &traceparent {
+        request
+            .headers_mut()
+            .insert(TRACEPARENT, traceparent.clone());
+    }
     let route = ctx.route.clone();
     let versions = route
         .handlers
@@ -30,6 +42,7 @@ pub(super) async fn run(
         authorizer_context: std::mem::take(&mut ctx.authorizer_context),
         client_ip: ctx.client_ip,
         over_tls: ctx.over_tls,
+        traceparent,
     };
     let invocation = Invocation {
         facts,

@@ -22,6 +22,7 @@ use super::request::{RequestCtx, RequestId};
 use crate::runtime::GuestBody;
 use crate::runtime::Observation;
 use crate::server::response::ResponseBody;
+use crate::telemetry::trace::RequestTrace;
 
 /// Serves one request; every failure becomes a response.
 pub(super) async fn serve<B>(
@@ -34,14 +35,25 @@ where
 {
     let id = RequestId::for_request(request.headers());
     let line = respond::RequestLine::of(&request);
-    let mut ctx = match route::find(gateway, &request, id, observation) {
+    let trace = RequestTrace::begin(request.headers());
+    let mut ctx = match route::find(gateway, &request, id, observation, trace.clone()) {
         Ok(ctx) => ctx,
         Err((id, client, rejection)) => {
-            return respond::unmatched(gateway, &id, client, line, rejection);
+            return respond::unmatched(gateway, &id, client, line, rejection, trace);
         }
     };
     let outcome = run(gateway, &mut ctx, request).await;
     respond::finish(gateway, ctx, line, outcome)
+}
+
+/// Runs one step, noting when it ran (for a traced request); its refusal ends the request.
+macro_rules! step {
+    ($ctx:ident, $name:literal, $call:expr) => {{
+        let started = std::time::Instant::now();
+        let outcome = $call;
+        $ctx.mark($name, started);
+        outcome?
+    }};
 }
 
 /// The steps after routing.
@@ -54,11 +66,15 @@ where
     B: GuestBody + Unpin,
 {
     let (parts, body) = request.into_parts();
-    identify::api_key(ctx, &parts)?;
-    throttle::take_tokens(ctx, &parts)?;
+    step!(ctx, "key", identify::api_key(ctx, &parts));
+    step!(ctx, "throttle", throttle::take_tokens(ctx, &parts));
     // No body is read for a request that is not allowed in.
-    authorize::check(ctx, &parts).await?;
-    let body = body::read(gateway, ctx, &parts.headers, body).await?;
-    let admission = admit::enter(gateway, ctx).await?;
+    step!(ctx, "authorize", authorize::check(ctx, &parts).await);
+    let body = step!(
+        ctx,
+        "body",
+        body::read(gateway, ctx, &parts.headers, body).await
+    );
+    let admission = step!(ctx, "admit", admit::enter(gateway, ctx).await);
     invoke::run(ctx, hyper::Request::from_parts(parts, body), admission).await
 }

@@ -6,10 +6,11 @@ use super::super::protection::rate_limit_headers;
 use super::super::record::{Record, Recorder, bounded_path};
 use super::super::rejection::Rejection;
 use super::super::request::RequestCtx;
-use super::super::request::RequestId;
+use super::super::request::{RequestId, StepTimes};
 use super::super::{EXECUTED_VERSION, Gateway};
 use crate::server::response::{REQUEST_ID, ResponseBody};
 use crate::telemetry::RouteLabels;
+use crate::telemetry::trace::RequestTrace;
 
 /// The response to send.
 pub(super) fn finish(
@@ -50,6 +51,7 @@ pub(super) fn finish(
         times: ctx.times,
         bytes_in: ctx.bytes_in,
         access_log: gateway.options.access_log,
+        trace: ctx.trace.map(|trace| (trace, ctx.received_at, ctx.steps)),
     };
     response.map(|body| Recorder::watch(body, record))
 }
@@ -78,8 +80,10 @@ pub(super) fn unmatched(
     client: Option<std::net::IpAddr>,
     request: RequestLine,
     rejection: Rejection,
+    trace: Option<RequestTrace>,
 ) -> hyper::Response<ResponseBody> {
     let received = std::time::Instant::now();
+    let received_at = std::time::SystemTime::now();
     let kind = rejection.kind();
     let response = rejection.into_response(id.header());
     let record = Record {
@@ -99,6 +103,7 @@ pub(super) fn unmatched(
         times: Default::default(),
         bytes_in: Default::default(),
         access_log: gateway.options.access_log,
+        trace: trace.map(|trace| (trace, received_at, StepTimes::default())),
     };
     response.map(|body| Recorder::watch(body, record))
 }

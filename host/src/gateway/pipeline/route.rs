@@ -4,10 +4,11 @@
 use super::super::Gateway;
 use super::super::forwarded::client_ip;
 use super::super::rejection::Rejection;
-use super::super::request::{RequestCtx, RequestId};
+use super::super::request::{RequestCtx, RequestId, StepTimes};
 use crate::routing::Lookup;
 use crate::runtime::Observation;
 use crate::server::ConnectionInfo;
+use crate::telemetry::trace::RequestTrace;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -17,7 +18,9 @@ pub(super) fn find<B>(
     request: &hyper::Request<B>,
     id: RequestId,
     observation: Option<Arc<Observation>>,
+    trace: Option<RequestTrace>,
 ) -> Result<RequestCtx, (RequestId, Option<IpAddr>, Rejection)> {
+    let received = std::time::Instant::now();
     let connection = request.extensions().get::<ConnectionInfo>();
     let trusted = &gateway.options.trusted_proxies;
     let client_ip = connection.map(|c| client_ip(c.peer.ip(), request.headers(), trusted));
@@ -38,9 +41,10 @@ pub(super) fn find<B>(
     if let Some(observation) = &observation {
         observation.set_route(&route.id, &route.template);
     }
-    Ok(RequestCtx {
+    let mut ctx = RequestCtx {
         id,
-        received: std::time::Instant::now(),
+        received,
+        received_at: std::time::SystemTime::now(),
         client_ip,
         snapshot,
         over_tls: connection.is_some_and(|c| c.over_tls),
@@ -58,5 +62,9 @@ pub(super) fn find<B>(
         authorize_time: None,
         queue_time: None,
         bytes_in: Arc::default(),
-    })
+        trace,
+        steps: StepTimes::default(),
+    };
+    ctx.mark("route", received);
+    Ok(ctx)
 }
