@@ -21,6 +21,7 @@ mod isolation;
 mod jwt;
 mod languages;
 mod limits;
+mod live_logs;
 mod log_injection;
 mod metrics;
 mod proxies;

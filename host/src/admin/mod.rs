@@ -23,12 +23,15 @@
 //! | `POST /keys/{id}/rotate` | a new secret (shown once); the old one stops working |
 //! | `POST /invoke` | runs a synthetic request: response, stdout/stderr, timings |
 //! | `GET /metrics` | every metric, in Prometheus's text format |
+//! | `GET /logs` | the latest access records (`?route=TEMPLATE&status=5xx`) |
+//! | `GET /logs/stream` | access records and guest output from now on, as server-sent events (same filters) |
 //! | `GET /healthz`, `GET /readyz` | probes, without a token: the process serves; the routes serve and it is not draining |
 
 mod body;
 mod endpoints;
 mod invoke;
 mod keys;
+mod logs;
 mod probes;
 mod router;
 mod token;
@@ -131,6 +134,11 @@ impl Admin {
         }
         if probes::is_metrics(&request) {
             return probes::metrics_response();
+        }
+        if request.method() == http::Method::GET && request.uri().path() == "/logs/stream" {
+            let query = request.uri().query();
+            return logs::stream(query, self.readiness.clone())
+                .unwrap_or_else(ApiError::into_response);
         }
         let result = self
             .router

@@ -32,6 +32,11 @@ impl Readiness {
     fn ready(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
+
+    /// Whether shutdown has begun.
+    pub(super) fn draining(&self) -> bool {
+        !self.ready()
+    }
 }
 
 /// The answer to a probe (`GET`/`HEAD` `/healthz` or `/readyz`), which needs no token;

@@ -11,7 +11,7 @@ use http::{Method, StatusCode};
 
 use super::body::{MAX_JSON_BYTES, read_body};
 use super::endpoints::Api;
-use super::{ApiError, ApiResult, invoke, upload_executor};
+use super::{ApiError, ApiResult, invoke, logs, upload_executor};
 use crate::gateway::Gateway;
 
 /// One call of an endpoint: the request, its path parameters and the gateway.
@@ -147,6 +147,7 @@ fn endpoints() -> Vec<(Method, &'static str, Handler)> {
         },
         DELETE "/keys/{id}" => |c| c.api().delete_key(&c.param("id")?).await,
         POST "/keys/{id}/rotate" => |c| c.api().rotate_key(&c.param("id")?).await,
+        GET "/logs" => |c| logs::recent(c.parts.uri.query()),
         POST "/invoke" => |c| {
             let bytes = c.upload().await?;
             invoke::invoke(&c.gateway, &bytes).await

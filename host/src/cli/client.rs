@@ -97,6 +97,45 @@ impl AdminClient {
         })
     }
 
+    /// Follows the server-sent events at `path`, calling `on_event` with each event's JSON
+    /// until the server ends the stream (or `on_event` fails).
+    pub fn follow(
+        &self,
+        path: &str,
+        mut on_event: impl FnMut(Value) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let url = format!("{}{path}", self.base);
+        let request = self.http.get(&url).bearer_auth(&self.token);
+        self.runtime.block_on(async {
+            let mut response = request
+                .send()
+                .await
+                .with_context(|| format!("cannot reach the admin API at {}", self.base))?;
+            if !response.status().is_success() {
+                let status = response.status();
+                let body: Value = response.json().await.unwrap_or_default();
+                let message = body["message"].as_str().unwrap_or("(no message)");
+                bail!("GET {path}: {status}: {message}");
+            }
+            // Events are `data: {json}` lines; comments (`: …`) and blank lines are skipped.
+            let mut pending = Vec::new();
+            while let Some(chunk) = response
+                .chunk()
+                .await
+                .context("the event stream broke off")?
+            {
+                pending.extend_from_slice(&chunk);
+                while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+                    let line: Vec<u8> = pending.drain(..=end).collect();
+                    if let Some(data) = line.strip_prefix(b"data: ") {
+                        on_event(serde_json::from_slice(data).context("an event is not JSON")?)?;
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
     pub fn get(&self, path: &str) -> anyhow::Result<Value> {
         self.send(reqwest::Method::GET, path, None)
     }

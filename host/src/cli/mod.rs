@@ -4,6 +4,7 @@
 mod client;
 mod commands;
 mod log_writer;
+mod logs;
 mod up;
 
 use std::process::ExitCode;
@@ -47,6 +48,8 @@ enum Command {
     Alias(commands::AliasArgs),
     /// Run a request through the gateway without an HTTP client (a test invoke).
     Invoke(commands::InvokeArgs),
+    /// Show the latest access records; with --follow, stream them and guest output.
+    Logs(logs::LogsArgs),
 }
 
 /// Runs the command line; the binary's `main` is just this.
@@ -64,6 +67,7 @@ pub fn main() -> ExitCode {
         Command::Routes(args) => commands::routes(args),
         Command::Alias(args) => commands::alias(args),
         Command::Invoke(args) => commands::invoke(args),
+        Command::Logs(args) => logs::logs(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -19,6 +19,7 @@ use super::request::StepTimes;
 use super::throttle::Verdict;
 use crate::runtime::PhaseTimes;
 use crate::server::response::{BodyWatcher, ResponseBody, watch_body};
+use crate::telemetry::live::{self, AccessEvent};
 use crate::telemetry::metrics::PhaseLabels;
 use crate::telemetry::trace::{RequestTrace, SpanRecord};
 use crate::telemetry::{Phase, RejectionLabels, RequestLabels, RouteLabels, StatusClass, metrics};
@@ -114,6 +115,23 @@ impl Record {
         if self.access_log {
             self.log(total, bytes_in, bytes_out);
         }
+        live::access(AccessEvent {
+            time: SystemTime::now(),
+            request_id: self.id.to_str().unwrap_or_default().to_owned(),
+            client: self.client,
+            method: self.method.clone(),
+            route: self.route.route.clone(),
+            path: self.path.clone(),
+            status: self.status.as_u16(),
+            rejection: self.rejection,
+            ms: total.as_micros() as f64 / 1000.0,
+            version: self
+                .version
+                .as_ref()
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            principal: self.principal.clone(),
+        });
         if let Some((trace, received_at, steps)) = &self.trace {
             self.export_trace(trace, *received_at, steps, bytes_in, bytes_out);
         }

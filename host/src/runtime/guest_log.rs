@@ -32,7 +32,9 @@ const MAX_LINE: usize = 4 << 10;
 
 /// One invocation's log budget, shared by its stdout and stderr.
 struct Budget {
-    request_id: String,
+    request_id: Arc<str>,
+    /// The route's template, for the admin API's live feed.
+    route: Arc<str>,
     left: AtomicUsize,
     lines_left: AtomicUsize,
     dropped: AtomicUsize,
@@ -100,10 +102,11 @@ pub struct GuestLog {
 }
 
 impl GuestLog {
-    /// stdout and stderr of the invocation `request_id`, sharing one budget.
-    pub fn pair(request_id: &str) -> (GuestLog, GuestLog) {
+    /// stdout and stderr of the invocation `request_id` on `route`, sharing one budget.
+    pub fn pair(request_id: &str, route: &Arc<str>) -> (GuestLog, GuestLog) {
         let budget = Arc::new(Budget {
-            request_id: request_id.to_owned(),
+            request_id: Arc::from(request_id),
+            route: route.clone(),
             left: AtomicUsize::new(GUEST_LOG_LIMIT),
             lines_left: AtomicUsize::new(GUEST_LOG_LINES),
             dropped: AtomicUsize::new(0),
@@ -179,6 +182,13 @@ impl LineWriter {
             request_id = %self.log.budget.request_id,
             stream = self.log.stream,
             "{line}"
+        );
+        let budget = &self.log.budget;
+        crate::telemetry::live::guest_line(
+            &budget.request_id,
+            &budget.route,
+            self.log.stream,
+            line,
         );
         self.partial.clear();
     }

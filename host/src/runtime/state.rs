@@ -43,7 +43,7 @@ impl InvocationState {
                 .stdout(observation.stdout.clone())
                 .stderr(observation.stderr.clone()),
             None => {
-                let (stdout, stderr) = GuestLog::pair(&facts.request_id);
+                let (stdout, stderr) = GuestLog::pair(&facts.request_id, &facts.route);
                 builder.stdout(stdout).stderr(stderr)
             }
         };

@@ -142,7 +142,7 @@ impl WagiHandler {
             .stdout(stdout.clone());
         match &invocation.observation {
             Some(observation) => wasi.stderr(observation.stderr.clone()),
-            None => wasi.stderr(GuestLog::pair(&facts.request_id).1),
+            None => wasi.stderr(GuestLog::pair(&facts.request_id, &facts.route).1),
         };
         let state = WagiState {
             wasi: wasi.build_p1(),

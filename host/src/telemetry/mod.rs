@@ -1,7 +1,9 @@
 //! What the gateway tells operators about itself: Prometheus metrics ([`metrics`], with the
-//! process's own figures) and traces exported over OTLP ([`trace`]). The lowest layer: every
-//! other layer records here.
+//! process's own figures), traces exported over OTLP ([`trace`]), and the live feed of
+//! access records and guest output ([`live`]). The lowest layer: every other layer records
+//! here.
 
+pub mod live;
 pub mod metrics;
 mod process;
 pub mod trace;
