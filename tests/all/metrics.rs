@@ -2,7 +2,9 @@
 //! authorizer's deny, a timeout) read back as exact counts from the Prometheus text, on the
 //! admin listener (with the token) and on `--metrics-listen` (without).
 
-use crate::support::{Gateway, client, guests, module, route, tok_authorizer};
+use std::time::{Duration, Instant};
+
+use crate::support::{Gateway, client, guests, module, route, run, tok_authorizer};
 
 /// The value of the series written exactly as `series` (name and labels), if present.
 fn value(text: &str, series: &str) -> Option<f64> {
@@ -173,4 +175,68 @@ async fn the_metrics_listener_serves_nothing_else() {
     assert_eq!(status(other, None).await, 404);
     let post = client().post(metrics).send().await.expect("send");
     assert_eq!(post.status(), 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn top_once_reports_each_routes_rates_and_latency() {
+    let gw = Gateway::start(&manifest());
+    let (url, token) = (gw.admin_url(""), gw.admin_token());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cwd = dir.path().to_owned();
+    let top = std::thread::spawn(move || {
+        let args = [
+            "top",
+            "--once",
+            "--json",
+            "--interval",
+            "2",
+            "--admin-url",
+            &url,
+            "--admin-token",
+            &token,
+        ];
+        run(&args, &cwd)
+    });
+    // Inside the sample's window: three allowed, the rest throttled.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let started = Instant::now();
+    let mut sent = 0;
+    while started.elapsed() < Duration::from_millis(1000) {
+        status(gw.url("/hello/ada"), None).await;
+        sent += 1;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (exit, stdout, stderr) = top.join().expect("top");
+    assert!(exit.success(), "{stderr}");
+    let sample: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON sample");
+    let seconds = sample["interval_seconds"].as_f64().expect("interval");
+    assert!((1.9..3.0).contains(&seconds), "{sample}");
+    let hello = sample["routes"]
+        .as_array()
+        .expect("routes")
+        .iter()
+        .find(|r| r["route"] == "/hello/{name}")
+        .unwrap_or_else(|| panic!("{sample}"));
+    assert_eq!(hello["method"], "GET");
+    let per_second = |key: &str| hello[key].as_f64().expect("a rate") * seconds;
+    assert_eq!(
+        per_second("requests_per_second").round(),
+        f64::from(sent),
+        "{sample}"
+    );
+    assert_eq!(
+        per_second("throttled_per_second").round(),
+        f64::from(sent - 3),
+        "{sample}"
+    );
+    assert_eq!(
+        per_second("client_errors_per_second").round(),
+        f64::from(sent - 3),
+        "{sample}"
+    );
+    assert_eq!(hello["server_errors_per_second"], 0.0);
+    let p50 = hello["p50_ms"].as_f64().expect("p50");
+    let p99 = hello["p99_ms"].as_f64().expect("p99");
+    assert!(p50 > 0.0 && p50 <= p99, "{sample}");
+    assert_eq!(hello["in_flight"], 0.0);
 }

@@ -64,6 +64,21 @@ impl AdminClient {
         })
     }
 
+    /// A request to `path`, with the token.
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+    }
+
+    /// Sends `request`; an error names the admin API it could not reach.
+    async fn reach(&self, request: reqwest::RequestBuilder) -> anyhow::Result<reqwest::Response> {
+        request
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the admin API at {}", self.base))
+    }
+
     /// Sends a request; a non-2xx answer becomes an error carrying the API's message.
     pub fn send(
         &self,
@@ -71,19 +86,12 @@ impl AdminClient {
         path: &str,
         body: Option<reqwest::Body>,
     ) -> anyhow::Result<Value> {
-        let url = format!("{}{path}", self.base);
-        let mut request = self
-            .http
-            .request(method.clone(), &url)
-            .bearer_auth(&self.token);
+        let mut request = self.request(method.clone(), path);
         if let Some(body) = body {
             request = request.body(body);
         }
         self.runtime.block_on(async {
-            let response = request
-                .send()
-                .await
-                .with_context(|| format!("cannot reach the admin API at {}", self.base))?;
+            let response = self.reach(request).await?;
             let status = response.status();
             let body: Value = response
                 .json()
@@ -104,13 +112,9 @@ impl AdminClient {
         path: &str,
         mut on_event: impl FnMut(Value) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
-        let url = format!("{}{path}", self.base);
-        let request = self.http.get(&url).bearer_auth(&self.token);
+        let request = self.request(reqwest::Method::GET, path);
         self.runtime.block_on(async {
-            let mut response = request
-                .send()
-                .await
-                .with_context(|| format!("cannot reach the admin API at {}", self.base))?;
+            let mut response = self.reach(request).await?;
             if !response.status().is_success() {
                 let status = response.status();
                 let body: Value = response.json().await.unwrap_or_default();
@@ -133,6 +137,20 @@ impl AdminClient {
                 }
             }
             Ok(())
+        })
+    }
+
+    /// The text at `path` (the metrics, say); a non-2xx answer is an error.
+    pub fn get_text(&self, path: &str) -> anyhow::Result<String> {
+        let request = self.request(reqwest::Method::GET, path);
+        self.runtime.block_on(async {
+            let response = self.reach(request).await?;
+            let status = response.status();
+            let text = response.text().await.context("the answer broke off")?;
+            if !status.is_success() {
+                bail!("GET {path}: {status}");
+            }
+            Ok(text)
         })
     }
 

@@ -5,6 +5,7 @@ mod client;
 mod commands;
 mod log_writer;
 mod logs;
+mod top;
 mod up;
 
 use std::process::ExitCode;
@@ -50,6 +51,8 @@ enum Command {
     Invoke(commands::InvokeArgs),
     /// Show the latest access records; with --follow, stream them and guest output.
     Logs(logs::LogsArgs),
+    /// A live view of the routes: req/s, p50/p99, errors, throttled, in flight, queued.
+    Top(top::TopArgs),
 }
 
 /// Runs the command line; the binary's `main` is just this.
@@ -68,6 +71,7 @@ pub fn main() -> ExitCode {
         Command::Alias(args) => commands::alias(args),
         Command::Invoke(args) => commands::invoke(args),
         Command::Logs(args) => logs::logs(args),
+        Command::Top(args) => top::top(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
