@@ -360,3 +360,89 @@ impl Metrics {
         text
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// Names written as `` `name`` or `` `name{…}`` in the README's metrics table.
+    fn documented() -> BTreeSet<String> {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+            .expect("README");
+        let start = readme.find("**Metrics.**").expect("the metrics section");
+        let end = start + readme[start..].find("**Access log.**").expect("its end");
+        readme[start..end]
+            .split('`')
+            .filter(|cell| cell.starts_with("wasmgate_") || cell.starts_with("process_"))
+            .map(|cell| cell.split('{').next().unwrap_or(cell).to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn every_metric_is_documented_and_every_documented_one_exists() {
+        let metrics = Metrics::new();
+        let route = RouteLabels::new("GET", "/r");
+        let authorizer = |outcome| AuthorizerLabels {
+            authorizer: Arc::from("a"),
+            outcome,
+        };
+        // Every family gets one series, so that it is encoded.
+        let _ = metrics.requests.get_or_create_owned(&RequestLabels {
+            route: route.clone(),
+            version: Arc::from("m@1"),
+            status: StatusClass::Success,
+        });
+        let _ = metrics.rejections.get_or_create_owned(&RejectionLabels {
+            route: route.clone(),
+            kind: "throttled",
+        });
+        let _ = metrics.request_duration.get_or_create_owned(&route);
+        let _ = metrics.phase_duration.get_or_create_owned(&PhaseLabels {
+            route: route.clone(),
+            phase: Phase::Guest,
+        });
+        let _ = metrics.request_bytes.get_or_create_owned(&route);
+        let _ = metrics.response_bytes.get_or_create_owned(&route);
+        let listener = ListenerLabels {
+            listener: "gateway",
+        };
+        let _ = metrics.connections.get_or_create_owned(&listener);
+        let _ = metrics.connections_accepted.get_or_create_owned(&listener);
+        let _ = metrics
+            .connections_refused
+            .get_or_create_owned(&ConnectionRefusalLabels {
+                listener: "gateway",
+                reason: "limit",
+            });
+        let _ = metrics
+            .authorizer_cache
+            .get_or_create_owned(&authorizer("hit"));
+        let _ = metrics.jwks_fetches.get_or_create_owned(&authorizer("ok"));
+        let _ = metrics.api_key_requests.get_or_create_owned(&PlanLabels {
+            plan: Arc::from("p"),
+        });
+        let encoded: BTreeSet<String> = metrics
+            .encode()
+            .lines()
+            .filter_map(|line| line.strip_prefix("# TYPE "))
+            .filter_map(|typed| typed.split(' ').next())
+            .map(str::to_owned)
+            .collect();
+        // Encoded at each scrape from a gateway's routes (`gateway/gauges.rs`).
+        let gateway_gauges = [
+            "wasmgate_in_flight",
+            "wasmgate_queued",
+            "wasmgate_instance_pool",
+            "wasmgate_unreserved_instances_free",
+        ];
+        let mut exported = encoded.clone();
+        exported.extend(gateway_gauges.iter().map(|name| (*name).to_owned()));
+        let documented = documented();
+        assert_eq!(
+            exported, documented,
+            "the README's metrics table and the metrics differ"
+        );
+    }
+}
