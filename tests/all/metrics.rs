@@ -240,3 +240,41 @@ async fn top_once_reports_each_routes_rates_and_latency() {
     assert!(p50 > 0.0 && p50 <= p99, "{sample}");
     assert_eq!(hello["in_flight"], 0.0);
 }
+
+#[tokio::test]
+async fn per_route_counting_can_be_turned_off() {
+    let gw = Gateway::start_with_args(
+        &manifest(),
+        &["--listen", "127.0.0.1:0", "--metrics", "false"],
+    );
+    assert_eq!(status(gw.url("/hello/ada"), None).await, 200);
+    let text = client()
+        .get(gw.admin_url("/metrics"))
+        .bearer_auth(gw.admin_token())
+        .send()
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(
+        value(
+            &text,
+            r#"wasmgate_requests_total{method="GET",route="/hello/{name}",version="hello@1",status="2xx"}"#
+        ),
+        None,
+        "{text}"
+    );
+    assert!(
+        !text.contains("wasmgate_request_duration_seconds"),
+        "{text}"
+    );
+    // The gateway's own figures stay.
+    assert!(must(&text, "process_open_fds") > 3.0);
+    assert!(
+        must(
+            &text,
+            r#"wasmgate_connections_accepted_total{listener="gateway"}"#
+        ) >= 1.0
+    );
+}

@@ -104,7 +104,8 @@ pub(super) struct UpArgs {
     tls_key: Option<PathBuf>,
 
     /// Write one access-log line per request (`wasmgate::access`: client, route, status,
-    /// bytes, latencies, principal; never tokens or keys).
+    /// bytes, latencies, principal; never tokens or keys), and keep the latest for
+    /// `wasmgate logs`.
     #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
     access_log: bool,
 
@@ -112,6 +113,11 @@ pub(super) struct UpArgs {
     /// (`/v1/traces` is appended unless the URL ends with it); off by default.
     #[arg(long, value_name = "URL", env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
     otlp_endpoint: Option<String>,
+
+    /// Count every request in the per-route metrics (requests, refusals, latency and phase
+    /// histograms, bytes); gateway-wide figures are kept either way.
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    metrics: bool,
 
     /// Also serve `GET /metrics` on this address, without the admin token (for scrapers on
     /// a private network); the admin API serves it with the token either way.
@@ -173,6 +179,7 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
             body_timeout: Duration::from_secs(args.body_timeout),
             trusted_proxies: manifest.trusted_proxies.clone(),
             access_log: args.access_log,
+            metrics: args.metrics,
         },
     )?;
 

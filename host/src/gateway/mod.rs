@@ -52,8 +52,10 @@ pub struct GatewayOptions {
     pub body_timeout: std::time::Duration,
     /// Proxies whose `Forwarded` / `X-Forwarded-For` say who the client is.
     pub trusted_proxies: crate::config::TrustedProxies,
-    /// Whether every request writes an access-log line.
+    /// Whether every request writes an access-log line (and is kept for `GET /logs`).
     pub access_log: bool,
+    /// Whether every request is counted in the per-route metrics.
+    pub metrics: bool,
 }
 
 impl Default for GatewayOptions {
@@ -63,6 +65,7 @@ impl Default for GatewayOptions {
             body_timeout: body::BODY_TIMEOUT,
             trusted_proxies: crate::config::TrustedProxies::default(),
             access_log: true,
+            metrics: true,
         }
     }
 }

@@ -48,8 +48,10 @@ pub(super) struct Record {
     pub queue: Option<Duration>,
     pub times: Arc<PhaseTimes>,
     pub bytes_in: Arc<AtomicU64>,
-    /// Whether to write the access-log line.
+    /// Whether to write the access-log line…
     pub access_log: bool,
+    /// …and to count the request in the metrics.
+    pub metrics: bool,
     /// The request's trace, with when it arrived on the wall clock and when its steps ran.
     pub trace: Option<(RequestTrace, SystemTime, StepTimes)>,
 }
@@ -66,55 +68,22 @@ impl Record {
     /// Records the metrics and writes the access-log line of a response that sent
     /// `bytes_out` body bytes.
     fn finish(self, bytes_out: u64) {
-        let metrics = metrics();
         let total = self.received.elapsed();
-        let version: Arc<str> = self
-            .version
-            .as_ref()
-            .and_then(|v| v.to_str().ok())
-            .map_or_else(|| Arc::from(""), Arc::from);
-        metrics
-            .requests
-            .get_or_create(&RequestLabels {
-                route: self.route.clone(),
-                version,
-                status: StatusClass::of(self.status),
-            })
-            .inc();
-        if let Some(kind) = self.rejection {
-            metrics
-                .rejections
-                .get_or_create(&RejectionLabels {
-                    route: self.route.clone(),
-                    kind,
-                })
-                .inc();
-        }
-        metrics
-            .request_duration
-            .get_or_create(&self.route)
-            .observe(total.as_secs_f64());
         let bytes_in = self.bytes_in.load(Ordering::Relaxed);
-        metrics
-            .request_bytes
-            .get_or_create(&self.route)
-            .inc_by(bytes_in);
-        metrics
-            .response_bytes
-            .get_or_create(&self.route)
-            .inc_by(bytes_out);
-        let phases = [
-            (Phase::Instantiate, self.times.instantiate()),
-            (Phase::Guest, self.times.guest()),
-        ];
-        for (phase, time) in phases {
-            if let Some(time) = time {
-                observe_phase(&self.route, phase, time);
-            }
+        if self.metrics {
+            self.count(total, bytes_in, bytes_out);
         }
         if self.access_log {
             self.log(total, bytes_in, bytes_out);
+            self.publish(total);
         }
+        if let Some((trace, received_at, steps)) = &self.trace {
+            self.export_trace(trace, *received_at, steps, bytes_in, bytes_out);
+        }
+    }
+
+    /// Adds the request to the admin API's live feed (`GET /logs`).
+    fn publish(&self, total: Duration) {
         live::access(AccessEvent {
             time: SystemTime::now(),
             request_id: self.id.to_str().unwrap_or_default().to_owned(),
@@ -132,9 +101,6 @@ impl Record {
                 .map(str::to_owned),
             principal: self.principal.clone(),
         });
-        if let Some((trace, received_at, steps)) = &self.trace {
-            self.export_trace(trace, *received_at, steps, bytes_in, bytes_out);
-        }
     }
 
     /// Exports the request's span and one child per step and runtime phase.
@@ -197,6 +163,62 @@ impl Record {
         trace.export(root, children);
     }
 
+    /// Adds the request to the metrics.
+    fn count(&self, total: Duration, bytes_in: u64, bytes_out: u64) {
+        let metrics = metrics();
+        let version: Arc<str> = self
+            .version
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .map_or_else(|| Arc::from(""), Arc::from);
+        metrics
+            .requests
+            .get_or_create(&RequestLabels {
+                route: self.route.clone(),
+                version,
+                status: StatusClass::of(self.status),
+            })
+            .inc();
+        if let Some(kind) = self.rejection {
+            metrics
+                .rejections
+                .get_or_create(&RejectionLabels {
+                    route: self.route.clone(),
+                    kind,
+                })
+                .inc();
+        }
+        metrics
+            .request_duration
+            .get_or_create(&self.route)
+            .observe(total.as_secs_f64());
+        metrics
+            .request_bytes
+            .get_or_create(&self.route)
+            .inc_by(bytes_in);
+        metrics
+            .response_bytes
+            .get_or_create(&self.route)
+            .inc_by(bytes_out);
+        let phases = [
+            (Phase::Authorize, self.authorize),
+            (Phase::Queue, self.queue),
+            (Phase::Instantiate, self.times.instantiate()),
+            (Phase::Guest, self.times.guest()),
+        ];
+        for (phase, time) in phases {
+            if let Some(time) = time {
+                metrics
+                    .phase_duration
+                    .get_or_create(&PhaseLabels {
+                        route: self.route.clone(),
+                        phase,
+                    })
+                    .observe(time.as_secs_f64());
+            }
+        }
+    }
+
     fn log(&self, total: Duration, bytes_in: u64, bytes_out: u64) {
         // Milliseconds to the microsecond.
         let ms = |time: Option<Duration>| time.map(|t| t.as_micros() as f64 / 1000.0);
@@ -228,17 +250,6 @@ impl Record {
             "request"
         );
     }
-}
-
-/// Adds one phase's time to its histogram.
-pub(super) fn observe_phase(route: &RouteLabels, phase: Phase, time: Duration) {
-    metrics()
-        .phase_duration
-        .get_or_create(&PhaseLabels {
-            route: route.clone(),
-            phase,
-        })
-        .observe(time.as_secs_f64());
 }
 
 /// Records its request when the response body ends (or is dropped before its end: the

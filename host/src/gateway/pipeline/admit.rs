@@ -4,11 +4,9 @@
 
 use super::super::Gateway;
 use super::super::protection::Admission;
-use super::super::record::observe_phase;
 use super::super::rejection::Rejection;
 use super::super::request::RequestCtx;
 use super::throttle::{note_allowed, note_refusal};
-use crate::telemetry::Phase;
 
 /// Admits the request; the admission is held until its invocation ends.
 pub(super) async fn enter(gateway: &Gateway, ctx: &mut RequestCtx) -> Result<Admission, Rejection> {
@@ -17,7 +15,6 @@ pub(super) async fn enter(gateway: &Gateway, ctx: &mut RequestCtx) -> Result<Adm
     let admission = ctx.route.guards.admit(&unreserved).await;
     let waited = started.elapsed();
     ctx.queue_time = Some(waited);
-    observe_phase(&ctx.route.labels, Phase::Queue, waited);
     let admission = admission?;
     let Some(key) = ctx.key.clone() else {
         return Ok(admission);

@@ -4,10 +4,8 @@
 //! on to the handler.
 
 use super::super::authorization::RequestView;
-use super::super::record::observe_phase;
 use super::super::rejection::{Rejection, Unavailable};
 use super::super::request::RequestCtx;
-use crate::telemetry::Phase;
 
 /// Lets the request on, or refuses it.
 pub(super) async fn check(
@@ -34,7 +32,6 @@ pub(super) async fn check(
     let checked = authorizer.check(view).await;
     let took = started.elapsed();
     ctx.authorize_time = Some(took);
-    observe_phase(&ctx.route.labels, Phase::Authorize, took);
     if let Some(observation) = &ctx.observation {
         observation.set_authorize_time(took);
     }

@@ -51,6 +51,7 @@ pub(super) fn finish(
         times: ctx.times,
         bytes_in: ctx.bytes_in,
         access_log: gateway.options.access_log,
+        metrics: gateway.options.metrics,
         trace: ctx.trace.map(|trace| (trace, ctx.received_at, ctx.steps)),
     };
     response.map(|body| Recorder::watch(body, record))
@@ -103,6 +104,7 @@ pub(super) fn unmatched(
         times: Default::default(),
         bytes_in: Default::default(),
         access_log: gateway.options.access_log,
+        metrics: gateway.options.metrics,
         trace: trace.map(|trace| (trace, received_at, StepTimes::default())),
     };
     response.map(|body| Recorder::watch(body, record))
