@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Measures what the per-request metrics and the access log cost on the request path: the
+# same hello route on two gateways, one with `--metrics false --access-log false`, one
+# with both on (the access log written to a file), wrk on loopback, alternating rounds.
+# Needs the release binary and wrk (apt-get install wrk).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${WASMGATE_BIN:-target/release/wasmgate}
+hello=$PWD/target/wasm32-wasip2/release/hello.wasm
+rounds=${ROUNDS:-3}
+[ -x "$bin" ] || { echo "build it first: cargo build --release -p wasmgate" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
+[ -f "$hello" ] || cargo build --release --target wasm32-wasip2 --target-dir target -p hello
+
+work=$(mktemp -d)
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+cat > "$work/wasmgate.toml" <<TOML
+[[modules]]
+name = "hello"
+path = "$hello"
+
+[[routes]]
+method = "GET"
+path = "/hello/{name}"
+module = "hello"
+TOML
+
+declare -A url
+start() { # name, flags...
+  local name=$1; shift
+  mkdir -p "$work/$name"
+  env -u RUST_BACKTRACE "$bin" up "$work/wasmgate.toml" --listen 127.0.0.1:0 \
+    --admin-listen 127.0.0.1:0 --data-dir "$work/$name/data" "$@" \
+    >"$work/$name/out" 2>"$work/$name/log" &
+  pids+=($!)
+  until grep -q "^wasmgate listening on" "$work/$name/out"; do sleep 0.05; done
+  url[$name]=$(sed -n 's/^wasmgate listening on //p' "$work/$name/out")
+}
+start off --metrics false --access-log false
+start on
+
+declare -A total=([off]=0 [on]=0)
+for round in $(seq "$rounds"); do
+  for name in off on; do
+    rps=$(wrk -t2 -c32 -d6s "${url[$name]}/hello/ada" | awk '/Requests\/sec/ {print int($2)}')
+    echo "round $round, metrics and access log $name: $rps req/s"
+    total[$name]=$(( ${total[$name]} + rps ))
+  done
+done
+echo "access-log lines written by the gateway with both on: $(grep -c 'wasmgate::access' "$work/on/log")"
+echo "mean: off $(( total[off] / rounds )) req/s, on $(( total[on] / rounds )) req/s," \
+  "ratio $(awk "BEGIN{printf \"%.3f\", ${total[on]} / ${total[off]}}")"
