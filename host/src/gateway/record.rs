@@ -1,6 +1,7 @@
 //! Every request's outcome, recorded once, when its response ends (its last byte handed to
-//! the connection, or the client gone): the request's metrics (`telemetry`) and one
-//! access-log line (`tracing` target `wasmgate::access`; JSON with `--log-format json`).
+//! the connection, or the client gone): the request's metrics (`telemetry`), one access-log
+//! line (`tracing` target `wasmgate::access`; JSON with `--log-format json`) kept for the
+//! admin API's live feed too, and, when traces are exported, its span tree.
 //!
 //! The log line carries the principal but never a token, an API key or `Authorization`;
 //! its client-controlled values (path, method) are bounded here and escaped by the log
@@ -11,9 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use opentelemetry::KeyValue;
-
 use http::{HeaderValue, StatusCode};
+use opentelemetry::KeyValue;
 
 use super::request::StepTimes;
 use super::throttle::Verdict;
