@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Measures what the per-request metrics and the access log cost on the request path: the
-# same hello route on two gateways, one with `--metrics false --access-log false`, one
-# with both on (the access log written to a file), wrk on loopback, alternating rounds.
+# same hello route on four gateways — both off (`--metrics false --access-log false`),
+# metrics only, access log only, both on (the log written to a file) — wrk on loopback,
+# alternating rounds.
 # Needs the release binary and wrk (apt-get install wrk).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,16 +40,21 @@ start() { # name, flags...
   url[$name]=$(sed -n 's/^wasmgate listening on //p' "$work/$name/out")
 }
 start off --metrics false --access-log false
+start metrics --access-log false
+start log --metrics false
 start on
 
-declare -A total=([off]=0 [on]=0)
+names=(off metrics log on)
+declare -A total=([off]=0 [metrics]=0 [log]=0 [on]=0)
 for round in $(seq "$rounds"); do
-  for name in off on; do
+  for name in "${names[@]}"; do
     rps=$(wrk -t2 -c32 -d6s "${url[$name]}/hello/ada" | awk '/Requests\/sec/ {print int($2)}')
-    echo "round $round, metrics and access log $name: $rps req/s"
+    echo "round $round, $name: $rps req/s"
     total[$name]=$(( ${total[$name]} + rps ))
   done
 done
-echo "access-log lines written by the gateway with both on: $(grep -c 'wasmgate::access' "$work/on/log")"
-echo "mean: off $(( total[off] / rounds )) req/s, on $(( total[on] / rounds )) req/s," \
-  "ratio $(awk "BEGIN{printf \"%.3f\", ${total[on]} / ${total[off]}}")"
+echo "access-log lines written with both on: $(grep -c 'wasmgate::access' "$work/on/log")"
+for name in "${names[@]}"; do
+  echo "mean $name: $(( total[$name] / rounds )) req/s," \
+    "ratio to off $(awk "BEGIN{printf \"%.3f\", ${total[$name]} / ${total[off]}}")"
+done

@@ -27,7 +27,11 @@ pub(super) struct EscapingWriter<W>(W);
 
 impl<W: Write> Write for EscapingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.write_all(&escape_event(buf))?;
+        match escape_event(buf) {
+            Some(escaped) => self.0.write_all(&escaped)?,
+            // Most events have nothing to escape: written as they are, without a copy.
+            None => self.0.write_all(buf)?,
+        }
         Ok(buf.len())
     }
 
@@ -36,12 +40,21 @@ impl<W: Write> Write for EscapingWriter<W> {
     }
 }
 
-/// `event` with every control character escaped, but tabs and one final line break.
-fn escape_event(event: &[u8]) -> Vec<u8> {
+/// Whether `byte` is written escaped.
+fn needs_escape(byte: u8) -> bool {
+    (byte < 0x20 && byte != b'\t') || byte == 0x7f
+}
+
+/// `event` with every control character escaped, but tabs and one final line break; `None`
+/// when it has none to escape.
+fn escape_event(event: &[u8]) -> Option<Vec<u8>> {
     let (body, end) = match event.strip_suffix(b"\n") {
         Some(body) => (body, &b"\n"[..]),
         None => (event, &b""[..]),
     };
+    if !body.iter().copied().any(needs_escape) {
+        return None;
+    }
     let mut out = Vec::with_capacity(event.len() + 8);
     for &byte in body {
         match byte {
@@ -53,7 +66,7 @@ fn escape_event(event: &[u8]) -> Vec<u8> {
         }
     }
     out.extend_from_slice(end);
-    out
+    Some(out)
 }
 
 #[cfg(test)]
@@ -63,14 +76,11 @@ mod tests {
     #[test]
     fn an_event_stays_one_line() {
         let forged = b"WARN token refused error=bad alg\n2099-01-01T00:00:00Z INFO wasmgate: FORGED\r\x1b[2J\tend\n";
-        let escaped = String::from_utf8(escape_event(forged)).expect("utf-8");
+        let escaped = String::from_utf8(escape_event(forged).expect("escaped")).expect("utf-8");
         assert_eq!(
             escaped,
             "WARN token refused error=bad alg\\n2099-01-01T00:00:00Z INFO wasmgate: FORGED\\r\\u{1b}[2J\tend\n"
         );
-        assert_eq!(
-            escape_event(b"plain, \xc3\xa9t\xc3\xa9\n"),
-            b"plain, \xc3\xa9t\xc3\xa9\n"
-        );
+        assert_eq!(escape_event(b"plain, \xc3\xa9t\xc3\xa9\ttab\n"), None);
     }
 }

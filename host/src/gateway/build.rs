@@ -19,7 +19,7 @@ use crate::config::{AuthorizerKindSpec, Protection, Target};
 use crate::registry::{AuthorizerRecord, Conflict, Registry, RegistryError, RegistryState};
 use crate::routing::{MethodFilter, RouteTable};
 use crate::runtime::{AuthorizerComponent, CompiledModule, Handler, ModuleKind, Sandbox};
-use crate::telemetry::RouteLabels;
+use crate::telemetry::{RouteLabels, RouteMetrics};
 
 /// A route ready to serve.
 pub struct Route {
@@ -43,8 +43,8 @@ pub struct Route {
     pub(super) api_key_required: bool,
     /// Timeout and memory of each invocation.
     pub limits: InvocationLimits,
-    /// How metrics name it: its method and template.
-    pub(super) labels: RouteLabels,
+    /// Its metrics, labelled by its method and template.
+    pub(super) metrics: Arc<RouteMetrics>,
 }
 
 /// The version a target runs, and possibly a canary sharing its traffic.
@@ -207,10 +207,10 @@ pub(super) fn build_routes(
             guards: live.guards(record.id(), &spec.protection),
             id: record.id().to_owned(),
             method: spec.method.clone(),
-            labels: RouteLabels {
+            metrics: Arc::new(RouteMetrics::new(RouteLabels {
                 method: Arc::from(spec.method.to_string()),
                 route: template.clone(),
-            },
+            })),
             template,
             target: spec.target.clone(),
             handlers,

@@ -46,7 +46,7 @@ impl Collector for GatewayGauges {
                     _ => stats.queued(),
                 };
                 let gauge = ConstGauge::new(i64::try_from(value).unwrap_or(i64::MAX));
-                gauge.encode(family.encode_family(&route.labels)?)?;
+                gauge.encode(family.encode_family(&route.metrics.labels)?)?;
             }
         }
         let pool = [

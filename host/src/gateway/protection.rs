@@ -212,6 +212,11 @@ impl RouteGuards {
         Ok(reported)
     }
 
+    /// Whether the route has a concurrency limit (and so a queue).
+    pub(super) fn has_gate(&self) -> bool {
+        self.gate.is_some()
+    }
+
     /// Waits for a slot of the route's reserved concurrency, or takes one of the instances
     /// no route reserved (`unreserved`: 503 when none is free); counts the invocation in
     /// flight.

@@ -20,9 +20,8 @@ use super::throttle::Verdict;
 use crate::runtime::PhaseTimes;
 use crate::server::response::{BodyWatcher, ResponseBody, watch_body};
 use crate::telemetry::live::{self, AccessEvent};
-use crate::telemetry::metrics::PhaseLabels;
 use crate::telemetry::trace::{RequestTrace, SpanRecord};
-use crate::telemetry::{Phase, RejectionLabels, RequestLabels, RouteLabels, StatusClass, metrics};
+use crate::telemetry::{Phase, RejectionLabels, RequestLabels, RouteMetrics, StatusClass, metrics};
 
 /// The `tracing` target of access-log lines.
 pub const ACCESS_LOG: &str = "wasmgate::access";
@@ -37,7 +36,7 @@ pub(super) struct Record {
     pub client: Option<IpAddr>,
     pub method: http::Method,
     pub path: String,
-    pub route: RouteLabels,
+    pub route: Arc<RouteMetrics>,
     pub status: StatusCode,
     /// The kind of rejection, when the gateway answered itself.
     pub rejection: Option<&'static str>,
@@ -73,33 +72,29 @@ impl Record {
         if self.metrics {
             self.count(total, bytes_in, bytes_out);
         }
+        if let Some((trace, received_at, steps)) = &self.trace {
+            self.export_trace(trace, *received_at, steps, bytes_in, bytes_out);
+        }
         if self.access_log {
             self.log(total, bytes_in, bytes_out);
             self.publish(total);
         }
-        if let Some((trace, received_at, steps)) = &self.trace {
-            self.export_trace(trace, *received_at, steps, bytes_in, bytes_out);
-        }
     }
 
-    /// Adds the request to the admin API's live feed (`GET /logs`).
-    fn publish(&self, total: Duration) {
+    /// Adds the request to the admin API's live feed (`GET /logs`); its last use.
+    fn publish(self, total: Duration) {
         live::access(AccessEvent {
             time: SystemTime::now(),
-            request_id: self.id.to_str().unwrap_or_default().to_owned(),
+            request_id: self.id,
             client: self.client,
-            method: self.method.clone(),
-            route: self.route.route.clone(),
-            path: self.path.clone(),
+            method: self.method,
+            route: self.route.labels.route.clone(),
+            path: self.path,
             status: self.status.as_u16(),
             rejection: self.rejection,
             ms: total.as_micros() as f64 / 1000.0,
-            version: self
-                .version
-                .as_ref()
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
-            principal: self.principal.clone(),
+            version: self.version,
+            principal: self.principal,
         });
     }
 
@@ -134,7 +129,7 @@ impl Record {
         children.extend(self.times.guest_span().map(|s| span("guest", s)));
         let mut attributes = vec![
             KeyValue::new("http.request.method", self.method.to_string()),
-            KeyValue::new("http.route", self.route.route.to_string()),
+            KeyValue::new("http.route", self.route.labels.route.to_string()),
             KeyValue::new("url.path", self.path.clone()),
             KeyValue::new("http.response.status_code", i64::from(self.status.as_u16())),
             KeyValue::new(
@@ -154,7 +149,7 @@ impl Record {
             attributes.push(KeyValue::new("wasmgate.rejection", kind));
         }
         let root = SpanRecord {
-            name: format!("{} {}", self.route.method, self.route.route).into(),
+            name: format!("{} {}", self.route.labels.method, self.route.labels.route).into(),
             start: received_at,
             end: wall(Instant::now()),
             attributes,
@@ -166,6 +161,7 @@ impl Record {
     /// Adds the request to the metrics.
     fn count(&self, total: Duration, bytes_in: u64, bytes_out: u64) {
         let metrics = metrics();
+        let labels = &self.route.labels;
         let version: Arc<str> = self
             .version
             .as_ref()
@@ -174,7 +170,7 @@ impl Record {
         metrics
             .requests
             .get_or_create(&RequestLabels {
-                route: self.route.clone(),
+                route: labels.clone(),
                 version,
                 status: StatusClass::of(self.status),
             })
@@ -183,23 +179,14 @@ impl Record {
             metrics
                 .rejections
                 .get_or_create(&RejectionLabels {
-                    route: self.route.clone(),
+                    route: labels.clone(),
                     kind,
                 })
                 .inc();
         }
-        metrics
-            .request_duration
-            .get_or_create(&self.route)
-            .observe(total.as_secs_f64());
-        metrics
-            .request_bytes
-            .get_or_create(&self.route)
-            .inc_by(bytes_in);
-        metrics
-            .response_bytes
-            .get_or_create(&self.route)
-            .inc_by(bytes_out);
+        self.route.duration().observe(total.as_secs_f64());
+        self.route.request_bytes().inc_by(bytes_in);
+        self.route.response_bytes().inc_by(bytes_out);
         let phases = [
             (Phase::Authorize, self.authorize),
             (Phase::Queue, self.queue),
@@ -208,13 +195,7 @@ impl Record {
         ];
         for (phase, time) in phases {
             if let Some(time) = time {
-                metrics
-                    .phase_duration
-                    .get_or_create(&PhaseLabels {
-                        route: self.route.clone(),
-                        phase,
-                    })
-                    .observe(time.as_secs_f64());
+                self.route.phase(phase).observe(time.as_secs_f64());
             }
         }
     }
@@ -228,15 +209,18 @@ impl Record {
             } => format!("allowed {remaining}/{limit}"),
             Verdict::Throttled { limit, .. } => format!("throttled 0/{limit}"),
         });
+        // Values the gateway made or vetted (ids of visible ASCII, methods, templates,
+        // versions, kinds) are written as they are; the path and the principal, which
+        // clients and guests choose, quoted and escaped.
         tracing::info!(
             target: ACCESS_LOG,
-            request_id = self.id.to_str().unwrap_or_default(),
+            request_id = tracing::field::display(self.id.to_str().unwrap_or_default()),
             client = self.client.map(tracing::field::display),
-            method = self.method.as_str(),
-            route = &*self.route.route,
+            method = %self.method,
+            route = %self.route.labels.route,
             path = self.path.as_str(),
             status = self.status.as_u16(),
-            rejection = self.rejection,
+            rejection = self.rejection.map(tracing::field::display),
             bytes_in,
             bytes_out,
             ms = ms(Some(total)),
@@ -244,9 +228,13 @@ impl Record {
             queue_ms = ms(self.queue),
             instantiate_ms = ms(self.times.instantiate()),
             guest_ms = ms(self.times.guest()),
-            version = self.version.as_ref().and_then(|v| v.to_str().ok()),
+            version = self
+                .version
+                .as_ref()
+                .and_then(|v| v.to_str().ok())
+                .map(tracing::field::display),
             principal = self.principal.as_deref(),
-            throttle = throttle.as_deref(),
+            throttle = throttle.as_deref().map(tracing::field::display),
             "request"
         );
     }

@@ -30,7 +30,7 @@ pub struct AccessEvent {
     /// When it ended.
     pub time: SystemTime,
     /// Its id.
-    pub request_id: String,
+    pub request_id: http::HeaderValue,
     /// The client's address.
     pub client: Option<IpAddr>,
     /// Its method.
@@ -46,7 +46,7 @@ pub struct AccessEvent {
     /// Milliseconds from its head to the end of the response.
     pub ms: f64,
     /// The module version that ran it.
-    pub version: Option<String>,
+    pub version: Option<http::HeaderValue>,
     /// The principal its authorizer allowed.
     pub principal: Option<String>,
 }
@@ -92,7 +92,7 @@ impl LiveEvent {
             LiveEvent::Access(event) => json!({
                 "type": "access",
                 "time": humantime::format_rfc3339_millis(event.time).to_string(),
-                "request_id": event.request_id,
+                "request_id": event.request_id.to_str().unwrap_or_default(),
                 "client": event.client.map(|ip| ip.to_string()),
                 "method": event.method.as_str(),
                 "route": &*event.route,
@@ -100,7 +100,7 @@ impl LiveEvent {
                 "status": event.status,
                 "rejection": event.rejection,
                 "ms": event.ms,
-                "version": event.version,
+                "version": event.version.as_ref().and_then(|v| v.to_str().ok()),
                 "principal": event.principal,
             }),
             LiveEvent::Guest {

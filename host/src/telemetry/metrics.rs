@@ -7,7 +7,7 @@
 //! authorizers and plans by their configured names, and a request no route matched is
 //! counted under `route="(none)"`.
 
-use std::sync::{Arc, LazyLock, RwLock};
+use std::sync::{Arc, LazyLock, OnceLock, RwLock};
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
@@ -50,6 +50,59 @@ impl RouteLabels {
     pub fn unmatched() -> Self {
         static UNMATCHED: LazyLock<RouteLabels> = LazyLock::new(|| RouteLabels::new("", "(none)"));
         UNMATCHED.clone()
+    }
+}
+
+/// One route's metrics, looked up on first use and kept with the route, so that its
+/// requests update them without hashing their labels each time.
+#[derive(Debug)]
+pub struct RouteMetrics {
+    /// The route's labels.
+    pub labels: RouteLabels,
+    duration: OnceLock<Histogram>,
+    request_bytes: OnceLock<Counter>,
+    response_bytes: OnceLock<Counter>,
+    phases: [OnceLock<Histogram>; 4],
+}
+
+impl RouteMetrics {
+    /// The metrics of the route labelled `labels`.
+    pub fn new(labels: RouteLabels) -> Self {
+        RouteMetrics {
+            labels,
+            duration: OnceLock::new(),
+            request_bytes: OnceLock::new(),
+            response_bytes: OnceLock::new(),
+            phases: Default::default(),
+        }
+    }
+
+    /// Its request-duration histogram.
+    pub fn duration(&self) -> &Histogram {
+        self.duration
+            .get_or_init(|| metrics().request_duration.get_or_create_owned(&self.labels))
+    }
+
+    /// Its request body bytes.
+    pub fn request_bytes(&self) -> &Counter {
+        self.request_bytes
+            .get_or_init(|| metrics().request_bytes.get_or_create_owned(&self.labels))
+    }
+
+    /// Its response body bytes.
+    pub fn response_bytes(&self) -> &Counter {
+        self.response_bytes
+            .get_or_init(|| metrics().response_bytes.get_or_create_owned(&self.labels))
+    }
+
+    /// Its histogram of `phase`.
+    pub fn phase(&self, phase: Phase) -> &Histogram {
+        self.phases[phase as usize].get_or_init(|| {
+            metrics().phase_duration.get_or_create_owned(&PhaseLabels {
+                route: self.labels.clone(),
+                phase,
+            })
+        })
     }
 }
 

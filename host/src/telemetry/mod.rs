@@ -9,5 +9,5 @@ mod process;
 pub mod trace;
 
 pub use metrics::{
-    Metrics, Phase, RejectionLabels, RequestLabels, RouteLabels, StatusClass, metrics,
+    Metrics, Phase, RejectionLabels, RequestLabels, RouteLabels, RouteMetrics, StatusClass, metrics,
 };

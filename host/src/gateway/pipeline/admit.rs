@@ -13,8 +13,10 @@ pub(super) async fn enter(gateway: &Gateway, ctx: &mut RequestCtx) -> Result<Adm
     let unreserved = ctx.snapshot.unreserved.clone();
     let started = std::time::Instant::now();
     let admission = ctx.route.guards.admit(&unreserved).await;
-    let waited = started.elapsed();
-    ctx.queue_time = Some(waited);
+    // Only a route with a concurrency limit has a queue to wait in.
+    if ctx.route.guards.has_gate() {
+        ctx.queue_time = Some(started.elapsed());
+    }
     let admission = admission?;
     let Some(key) = ctx.key.clone() else {
         return Ok(admission);

@@ -9,8 +9,10 @@ use super::super::request::RequestCtx;
 use super::super::request::{RequestId, StepTimes};
 use super::super::{EXECUTED_VERSION, Gateway};
 use crate::server::response::{REQUEST_ID, ResponseBody};
-use crate::telemetry::RouteLabels;
+use std::sync::{Arc, LazyLock};
+
 use crate::telemetry::trace::RequestTrace;
+use crate::telemetry::{RouteLabels, RouteMetrics};
 
 /// The response to send.
 pub(super) fn finish(
@@ -40,7 +42,7 @@ pub(super) fn finish(
         client: ctx.client_ip,
         method: request.method,
         path: request.path,
-        route: ctx.route.labels.clone(),
+        route: ctx.route.metrics.clone(),
         status: response.status(),
         rejection,
         version: ctx.version_label,
@@ -73,6 +75,13 @@ impl RequestLine {
     }
 }
 
+/// Where requests no route took are counted.
+fn unmatched_route() -> Arc<RouteMetrics> {
+    static UNMATCHED: LazyLock<Arc<RouteMetrics>> =
+        LazyLock::new(|| Arc::new(RouteMetrics::new(RouteLabels::unmatched())));
+    UNMATCHED.clone()
+}
+
 /// The response to a request no route took (404, 405, 400), recorded under the unmatched
 /// route.
 pub(super) fn unmatched(
@@ -93,7 +102,7 @@ pub(super) fn unmatched(
         client,
         method: request.method,
         path: request.path,
-        route: RouteLabels::unmatched(),
+        route: unmatched_route(),
         status: response.status(),
         rejection: Some(kind),
         version: None,
