@@ -47,7 +47,10 @@ start on
 names=(off metrics log on)
 declare -A total=([off]=0 [metrics]=0 [log]=0 [on]=0)
 for round in $(seq "$rounds"); do
-  for name in "${names[@]}"; do
+  # A different order every round, so no configuration always runs first or last.
+  shift_by=$(( (round - 1) % ${#names[@]} ))
+  order=("${names[@]:$shift_by}" "${names[@]:0:$shift_by}")
+  for name in "${order[@]}"; do
     rps=$(wrk -t2 -c32 -d6s "${url[$name]}/hello/ada" | awk '/Requests\/sec/ {print int($2)}')
     echo "round $round, $name: $rps req/s"
     total[$name]=$(( ${total[$name]} + rps ))
