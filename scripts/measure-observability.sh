@@ -2,7 +2,9 @@
 # Measures what the per-request metrics and the access log cost on the request path: the
 # same hello route on four gateways — both off (`--metrics false --access-log false`),
 # metrics only, access log only, both on (the log written to a file) — wrk on loopback,
-# alternating rounds.
+# alternating rounds. With two or more cores, each gateway runs one worker pinned to CPU 1
+# and wrk one thread pinned to CPU 0, so the ratio is that of the gateway's own CPU cost per
+# request, not of the scheduler's mood.
 # Needs the release binary and wrk (apt-get install wrk).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,11 +30,17 @@ path = "/hello/{name}"
 module = "hello"
 TOML
 
+gateway_cpu=() load_cpu=() wrk_threads=2 workers=0
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+  gateway_cpu=(taskset -c 1) load_cpu=(taskset -c 0) wrk_threads=1 workers=1
+fi
+
 declare -A url
 start() { # name, flags...
   local name=$1; shift
   mkdir -p "$work/$name"
-  env -u RUST_BACKTRACE "$bin" up "$work/wasmgate.toml" --listen 127.0.0.1:0 \
+  env -u RUST_BACKTRACE "${gateway_cpu[@]}" "$bin" up "$work/wasmgate.toml" --listen 127.0.0.1:0 \
+    --workers "$workers" \
     --admin-listen 127.0.0.1:0 --data-dir "$work/$name/data" "$@" \
     >"$work/$name/out" 2>"$work/$name/log" &
   pids+=($!)
@@ -51,7 +59,8 @@ for round in $(seq "$rounds"); do
   shift_by=$(( (round - 1) % ${#names[@]} ))
   order=("${names[@]:$shift_by}" "${names[@]:0:$shift_by}")
   for name in "${order[@]}"; do
-    rps=$(wrk -t2 -c32 -d6s "${url[$name]}/hello/ada" | awk '/Requests\/sec/ {print int($2)}')
+    rps=$("${load_cpu[@]}" wrk -t"$wrk_threads" -c16 -d6s "${url[$name]}/hello/ada" |
+      awk '/Requests\/sec/ {print int($2)}')
     echo "round $round, $name: $rps req/s"
     total[$name]=$(( ${total[$name]} + rps ))
   done

@@ -3,6 +3,7 @@
 
 mod client;
 mod commands;
+mod log_queue;
 mod log_writer;
 mod logs;
 mod top;
@@ -82,17 +83,12 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Logs to stderr through a queue drained by a thread of its own: a reader of stderr that
-/// stalls (a paused pipe, a slow log collector) costs log lines, never a blocked worker.
-/// The queue holds `tracing-appender`'s default of 128,000 lines; beyond that, lines are
-/// dropped.
-fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+/// Logs to stderr through a queue drained by a thread of its own (`log_queue.rs`): a reader
+/// of stderr that stalls costs log lines, never a blocked worker.
+fn init_logging(format: LogFormat) -> log_queue::LogQueueGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Buffered: under load the thread writes many lines per system call; it flushes as soon
-    // as the queue is empty, so a quiet gateway's lines appear at once.
-    let stderr = std::io::BufWriter::with_capacity(64 << 10, std::io::stderr());
-    let (writer, guard) = tracing_appender::non_blocking(stderr);
+    let (writer, guard) = log_queue::log_queue(std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(log_writer::EscapingMakeWriter(writer))
