@@ -18,7 +18,7 @@ use crate::telemetry::trace::RequestTrace;
 pub const MAX_REQUEST_ID: usize = 128;
 
 /// A request's id, also sent back as `x-request-id`: the client's own when it sent a
-/// well-formed one (1 to [`MAX_REQUEST_ID`] visible ASCII characters), else a random UUID
+/// well-formed one (1 to `MAX_REQUEST_ID` visible ASCII characters), else a random UUID
 /// (v4). Its random bits are fresh either way.
 #[derive(Debug, Clone)]
 pub struct RequestId {

@@ -34,9 +34,9 @@ pub fn full_body(bytes: Bytes) -> ResponseBody {
         .boxed_unsync()
 }
 
-/// Told about a response body as it is sent: [`WatchedBody`] calls it for every data frame,
-/// and once more when the body ends; the watcher itself is dropped with the body (the end,
-/// or the client gone).
+/// Told about a response body as it is sent: [`watch_body`]'s body calls it for every
+/// data frame, and once more when the body ends; the watcher itself is dropped with the body
+/// (the end, or the client gone).
 pub trait BodyWatcher: Send + Unpin + 'static {
     /// `bytes` more were sent; `end` says whether they were the last.
     fn sent(&mut self, bytes: usize, end: bool) {

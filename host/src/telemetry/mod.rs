@@ -1,4 +1,4 @@
-//! What the gateway tells operators about itself: Prometheus metrics ([`metrics`], with the
+//! What the gateway tells operators about itself: Prometheus metrics ([`mod@metrics`], with the
 //! process's own figures), traces exported over OTLP ([`trace`]), and the live feed of
 //! access records and guest output ([`live`]). The lowest layer: every other layer records
 //! here.
