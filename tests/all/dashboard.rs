@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::support::{Gateway, client, standard_manifest};
+use crate::support::{Gateway, client, scrape, standard_manifest};
 
 fn dashboard() -> Value {
     let path =
@@ -122,15 +122,7 @@ async fn the_dashboard_and_the_gateway_use_only_documented_metrics() {
         .await
         .expect("send");
     client().get(gw.url("/nowhere")).send().await.expect("send");
-    let text = client()
-        .get(gw.admin_url("/metrics"))
-        .bearer_auth(gw.admin_token())
-        .send()
-        .await
-        .expect("scrape")
-        .text()
-        .await
-        .expect("text");
+    let text = scrape(&gw).await;
     let documented = documented();
     // Every family the gateway exported (`# TYPE name kind`) is documented…
     let exported: BTreeSet<String> = text

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{Gateway, client, guests, module, route, run, tok_authorizer};
+use crate::support::{Gateway, client, guests, module, route, run, scrape, tok_authorizer};
 
 /// The value of the series written exactly as `series` (name and labels), if present.
 fn value(text: &str, series: &str) -> Option<f64> {
@@ -248,15 +248,7 @@ async fn per_route_counting_can_be_turned_off() {
         &["--listen", "127.0.0.1:0", "--metrics", "false"],
     );
     assert_eq!(status(gw.url("/hello/ada"), None).await, 200);
-    let text = client()
-        .get(gw.admin_url("/metrics"))
-        .bearer_auth(gw.admin_token())
-        .send()
-        .await
-        .expect("scrape")
-        .text()
-        .await
-        .expect("text");
+    let text = scrape(&gw).await;
     assert_eq!(
         value(
             &text,
@@ -277,4 +269,30 @@ async fn per_route_counting_can_be_turned_off() {
             r#"wasmgate_connections_accepted_total{listener="gateway"}"#
         ) >= 1.0
     );
+}
+
+#[tokio::test]
+async fn a_deleted_routes_series_leave_the_metrics() {
+    let gw = Gateway::start(&manifest());
+    let admin = crate::support::AdminClient::new(&gw);
+    let (status_code, route) = admin
+        .put(
+            "/routes",
+            serde_json::json!({ "method": "GET", "path": "/brief/{name}", "module": "hello" }),
+        )
+        .await;
+    assert_eq!(status_code, 200, "{route}");
+    assert_eq!(status(gw.url("/brief/ada"), None).await, 200);
+
+    let brief = r#"wasmgate_requests_total{method="GET",route="/brief/{name}",version="hello@1",status="2xx"}"#;
+    assert_eq!(value(&scrape(&gw).await, brief), Some(1.0));
+
+    let id = route["id"].as_str().expect("id");
+    let (status_code, _) = admin.delete(&format!("/routes/{id}")).await;
+    assert_eq!(status_code, 200);
+    let text = scrape(&gw).await;
+    assert!(!text.contains("/brief/{name}"), "{text}");
+    // Other routes keep theirs.
+    assert_eq!(status(gw.url("/hello/ada"), None).await, 200);
+    assert!(scrape(&gw).await.contains(r#"route="/hello/{name}""#));
 }

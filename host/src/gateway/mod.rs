@@ -160,7 +160,10 @@ impl Gateway {
     fn rebuild(&self, state: &RegistryState) {
         let previous = self.snapshot.load();
         match build::build_routes(&self.registry, state, &self.live, Some(&previous)) {
-            Ok(snapshot) => self.snapshot.store(Arc::new(snapshot)),
+            Ok(snapshot) => {
+                forget_removed_routes(&previous, &snapshot);
+                self.snapshot.store(Arc::new(snapshot));
+            }
             Err(error) => tracing::error!(%error, "routes not rebuilt; the previous ones serve"),
         }
     }
@@ -205,5 +208,20 @@ impl Gateway {
         B: GuestBody + Unpin,
     {
         pipeline::serve(self, request, observation).await
+    }
+}
+
+/// Removes the metric series of routes `previous` had and `next` has not (by method and
+/// template), so that route churn does not grow the metrics for ever.
+fn forget_removed_routes(previous: &build::Snapshot, next: &build::Snapshot) {
+    let kept: std::collections::HashSet<&crate::telemetry::RouteLabels> = next
+        .routes
+        .iter()
+        .map(|(_, _, route)| &route.metrics.labels)
+        .collect();
+    for (_, _, route) in previous.routes.iter() {
+        if !kept.contains(&route.metrics.labels) {
+            route.metrics.forget();
+        }
     }
 }

@@ -21,7 +21,7 @@ use crate::runtime::PhaseTimes;
 use crate::server::response::{BodyWatcher, ResponseBody, watch_body};
 use crate::telemetry::live::{self, AccessEvent};
 use crate::telemetry::trace::{RequestTrace, SpanRecord};
-use crate::telemetry::{Phase, RejectionLabels, RequestLabels, RouteMetrics, StatusClass, metrics};
+use crate::telemetry::{Phase, RouteMetrics, StatusClass};
 
 /// The `tracing` target of access-log lines.
 pub const ACCESS_LOG: &str = "wasmgate::access";
@@ -160,29 +160,15 @@ impl Record {
 
     /// Adds the request to the metrics.
     fn count(&self, total: Duration, bytes_in: u64, bytes_out: u64) {
-        let metrics = metrics();
-        let labels = &self.route.labels;
-        let version: Arc<str> = self
+        let version = self
             .version
             .as_ref()
             .and_then(|v| v.to_str().ok())
-            .map_or_else(|| Arc::from(""), Arc::from);
-        metrics
-            .requests
-            .get_or_create(&RequestLabels {
-                route: labels.clone(),
-                version,
-                status: StatusClass::of(self.status),
-            })
-            .inc();
+            .unwrap_or_default();
+        self.route
+            .count_request(version, StatusClass::of(self.status));
         if let Some(kind) = self.rejection {
-            metrics
-                .rejections
-                .get_or_create(&RejectionLabels {
-                    route: labels.clone(),
-                    kind,
-                })
-                .inc();
+            self.route.count_rejection(kind);
         }
         self.route.duration().observe(total.as_secs_f64());
         self.route.request_bytes().inc_by(bytes_in);

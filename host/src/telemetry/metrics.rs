@@ -2,15 +2,13 @@
 //! ([`Metrics::encode`]): every layer records into it, `GET /metrics` reads it.
 //!
 //! Names follow Prometheus's rules (base units with their suffix, counters ending in
-//! `_total`), all under `wasmgate_` except the standard `process_*` ones. No label takes a
-//! value a client chooses: routes are named by their method and template as configured,
-//! authorizers and plans by their configured names, and a request no route matched is
-//! counted under `route="(none)"`.
+//! `_total`), all under `wasmgate_` except the standard `process_*` ones. Their label sets
+//! are in `labels.rs` (a request no route matched is counted under `route="(none)"`); a
+//! route's handles are kept with it (`route.rs`).
 
-use std::sync::{Arc, LazyLock, OnceLock, RwLock};
+use std::sync::{LazyLock, RwLock};
 
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -28,215 +26,11 @@ const LATENCY_BUCKETS: [f64; 15] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
-/// A route, as metrics name it: its method (`GET`, `ANY`, …) and path template.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct RouteLabels {
-    /// The route's method as configured.
-    pub method: Arc<str>,
-    /// The route's path template.
-    pub route: Arc<str>,
-}
-
-impl RouteLabels {
-    /// The labels of a route.
-    pub fn new(method: &str, route: &str) -> Self {
-        RouteLabels {
-            method: Arc::from(method),
-            route: Arc::from(route),
-        }
-    }
-
-    /// Where requests no route matched are counted.
-    pub fn unmatched() -> Self {
-        static UNMATCHED: LazyLock<RouteLabels> = LazyLock::new(|| RouteLabels::new("", "(none)"));
-        UNMATCHED.clone()
-    }
-}
-
-/// One route's metrics, looked up on first use and kept with the route, so that its
-/// requests update them without hashing their labels each time.
-#[derive(Debug)]
-pub struct RouteMetrics {
-    /// The route's labels.
-    pub labels: RouteLabels,
-    duration: OnceLock<Histogram>,
-    request_bytes: OnceLock<Counter>,
-    response_bytes: OnceLock<Counter>,
-    phases: [OnceLock<Histogram>; 4],
-}
-
-impl RouteMetrics {
-    /// The metrics of the route labelled `labels`.
-    pub fn new(labels: RouteLabels) -> Self {
-        RouteMetrics {
-            labels,
-            duration: OnceLock::new(),
-            request_bytes: OnceLock::new(),
-            response_bytes: OnceLock::new(),
-            phases: Default::default(),
-        }
-    }
-
-    /// Its request-duration histogram.
-    pub fn duration(&self) -> &Histogram {
-        self.duration
-            .get_or_init(|| metrics().request_duration.get_or_create_owned(&self.labels))
-    }
-
-    /// Its request body bytes.
-    pub fn request_bytes(&self) -> &Counter {
-        self.request_bytes
-            .get_or_init(|| metrics().request_bytes.get_or_create_owned(&self.labels))
-    }
-
-    /// Its response body bytes.
-    pub fn response_bytes(&self) -> &Counter {
-        self.response_bytes
-            .get_or_init(|| metrics().response_bytes.get_or_create_owned(&self.labels))
-    }
-
-    /// Its histogram of `phase`.
-    pub fn phase(&self, phase: Phase) -> &Histogram {
-        self.phases[phase as usize].get_or_init(|| {
-            metrics().phase_duration.get_or_create_owned(&PhaseLabels {
-                route: self.labels.clone(),
-                phase,
-            })
-        })
-    }
-}
-
-/// A response's status class.
-#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
-pub enum StatusClass {
-    /// 1xx
-    Informational,
-    /// 2xx
-    Success,
-    /// 3xx
-    Redirection,
-    /// 4xx
-    ClientError,
-    /// 5xx
-    ServerError,
-}
-
-impl StatusClass {
-    /// The class of `status`.
-    pub fn of(status: http::StatusCode) -> Self {
-        match status.as_u16() {
-            0..=199 => StatusClass::Informational,
-            200..=299 => StatusClass::Success,
-            300..=399 => StatusClass::Redirection,
-            400..=499 => StatusClass::ClientError,
-            _ => StatusClass::ServerError,
-        }
-    }
-}
-
-impl EncodeLabelValue for StatusClass {
-    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
-        use std::fmt::Write as _;
-        encoder.write_str(match self {
-            StatusClass::Informational => "1xx",
-            StatusClass::Success => "2xx",
-            StatusClass::Redirection => "3xx",
-            StatusClass::ClientError => "4xx",
-            StatusClass::ServerError => "5xx",
-        })
-    }
-}
-
-/// A request's labels: its route, the module version that ran it (empty when none did) and
-/// its status class.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct RequestLabels {
-    /// The route.
-    #[prometheus(flatten)]
-    pub route: RouteLabels,
-    /// `module@version`, or empty.
-    pub version: Arc<str>,
-    /// `2xx`, `4xx`, …
-    pub status: StatusClass,
-}
-
-/// Why the gateway answered a request itself.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct RejectionLabels {
-    /// The route.
-    #[prometheus(flatten)]
-    pub route: RouteLabels,
-    /// `throttled`, `quota`, `unauthorized`, `forbidden`, `timeout`, `memory`, `trap`, …
-    pub kind: &'static str,
-}
-
-/// A phase of a request.
-#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
-pub enum Phase {
-    /// The route's authorizer (a cached decision included).
-    Authorize,
-    /// Waiting for a concurrency slot.
-    Queue,
-    /// Creating the handler's instance.
-    Instantiate,
-    /// The handler's code running, to the end of its `handle` (or `_start`).
-    Guest,
-}
-
-impl EncodeLabelValue for Phase {
-    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
-        use std::fmt::Write as _;
-        encoder.write_str(match self {
-            Phase::Authorize => "authorize",
-            Phase::Queue => "queue",
-            Phase::Instantiate => "instantiate",
-            Phase::Guest => "guest",
-        })
-    }
-}
-
-/// A phase of a request on a route.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct PhaseLabels {
-    /// The route.
-    #[prometheus(flatten)]
-    pub route: RouteLabels,
-    /// The phase.
-    pub phase: Phase,
-}
-
-/// A listener: `gateway` or `admin`.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ListenerLabels {
-    /// Which server.
-    pub listener: &'static str,
-}
-
-/// A connection closed as soon as accepted: its listener and why (`limit`, `client_limit`).
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ConnectionRefusalLabels {
-    /// Which server.
-    pub listener: &'static str,
-    /// Which limit.
-    pub reason: &'static str,
-}
-
-/// An authorizer and an outcome (`hit`/`miss` for its decision cache, `ok`/`failed` for a
-/// JWKS fetch).
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct AuthorizerLabels {
-    /// The authorizer's name.
-    pub authorizer: Arc<str>,
-    /// What happened.
-    pub outcome: &'static str,
-}
-
-/// A usage plan (empty for keys without one).
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct PlanLabels {
-    /// The plan's name.
-    pub plan: Arc<str>,
-}
+pub use super::labels::{
+    AuthorizerLabels, ConnectionRefusalLabels, ListenerLabels, Phase, PhaseLabels, PlanLabels,
+    RejectionLabels, RequestLabels, RouteLabels, StatusClass,
+};
+pub use super::route::RouteMetrics;
 
 type LatencyFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
@@ -417,6 +211,7 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
+    use std::sync::Arc;
 
     use super::*;
 

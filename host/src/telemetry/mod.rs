@@ -3,9 +3,11 @@
 //! access records and guest output ([`live`]). The lowest layer: every other layer records
 //! here.
 
+mod labels;
 pub mod live;
 pub mod metrics;
 mod process;
+mod route;
 pub mod trace;
 
 pub use metrics::{

@@ -74,3 +74,16 @@ pub fn wait_until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// The gateway's `/metrics`, through the admin API with its token.
+pub async fn scrape(gw: &Gateway) -> String {
+    client()
+        .get(gw.admin_url("/metrics"))
+        .bearer_auth(gw.admin_token())
+        .send()
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("text")
+}

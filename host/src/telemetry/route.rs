@@ -1,0 +1,150 @@
+//! One route's metric handles, kept with the route (see [`RouteMetrics`]).
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::histogram::Histogram;
+
+use super::labels::{Phase, PhaseLabels, RejectionLabels, RequestLabels, RouteLabels, StatusClass};
+use super::metrics::metrics;
+
+/// One route's metrics, looked up on first use and kept with the route, so that its
+/// requests update them without hashing their labels each time; and, once no route has its
+/// labels any more, removed from the metrics ([`RouteMetrics::forget`]).
+#[derive(Debug)]
+pub struct RouteMetrics {
+    /// The route's labels.
+    pub labels: RouteLabels,
+    duration: OnceLock<Histogram>,
+    request_bytes: OnceLock<Counter>,
+    response_bytes: OnceLock<Counter>,
+    phases: [OnceLock<Histogram>; 4],
+    /// The request counters used so far, by version and status class (a handful).
+    requests: Mutex<Vec<(Arc<str>, StatusClass, Counter)>>,
+    /// The rejection counters used so far, by kind.
+    rejections: Mutex<Vec<(&'static str, Counter)>>,
+}
+
+impl RouteMetrics {
+    /// The metrics of the route labelled `labels`.
+    pub fn new(labels: RouteLabels) -> Self {
+        RouteMetrics {
+            labels,
+            duration: OnceLock::new(),
+            request_bytes: OnceLock::new(),
+            response_bytes: OnceLock::new(),
+            phases: Default::default(),
+            requests: Mutex::new(Vec::new()),
+            rejections: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Its request-duration histogram.
+    pub fn duration(&self) -> &Histogram {
+        self.duration
+            .get_or_init(|| metrics().request_duration.get_or_create_owned(&self.labels))
+    }
+
+    /// Its request body bytes.
+    pub fn request_bytes(&self) -> &Counter {
+        self.request_bytes
+            .get_or_init(|| metrics().request_bytes.get_or_create_owned(&self.labels))
+    }
+
+    /// Its response body bytes.
+    pub fn response_bytes(&self) -> &Counter {
+        self.response_bytes
+            .get_or_init(|| metrics().response_bytes.get_or_create_owned(&self.labels))
+    }
+
+    /// Its histogram of `phase`.
+    pub fn phase(&self, phase: Phase) -> &Histogram {
+        self.phases[phase as usize].get_or_init(|| {
+            metrics()
+                .phase_duration
+                .get_or_create_owned(&self.phase_labels(phase))
+        })
+    }
+
+    fn phase_labels(&self, phase: Phase) -> PhaseLabels {
+        PhaseLabels {
+            route: self.labels.clone(),
+            phase,
+        }
+    }
+
+    /// Counts a request answered by `version` (empty when none ran) with `status`.
+    pub fn count_request(&self, version: &str, status: StatusClass) {
+        let mut used = self.requests.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, _, counter)) = used
+            .iter()
+            .find(|(v, s, _)| **v == *version && *s == status)
+        {
+            counter.inc();
+            return;
+        }
+        let version: Arc<str> = Arc::from(version);
+        let counter = metrics().requests.get_or_create_owned(&RequestLabels {
+            route: self.labels.clone(),
+            version: version.clone(),
+            status,
+        });
+        counter.inc();
+        used.push((version, status, counter));
+    }
+
+    /// Counts a request the gateway answered itself, as `kind`.
+    pub fn count_rejection(&self, kind: &'static str) {
+        let mut used = self.rejections.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, counter)) = used.iter().find(|(k, _)| *k == kind) {
+            counter.inc();
+            return;
+        }
+        let counter = metrics().rejections.get_or_create_owned(&RejectionLabels {
+            route: self.labels.clone(),
+            kind,
+        });
+        counter.inc();
+        used.push((kind, counter));
+    }
+
+    /// Removes every series of this route's labels from the metrics (its route is gone).
+    pub fn forget(&self) {
+        let metrics = metrics();
+        let labels = &self.labels;
+        metrics.request_duration.remove(labels);
+        metrics.request_bytes.remove(labels);
+        metrics.response_bytes.remove(labels);
+        for phase in [
+            Phase::Authorize,
+            Phase::Queue,
+            Phase::Instantiate,
+            Phase::Guest,
+        ] {
+            metrics.phase_duration.remove(&self.phase_labels(phase));
+        }
+        for (version, status, _) in self
+            .requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            metrics.requests.remove(&RequestLabels {
+                route: labels.clone(),
+                version: version.clone(),
+                status: *status,
+            });
+        }
+        for (kind, _) in self
+            .rejections
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            metrics.rejections.remove(&RejectionLabels {
+                route: labels.clone(),
+                kind,
+            });
+        }
+    }
+}
