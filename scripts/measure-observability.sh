@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Measures what the per-request metrics and the access log cost on the request path: the
-# same hello route on four gateways — both off (`--metrics false --access-log false`),
-# metrics only, access log only, both on (the log written to a file) — wrk on loopback,
-# alternating rounds. With two or more cores, each gateway runs one worker pinned to CPU 1
+# same hello route served with both off (`--metrics false --access-log false`), metrics
+# only, access log only, and both on (the log written to a file), one gateway at a time,
+# wrk on loopback, in a different order every round. With two or more cores, each gateway runs one worker pinned to CPU 1
 # and wrk one thread pinned to CPU 0, so the ratio is that of the gateway's own CPU cost per
 # request, not of the scheduler's mood.
 # Needs the release binary and wrk (apt-get install wrk).
@@ -35,22 +35,31 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
   gateway_cpu=(taskset -c 1) load_cpu=(taskset -c 0) wrk_threads=1 workers=1
 fi
 
-declare -A url
-start() { # name, flags...
-  local name=$1; shift
-  mkdir -p "$work/$name"
+declare -A flags=(
+  [off]="--metrics false --access-log false"
+  [metrics]="--access-log false"
+  [log]="--metrics false"
+  [on]=""
+)
+# One gateway at a time (idle ones would still tick on the measured core), started afresh
+# for each run on a data dir that already holds the compiled module.
+run() { # name → req/s
+  local name=$1 dir="$work/$1"
+  mkdir -p "$dir"
+  # shellcheck disable=SC2086 # the flags are words
   env -u RUST_BACKTRACE "${gateway_cpu[@]}" "$bin" up "$work/wasmgate.toml" --listen 127.0.0.1:0 \
-    --workers "$workers" \
-    --admin-listen 127.0.0.1:0 --data-dir "$work/$name/data" "$@" \
-    >"$work/$name/out" 2>"$work/$name/log" &
-  pids+=($!)
-  until grep -q "^wasmgate listening on" "$work/$name/out"; do sleep 0.05; done
-  url[$name]=$(sed -n 's/^wasmgate listening on //p' "$work/$name/out")
+    --workers "$workers" --admin-listen 127.0.0.1:0 --data-dir "$dir/data" ${flags[$name]} \
+    >"$dir/out" 2>>"$dir/log" &
+  local pid=$!
+  pids+=("$pid")
+  until grep -q "^wasmgate listening on" "$dir/out"; do sleep 0.05; done
+  local url
+  url=$(sed -n 's/^wasmgate listening on //p' "$dir/out")
+  "${load_cpu[@]}" wrk -t"$wrk_threads" -c16 -d1s "$url/hello/ada" >/dev/null
+  "${load_cpu[@]}" wrk -t"$wrk_threads" -c16 -d6s "$url/hello/ada" | awk '/Requests\/sec/ {print int($2)}'
+  kill "$pid"
+  wait "$pid" 2>/dev/null || true
 }
-start off --metrics false --access-log false
-start metrics --access-log false
-start log --metrics false
-start on
 
 names=(off metrics log on)
 declare -A total=([off]=0 [metrics]=0 [log]=0 [on]=0)
@@ -59,13 +68,12 @@ for round in $(seq "$rounds"); do
   shift_by=$(( (round - 1) % ${#names[@]} ))
   order=("${names[@]:$shift_by}" "${names[@]:0:$shift_by}")
   for name in "${order[@]}"; do
-    rps=$("${load_cpu[@]}" wrk -t"$wrk_threads" -c16 -d6s "${url[$name]}/hello/ada" |
-      awk '/Requests\/sec/ {print int($2)}')
+    rps=$(run "$name")
     echo "round $round, $name: $rps req/s"
     total[$name]=$(( ${total[$name]} + rps ))
   done
 done
-echo "access-log lines written with both on: $(grep -c 'wasmgate::access' "$work/on/log")"
+echo "access-log lines written with both on: $(grep -c 'wasmgate::access' "$work/on/log" || true)"
 for name in "${names[@]}"; do
   echo "mean $name: $(( total[$name] / rounds )) req/s," \
     "ratio to off $(awk "BEGIN{printf \"%.3f\", ${total[$name]} / ${total[off]}}")"
