@@ -2,20 +2,13 @@
 # Measures what the per-request metrics and the access log cost on the request path: the
 # same hello route served with both off (`--metrics false --access-log false`), metrics
 # only, access log only, and both on (the log written to a file), one gateway at a time,
-# wrk on loopback, in a different order every round. With two or more cores, each gateway runs one worker pinned to CPU 1
-# and wrk one thread pinned to CPU 0, so the ratio is that of the gateway's own CPU cost per
-# request, not of the scheduler's mood.
+# wrk on loopback, in a different order every round. With two or more cores, the gateway
+# runs one worker pinned to CPU 1 and wrk one thread pinned to CPU 0, so the ratio is that
+# of the gateway's own CPU cost per request, not of the scheduler's mood.
 # Needs the release binary and wrk (apt-get install wrk).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=${WASMGATE_BIN:-target/release/wasmgate}
-hello=$PWD/target/wasm32-wasip2/release/hello.wasm
-rounds=${ROUNDS:-3}
-[ -x "$bin" ] || { echo "build it first: cargo build --release -p wasmgate" >&2; exit 1; }
-command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-[ -f "$hello" ] || cargo build --release --target wasm32-wasip2 --target-dir target -p hello
-
-work=$(mktemp -d)
+. scripts/measure-common.sh
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT

@@ -4,14 +4,7 @@
 # alternating rounds. Needs the release binary and wrk (apt-get install wrk).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=${WASMGATE_BIN:-target/release/wasmgate}
-hello=$PWD/target/wasm32-wasip2/release/hello.wasm
-rounds=${ROUNDS:-3}
-[ -x "$bin" ] || { echo "build it first: cargo build --release -p wasmgate" >&2; exit 1; }
-command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-[ -f "$hello" ] || cargo build --release --target wasm32-wasip2 --target-dir target -p hello
-
-work=$(mktemp -d)
+. scripts/measure-common.sh
 pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT

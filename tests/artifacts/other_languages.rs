@@ -52,10 +52,9 @@ pub fn build_all(root: &Path, out_dir: &Path, code: &mut String) {
     println!("cargo:rerun-if-env-changed={REQUIRE_TOOLCHAINS}");
     println!("cargo:rerun-if-env-changed=WASI_CC");
     println!("cargo:rerun-if-env-changed=WASMGATE_TOOLCHAINS");
-    println!(
-        "cargo:rerun-if-changed={}",
-        root.join("scripts/tool-venv.sh").display()
-    );
+    for script in ["scripts/tool-venv.sh", "scripts/node-env.sh"] {
+        println!("cargo:rerun-if-changed={}", root.join(script).display());
+    }
     let mut arms = String::new();
     for example in &EXAMPLES {
         let folder = root.join("examples").join(example.folder);
