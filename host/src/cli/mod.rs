@@ -59,8 +59,8 @@ enum Command {
 /// Runs the command line; the binary's `main` is just this.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Flushes the log lines still queued when dropped, at the end of `main`.
-    let _log_writer = init_logging(cli.log_format);
+    // Writes the log lines still queued when dropped.
+    let log_writer = init_logging(cli.log_format);
     // The one TLS crypto provider (ring) for every outbound HTTPS call; a second call
     // would only find it installed.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -74,6 +74,8 @@ pub fn main() -> ExitCode {
         Command::Logs(args) => logs::logs(args),
         Command::Top(args) => top::top(args),
     };
+    // Every log line is out before the outcome is printed (it is the last line).
+    drop(log_writer);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -2,15 +2,14 @@
 //! `x-wasmgate-version` (the module version that ran) and the `RateLimit-*` headers; its
 //! body records the request (metrics, access log) when it ends (`gateway/record.rs`).
 
+use std::sync::{Arc, LazyLock};
+
 use super::super::protection::rate_limit_headers;
 use super::super::record::{Record, Recorder, bounded_path};
 use super::super::rejection::Rejection;
-use super::super::request::RequestCtx;
-use super::super::request::{RequestId, StepTimes};
+use super::super::request::{RequestCtx, RequestId, StepTimes};
 use super::super::{EXECUTED_VERSION, Gateway};
 use crate::server::response::{REQUEST_ID, ResponseBody};
-use std::sync::{Arc, LazyLock};
-
 use crate::telemetry::trace::RequestTrace;
 use crate::telemetry::{RouteLabels, RouteMetrics};
 
