@@ -47,3 +47,45 @@ async fn a_token_cannot_forge_log_lines_or_echo_into_the_answer() {
         "{log}"
     );
 }
+
+#[tokio::test]
+async fn text_access_lines_quote_and_escape_what_clients_choose() {
+    use std::io::Write;
+
+    let manifest = [
+        module("echo", guests::ECHO, ""),
+        route("ANY", "/echo/{proxy+}", "echo", ""),
+    ]
+    .concat();
+    let gw = Gateway::start(&manifest);
+    // A raw request: a quote, an `=` and an encoded line break in the path, and a request id
+    // that is well-formed (kept) but full of quotes and backslashes.
+    let mut stream = std::net::TcpStream::connect(gw.addr).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("timeout");
+    stream
+        .write_all(
+            b"GET /echo/a\"b=c%0A HTTP/1.1\r\nhost: x\r\nx-request-id: id-\"q\"\\b=x\r\nconnection: close\r\n\r\n",
+        )
+        .expect("write");
+    let answer = crate::support::read_until(&mut stream, |_| false);
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        String::from_utf8_lossy(&answer)
+    );
+
+    gw.wait_for_log("wasmgate::access");
+    let log = gw.stderr();
+    let line = log
+        .lines()
+        .find(|line| line.contains("wasmgate::access"))
+        .expect("an access line");
+    // Values that are one plain word stay bare; the others are quoted and escaped, so no
+    // client text can pose as a field of its own.
+    assert!(line.contains(" method=GET route=/echo/{proxy+} "), "{line}");
+    assert!(line.contains(r#" path="/echo/a\"b=c%0A" "#), "{line}");
+    assert!(line.contains(r#" request_id="id-\"q\"\\b=x" "#), "{line}");
+    assert!(line.contains(" status=200 "), "{line}");
+}

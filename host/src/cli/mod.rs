@@ -1,6 +1,7 @@
 //! The `wasmgate` command line (clap): `wasmgate up` serves; the other commands talk to a
 //! running gateway's admin API.
 
+mod access_format;
 mod client;
 mod commands;
 mod log_queue;
@@ -12,6 +13,9 @@ mod up;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use tracing_subscriber::fmt::format;
+
+use access_format::AccessAware;
 
 /// wasmgate: a self-hosted serverless gateway. HTTP routes lead to sandboxed WebAssembly
 /// handlers (`wasi:http` components), each request in a fresh instance.
@@ -97,14 +101,21 @@ fn init_logging(format: LogFormat) -> log_queue::LogQueueGuard {
         // No colours: their escape sequences would be escaped too (log_writer.rs).
         .with_ansi(false);
     match format {
-        LogFormat::Text => builder.init(),
-        // JSON escapes control characters itself; the writer finds none left to escape.
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .with_span_list(false)
+        LogFormat::Text => builder
+            .event_format(AccessAware::new(format::format().with_ansi(false), false))
             .init(),
+        // JSON escapes control characters itself; the writer finds none left to escape.
+        LogFormat::Json => {
+            let general = format::format()
+                .json()
+                .flatten_event(true)
+                .with_current_span(false)
+                .with_span_list(false);
+            builder
+                .fmt_fields(format::JsonFields::new())
+                .event_format(AccessAware::new(general, true))
+                .init()
+        }
     }
     guard
 }

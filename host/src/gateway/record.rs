@@ -195,18 +195,17 @@ impl Record {
             } => format!("allowed {remaining}/{limit}"),
             Verdict::Throttled { limit, .. } => format!("throttled 0/{limit}"),
         });
-        // Values the gateway made or vetted (ids of visible ASCII, methods, templates,
-        // versions, kinds) are written as they are; the path and the principal, which
-        // clients and guests choose, quoted and escaped.
+        // Strings, numbers and one address: the formatter (cli/access_format.rs) quotes
+        // and escapes every string that needs it.
         tracing::info!(
             target: ACCESS_LOG,
-            request_id = tracing::field::display(self.id.to_str().unwrap_or_default()),
+            request_id = self.id.to_str().unwrap_or_default(),
             client = self.client.map(tracing::field::display),
-            method = %self.method,
-            route = %self.route.labels.route,
+            method = self.method.as_str(),
+            route = &*self.route.labels.route,
             path = self.path.as_str(),
             status = self.status.as_u16(),
-            rejection = self.rejection.map(tracing::field::display),
+            rejection = self.rejection,
             bytes_in,
             bytes_out,
             ms = ms(Some(total)),
@@ -214,13 +213,9 @@ impl Record {
             queue_ms = ms(self.queue),
             instantiate_ms = ms(self.times.instantiate()),
             guest_ms = ms(self.times.guest()),
-            version = self
-                .version
-                .as_ref()
-                .and_then(|v| v.to_str().ok())
-                .map(tracing::field::display),
+            version = self.version.as_ref().and_then(|v| v.to_str().ok()),
             principal = self.principal.as_deref(),
-            throttle = throttle.as_deref().map(tracing::field::display),
+            throttle = throttle.as_deref(),
             "request"
         );
     }
