@@ -6,7 +6,7 @@ use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::{ApiError, ApiResult};
-use crate::config::{AuthorizerConfig, ModuleName, RouteConfig};
+use crate::config::ModuleName;
 use crate::gateway::Gateway;
 use crate::registry::{AliasRecord, Missing, ModuleRecord, Registry, RegistryError, RouteRecord};
 
@@ -84,6 +84,21 @@ impl Api<'_> {
         tokio::task::spawn_blocking(move || Ok(change(gateway.registry())?))
             .await
             .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+    }
+
+    /// [`Api::change`] with the request's JSON body, parsed first (400 when it is not a
+    /// `Body`).
+    pub(super) async fn change_with<Body, T>(
+        &self,
+        body: &[u8],
+        change: impl FnOnce(&Registry, Body) -> Result<T, RegistryError> + Send + 'static,
+    ) -> Result<T, ApiError>
+    where
+        Body: serde::de::DeserializeOwned + Send + 'static,
+        T: Send + 'static,
+    {
+        let parsed: Body = parse_json(body)?;
+        self.change(move |registry| change(registry, parsed)).await
     }
 
     /// [`Api::change`] of what `key` names (a module, a plan, a key), which comes back with
@@ -223,10 +238,7 @@ impl Api<'_> {
     }
 
     pub async fn put_route(&self, body: &[u8]) -> ApiResult {
-        let config: RouteConfig = parse_json(body)?;
-        let record = self
-            .change(move |registry| registry.put_route(config))
-            .await?;
+        let record = self.change_with(body, Registry::put_route).await?;
         Ok((StatusCode::OK, route_json(&record)))
     }
 
@@ -255,9 +267,10 @@ impl Api<'_> {
         struct Settings {
             throttle: Option<crate::config::ThrottleConfig>,
         }
-        let settings: Settings = parse_json(body)?;
         let settings = self
-            .change(move |registry| registry.set_gateway_throttle(settings.throttle))
+            .change_with(body, |registry, settings: Settings| {
+                registry.set_gateway_throttle(settings.throttle)
+            })
             .await?;
         Ok((StatusCode::OK, json!({ "throttle": settings.throttle })))
     }
@@ -283,11 +296,8 @@ impl Api<'_> {
     }
 
     pub async fn put_authorizer(&self, body: &[u8]) -> ApiResult {
-        let config: AuthorizerConfig = parse_json(body)?;
-        let config = self
-            .change(move |registry| registry.put_authorizer(config))
-            .await?;
-        Ok((StatusCode::OK, json!(config.config.redacted())))
+        let record = self.change_with(body, Registry::put_authorizer).await?;
+        Ok((StatusCode::OK, json!(record.config.redacted())))
     }
 
     pub async fn delete_authorizer(&self, name: &str) -> ApiResult {

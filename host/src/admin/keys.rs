@@ -62,9 +62,10 @@ impl Api<'_> {
             name: String,
             plan: Option<String>,
         }
-        let create: Create = parse_json(body)?;
         let new = self
-            .change(move |registry| registry.create_key(&create.name, create.plan))
+            .change_with(body, |registry, create: Create| {
+                registry.create_key(&create.name, create.plan)
+            })
             .await?;
         Ok((StatusCode::CREATED, secret_json(&new)))
     }

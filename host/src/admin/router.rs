@@ -67,14 +67,18 @@ type Answer = Pin<Box<dyn Future<Output = ApiResult> + Send>>;
 type Handler = fn(Call) -> Answer;
 
 /// The endpoint table: one `METHOD "path" => |call| body` line (or block) per endpoint;
-/// `body` runs in an async block that owns the [`Call`].
+/// `body` runs in an async block that owns the [`Call`]. With `|call, json|`, the request's
+/// JSON body ([`Call::json`]) is read first, as `json`.
 macro_rules! endpoints {
-    ($($method:ident $path:literal => |$call:ident| $body:expr),* $(,)?) => {
+    ($($method:ident $path:literal => |$call:ident $(, $json:ident)?| $body:expr),* $(,)?) => {
         vec![$(
             (Method::$method, $path, {
                 #[allow(unused_mut, reason = "only the handlers that read a body need `mut`")]
                 fn handle(mut $call: Call) -> Answer {
-                    Box::pin(async move { $body })
+                    Box::pin(async move {
+                        $(let $json = $call.json().await?;)?
+                        $body
+                    })
                 }
                 handle as Handler
             }),
@@ -96,55 +100,35 @@ fn endpoints() -> Vec<(Method, &'static str, Handler)> {
             let (name, version) = (c.param("name")?, c.param("version")?);
             c.api().delete_version(&name, &version).await
         },
-        PUT "/modules/{name}/aliases/{alias}" => |c| {
-            let bytes = c.json().await?;
+        PUT "/modules/{name}/aliases/{alias}" => |c, json| {
             let (name, alias) = (c.param("name")?, c.param("alias")?);
-            c.api().put_alias(&name, &alias, &bytes).await
+            c.api().put_alias(&name, &alias, &json).await
         },
         DELETE "/modules/{name}/aliases/{alias}" => |c| {
             let (name, alias) = (c.param("name")?, c.param("alias")?);
             c.api().delete_alias(&name, &alias).await
         },
-        PUT "/modules/{name}/config" => |c| {
-            let bytes = c.json().await?;
-            c.api().put_module_config(&c.param("name")?, &bytes).await
+        PUT "/modules/{name}/config" => |c, json| {
+            c.api().put_module_config(&c.param("name")?, &json).await
         },
         GET "/routes" => |c| c.api().list_routes(),
-        PUT "/routes" => |c| {
-            let bytes = c.json().await?;
-            c.api().put_route(&bytes).await
-        },
+        PUT "/routes" => |c, json| c.api().put_route(&json).await,
         GET "/routes/{id}" => |c| c.api().get_route(&c.param("id")?),
         DELETE "/routes/{id}" => |c| c.api().delete_route(&c.param("id")?).await,
         GET "/routes/{id}/stats" => |c| c.api().route_stats(&c.param("id")?),
         GET "/authorizers" => |c| c.api().list_authorizers(),
-        PUT "/authorizers" => |c| {
-            let bytes = c.json().await?;
-            c.api().put_authorizer(&bytes).await
-        },
+        PUT "/authorizers" => |c, json| c.api().put_authorizer(&json).await,
         GET "/authorizers/{name}" => |c| c.api().get_authorizer(&c.param("name")?),
         DELETE "/authorizers/{name}" => |c| c.api().delete_authorizer(&c.param("name")?).await,
         GET "/gateway" => |c| c.api().get_gateway(),
-        PUT "/gateway" => |c| {
-            let bytes = c.json().await?;
-            c.api().put_gateway(&bytes).await
-        },
+        PUT "/gateway" => |c, json| c.api().put_gateway(&json).await,
         GET "/plans" => |c| c.api().list_plans(),
-        PUT "/plans/{name}" => |c| {
-            let bytes = c.json().await?;
-            c.api().put_plan(&c.param("name")?, &bytes).await
-        },
+        PUT "/plans/{name}" => |c, json| c.api().put_plan(&c.param("name")?, &json).await,
         DELETE "/plans/{name}" => |c| c.api().delete_plan(&c.param("name")?).await,
         GET "/keys" => |c| c.api().list_keys(),
-        POST "/keys" => |c| {
-            let bytes = c.json().await?;
-            c.api().create_key(&bytes).await
-        },
+        POST "/keys" => |c, json| c.api().create_key(&json).await,
         GET "/keys/{id}" => |c| c.api().get_key(&c.param("id")?),
-        PUT "/keys/{id}" => |c| {
-            let bytes = c.json().await?;
-            c.api().update_key(&c.param("id")?, &bytes).await
-        },
+        PUT "/keys/{id}" => |c, json| c.api().update_key(&c.param("id")?, &json).await,
         DELETE "/keys/{id}" => |c| c.api().delete_key(&c.param("id")?).await,
         POST "/keys/{id}/rotate" => |c| c.api().rotate_key(&c.param("id")?).await,
         GET "/logs" => |c| logs::recent(c.parts.uri.query()),

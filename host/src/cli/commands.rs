@@ -84,6 +84,15 @@ fn print_json(value: &Value) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints the admin API's `answer` as it is with `--json`, else for people with `human`.
+fn show(admin: &AdminArgs, answer: &Value, human: impl FnOnce(&Value)) -> anyhow::Result<()> {
+    if admin.json {
+        return print_json(answer);
+    }
+    human(answer);
+    Ok(())
+}
+
 /// Prints `items` (a JSON array) as a table, one row per item.
 fn print_rows(items: &Value, header: &[&str], row: impl Fn(&Value) -> Vec<String>) {
     let rows: Vec<Vec<String>> = items.as_array().into_iter().flatten().map(row).collect();
@@ -205,73 +214,65 @@ pub(super) fn deploy(args: DeployArgs) -> anyhow::Result<()> {
 pub(super) fn modules(args: ModulesArgs) -> anyhow::Result<()> {
     let client = AdminClient::new(&args.admin)?;
     let Some(name) = &args.name else {
-        let answer = client.get("/modules")?;
-        if args.admin.json {
-            return print_json(&answer);
-        }
+        return show(&args.admin, &client.get("/modules")?, |answer| {
+            print_rows(
+                &answer["modules"],
+                &["NAME", "LATEST", "VERSIONS", "ALIASES"],
+                |m| {
+                    let aliases: Vec<String> = m["aliases"]
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .map(|(alias, a)| format!("{alias}→{}", text(&a["version"])))
+                        .collect();
+                    vec![
+                        text(&m["name"]),
+                        text(&m["latest"]),
+                        m["versions"].as_array().map_or(0, Vec::len).to_string(),
+                        aliases.join(" "),
+                    ]
+                },
+            );
+        });
+    };
+    let answer = client.get(&format!("/modules/{name}"))?;
+    show(&args.admin, &answer, |answer| {
         print_rows(
-            &answer["modules"],
-            &["NAME", "LATEST", "VERSIONS", "ALIASES"],
-            |m| {
-                let aliases: Vec<String> = m["aliases"]
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .map(|(alias, a)| format!("{alias}→{}", text(&a["version"])))
-                    .collect();
+            &answer["versions"],
+            &["VERSION", "SHA256", "SIZE", "CREATED"],
+            |v| {
                 vec![
-                    text(&m["name"]),
-                    text(&m["latest"]),
-                    m["versions"].as_array().map_or(0, Vec::len).to_string(),
-                    aliases.join(" "),
+                    text(&v["version"]),
+                    text(&v["sha256"]),
+                    kib(v["size"].as_u64().unwrap_or(0)),
+                    text(&v["created"]),
                 ]
             },
         );
-        return Ok(());
-    };
-    let answer = client.get(&format!("/modules/{name}"))?;
-    if args.admin.json {
-        return print_json(&answer);
-    }
-    print_rows(
-        &answer["versions"],
-        &["VERSION", "SHA256", "SIZE", "CREATED"],
-        |v| {
-            vec![
-                text(&v["version"]),
-                text(&v["sha256"]),
-                kib(v["size"].as_u64().unwrap_or(0)),
-                text(&v["created"]),
-            ]
-        },
-    );
-    for (alias, a) in answer["aliases"].as_object().into_iter().flatten() {
-        let canary = match a.get("canary") {
-            Some(c) if !c.is_null() => {
-                format!(" (canary: version {} at {}%)", c["version"], c["percent"])
-            }
-            _ => String::new(),
-        };
-        println!("alias {name}@{alias} → version {}{canary}", a["version"]);
-    }
-    Ok(())
+        for (alias, a) in answer["aliases"].as_object().into_iter().flatten() {
+            let canary = match a.get("canary") {
+                Some(c) if !c.is_null() => {
+                    format!(" (canary: version {} at {}%)", c["version"], c["percent"])
+                }
+                _ => String::new(),
+            };
+            println!("alias {name}@{alias} → version {}{canary}", a["version"]);
+        }
+    })
 }
 
 pub(super) fn routes(args: RoutesArgs) -> anyhow::Result<()> {
     let client = AdminClient::new(&args.admin)?;
-    let answer = client.get("/routes")?;
-    if args.admin.json {
-        return print_json(&answer);
-    }
-    print_rows(
-        &answer["routes"],
-        &["ID", "METHOD", "PATH", "MODULE", "SOURCE"],
-        |r| {
-            let fields = ["id", "method", "path", "module", "source"];
-            fields.iter().map(|field| text(&r[*field])).collect()
-        },
-    );
-    Ok(())
+    show(&args.admin, &client.get("/routes")?, |answer| {
+        print_rows(
+            &answer["routes"],
+            &["ID", "METHOD", "PATH", "MODULE", "SOURCE"],
+            |r| {
+                let fields = ["id", "method", "path", "module", "source"];
+                fields.iter().map(|field| text(&r[*field])).collect()
+            },
+        );
+    })
 }
 
 pub(super) fn alias(args: AliasArgs) -> anyhow::Result<()> {
@@ -293,18 +294,16 @@ pub(super) fn alias(args: AliasArgs) -> anyhow::Result<()> {
         &format!("/modules/{}/aliases/{}", args.module, args.alias),
         &body,
     )?;
-    if args.admin.json {
-        return print_json(&answer);
-    }
-    let canary = match &answer["canary"] {
-        Value::Null => String::new(),
-        c => format!(" (canary: version {} at {}%)", c["version"], c["percent"]),
-    };
-    println!(
-        "alias {}@{} → version {}{canary}",
-        args.module, args.alias, answer["version"]
-    );
-    Ok(())
+    show(&args.admin, &answer, |answer| {
+        let canary = match &answer["canary"] {
+            Value::Null => String::new(),
+            c => format!(" (canary: version {} at {}%)", c["version"], c["percent"]),
+        };
+        println!(
+            "alias {}@{} → version {}{canary}",
+            args.module, args.alias, answer["version"]
+        );
+    })
 }
 
 pub(super) fn invoke(args: InvokeArgs) -> anyhow::Result<()> {
@@ -322,36 +321,34 @@ pub(super) fn invoke(args: InvokeArgs) -> anyhow::Result<()> {
         body["body"] = json!(data);
     }
     let answer = client.post("/invoke", body.to_string())?;
-    if args.admin.json {
-        return print_json(&answer);
-    }
-    let response = &answer["response"];
-    let timing = &answer["timing_ms"];
-    let ms = |v: &Value| {
-        v.as_f64()
-            .map_or("-".to_owned(), |ms| format!("{ms:.2} ms"))
-    };
-    println!(
-        "HTTP {} from {} in {} (instantiate {}, run {})",
-        response["status"],
-        text(&answer["version"]),
-        ms(&timing["total"]),
-        ms(&timing["instantiate"]),
-        ms(&timing["run"]),
-    );
-    for (name, value) in response["headers"].as_object().into_iter().flatten() {
-        println!("{name}: {}", text(value));
-    }
-    println!();
-    match (&response["body"], &response["body_base64"]) {
-        (Value::String(body), _) => println!("{body}"),
-        (_, Value::String(encoded)) => println!("(binary body, base64) {encoded}"),
-        _ => {}
-    }
-    for stream in ["stdout", "stderr"] {
-        if let Some(output) = answer[stream].as_str().filter(|s| !s.is_empty()) {
-            println!("--- handler {stream} ---\n{}", output.trim_end());
+    show(&args.admin, &answer, |answer| {
+        let response = &answer["response"];
+        let timing = &answer["timing_ms"];
+        let ms = |v: &Value| {
+            v.as_f64()
+                .map_or("-".to_owned(), |ms| format!("{ms:.2} ms"))
+        };
+        println!(
+            "HTTP {} from {} in {} (instantiate {}, run {})",
+            response["status"],
+            text(&answer["version"]),
+            ms(&timing["total"]),
+            ms(&timing["instantiate"]),
+            ms(&timing["run"]),
+        );
+        for (name, value) in response["headers"].as_object().into_iter().flatten() {
+            println!("{name}: {}", text(value));
         }
-    }
-    Ok(())
+        println!();
+        match (&response["body"], &response["body_base64"]) {
+            (Value::String(body), _) => println!("{body}"),
+            (_, Value::String(encoded)) => println!("(binary body, base64) {encoded}"),
+            _ => {}
+        }
+        for stream in ["stdout", "stderr"] {
+            if let Some(output) = answer[stream].as_str().filter(|s| !s.is_empty()) {
+                println!("--- handler {stream} ---\n{}", output.trim_end());
+            }
+        }
+    })
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::limits::MIN_TIMEOUT_MS;
+use super::problem::check_range;
 use super::{ModuleName, Problem, Target};
 
 /// Default time an authorizer may take (API Gateway allows up to 10 s; 2 s is safer).
@@ -234,12 +235,7 @@ impl AuthorizerConfig {
     /// Checks every field; each problem's key is the field's name.
     pub fn validate(&self) -> Result<AuthorizerSpec, Vec<Problem>> {
         let mut problems = Vec::new();
-        let mut problem = |key: &str, message: String| {
-            problems.push(Problem {
-                key: key.to_owned(),
-                message,
-            })
-        };
+        let mut problem = |key: &str, message: String| problems.push(Problem::new(key, message));
         let name = ModuleName::new(&self.name)
             .map_err(|m| problem("name", m.replace("module name", "authorizer name")))
             .ok();
@@ -347,11 +343,8 @@ impl AuthorizerConfig {
         let max_concurrency = self
             .max_concurrency
             .unwrap_or(DEFAULT_AUTHORIZER_CONCURRENCY);
-        if !(1..=MAX_AUTHORIZER_CONCURRENCY).contains(&max_concurrency) {
-            problem(
-                "max_concurrency",
-                format!("{max_concurrency} is out of range: 1 to {MAX_AUTHORIZER_CONCURRENCY}"),
-            );
+        if let Err(message) = check_range(max_concurrency, 1..=MAX_AUTHORIZER_CONCURRENCY) {
+            problem("max_concurrency", message);
         }
         Some(AuthorizerKindSpec::Module {
             token,

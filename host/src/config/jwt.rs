@@ -9,6 +9,7 @@ use super::authorizer::{
     AuthorizerConfig, AuthorizerKindSpec, DEFAULT_JWKS_CACHE_SECONDS, DEFAULT_LEEWAY_SECONDS,
     JwtSpec, KeySource,
 };
+use super::problem::check_range;
 
 /// Most leeway accepted on `exp` and `nbf`.
 const MAX_LEEWAY_SECONDS: u64 = 600;
@@ -138,20 +139,14 @@ impl AuthorizerConfig {
             Some(KeySource::JwksFile(_)) | None => {}
         }
         let leeway = self.leeway_seconds.unwrap_or(DEFAULT_LEEWAY_SECONDS);
-        if leeway > MAX_LEEWAY_SECONDS {
-            problem(
-                "leeway_seconds",
-                format!("{leeway} is out of range: 0 to {MAX_LEEWAY_SECONDS}"),
-            );
+        if let Err(message) = check_range(leeway, 0..=MAX_LEEWAY_SECONDS) {
+            problem("leeway_seconds", message);
         }
         let cache = self
             .jwks_cache_seconds
             .unwrap_or(DEFAULT_JWKS_CACHE_SECONDS);
-        if !(1..=MAX_JWKS_CACHE_SECONDS).contains(&cache) {
-            problem(
-                "jwks_cache_seconds",
-                format!("{cache} is out of range: 1 to {MAX_JWKS_CACHE_SECONDS}"),
-            );
+        if let Err(message) = check_range(cache, 1..=MAX_JWKS_CACHE_SECONDS) {
+            problem("jwks_cache_seconds", message);
         }
         Some(AuthorizerKindSpec::Jwt(JwtSpec {
             issuer: self.issuer.clone(),

@@ -6,6 +6,7 @@ use std::time::Duration;
 use http::StatusCode;
 
 use super::limits::MAX_TIMEOUT_MS;
+use super::problem::check_range;
 use super::{RouteConfig, ThrottleConfig};
 
 /// Default bits of an IPv6 address that tell clients apart (a /64).
@@ -105,22 +106,16 @@ impl RouteConfig {
         }
         match self.concurrency {
             Some(limit) => {
-                if !(1..=100_000).contains(&limit) {
-                    problem(
-                        "concurrency",
-                        format!("{limit} is out of range: 1 to 100000"),
-                    );
+                if let Err(message) = check_range(limit, 1..=100_000) {
+                    problem("concurrency", message);
                 }
                 let queue = self.queue.unwrap_or(DEFAULT_QUEUE);
-                if queue > 1_000_000 {
-                    problem("queue", format!("{queue} is out of range: 0 to 1000000"));
+                if let Err(message) = check_range(queue, 0..=1_000_000) {
+                    problem("queue", message);
                 }
                 let timeout = self.queue_timeout_ms.unwrap_or(DEFAULT_QUEUE_TIMEOUT_MS);
-                if timeout > MAX_TIMEOUT_MS {
-                    problem(
-                        "queue_timeout_ms",
-                        format!("{timeout} is out of range: 0 to {}", MAX_TIMEOUT_MS),
-                    );
+                if let Err(message) = check_range(timeout, 0..=MAX_TIMEOUT_MS) {
+                    problem("queue_timeout_ms", message);
                 }
                 let overflow_status = match self.overflow_status.unwrap_or(429) {
                     429 => StatusCode::TOO_MANY_REQUESTS,

@@ -112,12 +112,7 @@ impl RouteConfig {
     /// Whether the target module exists is for the registry to say.
     pub fn validate(&self) -> Result<RouteSpec, Vec<Problem>> {
         let mut problems = Vec::new();
-        let mut problem = |key: &str, message: String| {
-            problems.push(Problem {
-                key: key.to_owned(),
-                message,
-            })
-        };
+        let mut problem = |key: &str, message: String| problems.push(Problem::new(key, message));
         let method = MethodFilter::parse(&self.method);
         if method.is_none() {
             let known: Vec<&str> = MethodFilter::ROUTABLE.iter().map(|m| m.as_str()).collect();

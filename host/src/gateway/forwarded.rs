@@ -115,40 +115,57 @@ mod tests {
         assert_eq!(client("10.0.0.2", &xff, &["10.0.0.0/8"]), "203.0.113.9");
     }
 
+    /// Checks, for each `(headers, client)`, that a request with `headers` from the proxy
+    /// `10.0.0.2` is from `client`.
+    fn assert_clients(nets: &[&str], cases: &[(&[(&str, &str)], &str)]) {
+        for (headers, expected) in cases {
+            assert_eq!(client("10.0.0.2", headers, nets), *expected, "{headers:?}");
+        }
+    }
+
     #[test]
     fn the_rightmost_untrusted_hop_is_the_client() {
-        let nets = ["10.0.0.0/8", "192.168.1.1"];
-        // The client wrote `1.1.1.1` itself; the proxies appended the rest.
-        let xff = [("x-forwarded-for", "1.1.1.1, 203.0.113.9, 192.168.1.1")];
-        assert_eq!(client("10.0.0.2", &xff, &nets), "203.0.113.9");
-        // Several headers count as one list.
-        let split = [
-            ("x-forwarded-for", "1.1.1.1"),
-            ("x-forwarded-for", "203.0.113.9, 10.1.1.1"),
-        ];
-        assert_eq!(client("10.0.0.2", &split, &nets), "203.0.113.9");
-        // Only proxies: the leftmost of them.
-        let all = [("x-forwarded-for", "10.2.2.2, 10.1.1.1")];
-        assert_eq!(client("10.0.0.2", &all, &nets), "10.2.2.2");
-        // Garbage stops the walk at what could be believed.
-        let junk = [("x-forwarded-for", "203.0.113.9, not-an-ip, 10.1.1.1")];
-        assert_eq!(client("10.0.0.2", &junk, &nets), "10.1.1.1");
+        let xff = "x-forwarded-for";
+        assert_clients(
+            &["10.0.0.0/8", "192.168.1.1"],
+            &[
+                // The client wrote `1.1.1.1` itself; the proxies appended the rest.
+                (&[(xff, "1.1.1.1, 203.0.113.9, 192.168.1.1")], "203.0.113.9"),
+                // Several headers count as one list.
+                (
+                    &[(xff, "1.1.1.1"), (xff, "203.0.113.9, 10.1.1.1")],
+                    "203.0.113.9",
+                ),
+                // Only proxies: the leftmost of them.
+                (&[(xff, "10.2.2.2, 10.1.1.1")], "10.2.2.2"),
+                // Garbage stops the walk at what could be believed.
+                (&[(xff, "203.0.113.9, not-an-ip, 10.1.1.1")], "10.1.1.1"),
+            ],
+        );
     }
 
     #[test]
     fn forwarded_wins_and_its_forms_are_read() {
-        let nets = ["10.0.0.0/8"];
-        let headers = [
+        let both = [
             (
                 "forwarded",
                 "for=198.51.100.17;proto=https, for=\"[2001:db8::1]:4711\"",
             ),
             ("x-forwarded-for", "203.0.113.9"),
         ];
-        assert_eq!(client("10.0.0.2", &headers, &nets), "2001:db8::1");
-        let port = [("forwarded", "For=\"192.0.2.60:8080\";by=10.0.0.1")];
-        assert_eq!(client("10.0.0.2", &port, &nets), "192.0.2.60");
-        let unknown = [("forwarded", "for=198.51.100.17, for=unknown")];
-        assert_eq!(client("10.0.0.2", &unknown, &nets), "10.0.0.2");
+        assert_clients(
+            &["10.0.0.0/8"],
+            &[
+                (&both, "2001:db8::1"),
+                (
+                    &[("forwarded", "For=\"192.0.2.60:8080\";by=10.0.0.1")],
+                    "192.0.2.60",
+                ),
+                (
+                    &[("forwarded", "for=198.51.100.17, for=unknown")],
+                    "10.0.0.2",
+                ),
+            ],
+        );
     }
 }

@@ -118,6 +118,17 @@ impl Drop for DecrementOnDrop<'_> {
     }
 }
 
+/// Which of a route's buckets a request takes a token from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Counted {
+    /// Every bucket that applies: the per-client, the route's and the gateway-wide one.
+    AgainstRoute,
+    /// A request refused before it counts against the route (an invalid API key): only the
+    /// per-client and the gateway-wide buckets, so a flood of bad keys is throttled like any
+    /// other flood.
+    Refused,
+}
+
 /// One route's protections.
 pub(super) struct RouteGuards {
     pub settings: Protection,
@@ -144,35 +155,14 @@ impl RouteGuards {
     }
 
     /// Takes a token from each of the route's buckets (and `gateway`'s), level by level; the
-    /// first refusal is the answer, and the levels after it keep their tokens. Returns the verdict to report in `RateLimit-*` headers, if any bucket
-    /// applies.
+    /// first refusal is the answer, and the levels after it keep their tokens. Returns the
+    /// verdict to report in `RateLimit-*` headers, if any bucket applies.
     pub(super) fn throttle(
         &self,
         gateway: Option<&Bucket>,
         parts: &http::request::Parts,
         source_ip: Option<IpAddr>,
-    ) -> Result<Option<Verdict>, Rejection> {
-        self.take(gateway, parts, source_ip, true)
-    }
-
-    /// [`RouteGuards::throttle`] for a request refused before it counts against the route
-    /// (an invalid API key): only the per-client and the gateway-wide buckets take a token,
-    /// so a flood of bad keys is throttled like any other flood.
-    pub(super) fn throttle_refused(
-        &self,
-        gateway: Option<&Bucket>,
-        parts: &http::request::Parts,
-        source_ip: Option<IpAddr>,
-    ) -> Result<Option<Verdict>, Rejection> {
-        self.take(gateway, parts, source_ip, false)
-    }
-
-    fn take(
-        &self,
-        gateway: Option<&Bucket>,
-        parts: &http::request::Parts,
-        source_ip: Option<IpAddr>,
-        route_bucket: bool,
+        counted: Counted,
     ) -> Result<Option<Verdict>, Rejection> {
         let mut reported: Option<Verdict> = None;
         let client = self.client_throttle.as_ref().map(|(buckets, key)| {
@@ -196,7 +186,7 @@ impl RouteGuards {
             &|| {
                 self.throttle
                     .as_ref()
-                    .filter(|_| route_bucket)
+                    .filter(|_| counted == Counted::AgainstRoute)
                     .map(Bucket::check)
             },
             &|| gateway.map(Bucket::check),
@@ -280,10 +270,11 @@ mod tests {
         let gateway = Bucket::new(config(0.001, 5).validate().expect("valid"));
         let (parts, ()) = http::Request::new(()).into_parts();
         let ip = Some("203.0.113.1".parse().expect("ip"));
-        assert!(guards.throttle(Some(&gateway), &parts, ip).is_ok());
+        let throttle = || guards.throttle(Some(&gateway), &parts, ip, Counted::AgainstRoute);
+        assert!(throttle().is_ok());
         // The client's bucket refuses: the route's and the gateway's are not touched.
-        assert!(guards.throttle(Some(&gateway), &parts, ip).is_err());
-        assert!(guards.throttle(Some(&gateway), &parts, ip).is_err());
+        assert!(throttle().is_err());
+        assert!(throttle().is_err());
         assert!(matches!(
             gateway.check(),
             Verdict::Allowed { remaining: 3, .. }

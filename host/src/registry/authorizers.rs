@@ -17,10 +17,8 @@ impl Registry {
             let record = self.check_authorizer(next, config)?;
             let config = &record.config;
             if config.kind != AuthorizerType::Jwt
-                && let Some(route) = next.routes.iter().find(|r| {
-                    r.config.authorizer.as_deref() == Some(&config.name)
-                        && !r.config.scopes.is_empty()
-                })
+                && let Some(route) =
+                    routes_guarded_by(next, &config.name).find(|r| !r.config.scopes.is_empty())
             {
                 let route = route_named(route);
                 return Err(Conflict::ScopesNeedJwt { route }.into());
@@ -103,11 +101,7 @@ impl Registry {
     /// Deletes an authorizer no route uses.
     pub fn delete_authorizer(&self, name: &str) -> Result<AuthorizerRecord, RegistryError> {
         self.change(|next| {
-            let in_use = next
-                .routes
-                .iter()
-                .find(|r| r.config.authorizer.as_deref() == Some(name));
-            if let Some(route) = in_use {
+            if let Some(route) = routes_guarded_by(next, name).next() {
                 let thing = Stored::Authorizer(name.to_owned());
                 let user = route_named(route);
                 return Err(Conflict::InUse { thing, user }.into());
@@ -117,6 +111,15 @@ impl Registry {
                 .ok_or_else(|| Missing::Authorizer(name.to_owned()).into())
         })
     }
+}
+
+/// The routes in `state` that the authorizer `name` guards.
+fn routes_guarded_by<'a>(
+    state: &'a RegistryState,
+    name: &'a str,
+) -> impl Iterator<Item = &'a RouteRecord> {
+    let guarded = move |route: &&RouteRecord| route.config.authorizer.as_deref() == Some(name);
+    state.routes.iter().filter(guarded)
 }
 
 /// How conflict messages name `route`.

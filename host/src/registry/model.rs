@@ -138,18 +138,54 @@ pub struct Canary {
     pub percent: u8,
 }
 
-/// A stored route: the manifest's `[[routes]]` fields as written, and where it came from;
-/// with its validated form and its id, derived once, when it enters the registry or is read
-/// back from the store (an invalid stored route fails the load, naming it).
+/// A stored configuration with its validated form (a [`RouteEntry`] or an
+/// [`AuthorizerEntry`]), derived once, when it enters the registry or is read back from the
+/// store: an invalid stored one fails the load, naming it. It reads as its entry and is
+/// stored as it.
 ///
-/// Cloning one is cheap (the record is shared), so a registry of 10,000 routes copies its
+/// Cloning one is cheap (the entry is shared), so a registry of 10,000 routes copies its
 /// state for a change in microseconds.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(try_from = "StoredRoute")]
-pub struct RouteRecord(Arc<RouteEntry>);
+#[derive(Debug, PartialEq)]
+pub struct Record<Entry>(Arc<Entry>);
+
+/// A stored route: the manifest's `[[routes]]` fields as written, and where it came from;
+/// with its validated form and its id.
+pub type RouteRecord = Record<RouteEntry>;
+
+/// A stored authorizer: its configuration as written, with its validated form. Stored as
+/// the configuration alone.
+pub type AuthorizerRecord = Record<AuthorizerEntry>;
+
+impl<Entry> Clone for Record<Entry> {
+    // Derived, it would ask for `Entry: Clone`; only the `Arc` is cloned.
+    fn clone(&self) -> Self {
+        Record(Arc::clone(&self.0))
+    }
+}
+
+impl<Entry> std::ops::Deref for Record<Entry> {
+    type Target = Entry;
+
+    fn deref(&self) -> &Entry {
+        &self.0
+    }
+}
+
+impl<'de, Entry: Deserialize<'de>> Deserialize<'de> for Record<Entry> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Entry::deserialize(deserializer).map(|entry| Record(Arc::new(entry)))
+    }
+}
+
+impl<Entry: Serialize> Serialize for Record<Entry> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
 
 /// What a [`RouteRecord`] holds.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, Deserialize)]
+#[serde(try_from = "StoredRoute")]
 pub struct RouteEntry {
     /// Method, path, target and limits, as written.
     pub config: RouteConfig,
@@ -162,26 +198,22 @@ pub struct RouteEntry {
 impl RouteRecord {
     /// Validates `config`; the problems name its fields.
     pub fn new(config: RouteConfig, source: RouteSource) -> Result<Self, Vec<Problem>> {
-        let spec = config.validate()?;
-        let id = route_id(&config);
-        Ok(RouteRecord(Arc::new(RouteEntry {
-            config,
-            source,
-            spec,
-            id,
-        })))
-    }
-}
-
-impl std::ops::Deref for RouteRecord {
-    type Target = RouteEntry;
-
-    fn deref(&self) -> &RouteEntry {
-        &self.0
+        RouteEntry::new(config, source).map(|entry| Record(Arc::new(entry)))
     }
 }
 
 impl RouteEntry {
+    fn new(config: RouteConfig, source: RouteSource) -> Result<Self, Vec<Problem>> {
+        let spec = config.validate()?;
+        let id = route_id(&config);
+        Ok(RouteEntry {
+            config,
+            source,
+            spec,
+            id,
+        })
+    }
+
     /// The route, validated.
     pub fn spec(&self) -> &RouteSpec {
         &self.spec
@@ -193,15 +225,9 @@ impl RouteEntry {
     }
 }
 
-/// A stored authorizer: its configuration as written, with its validated form derived
-/// once, when it enters the registry or is read back (an invalid one fails the load).
-/// Stored as the configuration alone.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(try_from = "AuthorizerConfig")]
-pub struct AuthorizerRecord(Arc<AuthorizerEntry>);
-
 /// What an [`AuthorizerRecord`] holds.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, Deserialize)]
+#[serde(try_from = "AuthorizerConfig")]
 pub struct AuthorizerEntry {
     /// The configuration, as written.
     pub config: AuthorizerConfig,
@@ -211,20 +237,16 @@ pub struct AuthorizerEntry {
 impl AuthorizerRecord {
     /// Validates `config`; the problems name its fields.
     pub fn new(config: AuthorizerConfig) -> Result<Self, Vec<Problem>> {
-        let spec = config.validate()?;
-        Ok(AuthorizerRecord(Arc::new(AuthorizerEntry { config, spec })))
-    }
-}
-
-impl std::ops::Deref for AuthorizerRecord {
-    type Target = AuthorizerEntry;
-
-    fn deref(&self) -> &AuthorizerEntry {
-        &self.0
+        AuthorizerEntry::new(config).map(|entry| Record(Arc::new(entry)))
     }
 }
 
 impl AuthorizerEntry {
+    fn new(config: AuthorizerConfig) -> Result<Self, Vec<Problem>> {
+        let spec = config.validate()?;
+        Ok(AuthorizerEntry { config, spec })
+    }
+
     /// The authorizer, validated.
     pub fn spec(&self) -> &AuthorizerSpec {
         &self.spec
@@ -250,19 +272,19 @@ impl AuthorizerEntry {
     }
 }
 
-impl TryFrom<AuthorizerConfig> for AuthorizerRecord {
+impl TryFrom<AuthorizerConfig> for AuthorizerEntry {
     type Error = String;
 
     fn try_from(config: AuthorizerConfig) -> Result<Self, String> {
         let name = config.name.clone();
-        AuthorizerRecord::new(config).map_err(|problems| {
+        AuthorizerEntry::new(config).map_err(|problems| {
             let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
             format!("stored authorizer `{name}` is invalid: {}", text.join("; "))
         })
     }
 }
 
-impl Serialize for AuthorizerRecord {
+impl Serialize for AuthorizerEntry {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.config.serialize(serializer)
     }
@@ -285,12 +307,12 @@ struct StoredRoute {
     source: RouteSource,
 }
 
-impl TryFrom<StoredRoute> for RouteRecord {
+impl TryFrom<StoredRoute> for RouteEntry {
     type Error = String;
 
     fn try_from(stored: StoredRoute) -> Result<Self, String> {
         let (method, path) = (stored.config.method.clone(), stored.config.path.clone());
-        RouteRecord::new(stored.config, stored.source).map_err(|problems| {
+        RouteEntry::new(stored.config, stored.source).map_err(|problems| {
             let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
             format!(
                 "stored route `{method} {path}` is invalid: {}",
@@ -300,7 +322,7 @@ impl TryFrom<StoredRoute> for RouteRecord {
     }
 }
 
-impl Serialize for RouteRecord {
+impl Serialize for RouteEntry {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         #[derive(Serialize)]
         struct Written<'a> {

@@ -4,18 +4,40 @@ use http::Method;
 
 use super::*;
 
+/// Adds the route `method template`, whose value is its own description.
+fn insert(
+    table: &mut RouteTable<String>,
+    method: &str,
+    template: &str,
+) -> Result<(), RouteConflict> {
+    table.insert(
+        MethodFilter::parse(method).expect("method"),
+        template.parse().expect("template"),
+        format!("{method} {template}"),
+    )
+}
+
 fn table(routes: &[(&str, &str)]) -> RouteTable<String> {
     let mut table = RouteTable::new();
     for (method, template) in routes {
-        table
-            .insert(
-                MethodFilter::parse(method).expect("method"),
-                template.parse().expect("template"),
-                format!("{method} {template}"),
-            )
-            .unwrap_or_else(|e| panic!("{method} {template}: {e}"));
+        insert(&mut table, method, template).unwrap_or_else(|e| panic!("{method} {template}: {e}"));
     }
     table
+}
+
+/// Adds a route that the table must refuse, and returns why it did.
+fn refused(table: &mut RouteTable<String>, method: &str, template: &str) -> RouteConflict {
+    match insert(table, method, template) {
+        Ok(()) => panic!("{method} {template} was accepted"),
+        Err(conflict) => conflict,
+    }
+}
+
+/// The lookup of a path whose routes accept only `allow`, not the request's method.
+fn not_allowed(allow: &[Method]) -> Lookup<'static, String> {
+    Lookup::MethodNotAllowed {
+        allow: allow.to_vec(),
+    }
 }
 
 fn found(
@@ -81,23 +103,19 @@ fn precedence_table() {
 #[test]
 fn params_are_percent_decoded_after_matching() {
     let t = table(&[("GET", "/hello/{name}"), ("GET", "/files/{path+}")]);
-    assert_eq!(
-        found(&t, Method::GET, "/hello/ada%20lovelace").1,
-        pairs(&[("name", "ada lovelace")])
-    );
-    // an encoded slash stays inside its parameter
-    assert_eq!(
-        found(&t, Method::GET, "/hello/a%2Fb").1,
-        pairs(&[("name", "a/b")])
-    );
-    assert_eq!(
-        found(&t, Method::GET, "/hello/%C3%A9t%C3%A9").1,
-        pairs(&[("name", "été")])
-    );
-    assert_eq!(
-        found(&t, Method::GET, "/files/a/b%20c").1,
-        pairs(&[("path", "a/b c")])
-    );
+    for (path, name, value) in [
+        ("/hello/ada%20lovelace", "name", "ada lovelace"),
+        // an encoded slash stays inside its parameter
+        ("/hello/a%2Fb", "name", "a/b"),
+        ("/hello/%C3%A9t%C3%A9", "name", "été"),
+        ("/files/a/b%20c", "path", "a/b c"),
+    ] {
+        assert_eq!(
+            found(&t, Method::GET, path).1,
+            pairs(&[(name, value)]),
+            "{path}"
+        );
+    }
     assert_eq!(
         t.lookup(&Method::GET, "/hello/%FF"),
         Lookup::InvalidParam {
@@ -113,21 +131,19 @@ fn not_found_and_method_not_allowed() {
         ("DELETE", "/items/{id}"),
         ("POST", "/items"),
     ]);
-    assert_eq!(t.lookup(&Method::GET, "/nothing"), Lookup::NotFound);
-    assert_eq!(t.lookup(&Method::GET, "/items/1/extra"), Lookup::NotFound);
-    assert_eq!(t.lookup(&Method::GET, "/"), Lookup::NotFound);
-    assert_eq!(
-        t.lookup(&Method::PUT, "/items/1"),
-        Lookup::MethodNotAllowed {
-            allow: vec![Method::DELETE, Method::GET]
-        }
-    );
-    assert_eq!(
-        t.lookup(&Method::GET, "/items"),
-        Lookup::MethodNotAllowed {
-            allow: vec![Method::POST]
-        }
-    );
+    for (method, path, expected) in [
+        (Method::GET, "/nothing", Lookup::NotFound),
+        (Method::GET, "/items/1/extra", Lookup::NotFound),
+        (Method::GET, "/", Lookup::NotFound),
+        (
+            Method::PUT,
+            "/items/1",
+            not_allowed(&[Method::DELETE, Method::GET]),
+        ),
+        (Method::GET, "/items", not_allowed(&[Method::POST])),
+    ] {
+        assert_eq!(t.lookup(&method, path), expected, "{method} {path}");
+    }
     // a greedy tail needs at least one character
     let t = table(&[("GET", "/files/{path+}")]);
     assert_eq!(t.lookup(&Method::GET, "/files/"), Lookup::NotFound);
@@ -168,9 +184,7 @@ fn same_shape_with_other_names_is_fine_for_other_methods() {
     assert_eq!(found(&t, Method::POST, "/a/1").1, pairs(&[("y", "1")]));
     assert_eq!(
         t.lookup(&Method::PUT, "/a/1"),
-        Lookup::MethodNotAllowed {
-            allow: vec![Method::GET, Method::POST]
-        }
+        not_allowed(&[Method::GET, Method::POST])
     );
 }
 
@@ -187,71 +201,38 @@ fn conflicts_are_rejected_and_leave_the_table_unchanged() {
         ("ANY", "/x"),
         ("POST", "/orders/{order}"),
     ]);
-    let err = t
-        .insert(
-            MethodFilter::One(Method::GET),
-            "/users/{id}".parse().expect("t"),
-            "dup".into(),
-        )
-        .expect_err("duplicate");
+    let err = refused(&mut t, "GET", "/users/{id}");
     assert_eq!(err.to_string(), "`GET /users/{id}` is declared twice");
 
     // Same method, same shape, other name: ambiguous.
-    let err = t
-        .insert(
-            MethodFilter::One(Method::GET),
-            "/users/{name}".parse().expect("t"),
-            "x".into(),
-        )
-        .expect_err("ambiguous");
+    let err = refused(&mut t, "GET", "/users/{name}");
     assert_eq!(
         err.to_string(),
         "`/users/{name}` conflicts with `/users/{id}`: both match the same paths"
     );
-    let err = t
-        .insert(MethodFilter::Any, "/x".parse().expect("t"), "x".into())
-        .expect_err("duplicate ANY");
+    let err = refused(&mut t, "ANY", "/x");
     assert!(matches!(err, RouteConflict::Duplicate { .. }));
 
     // An ANY route goes into every method's tree: this one fits the ANY tree and the GET
     // tree, then conflicts in the POST tree. Nothing of it may stay behind.
-    let err = t
-        .insert(
-            MethodFilter::Any,
-            "/orders/{id}".parse().expect("t"),
-            "late".into(),
-        )
-        .expect_err("ambiguous in the POST tree");
+    let err = refused(&mut t, "ANY", "/orders/{id}");
     assert!(matches!(err, RouteConflict::Ambiguous { .. }), "{err}");
 
     // A param and a greedy tail at the same position are ambiguous to the radix tree.
-    let err = t
-        .insert(
-            MethodFilter::One(Method::GET),
-            "/users/{rest+}".parse().expect("t"),
-            "x".into(),
-        )
-        .expect_err("param and tail");
+    let err = refused(&mut t, "GET", "/users/{rest+}");
     assert!(matches!(err, RouteConflict::Ambiguous { .. }), "{err}");
 
     assert_eq!(t.len(), 3);
     assert_eq!(found(&t, Method::GET, "/users/1").0, "GET /users/{id}");
-    assert_eq!(
-        t.lookup(&Method::GET, "/orders/1"),
-        Lookup::MethodNotAllowed {
-            allow: vec![Method::POST]
-        }
-    );
-    assert_eq!(
-        t.lookup(&Method::PUT, "/orders/1"),
-        Lookup::MethodNotAllowed {
-            allow: vec![Method::POST]
-        }
-    );
-    assert_eq!(
-        t.lookup(&Method::POST, "/users/1"),
-        Lookup::MethodNotAllowed {
-            allow: vec![Method::GET]
-        }
-    );
+    for (method, path, allow) in [
+        (Method::GET, "/orders/1", Method::POST),
+        (Method::PUT, "/orders/1", Method::POST),
+        (Method::POST, "/users/1", Method::GET),
+    ] {
+        assert_eq!(
+            t.lookup(&method, path),
+            not_allowed(&[allow]),
+            "{method} {path}"
+        );
+    }
 }

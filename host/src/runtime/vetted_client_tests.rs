@@ -6,7 +6,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Full};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
 use super::*;
 
@@ -146,16 +146,31 @@ async fn an_address_that_never_answers_leaves_time_for_the_next() {
     assert_eq!(answer, "x.invalid /", "sent through the second address");
 }
 
-#[tokio::test]
-async fn a_server_that_never_answers_times_out() {
+/// A server that accepts one connection and hands it to `misbehave` (which answers too
+/// little, too late or never).
+async fn misbehaving_server<Misbehaviour>(
+    misbehave: impl FnOnce(TcpStream) -> Misbehaviour + Send + 'static,
+) -> SocketAddr
+where
+    Misbehaviour: Future<Output = ()> + Send,
+{
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    // Accepts, reads the request, never answers.
     tokio::spawn(async move {
-        let (mut stream, _) = listener.accept().await.expect("accept");
+        let (stream, _) = listener.accept().await.expect("accept");
+        misbehave(stream).await;
+    });
+    addr
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_times_out() {
+    // Reads the request, never answers.
+    let addr = misbehaving_server(|mut stream| async move {
         let mut buf = [0u8; 1024];
         while stream.read(&mut buf).await.is_ok_and(|n| n > 0) {}
-    });
+    })
+    .await;
     let timeouts = Timeouts {
         first_byte: Duration::from_millis(200),
         ..TIMEOUTS
@@ -170,18 +185,16 @@ async fn a_server_that_never_answers_times_out() {
 
 #[tokio::test]
 async fn a_body_that_stalls_times_out() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
     // Sends a head promising ten bytes, then two, then nothing.
-    tokio::spawn(async move {
-        let (mut stream, _) = listener.accept().await.expect("accept");
+    let addr = misbehaving_server(|mut stream| async move {
         let mut buf = [0u8; 1024];
         let _ = stream.read(&mut buf).await;
         let _ = stream
             .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nab")
             .await;
         tokio::time::sleep(Duration::from_secs(30)).await;
-    });
+    })
+    .await;
     let timeouts = Timeouts {
         between_bytes: Duration::from_millis(200),
         ..TIMEOUTS

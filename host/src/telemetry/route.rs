@@ -1,6 +1,6 @@
 //! One route's metric handles, kept with the route (see [`RouteMetrics`]).
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::histogram::Histogram;
@@ -75,7 +75,7 @@ impl RouteMetrics {
 
     /// Counts a request answered by `version` (empty when none ran) with `status`.
     pub fn count_request(&self, version: &str, status: StatusClass) {
-        let mut used = self.requests.lock().unwrap_or_else(|p| p.into_inner());
+        let mut used = used(&self.requests);
         if let Some((_, _, counter)) = used
             .iter()
             .find(|(v, s, _)| **v == *version && *s == status)
@@ -95,7 +95,7 @@ impl RouteMetrics {
 
     /// Counts a request the gateway answered itself, as `kind`.
     pub fn count_rejection(&self, kind: &'static str) {
-        let mut used = self.rejections.lock().unwrap_or_else(|p| p.into_inner());
+        let mut used = used(&self.rejections);
         if let Some((_, counter)) = used.iter().find(|(k, _)| *k == kind) {
             counter.inc();
             return;
@@ -123,28 +123,24 @@ impl RouteMetrics {
         ] {
             metrics.phase_duration.remove(&self.phase_labels(phase));
         }
-        for (version, status, _) in self
-            .requests
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
+        for (version, status, _) in used(&self.requests).iter() {
             metrics.requests.remove(&RequestLabels {
                 route: labels.clone(),
                 version: version.clone(),
                 status: *status,
             });
         }
-        for (kind, _) in self
-            .rejections
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
+        for (kind, _) in used(&self.rejections).iter() {
             metrics.rejections.remove(&RejectionLabels {
                 route: labels.clone(),
                 kind,
             });
         }
     }
+}
+
+/// The counters a route has used so far. A panic elsewhere while they were locked left
+/// them whole (each change is one push), so a poisoned lock is taken as it is.
+fn used<T>(counters: &Mutex<T>) -> MutexGuard<'_, T> {
+    counters.lock().unwrap_or_else(|poison| poison.into_inner())
 }

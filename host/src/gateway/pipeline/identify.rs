@@ -3,6 +3,7 @@
 //! takes one from the per-client and gateway-wide buckets (429 when they are empty), so a
 //! flood of bad keys is throttled like any other flood.
 
+use super::super::protection::Counted;
 use super::super::rejection::Rejection;
 use super::super::request::RequestCtx;
 
@@ -19,7 +20,7 @@ pub(super) fn api_key(ctx: &mut RequestCtx, parts: &http::request::Parts) -> Res
         Err(refusal) => {
             let guards = &ctx.route.guards;
             let global = ctx.snapshot.global.as_deref();
-            match guards.throttle_refused(global, parts, ctx.client_ip) {
+            match guards.throttle(global, parts, ctx.client_ip, Counted::Refused) {
                 Ok(rate) => {
                     ctx.rate = rate;
                     Err(refusal)

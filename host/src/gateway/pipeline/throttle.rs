@@ -2,6 +2,7 @@
 //! gateway's, then the API key's plan — or 429 with `Retry-After`. The tightest verdict is
 //! reported in the response's `RateLimit-*` headers, whatever the response.
 
+use super::super::protection::Counted;
 use super::super::rejection::Rejection;
 use super::super::request::RequestCtx;
 use super::super::throttle::Verdict;
@@ -15,7 +16,12 @@ pub(super) fn take_tokens(
     let taken = ctx
         .route
         .guards
-        .throttle(global.as_deref(), parts, ctx.client_ip)
+        .throttle(
+            global.as_deref(),
+            parts,
+            ctx.client_ip,
+            Counted::AgainstRoute,
+        )
         .and_then(|rate| {
             let key_rate = match &ctx.key {
                 Some(key) => key.throttle()?,
