@@ -299,3 +299,45 @@ async fn requests_in_flight_finish_on_the_version_they_started_with() {
     assert_eq!(response.headers()["x-wasmgate-version"], "m@1");
     assert_eq!(response.text().await.expect("body"), "slept 1000 ms");
 }
+
+/// `wasmgate_compile_duration_seconds_count`: how many compiles the gateway ran.
+async fn compiles(gw: &Gateway) -> f64 {
+    let metrics = crate::support::scrape(gw).await;
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("wasmgate_compile_duration_seconds_count "))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no compile count in:\n{metrics}"))
+}
+
+#[tokio::test]
+async fn the_same_bytes_under_another_name_reuse_their_compiled_code() {
+    let gw = empty_gateway();
+    let admin = AdminClient::new(&gw);
+    let hello = std::fs::read(guests::HELLO).expect("hello.wasm");
+    let before = compiles(&gw).await;
+    let (status, first) = admin.upload("first", hello.clone()).await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(compiles(&gw).await, before + 1.0);
+    let (status, second) = admin.upload("second", hello).await;
+    assert_eq!(status, 201, "{second}");
+    assert_eq!(second["version"], 1);
+    assert_eq!(second["sha256"], first["sha256"]);
+    // Not compiled again…
+    assert_eq!(compiles(&gw).await, before + 1.0);
+    // …and the copy serves, also once the first module is gone.
+    let (status, body) = admin
+        .put(
+            "/routes",
+            json!({ "method": "GET", "path": "/second/{name}", "module": "second" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = admin.delete("/modules/first/versions/1").await;
+    assert_eq!(status, 200);
+    let (status, version, body) = get(&gw.url("/second/ada")).await;
+    assert_eq!(
+        (status, version.as_deref(), body.as_str()),
+        (200, Some("second@1"), "Hello, ada!")
+    );
+}

@@ -58,19 +58,17 @@ impl Registry {
                 created: false,
             });
         }
-        let started = std::time::Instant::now();
-        let handler = self.compile_bounded(origin, bytes.clone(), executor)?;
-        crate::telemetry::metrics()
-            .compile_duration
-            .observe(started.elapsed().as_secs_f64());
-        let native = handler.serialize().map_err(|e| {
-            RegistryError::Storage(format!("cannot serialise compiled code: {e:#}"))
-        })?;
-        self.store.put_module(&sha256, &bytes)?;
-        let engine = self.runtime.compatibility_key();
-        let native_sha256 = self.store.put_native(&sha256, &engine, &native)?;
-        // Recorded in the version's record by the commit below.
-        self.native_lock().insert(sha256.clone(), native_sha256);
+        // When the same bytes are another module's version, their code serves this one too
+        // (compiling a 13 MB JavaScript component takes 20 s); compiled anew only if that
+        // code went away in the meantime.
+        let reused = self
+            .stored_elsewhere(&sha256, executor)
+            .then(|| self.module(&sha256).ok())
+            .flatten();
+        let handler = match reused {
+            Some(handler) => handler,
+            None => self.compile_and_store(origin, &sha256, &bytes, executor)?,
+        };
 
         let mut state = self.lock();
         // Under the state lock, as `commit` evicts what no version references.
@@ -119,6 +117,40 @@ impl Registry {
             sha256,
             created: true,
         })
+    }
+
+    /// Compiles `bytes` (within the compile timeout) and stores them and their code, by
+    /// `sha256`; the code's hash is recorded in the version's record by the next commit.
+    fn compile_and_store(
+        &self,
+        origin: String,
+        sha256: &str,
+        bytes: &[u8],
+        executor: Executor,
+    ) -> Result<CompiledModule, RegistryError> {
+        let started = std::time::Instant::now();
+        let handler = self.compile_bounded(origin, bytes.to_vec(), executor)?;
+        crate::telemetry::metrics()
+            .compile_duration
+            .observe(started.elapsed().as_secs_f64());
+        let native = handler.serialize().map_err(|e| {
+            RegistryError::Storage(format!("cannot serialise compiled code: {e:#}"))
+        })?;
+        self.store.put_module(sha256, bytes)?;
+        let engine = self.runtime.compatibility_key();
+        let native_sha256 = self.store.put_native(sha256, &engine, &native)?;
+        self.native_lock().insert(sha256.to_owned(), native_sha256);
+        Ok(handler)
+    }
+
+    /// Whether a version of any module holds the bytes of `sha256` for `executor`: their
+    /// stored code is theirs as well.
+    fn stored_elsewhere(&self, sha256: &str, executor: Executor) -> bool {
+        self.lock()
+            .modules
+            .values()
+            .flat_map(|module| module.versions.values())
+            .any(|version| version.sha256 == sha256 && version.executor == executor)
     }
 
     fn version_with_hash(&self, name: &ModuleName, sha256: &str) -> Option<(u32, Executor)> {
