@@ -52,6 +52,8 @@ impl Registry {
                     let native_sha256 = self.store.put_native(sha256, &engine, &native)?;
                     self.native_lock().insert(sha256.to_owned(), native_sha256);
                 }
+                drop(bytes);
+                crate::runtime::release_free_memory();
                 compiled
             }
         };

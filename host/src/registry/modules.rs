@@ -140,6 +140,11 @@ impl Registry {
         let engine = self.runtime.compatibility_key();
         let native_sha256 = self.store.put_native(sha256, &engine, &native)?;
         self.native_lock().insert(sha256.to_owned(), native_sha256);
+        drop(native);
+        // The compiler's working memory and the serialised code are free now: without
+        // this, glibc keeps them (the default manifest's gateway: 435 MB after compiling
+        // it, 180 MB with this).
+        crate::runtime::release_free_memory();
         Ok(handler)
     }
 

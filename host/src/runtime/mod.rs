@@ -25,6 +25,7 @@ mod invoke;
 mod observe;
 mod outbound;
 mod state;
+mod trim;
 mod vetted_client;
 mod wagi;
 
@@ -60,6 +61,7 @@ where
 }
 pub use observe::{CAPTURE_LIMIT, Observation, PhaseTimes};
 pub use state::{MemoryLimitExceeded, Sandbox};
+pub use trim::release_free_memory;
 
 use crate::config::Executor;
 use handler::Linkers;
