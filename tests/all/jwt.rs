@@ -377,3 +377,37 @@ async fn keys_are_fetched_directly_whatever_proxy_the_environment_names() {
         "the JWKS request went through the proxy"
     );
 }
+
+#[tokio::test]
+async fn a_remembered_token_is_refused_once_it_expires() {
+    // No leeway: the token is valid until its `exp`, and so is the gateway's memory of it.
+    let gw = Gateway::start(
+        &[
+            module("echo", guests::ECHO, ""),
+            format!(
+                "[[authorizers]]\nname = \"hs\"\ntype = \"jwt\"\nalgorithms = [\"HS256\"]\nsecret = \"{SECRET}\"\naudience = [\"{AUDIENCE}\"]\nleeway_seconds = 0\n\n"
+            ),
+            route("GET", "/hs", "echo", "authorizer = \"hs\""),
+        ]
+        .concat(),
+    );
+    let exp = now() + 2;
+    let mut c = claims();
+    c["exp"] = json!(exp);
+    let token = sign(
+        Algorithm::HS256,
+        None,
+        &c,
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+    );
+    // Verified, then answered from memory.
+    for _ in 0..2 {
+        let (status, body) = get(&gw, "/hs", &token).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["principal"], "user-7", "{body}");
+    }
+    while now() <= exp + 1 {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(get(&gw, "/hs", &token).await.0, 401);
+}

@@ -16,8 +16,6 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
-
 use super::build::Versions;
 pub(super) use super::decisions::AuthorizerCache;
 use super::jwt::{JwtError, JwtVerifier, has_scopes};
@@ -169,7 +167,7 @@ impl RouteAuthorizer {
         let verifier = verifier
             .as_ref()
             .map_err(|reason| Rejection::Unavailable(Unavailable::Authorizer(reason.clone())))?;
-        let claims = verifier.verify(&identity[0]).await.map_err(|error| {
+        let verified = verifier.verify(&identity[0]).await.map_err(|error| {
             tracing::info!(
                 authorizer = %self.spec.name,
                 request_id = request.id.as_str(),
@@ -181,22 +179,13 @@ impl RouteAuthorizer {
                 JwtError::KeysUnavailable(_) => Rejection::AuthorizerUnavailable,
             }
         })?;
-        if !has_scopes(&claims, request.scopes) {
+        if !has_scopes(&verified.claims, request.scopes) {
             return Err(Rejection::Forbidden);
         }
-        let principal = claims
-            .get("sub")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        let context = claims
-            .into_iter()
-            .map(|(key, value)| match value {
-                Value::String(text) => (key, text),
-                other => (key, other.to_string()),
-            })
-            .collect();
-        Ok(Allowed { principal, context })
+        Ok(Allowed {
+            principal: verified.principal.clone(),
+            context: verified.context.clone(),
+        })
     }
 
     async fn run(
