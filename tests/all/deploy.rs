@@ -21,13 +21,7 @@ async fn two_versions_behind_an_alias(gw: &Gateway) -> AdminClient {
         .put("/modules/svc/aliases/live", json!({ "version": 1 }))
         .await;
     assert_eq!(status, 200, "{body}");
-    let (status, body) = admin
-        .put(
-            "/routes",
-            json!({ "method": "GET", "path": "/svc/{name}", "module": "svc@live" }),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    admin.put_route("GET", "/svc/{name}", "svc@live").await;
     admin
 }
 
@@ -237,13 +231,7 @@ async fn manifest_and_admin_api_coexist_across_restarts() {
     };
     let gw = Gateway::start(&manifest("/from-manifest/{name}"));
     let admin = AdminClient::new(&gw);
-    let (status, body) = admin
-        .put(
-            "/routes",
-            json!({ "method": "GET", "path": "/from-api/{name}", "module": "hello@1" }),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    admin.put_route("GET", "/from-api/{name}", "hello@1").await;
     let dir = gw.stop_keeping_data();
 
     // The manifest now declares another route: its old route goes, the API's stays, and
@@ -326,13 +314,7 @@ async fn the_same_bytes_under_another_name_reuse_their_compiled_code() {
     // Not compiled again…
     assert_eq!(compiles(&gw).await, before + 1.0);
     // …and the copy serves, also once the first module is gone.
-    let (status, body) = admin
-        .put(
-            "/routes",
-            json!({ "method": "GET", "path": "/second/{name}", "module": "second" }),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    admin.put_route("GET", "/second/{name}", "second").await;
     let (status, _) = admin.delete("/modules/first/versions/1").await;
     assert_eq!(status, 200);
     let (status, version, body) = get(&gw.url("/second/ada")).await;

@@ -76,12 +76,7 @@ async fn text_access_lines_quote_and_escape_what_clients_choose() {
         String::from_utf8_lossy(&answer)
     );
 
-    gw.wait_for_log("wasmgate::access");
-    let log = gw.stderr();
-    let line = log
-        .lines()
-        .find(|line| line.contains("wasmgate::access"))
-        .expect("an access line");
+    let line = gw.log_line("wasmgate::access");
     // Values that are one plain word stay bare; the others are quoted and escaped, so no
     // client text can pose as a field of its own.
     assert!(line.contains(" method=GET route=/echo/{proxy+} "), "{line}");

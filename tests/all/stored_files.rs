@@ -1,8 +1,6 @@
 //! Stored files are checked before they are used: module bytes against their name, compiled
 //! code against the hash the registry document records; a file that fails is quarantined.
 
-use serde_json::json;
-
 use crate::support::{AdminClient, Gateway, empty_gateway, get, guests};
 
 /// The only file in `dir` with extension `ext`.
@@ -29,13 +27,7 @@ async fn hello_at_hi(gw: &Gateway) -> AdminClient {
     admin
         .upload("hi", std::fs::read(guests::HELLO).expect("hello"))
         .await;
-    let (status, body) = admin
-        .put(
-            "/routes",
-            json!({ "method": "GET", "path": "/hi/{name}", "module": "hi" }),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    admin.put_route("GET", "/hi/{name}", "hi").await;
     admin
 }
 

@@ -275,13 +275,7 @@ async fn wagi_modules_upload_through_the_admin_api_and_survive_a_restart() {
     let (status, answer) = admin.upload_as("probe", "wagi", bytes.clone()).await;
     assert_eq!(status, 201, "{answer}");
     assert_eq!(answer["executor"], "wagi");
-    let (status, answer) = admin
-        .put(
-            "/routes",
-            json!({ "method": "GET", "path": "/p/{action}", "module": "probe" }),
-        )
-        .await;
-    assert_eq!(status, 200, "{answer}");
+    admin.put_route("GET", "/p/{action}", "probe").await;
     let (status, module) = admin.get("/modules/probe").await;
     assert_eq!(status, 200);
     assert_eq!(module["versions"][0]["executor"], "wagi");

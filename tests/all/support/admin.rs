@@ -60,6 +60,14 @@ impl AdminClient {
             .await
     }
 
+    /// Adds the route `method path` → `module` (a target: `name`, `name@3`, `name@alias`),
+    /// asserting the admin API took it.
+    pub async fn put_route(&self, method: &str, path: &str, module: &str) {
+        let route = serde_json::json!({ "method": method, "path": path, "module": module });
+        let (status, body) = self.put("/routes", route).await;
+        assert_eq!(status, 200, "{body}");
+    }
+
     pub async fn post_json(&self, path: &str, body: Value) -> (u16, Value) {
         self.send(self.http.post(format!("{}{path}", self.base)).json(&body))
             .await

@@ -251,6 +251,15 @@ impl Gateway {
         self.stderr.lock().expect("stderr lock").clone()
     }
 
+    /// The first line of the gateway's log that contains `text`, once there is one (up to
+    /// 30 s).
+    pub fn log_line(&self, text: &str) -> String {
+        self.wait_for_log(text);
+        let log = self.stderr();
+        let line = log.lines().find(|line| line.contains(text));
+        line.expect("the line waited for").to_owned()
+    }
+
     /// Waits until the gateway's log contains `text` (up to 30 s).
     pub fn wait_for_log(&self, text: &str) {
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
