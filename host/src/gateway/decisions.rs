@@ -136,6 +136,12 @@ impl AuthorizerCache {
             let _instance = take_unreserved(unreserved)?;
             return run.await.map(|(decision, _)| Arc::new(decision));
         }
+        // Most requests find their decision: a plain lookup first (`try_get_with` sets up
+        // the machinery that lets concurrent misses share one run, which a hit never needs).
+        if let Some(cached) = self.decisions.get(&identity).await {
+            self.hits.inc();
+            return Ok(cached.decision);
+        }
         // Set by the run, when this request is the one that runs the authorizer; a request
         // answered from the cache, or by another request's run, is a hit.
         let ran = std::sync::atomic::AtomicBool::new(false);
