@@ -24,9 +24,10 @@ impl PhaseTimes {
         self.instantiate.get().map(|(start, end)| *end - *start)
     }
 
-    /// Time the guest's `handle` (or a WAGI command's `_start`) ran, once it returned.
+    /// Time the guest's `handle` (or a WAGI command's `_start`) ran: until it returned, or,
+    /// while it still runs, until now.
     pub fn guest(&self) -> Option<Duration> {
-        self.guest.get().map(|(start, end)| *end - *start)
+        self.guest_span().map(|(start, end)| end - start)
     }
 
     /// When the instance's creation started and ended.
@@ -34,9 +35,15 @@ impl PhaseTimes {
         self.instantiate.get().copied()
     }
 
-    /// When the guest code started and returned.
+    /// When the guest code started and returned. A guest may still run when its response
+    /// has ended (it finished the body, then went on): its span then ends now. It starts
+    /// when the instance was created.
     pub fn guest_span(&self) -> Option<(Instant, Instant)> {
-        self.guest.get().copied()
+        self.guest.get().copied().or_else(|| {
+            self.instantiate
+                .get()
+                .map(|&(_, created)| (created, Instant::now()))
+        })
     }
 
     pub(super) fn set_instantiate(&self, start: Instant, end: Instant) {
