@@ -1,6 +1,6 @@
 # Sourced by the measure-*.sh scripts, from the repository root: the release binary ($bin),
-# the hello module ($hello, built if missing), the number of rounds ($rounds), wrk, and a
-# scratch folder ($work).
+# the hello module ($hello, built if missing), the number of rounds ($rounds), wrk, a
+# scratch folder ($work) removed at exit with every process in $pids, and `hello_module`.
 bin=${WASMGATE_BIN:-target/release/wasmgate}
 hello=$PWD/target/wasm32-wasip2/release/hello.wasm
 rounds=${ROUNDS:-3}
@@ -8,3 +8,8 @@ rounds=${ROUNDS:-3}
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 [ -f "$hello" ] || cargo build --release --target wasm32-wasip2 --target-dir target -p hello
 work=$(mktemp -d)
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+# The hello module's `[[modules]]` entry, for a manifest the script completes.
+hello_module() { printf '[[modules]]\nname = "hello"\npath = "%s"\n\n' "$hello"; }

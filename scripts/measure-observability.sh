@@ -13,14 +13,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/measure-common.sh
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-cat > "$work/wasmgate.toml" <<TOML
-[[modules]]
-name = "hello"
-path = "$hello"
-
+hello_module > "$work/wasmgate.toml"
+cat >> "$work/wasmgate.toml" <<TOML
 [[routes]]
 method = "GET"
 path = "/hello/{name}"

@@ -5,14 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/measure-common.sh
-pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-cat > "$work/wasmgate.toml" <<TOML
-[[modules]]
-name = "hello"
-path = "$hello"
-
+hello_module > "$work/wasmgate.toml"
+cat >> "$work/wasmgate.toml" <<TOML
 [[routes]]
 method = "GET"
 path = "/plain/{name}"
@@ -27,7 +21,7 @@ client_throttle = { rate = 1000000, burst = 1000000 }
 TOML
 env -u RUST_BACKTRACE "$bin" up "$work/wasmgate.toml" --listen 127.0.0.1:0 \
   --admin-listen 127.0.0.1:0 --data-dir "$work/data" >"$work/out" 2>"$work/err" &
-pid=$!
+pids+=("$!")
 until grep -q "^wasmgate listening on" "$work/out"; do sleep 0.05; done
 gw=$(sed -n 's/^wasmgate listening on //p' "$work/out")
 
