@@ -6,27 +6,19 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::limits::MIN_TIMEOUT_MS;
-use super::problem::check_range;
-use super::{ModuleName, Problem, Target};
+use super::{ModuleName, Problem, Setting, Target};
 
-/// Default time an authorizer may take (API Gateway allows up to 10 s; 2 s is safer).
-pub const DEFAULT_AUTHORIZER_TIMEOUT_MS: u64 = 2_000;
-/// Longest an authorizer may be given.
-pub const MAX_AUTHORIZER_TIMEOUT_MS: u64 = 10_000;
-/// Default time a decision is reused for the same identity.
-pub const DEFAULT_TTL_SECONDS: u64 = 300;
-/// Longest a decision may be reused.
-pub const MAX_TTL_SECONDS: u64 = 3_600;
-/// Default most runs of one authorizer at once.
-pub const DEFAULT_AUTHORIZER_CONCURRENCY: u32 = 32;
-/// Largest `max_concurrency` an authorizer may set.
-pub const MAX_AUTHORIZER_CONCURRENCY: u32 = 10_000;
-
-/// Default leeway for `exp` and `nbf`.
-pub const DEFAULT_LEEWAY_SECONDS: u64 = 60;
-/// Default time fetched signing keys are trusted before they are fetched again.
-pub const DEFAULT_JWKS_CACHE_SECONDS: u64 = 600;
+/// Time an authorizer may take, in milliseconds (API Gateway allows up to 10 s; a 2 s
+/// default is safer).
+pub const AUTHORIZER_TIMEOUT_MS: Setting<u64> = Setting::new(2_000, 50, 10_000, "ms");
+/// Seconds a decision is reused for the same identity (0: never).
+pub const TTL_SECONDS: Setting<u64> = Setting::new(300, 0, 3_600, "s");
+/// Most runs of one authorizer at once.
+pub const AUTHORIZER_CONCURRENCY: Setting<u32> = Setting::new(32, 1, 10_000, "");
+/// Leeway for a JWT's `exp` and `nbf`, in seconds.
+pub const LEEWAY_SECONDS: Setting<u64> = Setting::new(60, 0, 600, "s");
+/// Seconds fetched signing keys are trusted before they are fetched again.
+pub const JWKS_CACHE_SECONDS: Setting<u64> = Setting::new(600, 1, 86_400, "s");
 
 /// An authorizer as written.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -323,29 +315,10 @@ impl AuthorizerConfig {
                 None
             }
         };
-        let ttl = self.ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS);
-        if ttl > MAX_TTL_SECONDS {
-            problem(
-                "ttl_seconds",
-                format!("{ttl} is out of range: 0 (no caching) to {MAX_TTL_SECONDS}"),
-            );
-        }
-        let timeout = self.timeout_ms.unwrap_or(DEFAULT_AUTHORIZER_TIMEOUT_MS);
-        if !(MIN_TIMEOUT_MS..=MAX_AUTHORIZER_TIMEOUT_MS).contains(&timeout) {
-            problem(
-                "timeout_ms",
-                format!(
-                    "{timeout} is out of range: {} to {MAX_AUTHORIZER_TIMEOUT_MS} ms",
-                    MIN_TIMEOUT_MS
-                ),
-            );
-        }
-        let max_concurrency = self
-            .max_concurrency
-            .unwrap_or(DEFAULT_AUTHORIZER_CONCURRENCY);
-        if let Err(message) = check_range(max_concurrency, 1..=MAX_AUTHORIZER_CONCURRENCY) {
-            problem("max_concurrency", message);
-        }
+        let ttl = TTL_SECONDS.resolve_at("ttl_seconds", self.ttl_seconds, problem);
+        let timeout = AUTHORIZER_TIMEOUT_MS.resolve_at("timeout_ms", self.timeout_ms, problem);
+        let max_concurrency =
+            AUTHORIZER_CONCURRENCY.resolve_at("max_concurrency", self.max_concurrency, problem);
         Some(AuthorizerKindSpec::Module {
             token,
             target: target?,

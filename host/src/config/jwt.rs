@@ -6,15 +6,8 @@ use std::time::Duration;
 use jsonwebtoken::{Algorithm, DecodingKey};
 
 use super::authorizer::{
-    AuthorizerConfig, AuthorizerKindSpec, DEFAULT_JWKS_CACHE_SECONDS, DEFAULT_LEEWAY_SECONDS,
-    JwtSpec, KeySource,
+    AuthorizerConfig, AuthorizerKindSpec, JWKS_CACHE_SECONDS, JwtSpec, KeySource, LEEWAY_SECONDS,
 };
-use super::problem::check_range;
-
-/// Most leeway accepted on `exp` and `nbf`.
-const MAX_LEEWAY_SECONDS: u64 = 600;
-/// Longest fetched keys may be trusted.
-const MAX_JWKS_CACHE_SECONDS: u64 = 86_400;
 
 fn is_hmac(alg: Algorithm) -> bool {
     matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
@@ -138,16 +131,9 @@ impl AuthorizerConfig {
             }
             Some(KeySource::JwksFile(_)) | None => {}
         }
-        let leeway = self.leeway_seconds.unwrap_or(DEFAULT_LEEWAY_SECONDS);
-        if let Err(message) = check_range(leeway, 0..=MAX_LEEWAY_SECONDS) {
-            problem("leeway_seconds", message);
-        }
-        let cache = self
-            .jwks_cache_seconds
-            .unwrap_or(DEFAULT_JWKS_CACHE_SECONDS);
-        if let Err(message) = check_range(cache, 1..=MAX_JWKS_CACHE_SECONDS) {
-            problem("jwks_cache_seconds", message);
-        }
+        let leeway = LEEWAY_SECONDS.resolve_at("leeway_seconds", self.leeway_seconds, problem);
+        let cache =
+            JWKS_CACHE_SECONDS.resolve_at("jwks_cache_seconds", self.jwks_cache_seconds, problem);
         Some(AuthorizerKindSpec::Jwt(JwtSpec {
             issuer: self.issuer.clone(),
             audience: self.audience.clone(),

@@ -5,22 +5,16 @@
 
 use std::time::Duration;
 
-/// Default handler timeout (API Gateway's integration timeout).
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(29);
-/// Shortest timeout a route may set, in milliseconds.
-pub const MIN_TIMEOUT_MS: u64 = 50;
-/// Longest timeout a route may set, in milliseconds.
-pub const MAX_TIMEOUT_MS: u64 = 29_000;
+use super::Setting;
 
-/// Default guest memory per instance, in MiB (Lambda's smallest size).
-pub const DEFAULT_MEMORY_MB: u64 = 128;
-/// Largest guest memory a route may set, in MiB (a 32-bit linear memory's maximum).
-pub const MAX_MEMORY_MB: u64 = 4096;
-
-/// Default largest request body, in MiB (API Gateway's payload limit).
-pub const DEFAULT_MAX_BODY_MB: u64 = 10;
-/// Largest request body a route may allow, in MiB.
-pub const MAX_MAX_BODY_MB: u64 = 1024;
+/// Time one invocation may take, in milliseconds; the default is API Gateway's
+/// integration timeout.
+pub const TIMEOUT_MS: Setting<u64> = Setting::new(29_000, 50, 29_000, "ms");
+/// Guest memory per instance, in MiB: by default Lambda's smallest size, at most what a
+/// 32-bit linear memory can address.
+pub const MEMORY_MB: Setting<u64> = Setting::new(128, 1, 4096, "MiB");
+/// Largest request body, in MiB (the default is API Gateway's payload limit).
+pub const MAX_BODY_MB: Setting<u64> = Setting::new(10, 1, 1024, "MiB");
 
 /// How long and how large one invocation of a handler may get.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,9 +32,9 @@ pub struct InvocationLimits {
 impl Default for InvocationLimits {
     fn default() -> Self {
         InvocationLimits {
-            timeout: DEFAULT_TIMEOUT,
-            memory_bytes: DEFAULT_MEMORY_MB << 20,
-            max_body_bytes: DEFAULT_MAX_BODY_MB << 20,
+            timeout: Duration::from_millis(TIMEOUT_MS.default),
+            memory_bytes: MEMORY_MB.default << 20,
+            max_body_bytes: MAX_BODY_MB.default << 20,
             fuel: None,
         }
     }

@@ -17,13 +17,12 @@ mod problem;
 mod protection;
 mod proxies;
 mod route;
+mod setting;
 mod throttle;
 
 pub use authorizer::{
-    AuthorizerConfig, AuthorizerKindSpec, AuthorizerSpec, AuthorizerType,
-    DEFAULT_AUTHORIZER_CONCURRENCY, DEFAULT_AUTHORIZER_TIMEOUT_MS, DEFAULT_TTL_SECONDS,
-    IdentitySource, JwtSpec, KeySource, MAX_AUTHORIZER_CONCURRENCY, MAX_AUTHORIZER_TIMEOUT_MS,
-    MAX_TTL_SECONDS,
+    AUTHORIZER_CONCURRENCY, AUTHORIZER_TIMEOUT_MS, AuthorizerConfig, AuthorizerKindSpec,
+    AuthorizerSpec, AuthorizerType, IdentitySource, JwtSpec, KeySource, TTL_SECONDS,
 };
 pub use jwt::decoding_key_from_pem;
 pub use limits::InvocationLimits;
@@ -31,11 +30,10 @@ pub use module::{Executor, ModuleConfig};
 pub use names::{ModuleName, Qualifier, Target, check_alias_name};
 pub use plan::{PlanConfig, QuotaConfig, QuotaPeriod};
 pub use problem::Problem;
-pub use protection::{
-    ClientKey, ConcurrencySpec, DEFAULT_QUEUE, DEFAULT_QUEUE_TIMEOUT_MS, Protection,
-};
+pub use protection::{ClientKey, ConcurrencySpec, Protection};
 pub use proxies::TrustedProxies;
 pub use route::{ClientThrottleConfig, RouteConfig, RouteSpec};
+pub use setting::Setting;
 pub use throttle::ThrottleConfig;
 
 /// The address the gateway listens on when neither the manifest nor `--listen` says.

@@ -5,16 +5,18 @@ use std::time::Duration;
 
 use http::StatusCode;
 
-use super::limits::MAX_TIMEOUT_MS;
+use super::limits::TIMEOUT_MS;
 use super::problem::check_range;
-use super::{RouteConfig, ThrottleConfig};
+use super::{RouteConfig, Setting, ThrottleConfig};
 
-/// Default bits of an IPv6 address that tell clients apart (a /64).
-pub const DEFAULT_IPV6_PREFIX: u8 = 64;
-/// Default number of requests that may wait for a concurrency slot.
-pub const DEFAULT_QUEUE: u32 = 100;
-/// Default longest wait for a concurrency slot.
-pub const DEFAULT_QUEUE_TIMEOUT_MS: u64 = 1_000;
+/// Bits of an IPv6 address that tell clients apart (a /64 by default).
+pub const IPV6_PREFIX: Setting<u8> = Setting::new(64, 1, 128, "bits");
+/// Requests that may wait for a concurrency slot.
+pub const QUEUE: Setting<u32> = Setting::new(100, 0, 1_000_000, "");
+/// Longest wait for a concurrency slot, in milliseconds (at most a handler's timeout).
+pub const QUEUE_TIMEOUT_MS: Setting<u64> = Setting::new(1_000, 0, TIMEOUT_MS.max, "ms");
+/// Largest reserved concurrency a route may set.
+const MAX_CONCURRENCY: u32 = 100_000;
 
 /// What tells clients apart for a per-client rate limit.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -69,16 +71,13 @@ impl RouteConfig {
                 burst: client.burst,
             };
             let key = match client.key.as_deref().unwrap_or("source_ip") {
-                "source_ip" => {
-                    let ipv6_prefix = client.ipv6_prefix.unwrap_or(DEFAULT_IPV6_PREFIX);
-                    if !(1..=128).contains(&ipv6_prefix) {
-                        problem(
-                            "client_throttle",
-                            format!("ipv6_prefix {ipv6_prefix} is out of range: 1 to 128"),
-                        );
+                "source_ip" => match IPV6_PREFIX.resolve(client.ipv6_prefix) {
+                    Ok(ipv6_prefix) => Some(ClientKey::SourceIp { ipv6_prefix }),
+                    Err(message) => {
+                        problem("client_throttle", format!("ipv6_prefix {message}"));
+                        None
                     }
-                    Some(ClientKey::SourceIp { ipv6_prefix })
-                }
+                },
                 other => match other.strip_prefix("header:") {
                     Some(name) if !name.is_empty() => {
                         if client.ipv6_prefix.is_some() {
@@ -106,17 +105,12 @@ impl RouteConfig {
         }
         match self.concurrency {
             Some(limit) => {
-                if let Err(message) = check_range(limit, 1..=100_000) {
+                if let Err(message) = check_range(limit, 1..=MAX_CONCURRENCY) {
                     problem("concurrency", message);
                 }
-                let queue = self.queue.unwrap_or(DEFAULT_QUEUE);
-                if let Err(message) = check_range(queue, 0..=1_000_000) {
-                    problem("queue", message);
-                }
-                let timeout = self.queue_timeout_ms.unwrap_or(DEFAULT_QUEUE_TIMEOUT_MS);
-                if let Err(message) = check_range(timeout, 0..=MAX_TIMEOUT_MS) {
-                    problem("queue_timeout_ms", message);
-                }
+                let queue = QUEUE.resolve_at("queue", self.queue, problem);
+                let timeout =
+                    QUEUE_TIMEOUT_MS.resolve_at("queue_timeout_ms", self.queue_timeout_ms, problem);
                 let overflow_status = match self.overflow_status.unwrap_or(429) {
                     429 => StatusCode::TOO_MANY_REQUESTS,
                     503 => StatusCode::SERVICE_UNAVAILABLE,

@@ -89,16 +89,17 @@ pub struct RouteSpec {
     pub template: RouteTemplate,
     /// The module (and version) that handles it.
     pub target: Target,
-    /// Timeout and memory of each invocation.
+    /// Timeout, memory, body size and fuel of each invocation (the defaults of
+    /// [`limits`] where the route sets none).
     pub limits: InvocationLimits,
-    /// The authorizer guarding it, by name.
-    pub authorizer: Option<ModuleName>,
-    /// Scopes its JWT authorizer requires.
-    pub scopes: Vec<String>,
     /// Rate limits and concurrency.
     pub protection: Protection,
     /// Whether requests need an API key.
     pub api_key_required: bool,
+    /// The authorizer guarding it, by name.
+    pub authorizer: Option<ModuleName>,
+    /// Scopes its JWT authorizer requires.
+    pub scopes: Vec<String>,
 }
 
 impl fmt::Display for RouteSpec {
@@ -134,43 +135,25 @@ impl RouteConfig {
             .map_err(|message| problem("module", message))
             .ok();
 
-        let mut limits = InvocationLimits::default();
-        if let Some(ms) = self.timeout_ms {
-            if (limits::MIN_TIMEOUT_MS..=limits::MAX_TIMEOUT_MS).contains(&ms) {
-                limits.timeout = Duration::from_millis(ms);
-            } else {
-                problem(
-                    "timeout_ms",
-                    format!(
-                        "{ms} is out of range: a timeout is {} to {} ms",
-                        limits::MIN_TIMEOUT_MS,
-                        limits::MAX_TIMEOUT_MS
-                    ),
-                );
-            }
+        let timeout_ms = limits::TIMEOUT_MS.resolve_at("timeout_ms", self.timeout_ms, &mut problem);
+        let memory_mb = limits::MEMORY_MB.resolve_at("memory_mb", self.memory_mb, &mut problem);
+        let max_body_mb =
+            limits::MAX_BODY_MB.resolve_at("max_body_mb", self.max_body_mb, &mut problem);
+        if self.fuel == Some(0) {
+            problem("fuel", "a fuel budget is at least 1".into());
         }
-        if let Some(mb) = self.memory_mb {
-            match mebibytes(mb, limits::MAX_MEMORY_MB, "memory is ") {
-                Ok(bytes) => limits.memory_bytes = bytes,
-                Err(message) => problem("memory_mb", message),
-            }
-        }
+        let limits = InvocationLimits {
+            timeout: Duration::from_millis(timeout_ms),
+            memory_bytes: memory_mb << 20,
+            max_body_bytes: max_body_mb << 20,
+            fuel: self.fuel,
+        };
         let protection = self.validate_protection(&mut problem);
         if !self.scopes.is_empty() && self.authorizer.is_none() {
             problem(
                 "scopes",
                 "`scopes` are checked by a jwt `authorizer`; this route has none".into(),
             );
-        }
-        if let Some(mb) = self.max_body_mb {
-            match mebibytes(mb, limits::MAX_MAX_BODY_MB, "") {
-                Ok(bytes) => limits.max_body_bytes = bytes,
-                Err(message) => problem("max_body_mb", message),
-            }
-        }
-        match self.fuel {
-            Some(0) => problem("fuel", "a fuel budget is at least 1".into()),
-            fuel => limits.fuel = fuel,
         }
         let authorizer = match &self.authorizer {
             None => Some(None),
@@ -196,14 +179,5 @@ impl RouteConfig {
             }
             _ => Err(problems),
         }
-    }
-}
-
-/// `mb` MiB in bytes, if it is 1 to `max`; the error says the range (`what` names it).
-fn mebibytes(mb: u64, max: u64, what: &str) -> Result<u64, String> {
-    if (1..=max).contains(&mb) {
-        Ok(mb << 20)
-    } else {
-        Err(format!("{mb} is out of range: {what}1 to {max} MiB"))
     }
 }

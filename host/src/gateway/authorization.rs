@@ -22,7 +22,7 @@ use super::jwt::{JwtError, JwtVerifier, has_scopes};
 use super::rejection::{Rejection, Unauthenticated, Unavailable};
 use super::request::RequestId;
 use crate::config::limits::InvocationLimits;
-use crate::config::{AuthorizerSpec, IdentitySource, MAX_TTL_SECONDS};
+use crate::config::{AuthorizerSpec, IdentitySource, TTL_SECONDS};
 use crate::runtime::{AuthRequest, AuthorizerComponent, AuthorizerKind, Decision, InvocationFacts};
 
 /// What the handler learns from an allowing decision.
@@ -109,7 +109,7 @@ impl RouteAuthorizer {
                 .await?;
             // The decision may shorten the authorizer's TTL, never lengthen it.
             let ttl = decision.ttl_seconds.map_or(*ttl, |s| {
-                Duration::from_secs(u64::from(s).min(MAX_TTL_SECONDS)).min(*ttl)
+                Duration::from_secs(u64::from(s).min(TTL_SECONDS.max)).min(*ttl)
             });
             Ok((decision, ttl))
         };

@@ -179,8 +179,8 @@ module = "echo"
   routes[0].method: `FETCH` is not a method wasmgate routes; use one of GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS or ANY
   routes[1].path: invalid path template `b`: it must start with `/`
   routes[1].module: `` is not a valid alias: a letter, then letters, digits, `-` and `_` (at most 64)
-  routes[2].timeout_ms: 10 is out of range: a timeout is 50 to 29000 ms
-  routes[2].memory_mb: 0 is out of range: memory is 1 to 4096 MiB
+  routes[2].timeout_ms: 10 is out of range: 50 to 29000 ms
+  routes[2].memory_mb: 0 is out of range: 1 to 4096 MiB
   routes[4].path: `GET /hello/{name}` is declared twice
   routes[5].path: `/hello/{who}` conflicts with `/hello/{name}`: both match the same paths";
     let text = text.replace(&folder_of(&text), "DIR");

@@ -259,7 +259,7 @@ impl AuthorizerEntry {
             AuthorizerKindSpec::Module {
                 max_concurrency, ..
             } => *max_concurrency,
-            AuthorizerKindSpec::Jwt(_) => crate::config::DEFAULT_AUTHORIZER_CONCURRENCY,
+            AuthorizerKindSpec::Jwt(_) => crate::config::AUTHORIZER_CONCURRENCY.default,
         }
     }
 

@@ -58,7 +58,7 @@ pub(super) fn build_engine(options: &EngineOptions) -> wasmtime::Result<Engine> 
         .total_memories(instances.saturating_mul(2))
         .total_tables(instances.saturating_mul(8))
         .total_stacks(instances)
-        .max_memory_size(usize::try_from(limits::MAX_MEMORY_MB << 20).unwrap_or(usize::MAX))
+        .max_memory_size(usize::try_from(limits::MEMORY_MB.max << 20).unwrap_or(usize::MAX))
         .linear_memory_keep_resident(KEEP_RESIDENT)
         .table_keep_resident(KEEP_RESIDENT)
         .pagemap_scan(Enabled::Auto);

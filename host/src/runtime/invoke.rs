@@ -139,16 +139,15 @@ impl HandlerComponent {
     pub async fn invoke(
         &self,
         request: hyper::Request<impl GuestBody>,
-        invocation: Invocation<'_>,
-    ) -> InvokeResult {
-        let Invocation {
+        Invocation {
             facts,
             limits,
             sandbox,
             observation,
             times,
             admission,
-        } = invocation;
+        }: Invocation<'_>,
+    ) -> InvokeResult {
         let deadline = deadline_after(limits.timeout);
         let request_id = facts.request_id.clone();
         let over_tls = facts.over_tls;
