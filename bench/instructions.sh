@@ -83,6 +83,9 @@ until grep -q "^wasmgate listening on" "$work/stdout" 2>/dev/null; do
   sleep 0.5
 done
 url=$(sed -n 's/^wasmgate listening on //p' "$work/stdout")
+# It listens while big modules still compile: wait until every route serves.
+admin=$(sed -n 's/^wasmgate admin API on //p' "$work/stdout")
+until curl -sf "$admin/readyz" >/dev/null; do sleep 0.5; done
 count=1000 dumps=0
 declare -A counted=()
 for name in "${names[@]}"; do

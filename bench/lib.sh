@@ -46,6 +46,19 @@ start() {
     fi
     sleep 0.2
   done
+  # wasmgate listens while big modules still compile: wait until every route serves.
+  local admin
+  admin=$(grep -oE 'admin API on http://[0-9.:]+' "$out" | grep -oE 'http://[0-9.:]+' | head -1)
+  if [ -n "$admin" ]; then
+    until curl -sf "$admin/readyz" >/dev/null; do
+      if ! kill -0 "${server_pid[$name]}" 2>/dev/null || [ $SECONDS -gt $deadline ]; then
+        echo "$name did not get ready:" >&2
+        cat "$out" >&2
+        exit 1
+      fi
+      sleep 0.2
+    done
+  fi
   echo "    $name: ${server_url[$name]}" >&2
 }
 

@@ -13,3 +13,10 @@ cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; r
 trap cleanup EXIT
 # The hello module's `[[modules]]` entry, for a manifest the script completes.
 hello_module() { printf '[[modules]]\nname = "hello"\npath = "%s"\n\n' "$hello"; }
+# Waits until the gateway whose stdout is in file $1 answers 200 on /readyz: it listens
+# while big modules still compile.
+wait_ready() {
+  local admin
+  admin=$(sed -n 's/^wasmgate admin API on //p' "$1")
+  until curl -sf "$admin/readyz" >/dev/null; do sleep 0.05; done
+}

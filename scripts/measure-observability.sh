@@ -49,6 +49,7 @@ run() { # name → req/s
   until grep -q "^wasmgate listening on" "$dir/out"; do sleep 0.05; done
   local url
   url=$(sed -n 's/^wasmgate listening on //p' "$dir/out")
+  wait_ready "$dir/out"
   "${load_cpu[@]}" wrk -t"$wrk_threads" -c16 -d1s "$url/hello/ada" >/dev/null
   local before after out
   before=$(cpu_ticks "$pid")
@@ -101,6 +102,7 @@ instructions() {
   until grep -q "^wasmgate listening on" "$dir/stdout"; do sleep 0.2; done
   local url
   url=$(sed -n 's/^wasmgate listening on //p' "$dir/stdout")
+  wait_ready "$dir/stdout"
   drive "$url" 300
   callgrind_control --zero "$pid" >/dev/null 2>&1
   drive "$url" $requests

@@ -24,6 +24,7 @@ env -u RUST_BACKTRACE "$bin" up "$work/wasmgate.toml" --listen 127.0.0.1:0 \
 pids+=("$!")
 until grep -q "^wasmgate listening on" "$work/out"; do sleep 0.05; done
 gw=$(sed -n 's/^wasmgate listening on //p' "$work/out")
+wait_ready "$work/out"
 
 declare -A total=([plain]=0 [limited]=0)
 for round in $(seq "$rounds"); do

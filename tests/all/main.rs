@@ -32,6 +32,7 @@ mod sandbox;
 mod scale;
 mod shutdown;
 mod smuggling;
+mod start_up;
 mod stored_files;
 mod throttling;
 mod tls;

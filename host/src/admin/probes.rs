@@ -1,8 +1,10 @@
 //! What load balancers, orchestrators and scrapers ask the admin listener: `GET /healthz`
-//! (the process serves) and `GET /readyz` (routes built and serving, not draining), both
+//! (the process serves) and `GET /readyz` (every route serving: no module of the manifest
+//! still compiling, not draining), both
 //! without a token; `GET /metrics` (Prometheus text), with the token on the admin
 //! listener, or without one on a `--metrics-listen` address ([`MetricsOnly`]).
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
@@ -12,30 +14,48 @@ use crate::server::HttpService;
 use crate::server::response::{ResponseBody, full_body, json_response};
 use crate::telemetry::metrics::{CONTENT_TYPE, metrics};
 
-/// Whether the gateway takes new requests: true from the start (the admin listener opens
-/// after the routes are built), false once shutdown begins draining.
-#[derive(Debug)]
-pub struct Readiness(AtomicBool);
-
-impl Default for Readiness {
-    fn default() -> Self {
-        Readiness(AtomicBool::new(true))
-    }
+/// Whether the gateway takes new requests: not while modules of the manifest still compile
+/// at start-up (their routes answer 503), nor once shutdown begins draining.
+#[derive(Debug, Default)]
+pub struct Readiness {
+    draining: AtomicBool,
+    /// The modules still compiling, by name.
+    compiling: Mutex<Vec<String>>,
 }
 
 impl Readiness {
     /// Shutdown has begun: `/readyz` answers 503 from now on.
     pub fn drain(&self) {
-        self.0.store(false, Ordering::Relaxed);
+        self.draining.store(true, Ordering::Relaxed);
     }
 
-    fn ready(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
+    /// The manifest's modules still compiling; `/readyz` answers 503 while there are any.
+    pub fn set_compiling(&self, modules: Vec<String>) {
+        *self.compiling.lock().unwrap_or_else(|p| p.into_inner()) = modules;
     }
 
     /// Whether shutdown has begun.
     pub(super) fn draining(&self) -> bool {
-        !self.ready()
+        self.draining.load(Ordering::Relaxed)
+    }
+
+    /// `/readyz`'s status and JSON body.
+    fn readyz(&self) -> (StatusCode, serde_json::Value) {
+        if self.draining() {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                serde_json::json!({ "status": "draining" }),
+            );
+        }
+        let compiling = self.compiling.lock().unwrap_or_else(|p| p.into_inner());
+        if compiling.is_empty() {
+            (StatusCode::OK, serde_json::json!({ "status": "ready" }))
+        } else {
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                serde_json::json!({ "status": "starting", "compiling": *compiling }),
+            )
+        }
     }
 }
 
@@ -48,16 +68,12 @@ pub(super) fn probe<B>(
     if !matches!(*request.method(), Method::GET | Method::HEAD) {
         return None;
     }
-    let (status, state) = match request.uri().path() {
-        "/healthz" => (StatusCode::OK, "ok"),
-        "/readyz" if readiness.ready() => (StatusCode::OK, "ready"),
-        "/readyz" => (StatusCode::SERVICE_UNAVAILABLE, "draining"),
+    let (status, body) = match request.uri().path() {
+        "/healthz" => (StatusCode::OK, serde_json::json!({ "status": "ok" })),
+        "/readyz" => readiness.readyz(),
         _ => return None,
     };
-    Some(json_response(
-        status,
-        &serde_json::json!({ "status": state }),
-    ))
+    Some(json_response(status, &body))
 }
 
 /// Whether `request` asks for the metrics.

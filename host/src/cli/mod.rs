@@ -2,6 +2,7 @@
 //! running gateway's admin API.
 
 mod access_format;
+mod background_compile;
 mod client;
 mod commands;
 mod log_queue;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 
+use super::background_compile;
 use crate::admin::{self, Admin};
 use crate::gateway::{Gateway, GatewayOptions};
 use crate::manifest::Manifest;
@@ -125,6 +126,10 @@ pub(super) struct UpArgs {
     metrics_listen: Option<SocketAddr>,
 }
 
+/// How long start-up waits for the manifest's modules to compile before it listens anyway
+/// (the routes of those still compiling answer 503 until they are in).
+const START_UP_GRACE: Duration = Duration::from_secs(1);
+
 /// wasmtime formats an error, with a captured backtrace when these are on, every time an
 /// instance is dropped: 10-15% of throughput (`shared/PERF-NOTES.md`).
 fn warn_about_backtraces() {
@@ -164,13 +169,15 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
         Box::new(store),
         Duration::from_millis(args.compile_timeout_ms),
     )?);
-    registry
-        .apply_manifest(&manifest)
-        .map_err(|error| match error {
-            // Already names the manifest.
-            ApplyError::Manifest(error) => anyhow::Error::from(error),
-            other => anyhow::Error::from(other)
-                .context(format!("cannot serve {}", manifest.source.display())),
+    // The modules that need compiling compile once the gateway serves the others.
+    let (to_compile, waiting) = background_compile::apply_ready_part(&registry, &manifest)
+        .map_err(|error| {
+            match error {
+                // Already names the manifest.
+                ApplyError::Manifest(error) => anyhow::Error::from(error),
+                other => anyhow::Error::from(other)
+                    .context(format!("cannot serve {}", manifest.source.display())),
+            }
         })?;
     let gateway = Gateway::new(
         registry,
@@ -195,12 +202,7 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
         tls,
         name: "gateway",
     };
-    let mut routes: Vec<String> = gateway
-        .routes()
-        .iter()
-        .map(|route| format!("  {} {} -> {}", route.method, route.template, route.target))
-        .collect();
-    routes.sort();
+    gateway.set_compiling(&waiting);
     let server = Server::bind(gateway.clone(), &options)
         .with_context(|| format!("cannot listen on {}", options.listen))?;
 
@@ -220,6 +222,17 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
         args.max_upload_mb << 20,
     ));
     let readiness = admin.readiness();
+    let mut compiling = background_compile::compile_in_background(
+        gateway.registry().clone(),
+        gateway.clone(),
+        readiness.clone(),
+        manifest.clone(),
+        to_compile,
+    )?;
+    // Small modules are in within this; one that fails at once fails start-up.
+    if let Some(error) = compiling.wait_briefly(START_UP_GRACE) {
+        return Err(error);
+    }
     let admin_server = Server::bind(admin, &admin_options)
         .with_context(|| format!("cannot listen on {} (admin API)", args.admin_listen))?;
     let metrics_server = match args.metrics_listen {
@@ -263,7 +276,7 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
             args.data_dir.join("admin-token").display()
         )?;
     }
-    for line in &routes {
+    for line in gateway.route_lines() {
         writeln!(stdout, "{line}")?;
     }
     writeln!(
@@ -286,7 +299,15 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
     stdout.flush()?;
     drop(stdout);
 
-    signals.block_on(shutdown.recv());
+    let failed = signals.block_on(async {
+        tokio::select! {
+            _ = shutdown.recv() => None,
+            Some(error) = compiling.failures.recv() => Some(error),
+        }
+    });
+    if failed.is_some() {
+        tracing::error!("a module of the manifest cannot be served; stopping");
+    }
     // Not ready from here on: load balancers stop sending while requests in flight finish.
     readiness.drain();
     // Drain on a blocking thread; a second signal stops waiting for it. The admin API
@@ -314,6 +335,9 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
             signals.shutdown_background();
             anyhow::bail!("second signal: stopped without waiting for requests in flight")
         }
+    }
+    if let Some(error) = failed {
+        return Err(error);
     }
     tracing::info!("stopped");
     Ok(())

@@ -32,7 +32,9 @@ pub use keys::API_KEY_HEADER;
 pub use protection::RouteStats;
 pub use request::RequestId;
 
-use crate::registry::{Registry, RegistryError, RegistryState};
+use crate::config::ModuleName;
+use crate::registry::{Registry, RegistryError, RegistryState, WaitingRoute};
+use crate::routing::RouteTable;
 use crate::runtime::GuestBody;
 use crate::runtime::Observation;
 use crate::server::response::ResponseBody;
@@ -78,6 +80,9 @@ pub struct Gateway {
     /// Held while quota usage is saved.
     saving: std::sync::Mutex<()>,
     options: GatewayOptions,
+    /// The manifest's routes whose module is still compiling at start-up (by module name):
+    /// they answer 503 with `Retry-After` until the module is uploaded and they are routes.
+    compiling: ArcSwap<RouteTable<ModuleName>>,
 }
 
 impl crate::server::HttpService for Gateway {
@@ -113,6 +118,7 @@ impl Gateway {
             live,
             saving: std::sync::Mutex::new(()),
             options,
+            compiling: ArcSwap::default(),
         });
         crate::telemetry::metrics()
             .register_collector(Box::new(gauges::GatewayGauges(Arc::downgrade(&gateway))));
@@ -166,6 +172,42 @@ impl Gateway {
             }
             Err(error) => tracing::error!(%error, "routes not rebuilt; the previous ones serve"),
         }
+    }
+
+    /// Sets the manifest routes that wait for their module to compile at start-up: until
+    /// they are routes, requests for them get 503 with `Retry-After`.
+    pub fn set_compiling(&self, routes: &[WaitingRoute]) {
+        let mut table = RouteTable::new();
+        for (method, template, target) in routes {
+            // The manifest's routes agree with each other, checked when it was read.
+            let _ = table.insert(method.clone(), template.clone(), target.module.clone());
+        }
+        self.compiling.store(Arc::new(table));
+    }
+
+    /// The module a request for `method` and `path` waits for, if it is a route of the
+    /// manifest whose module still compiles.
+    pub(crate) fn compiling(&self, method: &http::Method, path: &str) -> Option<ModuleName> {
+        match self.compiling.load().lookup(method, path) {
+            crate::routing::Lookup::Found { route, .. } => Some(route.clone()),
+            _ => None,
+        }
+    }
+
+    /// One line a route, sorted: `  GET /hello/{name} -> hello`, with `(compiling)` after
+    /// those waiting for their module.
+    pub fn route_lines(&self) -> Vec<String> {
+        let compiling = self.compiling.load();
+        let mut lines: Vec<String> = self
+            .routes()
+            .iter()
+            .map(|route| format!("  {} {} -> {}", route.method, route.template, route.target))
+            .chain(compiling.iter().map(|(method, template, module)| {
+                format!("  {method} {template} -> {module} (compiling)")
+            }))
+            .collect();
+        lines.sort();
+        lines
     }
 
     /// The registry behind the routes.

@@ -31,6 +31,8 @@ pub enum Rejection {
     },
     /// The request body broke off (the client's stream failed).
     BodyBrokeOff,
+    /// The route is the manifest's, and its module is still compiling at start-up.
+    Compiling(ModuleName),
     /// The route, or its authorizer, cannot run.
     Unavailable(Unavailable),
     /// The request does not carry the identity the route's authorizer needs.
@@ -103,6 +105,12 @@ impl Rejection {
                 "module_unavailable",
                 why.to_string(),
             ),
+            Rejection::Compiling(module) => ErrorReply::detailed(
+                S::SERVICE_UNAVAILABLE,
+                "module_compiling",
+                format!("the gateway is starting: module `{module}` is still compiling"),
+            )
+            .header(header::RETRY_AFTER, HeaderValue::from_static("1")),
             Rejection::Unauthorized(why) => {
                 ErrorReply::detailed(S::UNAUTHORIZED, "unauthorized", why.to_string()).header(
                     header::WWW_AUTHENTICATE,
@@ -243,6 +251,7 @@ impl Rejection {
             Rejection::MethodNotAllowed { .. } => "method_not_allowed",
             Rejection::InvalidParam { .. } | Rejection::BodyBrokeOff => "bad_request",
             Rejection::Unavailable(_) => "unavailable",
+            Rejection::Compiling(_) => "compiling",
             Rejection::Unauthorized(_) => "unauthorized",
             Rejection::Forbidden => "forbidden",
             Rejection::AuthorizerFailed | Rejection::AuthorizerUnavailable => "authorizer_failed",

@@ -6,14 +6,22 @@
 //! routes are added, replacing stored routes with the same method and path; its
 //! authorizers replace stored ones of the same name. Everything else made through the
 //! admin API is kept.
+//!
+//! At start-up the modules that need compiling can be left out for a while
+//! ([`Registry::apply_manifest_except`]): everything else is applied, and the routes and
+//! authorizers that need those modules wait until they are uploaded.
 
 use std::collections::{HashMap, HashSet};
 
-use super::{Registry, RegistryError, RouteRecord, RouteSource};
-use crate::config::{ModuleName, Problem};
-use crate::manifest::{Manifest, ManifestError};
-use crate::routing::RouteTable;
+use super::{Registry, RegistryError, RouteRecord, RouteSource, sha256_hex};
+use crate::config::{ModuleName, Problem, Target};
+use crate::manifest::{Manifest, ManifestError, ModuleSpec};
+use crate::routing::{MethodFilter, RouteTable, RouteTemplate};
 use crate::runtime::ModuleKind;
+
+/// A manifest route left out because its module is still compiling: its method, template
+/// and target.
+pub type WaitingRoute = (MethodFilter, RouteTemplate, Target);
 
 /// Why the manifest could not be applied.
 #[derive(Debug, thiserror::Error)]
@@ -39,29 +47,66 @@ pub enum ApplyError {
 impl Registry {
     /// Applies `manifest`; see the module documentation for the rules.
     pub fn apply_manifest(&self, manifest: &Manifest) -> Result<(), ApplyError> {
+        self.apply_manifest_except(manifest, &HashSet::new())
+            .map(|_| ())
+    }
+
+    /// The manifest's modules whose files are not yet a version of theirs, smallest file
+    /// first: uploading them compiles them.
+    pub fn modules_to_compile<'m>(
+        &self,
+        manifest: &'m Manifest,
+    ) -> Result<Vec<&'m ModuleSpec>, ApplyError> {
+        let mut compiling = Vec::new();
         for module in &manifest.modules {
-            let bytes = std::fs::read(&module.path).map_err(|e| ApplyError::Module {
-                module: module.name.clone(),
-                error: RegistryError::Storage(format!(
-                    "cannot read {}: {e}",
-                    module.path.display()
-                )),
-            })?;
-            let started = std::time::Instant::now();
-            let upload = self
-                .upload_from_file(&module.name, &module.path, bytes, module.executor)
-                .map_err(|error| ApplyError::Module {
-                    module: module.name.clone(),
-                    error,
-                })?;
-            tracing::info!(
-                module = %module.name,
-                version = upload.version,
-                new = upload.created,
-                ms = started.elapsed().as_millis() as u64,
-                "manifest module"
-            );
+            let bytes = read_module(module)?;
+            if self
+                .version_with_hash(&module.name, &sha256_hex(&bytes))
+                .is_none()
+            {
+                compiling.push((bytes.len(), module));
+            }
         }
+        compiling.sort_by_key(|(size, _)| *size);
+        Ok(compiling.into_iter().map(|(_, module)| module).collect())
+    }
+
+    /// Uploads one `[[modules]]` file as a version of its module (identical bytes: the
+    /// version they already are).
+    pub fn upload_manifest_module(&self, module: &ModuleSpec) -> Result<(), ApplyError> {
+        let bytes = read_module(module)?;
+        let started = std::time::Instant::now();
+        let upload = self
+            .upload_from_file(&module.name, &module.path, bytes, module.executor)
+            .map_err(|error| ApplyError::Module {
+                module: module.name.clone(),
+                error,
+            })?;
+        tracing::info!(
+            module = %module.name,
+            version = upload.version,
+            new = upload.created,
+            ms = started.elapsed().as_millis() as u64,
+            "manifest module"
+        );
+        Ok(())
+    }
+
+    /// Applies `manifest` but for the modules in `compiling`, and for the routes and
+    /// authorizers whose module is one of those and not in the registry yet: those routes
+    /// are returned (the routes behind a waiting authorizer too).
+    pub fn apply_manifest_except(
+        &self,
+        manifest: &Manifest,
+        compiling: &HashSet<ModuleName>,
+    ) -> Result<Vec<WaitingRoute>, ApplyError> {
+        for module in &manifest.modules {
+            if !compiling.contains(&module.name) {
+                self.upload_manifest_module(module)?;
+            }
+        }
+        let mut waiting = Vec::new();
+        let mut waiting_authorizers = HashSet::new();
 
         let mut state = self.lock();
         let mut next = state.clone();
@@ -76,7 +121,15 @@ impl Registry {
             next.gateway.throttle_from_manifest = manifest.throttle.is_some();
         }
         let mut problems = Vec::new();
+        let waits = |next: &super::RegistryState, target: &Target| {
+            compiling.contains(&target.module) && Registry::resolve(next, target).is_err()
+        };
         for (i, config) in manifest.authorizers.iter().enumerate() {
+            let module = config.module.as_deref().and_then(|m| Target::parse(m).ok());
+            if module.is_some_and(|target| waits(&next, &target)) {
+                waiting_authorizers.insert(config.name.as_str());
+                continue;
+            }
             match self.check_authorizer(&next, config.clone()) {
                 Ok(record) => {
                     next.authorizers.insert(config.name.clone(), record);
@@ -100,6 +153,18 @@ impl Registry {
                 }
             };
             let spec = record.spec();
+            let authorizer_waits = spec
+                .authorizer
+                .as_ref()
+                .is_some_and(|name| waiting_authorizers.contains(name.as_str()));
+            if waits(&next, &spec.target) || authorizer_waits {
+                waiting.push((
+                    spec.method.clone(),
+                    spec.template.clone(),
+                    spec.target.clone(),
+                ));
+                continue;
+            }
             if let Err(message) = Registry::resolve(&next, &spec.target) {
                 problems.push(Problem {
                     key: format!("routes[{i}].module"),
@@ -148,8 +213,16 @@ impl Registry {
             *self.route_index_lock() = None;
             self.commit(&mut state, next)?;
         }
-        Ok(())
+        Ok(waiting)
     }
+}
+
+/// The bytes of a `[[modules]]` file.
+fn read_module(module: &ModuleSpec) -> Result<Vec<u8>, ApplyError> {
+    std::fs::read(&module.path).map_err(|e| ApplyError::Module {
+        module: module.name.clone(),
+        error: RegistryError::Storage(format!("cannot read {}: {e}", module.path.display())),
+    })
 }
 
 /// The stored routes with the manifest's merged in, in one pass: a manifest route replaces

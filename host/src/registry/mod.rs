@@ -25,7 +25,7 @@ use std::time::Duration;
 
 pub use error::{Conflict, Invalid, Missing, RegistryError, Stored, Unresolved};
 pub use keys::NewKey;
-pub use manifest::ApplyError;
+pub use manifest::{ApplyError, WaitingRoute};
 pub use model::{
     AliasRecord, ApiKeyRecord, AuthorizerEntry, AuthorizerRecord, Canary, GatewaySettings,
     ModuleRecord, NativeRecord, QuotaUsed, RegistryState, RouteEntry, RouteRecord, RouteSource,

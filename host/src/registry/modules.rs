@@ -158,7 +158,11 @@ impl Registry {
             .any(|version| version.sha256 == sha256 && version.executor == executor)
     }
 
-    fn version_with_hash(&self, name: &ModuleName, sha256: &str) -> Option<(u32, Executor)> {
+    pub(super) fn version_with_hash(
+        &self,
+        name: &ModuleName,
+        sha256: &str,
+    ) -> Option<(u32, Executor)> {
         let state = self.lock();
         let module = state.modules.get(name.as_str())?;
         module

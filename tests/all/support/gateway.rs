@@ -62,6 +62,19 @@ pub struct Gateway {
     dir: tempfile::TempDir,
 }
 
+/// The status of `GET /readyz` on the admin listener, if it answers.
+fn readyz_status(admin: SocketAddr) -> Option<u16> {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect_timeout(&admin, Duration::from_secs(5)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    stream
+        .write_all(b"GET /readyz HTTP/1.1\r\nHost: wasmgate\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    answer.get(9..12)?.parse().ok()
+}
+
 /// Path of the binary under test.
 pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_wasmgate")
@@ -100,7 +113,39 @@ impl Gateway {
         Self::start_in_with_env(dir, &["--listen", "127.0.0.1:0"], env)
     }
 
+    /// [`Gateway::start`], returning as soon as the gateway listens: modules of the manifest
+    /// may still be compiling (the others start by waiting for `/readyz` to answer 200).
+    pub fn start_listening(manifest: &str) -> Gateway {
+        let (dir, _) = write_manifest(manifest);
+        Self::spawn(dir, &["--listen", "127.0.0.1:0"], &[])
+    }
+
     fn start_in_with_env(dir: tempfile::TempDir, args: &[&str], env: &[(&str, &str)]) -> Gateway {
+        let mut gateway = Self::spawn(dir, args, env);
+        gateway.wait_ready();
+        gateway
+    }
+
+    /// Waits until `/readyz` answers 200: every module of the manifest compiled.
+    fn wait_ready(&mut self) {
+        let deadline = std::time::Instant::now() + START_TIMEOUT;
+        while std::time::Instant::now() < deadline {
+            if readyz_status(self.admin_addr) == Some(200) {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "wasmgate exited before it was ready ({status}); stderr:\n{}",
+                    self.stderr()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        panic!("wasmgate was not ready in time; stderr:\n{}", self.stderr());
+    }
+
+    fn spawn(dir: tempfile::TempDir, args: &[&str], env: &[(&str, &str)]) -> Gateway {
         let shared = share_machine();
         let path = dir.path().join("wasmgate.toml");
         let mut child = Command::new(binary())

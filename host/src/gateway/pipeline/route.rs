@@ -1,5 +1,6 @@
 //! Step 1, route: the current route table finds the request's route, or answers 404, 405
-//! (with `Allow`) or 400 (a parameter that is not UTF-8).
+//! (with `Allow`), 400 (a parameter that is not UTF-8) or 503 (a manifest route whose
+//! module is still compiling at start-up).
 
 use super::super::Gateway;
 use super::super::forwarded::client_ip;
@@ -36,7 +37,13 @@ pub(super) fn find<B>(
         Lookup::MethodNotAllowed { allow } => {
             return Err((id, client_ip, Rejection::MethodNotAllowed { allow }));
         }
-        Lookup::NotFound => return Err((id, client_ip, Rejection::NotFound)),
+        Lookup::NotFound => {
+            let rejection = match gateway.compiling(request.method(), request.uri().path()) {
+                Some(module) => Rejection::Compiling(module),
+                None => Rejection::NotFound,
+            };
+            return Err((id, client_ip, rejection));
+        }
     };
     if let Some(observation) = &observation {
         observation.set_route(&route.id, &route.template);

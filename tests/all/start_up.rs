@@ -1,0 +1,189 @@
+//! Start-up does not wait for compilers: the routes whose modules are ready serve while the
+//! others' modules compile; those answer 503 with `Retry-After`, and `/readyz` says what
+//! still compiles, until their module is in.
+
+use std::time::{Duration, Instant};
+
+use wasm_encoder::{
+    CodeSection, ConstExpr, DataSection, EntityType, ExportKind, ExportSection, Function,
+    FunctionSection, ImportSection, Instruction, MemorySection, MemoryType, Module, TypeSection,
+    ValType,
+};
+
+use crate::support::{Gateway, header, read_json};
+
+/// A WAGI module answering `big` whose code takes seconds to compile: `functions`
+/// functions of `instructions` arithmetic steps each, besides `_start`.
+fn slow_to_compile_module(functions: u32, steps: u32) -> Vec<u8> {
+    let mut types = TypeSection::new();
+    // 0: fd_write(fd, iovs, iovs_len, nwritten) -> errno; 1: _start; 2: the filler.
+    types.ty().function([ValType::I32; 4], [ValType::I32]);
+    types.ty().function([], []);
+    types.ty().function([ValType::I32], [ValType::I32]);
+    let mut imports = ImportSection::new();
+    imports.import(
+        "wasi_snapshot_preview1",
+        "fd_write",
+        EntityType::Function(0),
+    );
+    let mut funcs = FunctionSection::new();
+    funcs.function(1);
+    for _ in 0..functions {
+        funcs.function(2);
+    }
+    let mut memories = MemorySection::new();
+    memories.memory(MemoryType {
+        minimum: 1,
+        maximum: Some(1),
+        memory64: false,
+        shared: false,
+        page_size_log2: None,
+    });
+    let mut exports = ExportSection::new();
+    exports.export("_start", ExportKind::Func, 1);
+    exports.export("memory", ExportKind::Memory, 0);
+
+    let output = b"Content-Type: text/plain\n\nbig\n";
+    let mut code = CodeSection::new();
+    let mut start = Function::new([]);
+    for instruction in [
+        // The iovec at 0: the output at 64, its length.
+        Instruction::I32Const(0),
+        Instruction::I32Const(64),
+        Instruction::I32Store(wasm_encoder::MemArg {
+            offset: 0,
+            align: 2,
+            memory_index: 0,
+        }),
+        Instruction::I32Const(4),
+        Instruction::I32Const(output.len() as i32),
+        Instruction::I32Store(wasm_encoder::MemArg {
+            offset: 0,
+            align: 2,
+            memory_index: 0,
+        }),
+        Instruction::I32Const(1),
+        Instruction::I32Const(0),
+        Instruction::I32Const(1),
+        Instruction::I32Const(16),
+        Instruction::Call(0),
+        Instruction::Drop,
+        Instruction::End,
+    ] {
+        start.instruction(&instruction);
+    }
+    code.function(&start);
+    let mut filler = Function::new([]);
+    for step in 0..steps {
+        filler.instruction(&Instruction::LocalGet(0));
+        filler.instruction(&Instruction::I32Const(step as i32 | 1));
+        filler.instruction(&Instruction::I32Mul);
+        filler.instruction(&Instruction::I32Const(step as i32));
+        filler.instruction(&Instruction::I32Xor);
+        filler.instruction(&Instruction::LocalSet(0));
+    }
+    filler.instruction(&Instruction::LocalGet(0));
+    filler.instruction(&Instruction::End);
+    for _ in 0..functions {
+        code.function(&filler);
+    }
+    let mut data = DataSection::new();
+    data.active(0, &ConstExpr::i32_const(64), output.iter().copied());
+
+    let mut module = Module::new();
+    module
+        .section(&types)
+        .section(&imports)
+        .section(&funcs)
+        .section(&memories)
+        .section(&exports)
+        .section(&code)
+        .section(&data);
+    module.finish()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn routes_serve_while_another_module_compiles_and_theirs_wait_with_retry_after() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let big = dir.path().join("big.wasm");
+    std::fs::write(&big, slow_to_compile_module(1_000, 1_000)).expect("write big.wasm");
+    let manifest = format!(
+        r#"
+[[modules]]
+name = "hello"
+path = "{hello}"
+
+[[modules]]
+name = "big"
+path = "{big}"
+executor = "wagi"
+
+[[routes]]
+method = "GET"
+path = "/hello/{{name}}"
+module = "hello"
+
+[[routes]]
+method = "GET"
+path = "/big"
+module = "big"
+"#,
+        hello = wasmgate_test_artifacts::HELLO,
+        big = big.display(),
+    );
+    let gw = Gateway::start_listening(&manifest);
+    let started = Instant::now();
+
+    // The small module is in first (most likely before the gateway listens); until then its
+    // route waits like the other.
+    let hello = loop {
+        let response = gw.get("/hello/ada").await;
+        if response.status() != 503 {
+            break response;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "hello never served"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(hello.status(), 200);
+    assert_eq!(hello.text().await.expect("body"), "Hello, ada!");
+
+    // `big` still compiles: its route answers 503 with Retry-After, and the gateway is not
+    // ready yet.
+    let waiting = gw.get("/big").await;
+    assert_eq!(waiting.status(), 503, "big compiled too soon to test");
+    assert_eq!(header(&waiting, "retry-after"), "1");
+    let (_, body) = read_json(waiting).await;
+    assert_eq!(body["error"], "module_compiling", "{body}");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| d.contains("`big`")),
+        "{body}"
+    );
+    let readyz = reqwest::get(gw.admin_url("/readyz")).await.expect("readyz");
+    let (status, body) = read_json(readyz).await;
+    assert_eq!(
+        (status, &body["compiling"]),
+        (503, &serde_json::json!(["big"]))
+    );
+    // A path that is no route stays 404.
+    assert_eq!(gw.get("/nothing").await.status(), 404);
+
+    let served = loop {
+        let response = gw.get("/big").await;
+        if response.status() != 503 {
+            break response;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "big never served"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(served.status(), 200);
+    assert_eq!(served.text().await.expect("body"), "big\n");
+    let readyz = reqwest::get(gw.admin_url("/readyz")).await.expect("readyz");
+    assert_eq!(readyz.status(), 200);
+    eprintln!("big served after {:?}", started.elapsed());
+}
