@@ -48,7 +48,7 @@ start() {
   done
   # wasmgate listens while big modules still compile: wait until every route serves.
   local admin
-  admin=$(grep -oE 'admin API on http://[0-9.:]+' "$out" | grep -oE 'http://[0-9.:]+' | head -1)
+  admin=$(grep -oE 'admin API on http://[0-9.:]+' "$out" | grep -oE 'http://[0-9.:]+' | head -1 || true)
   if [ -n "$admin" ]; then
     until curl -sf "$admin/readyz" >/dev/null; do
       if ! kill -0 "${server_pid[$name]}" 2>/dev/null || [ $SECONDS -gt $deadline ]; then
@@ -75,6 +75,7 @@ write_manifest() {
   for language in "$@"; do
     printf '[[modules]]\nname = "plain-%s"\npath = "%s"\n\n' "$language" "$wasm/plain-$language.wasm"
     printf '[[routes]]\nmethod = "GET"\npath = "/%s/{name}"\nmodule = "plain-%s"\n\n' "$language" "$language"
+    printf '[[routes]]\nmethod = "GET"\npath = "/%s-reuse/{name}"\nmodule = "plain-%s"\nisolation = "reuse"\n\n' "$language" "$language"
   done >"$out"
   cat >>"$out" <<TOML
 [[modules]]
@@ -237,6 +238,7 @@ report() {
     case $name in
       c1-*) serve=c1-serve native=c1-native ;;
       js | python) serve=$name-serve ;;
+      js-reuse | python-reuse) serve=${name%-reuse}-serve ;;
       js-serve | python-serve) serve=$name ;;
     esac
     serve_rps=$(median_of "${results[$serve]:-}" 1) native_rps=$(median_of "${results[$native]:-}" 1)

@@ -83,6 +83,7 @@ scenario c1-gateway       gateway /hello/ada                1
 for language in "${languages[@]}"; do
   scenario "$language-serve"  "serve-$language" /         32
   scenario "$language"        gateway "/$language/ada"    32
+  scenario "$language-reuse"  gateway "/$language-reuse/ada" 32
 done
 post_script "$work/post-1k.lua" 1024
 post_script "$work/post-1m.lua" $((1024 * 1024))

@@ -65,6 +65,7 @@ async fn invoke(setup: &Setup) {
         observation: None,
         times: Arc::new(PhaseTimes::default()),
         admission: Box::new(()),
+        reuse: None,
     };
     let response = setup
         .handler

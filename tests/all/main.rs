@@ -27,6 +27,7 @@ mod log_injection;
 mod metrics;
 mod proxies;
 mod reserved;
+mod reuse;
 mod routing;
 mod sandbox;
 mod scale;

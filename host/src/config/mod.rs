@@ -32,7 +32,7 @@ pub use plan::{PlanConfig, QuotaConfig, QuotaPeriod};
 pub use problem::Problem;
 pub use protection::{ClientKey, ConcurrencySpec, Protection};
 pub use proxies::TrustedProxies;
-pub use route::{ClientThrottleConfig, RouteConfig, RouteSpec};
+pub use route::{ClientThrottleConfig, Isolation, MAX_REUSE, RouteConfig, RouteSpec};
 pub use setting::Setting;
 pub use throttle::ThrottleConfig;
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::limits::{self, InvocationLimits};
-use super::{ModuleName, Problem, Protection, Target, ThrottleConfig};
+use super::{ModuleName, Problem, Protection, Setting, Target, ThrottleConfig};
 use crate::routing::{MethodFilter, RouteTemplate};
 
 /// A route as written: one `[[routes]]` entry, a stored route, or the body of the admin
@@ -62,7 +62,27 @@ pub struct RouteConfig {
     /// Requests must carry an enabled API key in `x-api-key` (its usage plan applies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key_required: Option<bool>,
+    /// `fresh` (the default: a new instance per request) or `reuse` (an instance that
+    /// answered cleanly serves later requests too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isolation: Option<Isolation>,
+    /// With `isolation = "reuse"`: most requests one instance serves (default 1000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_reuse: Option<u32>,
 }
+
+/// How a route's requests share instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Isolation {
+    /// A fresh instance for every request.
+    Fresh,
+    /// An instance that answered cleanly serves the next request (up to `max_reuse`).
+    Reuse,
+}
+
+/// Most requests one instance of an `isolation = "reuse"` route serves.
+pub const MAX_REUSE: Setting<u32> = Setting::new(1_000, 1, 1_000_000, "requests");
 
 /// A per-client rate limit: `client_throttle = { rate = 5, burst = 5, key = "source_ip" }`.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -100,6 +120,9 @@ pub struct RouteSpec {
     pub authorizer: Option<ModuleName>,
     /// Scopes its JWT authorizer requires.
     pub scopes: Vec<String>,
+    /// With `isolation = "reuse"`, the most requests one instance serves; `None`: a fresh
+    /// instance for each.
+    pub reuse: Option<u32>,
 }
 
 impl fmt::Display for RouteSpec {
@@ -148,6 +171,19 @@ impl RouteConfig {
             max_body_bytes: max_body_mb << 20,
             fuel: self.fuel,
         };
+        let reuse = match self.isolation {
+            Some(Isolation::Reuse) => {
+                Some(MAX_REUSE.resolve_at("max_reuse", self.max_reuse, &mut problem))
+            }
+            _ if self.max_reuse.is_some() => {
+                problem(
+                    "max_reuse",
+                    "`max_reuse` applies to routes with `isolation = \"reuse\"`".into(),
+                );
+                None
+            }
+            _ => None,
+        };
         let protection = self.validate_protection(&mut problem);
         if !self.scopes.is_empty() && self.authorizer.is_none() {
             problem(
@@ -175,6 +211,7 @@ impl RouteConfig {
                     scopes: self.scopes.clone(),
                     protection,
                     api_key_required: self.api_key_required.unwrap_or(false),
+                    reuse,
                 })
             }
             _ => Err(problems),

@@ -43,6 +43,8 @@ pub struct Route {
     pub(super) api_key_required: bool,
     /// Timeout and memory of each invocation.
     pub limits: InvocationLimits,
+    /// With `isolation = "reuse"`, the most requests one instance serves.
+    pub(super) reuse: Option<u32>,
     /// Its metrics, labelled by its method and template.
     pub(super) metrics: Arc<RouteMetrics>,
 }
@@ -218,6 +220,7 @@ pub(super) fn build_routes(
             scopes: spec.scopes.clone(),
             api_key_required: spec.api_key_required,
             limits: spec.limits,
+            reuse: spec.reuse,
         }));
     }
     let specs = state

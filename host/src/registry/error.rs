@@ -74,6 +74,16 @@ pub enum Invalid {
     /// A route's `fuel` without fuel metering.
     #[error("`fuel` needs the gateway started with --fuel-metering")]
     FuelNeedsMetering,
+    /// `isolation = "reuse"` on a route to a WAGI command.
+    #[error(
+        "`isolation = \"reuse\"` needs a component: version {version} of `{module}` is a WAGI command, which runs once per instance"
+    )]
+    ReuseNeedsComponent {
+        /// The module.
+        module: ModuleName,
+        /// Its version.
+        version: u32,
+    },
     /// Bytes already stored as a version run by another executor.
     #[error(
         "these bytes are already version {version} of `{module}`, with executor `{stored}`, not `{given}`"

@@ -186,6 +186,13 @@ impl Registry {
                 });
                 continue;
             }
+            if let Err(error) = self.check_reuse(&next, spec) {
+                problems.push(Problem {
+                    key: format!("routes[{i}].isolation"),
+                    message: error.to_string(),
+                });
+                continue;
+            }
             if let Err(error) = super::routes::check_route_authorizer(&next, spec) {
                 problems.push(Problem {
                     key: format!("routes[{i}].authorizer"),

@@ -9,7 +9,7 @@ use super::{
 };
 use crate::config::{AuthorizerType, Problem, RouteConfig, RouteSpec};
 use crate::routing::RouteTable;
-use crate::runtime::ModuleKind;
+use crate::runtime::{CompiledModule, Handler, ModuleKind};
 
 impl Registry {
     pub(super) fn route_index_lock(&self) -> MutexGuard<'_, Option<RouteTable<()>>> {
@@ -27,6 +27,7 @@ impl Registry {
         self.check_kind(&next, &spec.target, ModuleKind::Handler)?;
         check_route_authorizer(&next, spec)?;
         self.check_fuel(spec)?;
+        self.check_reuse(&next, spec)?;
         let added = upsert_route(&mut next.routes, record.clone());
         self.check_reservations(&next.routes)?;
         let mut index = self.route_index_lock();
@@ -81,6 +82,32 @@ impl Registry {
     pub(super) fn check_fuel(&self, spec: &RouteSpec) -> Result<(), RegistryError> {
         if spec.limits.fuel.is_some() && !self.runtime.fuel_metering() {
             return Err(Invalid::FuelNeedsMetering.into());
+        }
+        Ok(())
+    }
+
+    /// `isolation = "reuse"` needs components: a WAGI command runs once per instance.
+    pub(super) fn check_reuse(
+        &self,
+        state: &super::RegistryState,
+        spec: &RouteSpec,
+    ) -> Result<(), RegistryError> {
+        if spec.reuse.is_none() {
+            return Ok(());
+        }
+        let resolved = Registry::resolve(state, &spec.target).map_err(Invalid::Unresolved)?;
+        let canary = resolved
+            .canary
+            .map(|(version, sha256, _)| (version, sha256));
+        for (version, sha256) in std::iter::once((resolved.version, resolved.sha256)).chain(canary)
+        {
+            if let CompiledModule::Handler(Handler::Wagi(_)) = self.module(&sha256)? {
+                return Err(Invalid::ReuseNeedsComponent {
+                    module: spec.target.module.clone(),
+                    version,
+                }
+                .into());
+            }
         }
         Ok(())
     }

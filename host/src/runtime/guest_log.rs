@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
+use arc_swap::ArcSwap;
 use bytes::Bytes;
 use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
@@ -94,23 +95,31 @@ impl Drop for Budget {
     }
 }
 
-/// The guest's stdout or stderr of one invocation, as the WASI context's stream.
+/// The guest's stdout or stderr of one invocation, as the WASI context's stream. An
+/// instance that serves several invocations (`isolation = "reuse"`) is given the next
+/// one's budget by [`GuestLog::rebind`], which streams the guest already holds follow.
 #[derive(Clone)]
 pub struct GuestLog {
-    budget: Arc<Budget>,
+    budget: Arc<ArcSwap<Budget>>,
     stream: &'static str,
 }
 
-impl GuestLog {
-    /// stdout and stderr of the invocation `request_id` on `route`, sharing one budget.
-    pub fn pair(request_id: &str, route: &Arc<str>) -> (GuestLog, GuestLog) {
-        let budget = Arc::new(Budget {
+impl Budget {
+    fn new(request_id: &str, route: &Arc<str>) -> Self {
+        Budget {
             request_id: Arc::from(request_id),
             route: route.clone(),
             left: AtomicUsize::new(GUEST_LOG_LIMIT),
             lines_left: AtomicUsize::new(GUEST_LOG_LINES),
             dropped: AtomicUsize::new(0),
-        });
+        }
+    }
+}
+
+impl GuestLog {
+    /// stdout and stderr of the invocation `request_id` on `route`, sharing one budget.
+    pub fn pair(request_id: &str, route: &Arc<str>) -> (GuestLog, GuestLog) {
+        let budget = Arc::new(ArcSwap::from_pointee(Budget::new(request_id, route)));
         let stdout = GuestLog {
             budget: budget.clone(),
             stream: "stdout",
@@ -122,6 +131,12 @@ impl GuestLog {
                 stream: "stderr",
             },
         )
+    }
+
+    /// From now on, this log and its pair log for the invocation `request_id` on `route`,
+    /// with a budget of its own.
+    pub fn rebind(&self, request_id: &str, route: &Arc<str>) {
+        self.budget.store(Arc::new(Budget::new(request_id, route)));
     }
 
     fn writer(&self) -> LineWriter {
@@ -157,7 +172,7 @@ struct LineWriter {
 
 impl LineWriter {
     fn write_bytes(&mut self, bytes: &[u8]) {
-        let granted = self.log.budget.take(bytes.len());
+        let granted = self.log.budget.load().take(bytes.len());
         for &byte in &bytes[..granted] {
             if byte == b'\n' {
                 self.emit();
@@ -171,7 +186,8 @@ impl LineWriter {
     }
 
     fn emit(&mut self) {
-        if !self.log.budget.take_line(self.partial.len() + 1) {
+        let budget = self.log.budget.load();
+        if !budget.take_line(self.partial.len() + 1) {
             self.partial.clear();
             return;
         }
@@ -179,11 +195,10 @@ impl LineWriter {
         let line = line.strip_suffix('\r').unwrap_or(&line);
         tracing::info!(
             target: "wasmgate::guest",
-            request_id = %self.log.budget.request_id,
+            request_id = %budget.request_id,
             stream = self.log.stream,
             "{line}"
         );
-        let budget = &self.log.budget;
         crate::telemetry::live::guest_line(
             &budget.request_id,
             &budget.route,

@@ -2,9 +2,12 @@
 //! handler components) so that every request gets a fresh instance cheaply.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use wasmtime::component::{Component, Linker};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
+
+use super::reuse::InstancePool;
 
 use super::authorizer::{AuthorizerComponent, AuthorizerPre};
 use super::state::InvocationState;
@@ -80,6 +83,8 @@ impl CompiledModule {
 pub struct HandlerComponent {
     pub(super) pre: ProxyPre<InvocationState>,
     component: Component,
+    /// Idle instances for routes with `isolation = "reuse"` (shared by the clones).
+    pub(super) pool: Arc<InstancePool>,
 }
 
 /// Why bytes could not be loaded as a handler. Every message names where they came from.
@@ -266,7 +271,11 @@ impl CompiledModule {
         let handler_error = match ProxyPre::new(instance_pre.clone()) {
             Ok(pre) => {
                 return Ok(CompiledModule::Handler(Handler::Component(
-                    HandlerComponent { pre, component },
+                    HandlerComponent {
+                        pre,
+                        component,
+                        pool: Arc::default(),
+                    },
                 )));
             }
             Err(error) => error,

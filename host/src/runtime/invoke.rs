@@ -20,7 +20,8 @@ use super::context::InvocationFacts;
 use super::guest_task::{GuardedBody, GuestTask};
 use super::handler::{Handler, HandlerComponent};
 use super::observe::{LiveInstance, Observation, PhaseTimes};
-use super::state::{MemoryLimitExceeded, Sandbox, new_store};
+use super::reuse::WarmInstance;
+use super::state::{MemoryLimitExceeded, Sandbox, new_store, rearm};
 use crate::config::limits::InvocationLimits;
 
 /// Why an invocation produced no response.
@@ -112,6 +113,10 @@ pub struct Invocation<'a> {
     /// Kept until the invocation ends — after the response body, not just its head (a
     /// concurrency slot, say).
     pub admission: Box<dyn Send + Sync>,
+    /// With `isolation = "reuse"`, the most requests one instance serves: an idle instance
+    /// may serve this one, and this one's instance later ones (components only, never when
+    /// observed). `None`: a fresh instance, dropped at the end.
+    pub reuse: Option<u32>,
 }
 
 impl Handler {
@@ -146,20 +151,47 @@ impl HandlerComponent {
             observation,
             times,
             admission,
+            reuse,
         }: Invocation<'_>,
     ) -> InvokeResult {
         let deadline = deadline_after(limits.timeout);
         let request_id = facts.request_id.clone();
         let over_tls = facts.over_tls;
         let pre = self.pre.clone();
-        let mut store = new_store(
-            pre.engine(),
-            facts,
-            limits,
-            sandbox,
-            observation.as_deref(),
-            deadline,
-        );
+        let reuse = reuse.filter(|_| observation.is_none());
+        let warm = reuse.and_then(|_| self.pool.take(limits, sandbox));
+        let reused = warm.is_some();
+        let (mut store, warm_proxy, served) = match warm {
+            Some(mut warm) => {
+                // Ready for this request: its facts and log, deadline and fuel.
+                warm.store.data_mut().rebind(facts);
+                rearm(
+                    &mut warm.store,
+                    |state| &mut state.limiter,
+                    limits,
+                    deadline,
+                );
+                (warm.store, Some(warm.proxy), warm.served)
+            }
+            None => {
+                let store = new_store(
+                    pre.engine(),
+                    facts,
+                    limits,
+                    sandbox,
+                    observation.as_deref(),
+                    deadline,
+                );
+                (store, None, 0)
+            }
+        };
+        let limits = *limits;
+        // Where the instance may go back, and what it is matched by there; only for reuse
+        // (it clones the environment).
+        let reuse = reuse.map(|max_requests| {
+            let sandbox = Arc::new(sandbox.clone());
+            (max_requests, sandbox, self.pool.clone())
+        });
 
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let mut http = store.data_mut().http();
@@ -182,7 +214,10 @@ impl HandlerComponent {
             let _live = LiveInstance::new();
             let call = async move {
                 let instantiating = Instant::now();
-                let proxy = pre.instantiate_async(&mut store).await?;
+                let proxy = match warm_proxy {
+                    Some(proxy) => proxy,
+                    None => pre.instantiate_async(&mut store).await?,
+                };
                 let handling = Instant::now();
                 times.set_instantiate(instantiating, handling);
                 let handled = proxy
@@ -190,10 +225,26 @@ impl HandlerComponent {
                     .call_handle(&mut store, request, out)
                     .await;
                 times.set_guest(handling, Instant::now());
-                handled
+                handled.map(|()| (store, proxy))
             };
             match tokio::time::timeout_at(deadline.into(), call).await {
-                Ok(Ok(())) => Ok(()),
+                Ok(Ok((mut store, proxy))) => {
+                    // Only an instance that answered cleanly serves again.
+                    if let Some((max_requests, sandbox, pool)) = reuse
+                        && served + 1 < max_requests
+                        && store.data_mut().reusable()
+                    {
+                        pool.put(WarmInstance {
+                            store,
+                            proxy,
+                            served: served + 1,
+                            limits,
+                            sandbox,
+                            idle_since: Instant::now(),
+                        });
+                    }
+                    Ok(())
+                }
                 Ok(Err(error)) => Err(classify(error, timeout)),
                 Err(_elapsed) => Err(InvokeError::Timeout(timeout)),
             }
@@ -205,11 +256,17 @@ impl HandlerComponent {
             }
             Ok(Err(code)) => Err(InvokeError::ErrorResponse(code)),
             // The outparam was dropped unset: the task's outcome says why.
-            Err(_) => Err(task
-                .outcome()
-                .await
-                .err()
-                .unwrap_or(InvokeError::NoResponse)),
+            Err(_) => {
+                let error = task
+                    .outcome()
+                    .await
+                    .err()
+                    .unwrap_or(InvokeError::NoResponse);
+                if reused && matches!(error, InvokeError::NoResponse) {
+                    self.pool.refuse_reuse(&request_id);
+                }
+                Err(error)
+            }
         }
     }
 }

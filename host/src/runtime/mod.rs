@@ -24,6 +24,7 @@ mod idle_timeout;
 mod invoke;
 mod observe;
 mod outbound;
+mod reuse;
 mod state;
 mod trim;
 mod vetted_client;
@@ -60,6 +61,7 @@ where
 {
 }
 pub use observe::{CAPTURE_LIMIT, Observation, PhaseTimes};
+pub use reuse::{IDLE_LIFETIME, MAX_IDLE_INSTANCES};
 pub use state::{MemoryLimitExceeded, Sandbox};
 pub use trim::release_free_memory;
 

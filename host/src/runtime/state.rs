@@ -24,6 +24,8 @@ pub struct InvocationState {
     hooks: OutboundPolicy,
     pub(super) limiter: SandboxLimiter,
     pub(super) facts: InvocationFacts,
+    /// Where the guest's output is logged, unless it is observed.
+    log: Option<GuestLog>,
 }
 
 impl InvocationState {
@@ -38,13 +40,17 @@ impl InvocationState {
     ) -> Self {
         let mut builder = WasiCtx::builder();
         builder.envs(&sandbox.env);
-        match observation {
-            Some(observation) => builder
-                .stdout(observation.stdout.clone())
-                .stderr(observation.stderr.clone()),
+        let log = match observation {
+            Some(observation) => {
+                builder
+                    .stdout(observation.stdout.clone())
+                    .stderr(observation.stderr.clone());
+                None
+            }
             None => {
                 let (stdout, stderr) = GuestLog::pair(&facts.request_id, &facts.route);
-                builder.stdout(stdout).stderr(stderr)
+                builder.stdout(stdout.clone()).stderr(stderr);
+                Some(stdout)
             }
         };
         let wasi = builder.build();
@@ -60,7 +66,57 @@ impl InvocationState {
             },
             limiter: SandboxLimiter::new(limits),
             facts,
+            log,
         }
+    }
+
+    /// Whether the instance may serve another request once this one returned: its output
+    /// is logged (not observed), and the guest let go of every HTTP resource that keeps a
+    /// response or a connection busy (an unfinished response body, say). A request it
+    /// keeps (a JavaScript engine waiting for its collector) only loses its unread body,
+    /// so the client's connection is not held up by it. Other resources it keeps — a
+    /// `stdout` stream cached by its standard library — are its own state, as its memory is.
+    pub(super) fn reusable(&mut self) -> bool {
+        use wasmtime_wasi_http::p2::body::{
+            HostFutureTrailers, HostIncomingBody, HostOutgoingBody,
+        };
+        use wasmtime_wasi_http::p2::types::{
+            HostFutureIncomingResponse, HostIncomingRequest, HostIncomingResponse,
+            HostOutgoingRequest, HostOutgoingResponse, HostResponseOutparam,
+        };
+        let mut busy = self.log.is_none();
+        for entry in self.table.iter_mut() {
+            let entry: &mut dyn std::any::Any = entry;
+            if let Some(request) = entry.downcast_mut::<HostIncomingRequest>() {
+                request.body = None;
+                continue;
+            }
+            busy |= entry.is::<HostResponseOutparam>()
+                || entry.is::<HostOutgoingResponse>()
+                || entry.is::<HostOutgoingBody>()
+                || entry.is::<HostIncomingBody>()
+                || entry.is::<HostFutureTrailers>()
+                || entry.is::<HostOutgoingRequest>()
+                || entry.is::<HostIncomingResponse>()
+                || entry.is::<HostFutureIncomingResponse>();
+        }
+        if busy {
+            tracing::debug!(
+                request_id = %self.facts.request_id,
+                "instance not reused: its output was observed or it kept an HTTP resource"
+            );
+        }
+        !busy
+    }
+
+    /// Readies the state of an instance that served a request for the next one (`facts`):
+    /// the context, the trace parent of outbound calls and the output's log follow it.
+    pub(super) fn rebind(&mut self, facts: InvocationFacts) {
+        if let Some(log) = &self.log {
+            log.rebind(&facts.request_id, &facts.route);
+        }
+        self.hooks.traceparent = facts.traceparent.clone();
+        self.facts = facts;
     }
 }
 
@@ -87,6 +143,8 @@ pub(super) struct SandboxLimiter {
     used_bytes: usize,
     /// The last growth allowed (bytes before, after), undone if it then failed.
     last_growth: (usize, usize),
+    /// When the invocation must end: the epoch callback interrupts the guest then.
+    deadline: Instant,
 }
 
 /// Bytes a table element is counted as (a reference).
@@ -99,6 +157,7 @@ impl SandboxLimiter {
             limit_bytes: usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX),
             used_bytes: 0,
             last_growth: (0, 0),
+            deadline: Instant::now(),
         }
     }
 
@@ -221,18 +280,31 @@ pub(super) fn configure_store<T: 'static>(
 ) {
     store.limiter(move |state| limiter(state) as &mut dyn ResourceLimiter);
     store.set_hostcall_fuel(HOSTCALL_FUEL);
-    // With fuel metering on, every store needs fuel (a new one has none); without it this
-    // fails, harmlessly.
-    let _ = store.set_fuel(limits.fuel.unwrap_or(u64::MAX));
-    // A new Store's deadline is 0 ticks (it would trap at once): check every tick.
-    store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(move |_| {
-        Ok(if Instant::now() >= deadline {
+    store.epoch_deadline_callback(move |mut context| {
+        Ok(if Instant::now() >= limiter(context.data_mut()).deadline {
             UpdateDeadline::Interrupt
         } else {
             UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
         })
     });
+    rearm(store, limiter, limits, deadline);
+}
+
+/// Gives an invocation (the first of a store, or the next one of a reused instance) its
+/// fuel and `deadline`.
+pub(super) fn rearm<T: 'static>(
+    store: &mut Store<T>,
+    limiter: fn(&mut T) -> &mut SandboxLimiter,
+    limits: &InvocationLimits,
+    deadline: Instant,
+) {
+    limiter(store.data_mut()).deadline = deadline;
+    // With fuel metering on, every store needs fuel (a new one has none); without it this
+    // fails, harmlessly.
+    let _ = store.set_fuel(limits.fuel.unwrap_or(u64::MAX));
+    // Check the deadline every tick (a new Store's deadline is 0 ticks: it would trap at
+    // once).
+    store.set_epoch_deadline(1);
 }
 
 impl WasiView for InvocationState {
@@ -260,7 +332,7 @@ const MAX_RESOURCES: usize = 10_000;
 pub(super) const HOSTCALL_FUEL: usize = 16 << 20;
 
 /// What a module's instances get from their configuration.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sandbox {
     /// Environment variables.
     pub env: Vec<(String, String)>,

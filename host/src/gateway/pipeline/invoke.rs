@@ -51,6 +51,7 @@ pub(super) async fn run(
         observation: ctx.observation.clone(),
         times: ctx.times.clone(),
         admission: Box::new(admission),
+        reuse: route.reuse,
     };
     version
         .compiled

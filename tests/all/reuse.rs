@@ -1,0 +1,113 @@
+//! `isolation = "reuse"`: an instance that answered cleanly serves the next requests of its
+//! route, up to `max_reuse`; one that trapped is never reused; a fresh route stays fresh.
+//! The probe guest's `count` action answers how many requests its instance has seen.
+
+use std::time::Duration;
+
+use crate::support::{AdminClient, Gateway, guests};
+
+fn manifest() -> String {
+    format!(
+        "[[modules]]\nname = \"probe\"\npath = \"{}\"\n\n[[modules]]\nname = \"wagi\"\npath = \"{}\"\nexecutor = \"wagi\"\n\n\
+         [[routes]]\nmethod = \"GET\"\npath = \"/reused/{{action}}\"\nmodule = \"probe\"\nisolation = \"reuse\"\nmax_reuse = 3\n\n\
+         [[routes]]\nmethod = \"GET\"\npath = \"/warm/{{action}}\"\nmodule = \"probe\"\nisolation = \"reuse\"\n\n\
+         [[routes]]\nmethod = \"GET\"\npath = \"/fresh/{{action}}\"\nmodule = \"probe\"\n",
+        guests::PROBE,
+        guests::WAGI_PROBE,
+    )
+}
+
+/// The body of `GET path` (one request at a time, each after the previous instance went
+/// back to its pool).
+async fn count(gw: &Gateway, path: &str) -> String {
+    // The instance goes back to the pool just after the guest returns, which can be a
+    // moment after the client has the whole response.
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let response = gw.get(path).await;
+    assert_eq!(response.status(), 200, "{path}");
+    response.text().await.expect("body")
+}
+
+#[tokio::test]
+async fn a_reused_instance_serves_up_to_max_reuse_requests_and_never_after_a_trap() {
+    let gw = Gateway::start(&manifest());
+    let mut seen = Vec::new();
+    for _ in 0..7 {
+        seen.push(count(&gw, "/reused/count").await);
+    }
+    assert_eq!(seen, ["1", "2", "3", "1", "2", "3", "1"]);
+
+    // The instance that trapped is dropped: the next request starts over.
+    assert_eq!(count(&gw, "/reused/count").await, "2");
+    assert_eq!(gw.get("/reused/trap").await.status(), 502);
+    assert_eq!(count(&gw, "/reused/count").await, "1");
+
+    // Without `isolation`, every request gets a fresh instance.
+    for _ in 0..3 {
+        assert_eq!(count(&gw, "/fresh/count").await, "1");
+    }
+}
+
+#[tokio::test]
+async fn a_reused_instance_logs_each_request_under_its_own_id() {
+    let gw = Gateway::start(&manifest());
+    assert_eq!(count(&gw, "/warm/count").await, "1");
+    for id in ["reuse-first", "reuse-second"] {
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let response = gw
+            .get_with("/warm/chatter?lines=1", "x-request-id", id)
+            .await;
+        assert_eq!(response.status(), 200);
+    }
+    let line = gw.log_line("request_id=reuse-second");
+    assert!(line.contains("probe: chatter 0"), "{line}");
+    // One instance served them all.
+    assert_eq!(count(&gw, "/warm/count").await, "2");
+}
+
+#[tokio::test]
+async fn reuse_settings_are_checked() {
+    let gw = Gateway::start(&manifest());
+    let admin = AdminClient::new(&gw);
+    let route = |extra: serde_json::Value| {
+        let mut route = serde_json::json!({ "method": "GET", "path": "/x", "module": "probe" });
+        route
+            .as_object_mut()
+            .expect("object")
+            .extend(extra.as_object().expect("object").clone());
+        route
+    };
+    for (extra, problem) in [
+        (
+            serde_json::json!({ "max_reuse": 5 }),
+            "`max_reuse` applies to routes with `isolation = \\\"reuse\\\"`",
+        ),
+        (
+            serde_json::json!({ "isolation": "reuse", "max_reuse": 0 }),
+            "0 is out of range: 1 to 1000000 requests",
+        ),
+    ] {
+        let (status, body) = admin.put("/routes", route(extra)).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body.to_string().contains(problem), "{body}");
+    }
+    let (status, body) = admin
+        .put(
+            "/routes",
+            serde_json::json!({ "method": "GET", "path": "/x", "module": "wagi", "isolation": "reuse" }),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.to_string()
+            .contains("version 1 of `wagi` is a WAGI command"),
+        "{body}"
+    );
+    let (status, _) = admin
+        .put(
+            "/routes",
+            route(serde_json::json!({ "isolation": "fresh" })),
+        )
+        .await;
+    assert_eq!(status, 200);
+}
