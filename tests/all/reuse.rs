@@ -11,9 +11,12 @@ fn manifest() -> String {
         "[[modules]]\nname = \"probe\"\npath = \"{}\"\n\n[[modules]]\nname = \"wagi\"\npath = \"{}\"\nexecutor = \"wagi\"\n\n\
          [[routes]]\nmethod = \"GET\"\npath = \"/reused/{{action}}\"\nmodule = \"probe\"\nisolation = \"reuse\"\nmax_reuse = 3\n\n\
          [[routes]]\nmethod = \"GET\"\npath = \"/warm/{{action}}\"\nmodule = \"probe\"\nisolation = \"reuse\"\n\n\
-         [[routes]]\nmethod = \"GET\"\npath = \"/fresh/{{action}}\"\nmodule = \"probe\"\n",
+         [[routes]]\nmethod = \"GET\"\npath = \"/fresh/{{action}}\"\nmodule = \"probe\"\n\n\
+         [[modules]]\nname = \"plain\"\npath = \"{}\"\n\n\
+         [[routes]]\nmethod = \"GET\"\npath = \"/plain/{{what}}\"\nmodule = \"plain\"\nisolation = \"reuse\"\n",
         guests::PROBE,
         guests::WAGI_PROBE,
+        guests::PLAIN_STREAM,
     )
 }
 
@@ -110,4 +113,22 @@ async fn reuse_settings_are_checked() {
         )
         .await;
     assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn a_module_that_cannot_answer_twice_is_served_fresh_after_its_first_reuse_fails() {
+    let gw = Gateway::start(&manifest());
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        statuses.push(gw.get("/plain/answers-once").await.status().as_u16());
+    }
+    // The first reuse fails; from then on every request has an instance of its own.
+    assert_eq!(statuses, [200, 502, 200, 200, 200]);
+    let warning = gw.log_line("cannot serve two requests from one instance");
+    assert_eq!(
+        gw.stderr().matches("cannot serve two requests").count(),
+        1,
+        "{warning}"
+    );
 }

@@ -10,7 +10,7 @@ use wasm_encoder::{
     ValType,
 };
 
-use crate::support::{Gateway, header, read_json};
+use crate::support::{Gateway, guests, header, module, read_json, route};
 
 /// A WAGI module answering `big` whose code takes seconds to compile: `functions`
 /// functions of `instructions` arithmetic steps each, besides `_start`.
@@ -102,51 +102,36 @@ fn slow_to_compile_module(functions: u32, steps: u32) -> Vec<u8> {
     module.finish()
 }
 
+/// The first answer to `GET path` that is not a 503, asked every 20 ms until `deadline`.
+async fn first_answer_but_503(gw: &Gateway, path: &str, deadline: Instant) -> reqwest::Response {
+    loop {
+        let response = gw.get(path).await;
+        if response.status() != 503 {
+            return response;
+        }
+        assert!(Instant::now() < deadline, "{path} was never served");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn routes_serve_while_another_module_compiles_and_theirs_wait_with_retry_after() {
     let dir = tempfile::tempdir().expect("tempdir");
     let big = dir.path().join("big.wasm");
     std::fs::write(&big, slow_to_compile_module(1_000, 1_000)).expect("write big.wasm");
-    let manifest = format!(
-        r#"
-[[modules]]
-name = "hello"
-path = "{hello}"
-
-[[modules]]
-name = "big"
-path = "{big}"
-executor = "wagi"
-
-[[routes]]
-method = "GET"
-path = "/hello/{{name}}"
-module = "hello"
-
-[[routes]]
-method = "GET"
-path = "/big"
-module = "big"
-"#,
-        hello = wasmgate_test_artifacts::HELLO,
-        big = big.display(),
-    );
+    let manifest = [
+        module("hello", guests::HELLO, ""),
+        module("big", &big.display().to_string(), "executor = \"wagi\""),
+        route("GET", "/hello/{name}", "hello", ""),
+        route("GET", "/big", "big", ""),
+    ]
+    .concat();
     let gw = Gateway::start_listening(&manifest);
     let started = Instant::now();
 
     // The small module is in first (most likely before the gateway listens); until then its
     // route waits like the other.
-    let hello = loop {
-        let response = gw.get("/hello/ada").await;
-        if response.status() != 503 {
-            break response;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "hello never served"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let hello = first_answer_but_503(&gw, "/hello/ada", started + Duration::from_secs(60)).await;
     assert_eq!(hello.status(), 200);
     assert_eq!(hello.text().await.expect("body"), "Hello, ada!");
 
@@ -170,17 +155,7 @@ module = "big"
     // A path that is no route stays 404.
     assert_eq!(gw.get("/nothing").await.status(), 404);
 
-    let served = loop {
-        let response = gw.get("/big").await;
-        if response.status() != 503 {
-            break response;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "big never served"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let served = first_answer_but_503(&gw, "/big", started + Duration::from_secs(120)).await;
     assert_eq!(served.status(), 200);
     assert_eq!(served.text().await.expect("body"), "big\n");
     let readyz = reqwest::get(gw.admin_url("/readyz")).await.expect("readyz");

@@ -4,7 +4,9 @@
 //!
 //! Paths ending in `/partial-then-trap` or `/partial-then-spin` instead send the head and a
 //! few bytes, then trap or loop forever: a failure after the response has started.
-//! `/plain/huge-N` answers N MiB.
+//! `/plain/huge-N` answers N MiB. A path ending in `/answers-once` is answered by an
+//! instance's first call only; later calls return without a response, as a runtime that
+//! cannot be called twice (componentize-js's) does.
 
 use std::io::Write;
 
@@ -18,6 +20,12 @@ struct PlainStream;
 
 impl wasi::exports::http::incoming_handler::Guest for PlainStream {
     fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
+        static CALLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        let called_before = CALLED.swap(true, std::sync::atomic::Ordering::Relaxed);
+        let path = request.path_with_query().unwrap_or_default();
+        if called_before && path.ends_with("/answers-once") {
+            return;
+        }
         let headers = Fields::new();
         let _ = headers.append("content-type", b"application/octet-stream");
         let _ = headers.append("x-plain-component", b"yes");
@@ -28,7 +36,6 @@ impl wasi::exports::http::incoming_handler::Guest for PlainStream {
         // The head goes out first; the body follows as it streams in.
         ResponseOutparam::set(response_out, Ok(response));
 
-        let path = request.path_with_query().unwrap_or_default();
         if let Some(mb) = path.strip_prefix("/plain/huge-") {
             // A large body, written as fast as the client takes it.
             let mb: usize = mb.parse().unwrap_or(1);
