@@ -27,6 +27,7 @@ mod log_injection;
 mod metrics;
 mod proxies;
 mod reserved;
+mod restart;
 mod reuse;
 mod routing;
 mod sandbox;

@@ -143,6 +143,18 @@ fn warn_about_backtraces() {
 }
 
 pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
+    // First, while this is the only thread that reads the environment: the listening
+    // sockets a service manager handed over (`LISTEN_FDS`), in order gateway, admin API,
+    // metrics; they take the place of the addresses given.
+    let mut inherited = listenfd::ListenFd::from_env();
+    let mut take_inherited = |index: usize, what: &str| {
+        inherited
+            .take_tcp_listener(index)
+            .with_context(|| format!("the {what} socket handed over (LISTEN_FDS) is not TCP"))
+    };
+    let inherited_gateway = take_inherited(0, "gateway")?;
+    let inherited_admin = take_inherited(1, "admin API")?;
+    let inherited_metrics = take_inherited(2, "metrics")?;
     // Checked first: a bad certificate fails before any module compiles.
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(certificate), Some(key)) => Some(tls_server_config(certificate, key)?),
@@ -203,7 +215,7 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
         name: "gateway",
     };
     gateway.set_compiling(&waiting);
-    let server = Server::bind(gateway.clone(), &options)
+    let server = Server::bind_or_inherit(gateway.clone(), inherited_gateway, &options)
         .with_context(|| format!("cannot listen on {}", options.listen))?;
 
     let (token, token_source) =
@@ -233,25 +245,26 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
     if let Some(error) = compiling.wait_briefly(START_UP_GRACE) {
         return Err(error);
     }
-    let admin_server = Server::bind(admin, &admin_options)
+    let admin_server = Server::bind_or_inherit(admin, inherited_admin, &admin_options)
         .with_context(|| format!("cannot listen on {} (admin API)", args.admin_listen))?;
-    let metrics_server = match args.metrics_listen {
-        Some(listen) => {
+    let metrics_server = match (args.metrics_listen, inherited_metrics) {
+        (None, None) => None,
+        (listen, inherited) => {
             let options = ServerOptions {
-                listen,
+                // An inherited socket has its own address.
+                listen: listen.unwrap_or(args.admin_listen),
                 name: "metrics",
                 ..admin_options.clone()
             };
             Some(
-                Server::bind(Arc::new(admin::MetricsOnly), &options)
-                    .with_context(|| format!("cannot listen on {listen} (metrics)"))?,
+                Server::bind_or_inherit(Arc::new(admin::MetricsOnly), inherited, &options)
+                    .with_context(|| format!("cannot listen on {} (metrics)", options.listen))?,
             )
         }
-        None => None,
     };
-    if !args.admin_listen.ip().is_loopback() {
+    if !admin_server.local_addr().ip().is_loopback() {
         tracing::warn!(
-            admin_listen = %args.admin_listen,
+            admin_listen = %admin_server.local_addr(),
             "the admin API is plain HTTP: its bearer token crosses the network in clear; \
              keep it on loopback or put it behind a TLS proxy"
         );

@@ -160,6 +160,45 @@ impl<H: HttpService> Server<H> {
         })
     }
 
+    /// A server on a listening socket handed over by the service manager (systemd's
+    /// `LISTEN_FDS`): every worker accepts on it (the kernel hands each connection to one),
+    /// and it stays open in the manager while this process restarts.
+    pub fn from_listener(
+        handler: Arc<H>,
+        listener: std::net::TcpListener,
+        options: &ServerOptions,
+    ) -> io::Result<Self> {
+        let workers = match options.workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        listener.set_nonblocking(true)?;
+        let local_addr = listener.local_addr()?;
+        let mut listeners = Vec::with_capacity(workers);
+        for _ in 1..workers {
+            listeners.push(listener.try_clone()?);
+        }
+        listeners.push(listener);
+        Ok(Server {
+            handler,
+            listeners,
+            local_addr,
+            options: options.clone(),
+        })
+    }
+
+    /// [`Server::from_listener`] with `inherited` when there is one, else [`Server::bind`].
+    pub fn bind_or_inherit(
+        handler: Arc<H>,
+        inherited: Option<std::net::TcpListener>,
+        options: &ServerOptions,
+    ) -> io::Result<Self> {
+        match inherited {
+            Some(listener) => Self::from_listener(handler, listener, options),
+            None => Self::bind(handler, options),
+        }
+    }
+
     /// The address the server listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
@@ -248,6 +287,9 @@ fn claim_address(addr: SocketAddr) -> io::Result<SocketAddr> {
         .as_socket()
         .ok_or_else(|| io::Error::other("bound a non-IP address"))
 }
+
+/// How long connections open at shutdown may still send a request before idle ones close.
+const FIRST_REQUEST_LINGER: Duration = Duration::from_millis(100);
 
 fn reuseport_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
@@ -358,6 +400,12 @@ async fn serve<H: HttpService>(
     }
 
     drop(listener);
+    // A connection accepted just before the stop has not had its request read yet, and
+    // hyper's graceful shutdown closes such a connection at once: give the requests already
+    // on their way a moment to arrive, so a restart on a handed-over socket drops none.
+    if graceful.count() > 0 {
+        tokio::time::sleep(FIRST_REQUEST_LINGER).await;
+    }
     let in_flight = graceful.count();
     if in_flight > 0 {
         tracing::info!(connections = in_flight, "waiting for open connections");
