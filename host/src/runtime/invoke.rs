@@ -19,9 +19,10 @@ use super::GuestBody;
 use super::context::InvocationFacts;
 use super::guest_task::{GuardedBody, GuestTask};
 use super::handler::{Handler, HandlerComponent};
+use super::limiter::{MemoryLimitExceeded, rearm};
 use super::observe::{LiveInstance, Observation, PhaseTimes};
 use super::reuse::WarmInstance;
-use super::state::{MemoryLimitExceeded, Sandbox, new_store, rearm};
+use super::state::{Sandbox, new_store};
 use crate::config::limits::InvocationLimits;
 
 /// Why an invocation produced no response.

@@ -22,6 +22,7 @@ mod guest_task;
 mod handler;
 mod idle_timeout;
 mod invoke;
+mod limiter;
 mod observe;
 mod outbound;
 mod reuse;
@@ -60,9 +61,10 @@ where
     B::Error: Into<wasmtime_wasi_http::Error>,
 {
 }
+pub use limiter::MemoryLimitExceeded;
 pub use observe::{CAPTURE_LIMIT, Observation, PhaseTimes};
 pub use reuse::{IDLE_LIFETIME, MAX_IDLE_INSTANCES};
-pub use state::{MemoryLimitExceeded, Sandbox};
+pub use state::Sandbox;
 pub use trim::release_free_memory;
 
 use crate::config::Executor;

@@ -22,8 +22,8 @@ use super::cgi::{CgiRequest, parse_response};
 use super::guest_log::GuestLog;
 use super::handler::LoadError;
 use super::invoke::{Invocation, InvokeError, InvokeResult, classify, deadline_after};
+use super::limiter::{SandboxLimiter, configure_store};
 use super::observe::LiveInstance;
-use super::state::{SandboxLimiter, configure_store};
 
 /// Most bytes a WAGI module may write to stdout (headers and body), all held in memory
 /// until it exits; a module writing more fails with a 502. Lambda's limit for a buffered
