@@ -132,3 +132,40 @@ async fn a_module_that_cannot_answer_twice_is_served_fresh_after_its_first_reuse
         "{warning}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_instances_never_take_the_slots_fresh_requests_need() {
+    // Four instance slots: idle reusable instances may keep two of them.
+    let manifest = format!(
+        "{}\n[[modules]]\nname = \"hello\"\npath = \"{}\"\n\n[[routes]]\nmethod = \"GET\"\npath = \"/hello/{{name}}\"\nmodule = \"hello\"\n",
+        manifest(),
+        guests::HELLO
+    );
+    let gw = Gateway::start_with_args(
+        &manifest,
+        &["--listen", "127.0.0.1:0", "--max-instances", "4"],
+    );
+    let sleepers: Vec<_> = (0..4)
+        .map(|_| {
+            tokio::spawn(
+                crate::support::client()
+                    .get(gw.url("/warm/sleep?ms=300"))
+                    .send(),
+            )
+        })
+        .collect();
+    for sleeper in sleepers {
+        let response = sleeper.await.expect("join").expect("send");
+        assert_eq!(response.status(), 200);
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Four instances served and two went back to the pool: two slots are free.
+    let (first, second) = tokio::join!(gw.get("/hello/a"), gw.get("/hello/b"));
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (200, 200)
+    );
+    // And the pool still serves.
+    assert_eq!(count(&gw, "/warm/count").await, "1");
+    assert_eq!(count(&gw, "/warm/count").await, "2");
+}

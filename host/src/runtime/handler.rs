@@ -7,7 +7,7 @@ use std::sync::Arc;
 use wasmtime::component::{Component, Linker};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
-use super::reuse::InstancePool;
+use super::reuse::{IdleBudget, InstancePool};
 
 use super::authorizer::{AuthorizerComponent, AuthorizerPre};
 use super::state::InvocationState;
@@ -36,6 +36,8 @@ pub enum Handler {
 pub(super) struct Linkers {
     pub component: Linker<InvocationState>,
     pub wagi: wasmtime::Linker<WagiState>,
+    /// The idle reusable instances all versions may keep, together.
+    pub idle: Arc<IdleBudget>,
 }
 
 /// What a compiled module is for.
@@ -237,7 +239,7 @@ impl CompiledModule {
             (_, Executor::Component) => {
                 let component = Component::new(linkers.component.engine(), bytes)
                     .map_err(|e| invalid(&origin, e))?;
-                Self::link(&linkers.component, origin, component)
+                Self::link(linkers, origin, component)
             }
             (_, Executor::Wagi) => {
                 let module = wasmtime::Module::new(linkers.wagi.engine(), bytes)
@@ -253,10 +255,11 @@ impl CompiledModule {
 
     /// Links an already compiled component.
     pub(super) fn link(
-        linker: &Linker<InvocationState>,
+        linkers: &Linkers,
         origin: String,
         component: Component,
     ) -> Result<Self, LoadError> {
+        let linker = &linkers.component;
         let instance_pre = linker.instantiate_pre(&component).map_err(|e| {
             let engine = linker.engine();
             let foreign: Vec<String> = component
@@ -274,7 +277,7 @@ impl CompiledModule {
                     HandlerComponent {
                         pre,
                         component,
-                        pool: Arc::default(),
+                        pool: Arc::new(InstancePool::new(linkers.idle.clone())),
                     },
                 )));
             }

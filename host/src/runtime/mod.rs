@@ -135,6 +135,11 @@ impl Runtime {
             linkers: Linkers {
                 component: linker,
                 wagi,
+                // Idle reusable instances never hold more than half the instance slots:
+                // fresh requests always find room.
+                idle: std::sync::Arc::new(reuse::IdleBudget::new(
+                    options.max_instances.max(1) as usize / 2,
+                )),
             },
             fuel_metering: options.fuel_metering,
             max_instances: options.max_instances.max(1),
@@ -194,7 +199,7 @@ impl Runtime {
         })?;
         match loaded {
             Precompiled::Component(component) => {
-                CompiledModule::link(&self.linkers.component, origin.to_owned(), component)
+                CompiledModule::link(&self.linkers, origin.to_owned(), component)
             }
             Precompiled::Module(module) => Ok(CompiledModule::Handler(Handler::Wagi(
                 WagiHandler::link(&self.linkers.wagi, origin.to_owned(), module)?,

@@ -7,7 +7,7 @@
 //! instance that trapped, ran out of time or fuel, or left resources behind is never
 //! reused; a request that is observed (`POST /invoke`) always gets a fresh one.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,11 +25,46 @@ pub const MAX_IDLE_INSTANCES: usize = 8;
 /// How long an idle instance is kept: one older is dropped instead of serving.
 pub const IDLE_LIFETIME: Duration = Duration::from_secs(300);
 
+/// How many idle instances all versions' pools may keep together (half of
+/// `--max-instances`), and how many they keep now.
+pub(super) struct IdleBudget {
+    max: usize,
+    now: AtomicUsize,
+}
+
+impl IdleBudget {
+    pub(super) fn new(max: usize) -> Self {
+        IdleBudget {
+            max,
+            now: AtomicUsize::new(0),
+        }
+    }
+
+    /// A place for one more idle instance, if the budget has one.
+    fn reserve(self: &Arc<Self>) -> Option<IdleSlot> {
+        self.now
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |now| {
+                (now < self.max).then_some(now + 1)
+            })
+            .ok()?;
+        Some(IdleSlot(self.clone()))
+    }
+}
+
+/// One idle instance's place in the [`IdleBudget`], given back when dropped.
+struct IdleSlot(Arc<IdleBudget>);
+
+impl Drop for IdleSlot {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// The idle instances of one handler version (kept with its compiled code, so across
 /// route rebuilds), most recently used last.
-#[derive(Default)]
 pub struct InstancePool {
-    idle: Mutex<Vec<WarmInstance>>,
+    idle: Mutex<Vec<(WarmInstance, IdleSlot)>>,
+    budget: Arc<IdleBudget>,
     /// Set when a reused instance returned without a response where a fresh one had
     /// answered: the module cannot be called twice (componentize-js's JavaScript runtime,
     /// say), so its instances are not reused any more.
@@ -51,6 +86,14 @@ pub(super) struct WarmInstance {
 }
 
 impl InstancePool {
+    pub(super) fn new(budget: Arc<IdleBudget>) -> Self {
+        InstancePool {
+            idle: Mutex::default(),
+            budget,
+            refused: AtomicBool::new(false),
+        }
+    }
+
     /// The most recently used idle instance made with `limits` and `sandbox`, if any;
     /// instances idle for longer than [`IDLE_LIFETIME`] are dropped on the way.
     pub(super) fn take(
@@ -62,23 +105,41 @@ impl InstancePool {
             return None;
         }
         let mut idle = self.lock();
-        idle.retain(|warm| warm.idle_since.elapsed() < IDLE_LIFETIME);
+        idle.retain(|(warm, _)| warm.idle_since.elapsed() < IDLE_LIFETIME);
         let position = idle
             .iter()
-            .rposition(|warm| warm.limits == *limits && *warm.sandbox == *sandbox)?;
-        Some(idle.remove(position))
+            .rposition(|(warm, _)| warm.limits == *limits && *warm.sandbox == *sandbox)?;
+        Some(idle.remove(position).0)
     }
 
-    /// Keeps an instance that served a request cleanly; when the pool is full, the one
-    /// idle longest makes room (it is dropped after the lock is released).
+    /// Keeps an instance that served a request cleanly; when the pool, or the budget of
+    /// all pools, is full, this pool's instance idle longest makes room (dropped after the
+    /// lock is released); with none, `warm` is dropped.
     pub(super) fn put(&self, mut warm: WarmInstance) {
         if self.refused.load(Ordering::Relaxed) {
             return;
         }
         warm.idle_since = Instant::now();
         let mut idle = self.lock();
-        let evicted = (idle.len() >= MAX_IDLE_INSTANCES).then(|| idle.remove(0));
-        idle.push(warm);
+        let mut evicted = None;
+        // Room in this pool, and a place in the budget: the place of the instance this pool
+        // drops for room, a new one, or else that of its instance idle longest.
+        let slot = if idle.len() >= MAX_IDLE_INSTANCES {
+            let (oldest, slot) = idle.remove(0);
+            evicted = Some(oldest);
+            Some(slot)
+        } else {
+            self.budget.reserve().or_else(|| {
+                (!idle.is_empty()).then(|| {
+                    let (oldest, slot) = idle.remove(0);
+                    evicted = Some(oldest);
+                    slot
+                })
+            })
+        };
+        if let Some(slot) = slot {
+            idle.push((warm, slot));
+        }
         drop(idle);
         drop(evicted);
     }
@@ -99,7 +160,7 @@ impl InstancePool {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<WarmInstance>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(WarmInstance, IdleSlot)>> {
         self.idle.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
