@@ -11,6 +11,7 @@ mod bodies;
 mod cli;
 mod cli_client;
 mod client_state;
+mod cluster;
 mod dashboard;
 mod data_dir;
 mod default_manifest;

@@ -23,6 +23,7 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 
 mod other_languages;
+mod servers;
 
 /// The folders whose workspace members are test guests.
 const GUEST_FOLDERS: [&str; 2] = ["examples", "tests/guests"];
@@ -87,6 +88,7 @@ fn main() {
         .expect("write to a String");
     }
     other_languages::build_all(&root, &out_dir, &mut code);
+    servers::write_macros(&mut code);
     let generated = out_dir.join("guests.rs");
     fs::write(&generated, code).unwrap_or_else(|e| panic!("write {}: {e}", generated.display()));
 

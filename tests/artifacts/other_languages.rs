@@ -12,7 +12,7 @@ use std::process::Command;
 
 /// Set (by `.ci/run`) when every example toolchain must be present: a missing one fails
 /// the build instead of ignoring the tests that need it.
-const REQUIRE_TOOLCHAINS: &str = "WASMGATE_REQUIRE_TOOLCHAINS";
+pub(crate) const REQUIRE_TOOLCHAINS: &str = "WASMGATE_REQUIRE_TOOLCHAINS";
 
 /// One example built by another language's toolchain.
 struct Example {

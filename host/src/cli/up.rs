@@ -13,7 +13,7 @@ use super::background_compile;
 use crate::admin::{self, Admin};
 use crate::gateway::{Gateway, GatewayOptions};
 use crate::manifest::Manifest;
-use crate::registry::{ApplyError, FileStore, Registry};
+use crate::registry::{ApplyError, FileStore, RedisStore, Registry, RegistryStore};
 use crate::runtime::{EngineOptions, Runtime};
 use crate::server::{Server, ServerOptions, ShutdownSignal, tls_server_config};
 
@@ -120,6 +120,18 @@ pub(super) struct UpArgs {
     #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
     metrics: bool,
 
+    /// Share the registry (and rate limits) with every gateway node given the same Redis:
+    /// `redis://[user:password@]host:port[/db]`, `rediss://…` for TLS, or
+    /// `redis+unix:///path`; in place of the manifest's `[store] url`. The data dir still
+    /// keeps this node's compiled code.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "WASMGATE_STORE",
+        hide_env_values = true
+    )]
+    store: Option<String>,
+
     /// Also serve `GET /metrics` on this address, without the admin token (for scrapers on
     /// a private network); the admin API serves it with the token either way.
     #[arg(long, value_name = "ADDR")]
@@ -174,13 +186,30 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
         max_instances: args.max_instances,
         fuel_metering: args.fuel_metering,
     })?);
-    let store = FileStore::open(&args.data_dir)
-        .with_context(|| format!("cannot use the data dir {}", args.data_dir.display()))?;
+    let store_url = args.store.as_ref().or(manifest.store.url.as_ref());
+    let (store, feed): (Box<dyn RegistryStore>, _) = match store_url {
+        Some(url) => {
+            let store = RedisStore::open(url, &args.data_dir)
+                .context("cannot use the shared store (--store)")?;
+            tracing::info!(server = store.server(), "registry shared through Redis");
+            let feed = store.feed();
+            (Box::new(store), Some(feed))
+        }
+        None => {
+            let store = FileStore::open(&args.data_dir)
+                .with_context(|| format!("cannot use the data dir {}", args.data_dir.display()))?;
+            (Box::new(store), None)
+        }
+    };
     let registry = Arc::new(Registry::open(
         runtime,
-        Box::new(store),
+        store,
         Duration::from_millis(args.compile_timeout_ms),
     )?);
+    if let Some(feed) = feed {
+        crate::registry::follow(&registry, feed)
+            .context("cannot start following the shared registry")?;
+    }
     // The modules that need compiling compile once the gateway serves the others.
     let (to_compile, waiting) = background_compile::apply_ready_part(&registry, &manifest)
         .map_err(|error| {

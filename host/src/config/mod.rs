@@ -18,6 +18,7 @@ mod protection;
 mod proxies;
 mod route;
 mod setting;
+mod store;
 mod throttle;
 
 pub use authorizer::{
@@ -34,6 +35,7 @@ pub use protection::{ClientKey, ConcurrencySpec, Protection};
 pub use proxies::TrustedProxies;
 pub use route::{ClientThrottleConfig, Isolation, MAX_REUSE, RouteConfig, RouteSpec};
 pub use setting::Setting;
+pub use store::StoreConfig;
 pub use throttle::ThrottleConfig;
 
 /// The address the gateway listens on when neither the manifest nor `--listen` says.

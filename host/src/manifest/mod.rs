@@ -35,7 +35,7 @@ pub use error::ManifestError;
 
 pub use crate::config::DEFAULT_LISTEN;
 use crate::config::{
-    AuthorizerConfig, Executor, ModuleConfig, ModuleName, RouteConfig, ThrottleConfig,
+    AuthorizerConfig, Executor, ModuleConfig, ModuleName, RouteConfig, StoreConfig, ThrottleConfig,
     TrustedProxies,
 };
 
@@ -56,6 +56,8 @@ pub struct Manifest {
     pub routes: Vec<RouteConfig>,
     /// `[[authorizers]]` as written, in file order (each one valid).
     pub authorizers: Vec<AuthorizerConfig>,
+    /// `[store]`: the store several gateway nodes share, if any.
+    pub store: StoreConfig,
 }
 
 /// A module to load: a `.wasm` component on disk.

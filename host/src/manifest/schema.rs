@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use serde::Deserialize;
 
-use crate::config::{AuthorizerConfig, Executor, RouteConfig, ThrottleConfig};
+use crate::config::{AuthorizerConfig, Executor, RouteConfig, StoreConfig, ThrottleConfig};
 
 /// The whole file.
 #[derive(Debug, Default, Deserialize)]
@@ -20,6 +20,8 @@ pub(super) struct ManifestFile {
     pub routes: Vec<RouteConfig>,
     #[serde(default)]
     pub authorizers: Vec<AuthorizerConfig>,
+    #[serde(default)]
+    pub store: StoreConfig,
 }
 
 /// `[gateway]`

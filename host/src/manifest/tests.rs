@@ -202,3 +202,21 @@ fn missing_file_is_a_read_error() {
         "cannot read manifest /definitely/not/here.toml: No such file or directory (os error 2)"
     );
 }
+
+#[test]
+fn the_store_section_names_a_redis_url() {
+    let dir = folder();
+    let manifest =
+        parse(dir.path(), "[store]\nurl = \"redis://10.0.0.5:6379/2\"\n").expect("valid");
+    assert_eq!(
+        manifest.store.url.as_deref(),
+        Some("redis://10.0.0.5:6379/2")
+    );
+    let error = error_text("[store]\nurl = \"http://10.0.0.5\"\n");
+    assert!(
+        error.contains("store.url") && error.contains("redis://"),
+        "{error}"
+    );
+    let error = error_text("[store]\nhost = \"x\"\n");
+    assert!(error.contains("unknown field `host`"), "{error}");
+}

@@ -87,6 +87,9 @@ pub(super) fn validate(
     {
         problem("gateway.throttle".into(), message);
     }
+    if let Err(message) = file.store.validate() {
+        problem("store.url".into(), message);
+    }
     let mut authorizer_names = HashSet::new();
     let mut authorizers = file.authorizers;
     for entry in &mut authorizers {
@@ -127,5 +130,6 @@ pub(super) fn validate(
         modules,
         routes,
         authorizers,
+        store: file.store,
     })
 }

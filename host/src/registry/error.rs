@@ -31,6 +31,10 @@ pub enum RegistryError {
     /// The data dir could not be read or written.
     #[error("storage: {0}")]
     Storage(String),
+    /// The store the gateway nodes share cannot be reached, or another node's change did
+    /// not finish in time: nothing was changed, and retrying later may succeed.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl RegistryError {
@@ -42,6 +46,7 @@ impl RegistryError {
             RegistryError::NotFound(_) => StatusCode::NOT_FOUND,
             RegistryError::Conflict(_) => StatusCode::CONFLICT,
             RegistryError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            RegistryError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }

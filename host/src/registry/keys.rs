@@ -17,7 +17,7 @@ pub struct NewKey {
     pub secret: String,
 }
 
-fn random_hex(bytes: usize) -> Result<String, RegistryError> {
+pub(super) fn random_hex(bytes: usize) -> Result<String, RegistryError> {
     let mut random = vec![0u8; bytes];
     getrandom::fill(&mut random).map_err(|e| RegistryError::Storage(e.to_string()))?;
     Ok(hex::encode(random))

@@ -108,7 +108,7 @@ impl Registry {
         let mut waiting = Vec::new();
         let mut waiting_authorizers = HashSet::new();
 
-        let mut state = self.lock();
+        let mut state = self.lock_for_change()?;
         let mut next = state.clone();
         for module in &manifest.modules {
             if let Some(record) = next.modules.get_mut(module.name.as_str()) {
@@ -216,7 +216,7 @@ impl Registry {
             }
             .into());
         }
-        if next != *state {
+        if next != **state {
             *self.route_index_lock() = None;
             self.commit(&mut state, next)?;
         }

@@ -14,8 +14,10 @@ mod keys;
 mod manifest;
 mod model;
 mod modules;
+mod redis_store;
 mod routes;
 mod store;
+mod sync;
 #[cfg(test)]
 mod tests;
 
@@ -31,7 +33,9 @@ pub use model::{
     ModuleRecord, NativeRecord, QuotaUsed, RegistryState, RouteEntry, RouteRecord, RouteSource,
     SavedQuotaUsage, VersionRecord, route_id,
 };
+pub use redis_store::{ChangeFeed, RedisStore};
 pub use store::{FileStore, RegistryStore, sha256_hex};
+pub use sync::{FOLLOW_INTERVAL, follow};
 
 pub(crate) use fs::{check_private, write_atomic_with_mode};
 
@@ -134,6 +138,14 @@ impl Registry {
         **state = next;
         crate::telemetry::metrics().registry_changes.inc();
         self.forget_unused_code(state);
+        self.notify(state);
+        // Code the listeners had compiled (for routes that now use another version).
+        self.record_native_code_locked(state);
+        Ok(())
+    }
+
+    /// Tells the listeners about the new `state`.
+    fn notify(&self, state: &RegistryState) {
         for listener in self
             .listeners
             .lock()
@@ -142,9 +154,6 @@ impl Registry {
         {
             listener(state);
         }
-        // Code the listeners had compiled (for routes that now use another version).
-        self.record_native_code_locked(state);
-        Ok(())
     }
 
     /// Makes a change: `edit` changes a copy of the state, which is then committed. An error
@@ -153,7 +162,7 @@ impl Registry {
         &self,
         edit: impl FnOnce(&mut RegistryState) -> Result<T, RegistryError>,
     ) -> Result<T, RegistryError> {
-        let mut state = self.lock();
+        let mut state = self.lock_for_change()?;
         let mut next = state.clone();
         let outcome = edit(&mut next)?;
         self.commit(&mut state, next)?;

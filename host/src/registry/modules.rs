@@ -70,7 +70,7 @@ impl Registry {
             None => self.compile_and_store(origin, &sha256, &bytes, executor)?,
         };
 
-        let mut state = self.lock();
+        let mut state = self.lock_for_change()?;
         // Under the state lock, as `commit` evicts what no version references.
         self.modules_lock().insert(sha256.clone(), handler);
         let mut next = state.clone();

@@ -22,7 +22,7 @@ impl Registry {
     pub fn put_route(&self, config: RouteConfig) -> Result<RouteRecord, RegistryError> {
         let record = RouteRecord::new(config, RouteSource::Api).map_err(invalid)?;
         let spec = record.spec();
-        let mut state = self.lock();
+        let mut state = self.lock_for_change()?;
         let mut next = state.clone();
         self.check_kind(&next, &spec.target, ModuleKind::Handler)?;
         check_route_authorizer(&next, spec)?;

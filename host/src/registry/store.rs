@@ -1,5 +1,6 @@
 //! Where the registry lives: the [`RegistryStore`] interface, and [`FileStore`], its data-dir
-//! implementation. A shared backend for several gateway nodes implements the same trait.
+//! implementation. The registry several gateway nodes share (`super::redis_store`) implements the
+//! same trait.
 //!
 //! Data-dir layout:
 //!
@@ -50,6 +51,32 @@ pub trait RegistryStore: Send + Sync {
     fn load_quota_usage(&self) -> Result<SavedQuotaUsage, RegistryError>;
     /// Replaces the saved quota usage.
     fn save_quota_usage(&self, usage: &SavedQuotaUsage) -> Result<(), RegistryError>;
+
+    /// Whether other gateway nodes share this store: then changes are serialised across
+    /// them ([`RegistryStore::begin_change`]) and each node follows the others' changes.
+    fn is_shared(&self) -> bool {
+        false
+    }
+    /// Waits for the right to change the registry, held by one node at a time until
+    /// [`RegistryStore::end_change`] with the token returned (`None`: nothing to hold).
+    fn begin_change(&self) -> Result<Option<String>, RegistryError> {
+        Ok(None)
+    }
+    /// Gives up the right to change the registry.
+    fn end_change(&self, _token: String) {}
+    /// Whether the stored registry differs from the one this node last loaded or saved.
+    fn changed_elsewhere(&self) -> Result<bool, RegistryError> {
+        Ok(false)
+    }
+    /// Stores `state` (and the bytes of its modules) in a store that lost it.
+    fn restore(&self, state: &RegistryState) -> Result<(), RegistryError> {
+        self.save_state(state)
+    }
+    /// The stored registry, without taking it as what this node's changes start from
+    /// (to prepare for it before [`RegistryStore::load_state`]).
+    fn peek_state(&self) -> Result<Option<RegistryState>, RegistryError> {
+        self.load_state()
+    }
 }
 
 /// Hex sha256 of `bytes`.

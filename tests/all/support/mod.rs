@@ -6,6 +6,7 @@ mod http;
 mod jwks;
 mod manifests;
 mod otlp;
+mod redis;
 
 pub use admin::AdminClient;
 pub use gateway::{Gateway, binary, exclusive, run, write_manifest};
@@ -13,10 +14,11 @@ pub use http::{assert_error_detail, assert_message, echoed, header, read_json, r
 pub use jwks::JwksServer;
 pub use manifests::{authorizer, module, route, standard_manifest, tok_authorizer};
 pub use otlp::OtlpCollector;
+pub use redis::RedisServer;
 /// The guests, built by `tests/artifacts`: one path constant each (an `Option` for the
 /// examples in other languages, `None` where their toolchain is missing).
 pub use wasmgate_test_artifacts as guests;
-pub use wasmgate_test_artifacts::needs_examples;
+pub use wasmgate_test_artifacts::{needs_examples, needs_redis};
 
 /// The `.wasm` of an example in another language: a test using it is wrapped in
 /// [`needs_examples!`], which ignores it where the example could not be built.
