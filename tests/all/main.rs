@@ -33,6 +33,7 @@ mod reuse;
 mod routing;
 mod sandbox;
 mod scale;
+mod shared_limits;
 mod shutdown;
 mod smuggling;
 mod start_up;

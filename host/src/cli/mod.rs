@@ -8,6 +8,7 @@ mod commands;
 mod log_queue;
 mod log_writer;
 mod logs;
+mod store;
 mod top;
 mod up;
 

@@ -9,11 +9,11 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 
-use super::background_compile;
+use super::{background_compile, store};
 use crate::admin::{self, Admin};
 use crate::gateway::{Gateway, GatewayOptions};
 use crate::manifest::Manifest;
-use crate::registry::{ApplyError, FileStore, RedisStore, Registry, RegistryStore};
+use crate::registry::ApplyError;
 use crate::runtime::{EngineOptions, Runtime};
 use crate::server::{Server, ServerOptions, ShutdownSignal, tls_server_config};
 
@@ -186,30 +186,13 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
         max_instances: args.max_instances,
         fuel_metering: args.fuel_metering,
     })?);
-    let store_url = args.store.as_ref().or(manifest.store.url.as_ref());
-    let (store, feed): (Box<dyn RegistryStore>, _) = match store_url {
-        Some(url) => {
-            let store = RedisStore::open(url, &args.data_dir)
-                .context("cannot use the shared store (--store)")?;
-            tracing::info!(server = store.server(), "registry shared through Redis");
-            let feed = store.feed();
-            (Box::new(store), Some(feed))
-        }
-        None => {
-            let store = FileStore::open(&args.data_dir)
-                .with_context(|| format!("cannot use the data dir {}", args.data_dir.display()))?;
-            (Box::new(store), None)
-        }
-    };
-    let registry = Arc::new(Registry::open(
+    let store_url = args.store.as_deref().or(manifest.store.url.as_deref());
+    let registry = store::open_registry(
         runtime,
-        store,
+        store_url,
+        &args.data_dir,
         Duration::from_millis(args.compile_timeout_ms),
-    )?);
-    if let Some(feed) = feed {
-        crate::registry::follow(&registry, feed)
-            .context("cannot start following the shared registry")?;
-    }
+    )?;
     // The modules that need compiling compile once the gateway serves the others.
     let (to_compile, waiting) = background_compile::apply_ready_part(&registry, &manifest)
         .map_err(|error| {
@@ -220,6 +203,13 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
                     .context(format!("cannot serve {}", manifest.source.display())),
             }
         })?;
+    let shared_throttle = match store_url {
+        Some(url) => Some(store::start_shared_throttle(
+            url,
+            manifest.store.on_failure,
+        )?),
+        None => None,
+    };
     let gateway = Gateway::new(
         registry,
         GatewayOptions {
@@ -228,6 +218,7 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
             trusted_proxies: manifest.trusted_proxies.clone(),
             access_log: args.access_log,
             metrics: args.metrics,
+            shared_throttle,
         },
     )?;
 

@@ -35,7 +35,7 @@ pub use protection::{ClientKey, ConcurrencySpec, Protection};
 pub use proxies::TrustedProxies;
 pub use route::{ClientThrottleConfig, Isolation, MAX_REUSE, RouteConfig, RouteSpec};
 pub use setting::Setting;
-pub use store::StoreConfig;
+pub use store::{FailurePolicy, StoreConfig};
 pub use throttle::ThrottleConfig;
 
 /// The address the gateway listens on when neither the manifest nor `--listen` says.

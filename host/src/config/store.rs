@@ -1,4 +1,5 @@
-//! `[store]`: where the registry lives when several gateway nodes share it.
+//! `[store]`: where the registry lives when several gateway nodes share it, and what the
+//! shared rate limits do while that store cannot be reached.
 
 use serde::{Deserialize, Serialize};
 
@@ -11,6 +12,20 @@ pub struct StoreConfig {
     /// None: the data dir, for this node alone.
     #[serde(default)]
     pub url: Option<String>,
+    /// What rate limits do while the store cannot be reached.
+    #[serde(default)]
+    pub on_failure: FailurePolicy,
+}
+
+/// What a shared rate limit does while its store cannot be reached.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailurePolicy {
+    /// Requests go on unthrottled: the API's availability first.
+    #[default]
+    FailOpen,
+    /// Requests are refused with 503: the backends' protection first.
+    FailClosed,
 }
 
 impl StoreConfig {

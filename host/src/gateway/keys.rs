@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::rejection::{KeyRefusal, Rejection};
-use super::throttle::{KeyedBuckets, Verdict};
+use super::shared_throttle::SharedBucket;
+use super::throttle::{KeyedBuckets, Verdict, quota_tag};
 use crate::config::{PlanConfig, QuotaConfig, QuotaPeriod};
 use crate::registry::{QuotaUsed, RegistryState, sha256_hex};
 use crate::telemetry::metrics::{PlanLabels, metrics};
@@ -116,6 +117,15 @@ impl KeyEntry {
         } else {
             Err(Rejection::Throttled(verdict))
         }
+    }
+
+    /// The key's shared bucket, if its plan has a rate limit.
+    pub(super) fn shared_bucket(&self) -> Option<SharedBucket> {
+        let quota = self.plan.as_ref()?.buckets.as_ref()?.quota();
+        Some(SharedBucket {
+            key: format!("wasmgate:throttle:key:{}:{}", self.id, quota_tag(&quota)),
+            quota,
+        })
     }
 
     /// Counts the request against the key's quota, if its plan has one: what is left of

@@ -21,6 +21,7 @@ mod protection;
 pub mod record;
 pub mod rejection;
 mod request;
+pub mod shared_throttle;
 pub mod throttle;
 
 use std::sync::Arc;
@@ -58,6 +59,8 @@ pub struct GatewayOptions {
     pub access_log: bool,
     /// Whether every request is counted in the per-route metrics.
     pub metrics: bool,
+    /// Rate limits kept in the store several nodes share, in place of local buckets.
+    pub shared_throttle: Option<Arc<shared_throttle::SharedThrottle>>,
 }
 
 impl Default for GatewayOptions {
@@ -68,6 +71,7 @@ impl Default for GatewayOptions {
             trusted_proxies: crate::config::TrustedProxies::default(),
             access_log: true,
             metrics: true,
+            shared_throttle: None,
         }
     }
 }

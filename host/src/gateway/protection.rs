@@ -1,5 +1,6 @@
 //! A route's protections at run time: its rate limits (route-wide and per client, plus the
-//! gateway-wide one), its concurrency gate with a bounded queue, and its counters.
+//! gateway-wide one: local buckets, or the keys of shared ones), its concurrency gate with
+//! a bounded queue, and its counters.
 //!
 //! Buckets, gates and counters are kept across route rebuilds (deploys) while the route's
 //! settings stay the same, so a deploy elsewhere never refills or empties them.
@@ -12,7 +13,8 @@ use http::HeaderValue;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::rejection::{Overflow, Rejection};
-use super::throttle::{Bucket, KeyedBuckets, Verdict};
+use super::shared_throttle::SharedBucket;
+use super::throttle::{Bucket, KeyedBuckets, Verdict, kept_key, quota_tag};
 use crate::config::{ClientKey, ConcurrencySpec, Protection};
 use crate::runtime::InvokeError;
 use crate::server::client_network;
@@ -165,20 +167,10 @@ impl RouteGuards {
         counted: Counted,
     ) -> Result<Option<Verdict>, Rejection> {
         let mut reported: Option<Verdict> = None;
-        let client = self.client_throttle.as_ref().map(|(buckets, key)| {
-            let id = match key {
-                ClientKey::SourceIp { ipv6_prefix } => source_ip
-                    .map(|ip| client_network(ip, *ipv6_prefix).to_string())
-                    .unwrap_or_default(),
-                ClientKey::Header(name) => parts
-                    .headers
-                    .get(name.as_str())
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_owned(),
-            };
-            (buckets, id)
-        });
+        let client = self
+            .client_throttle
+            .as_ref()
+            .map(|(buckets, key)| (buckets, client_id(key, parts, source_ip)));
         // Level by level: a level that refuses ends the check, and the levels after it keep
         // their tokens.
         let levels: [&dyn Fn() -> Option<Verdict>; 3] = [
@@ -193,6 +185,57 @@ impl RouteGuards {
         ];
         for level in levels {
             let Some(verdict) = level() else { continue };
+            if let Verdict::Throttled { .. } = verdict {
+                self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                return Err(Rejection::Throttled(verdict));
+            }
+            reported = Some(reported.map_or(verdict, |r| r.tighter(verdict)));
+        }
+        Ok(reported)
+    }
+
+    /// The shared buckets (`route` names the route) a request takes tokens from, in the
+    /// order of [`RouteGuards::throttle`]'s levels, for the shared throttle.
+    pub(super) fn shared_buckets(
+        &self,
+        route: &str,
+        gateway: Option<&Bucket>,
+        parts: &http::request::Parts,
+        source_ip: Option<IpAddr>,
+    ) -> Vec<SharedBucket> {
+        let mut buckets = Vec::with_capacity(3);
+        if let Some((client, key)) = &self.client_throttle {
+            let quota = client.quota();
+            let id = kept_key(&client_id(key, parts, source_ip));
+            buckets.push(SharedBucket {
+                key: format!(
+                    "wasmgate:throttle:route:{route}:{}:client:{id}",
+                    quota_tag(&quota)
+                ),
+                quota,
+            });
+        }
+        if let Some(bucket) = &self.throttle {
+            let quota = bucket.quota();
+            buckets.push(SharedBucket {
+                key: format!("wasmgate:throttle:route:{route}:{}", quota_tag(&quota)),
+                quota,
+            });
+        }
+        if let Some(bucket) = gateway {
+            let quota = bucket.quota();
+            buckets.push(SharedBucket {
+                key: format!("wasmgate:throttle:gateway:{}", quota_tag(&quota)),
+                quota,
+            });
+        }
+        buckets
+    }
+
+    /// The outcome of shared buckets' verdicts, as [`RouteGuards::throttle`]'s.
+    pub(super) fn judge(&self, verdicts: Vec<Verdict>) -> Result<Option<Verdict>, Rejection> {
+        let mut reported: Option<Verdict> = None;
+        for verdict in verdicts {
             if let Verdict::Throttled { .. } = verdict {
                 self.stats.throttled.fetch_add(1, Ordering::Relaxed);
                 return Err(Rejection::Throttled(verdict));
@@ -222,6 +265,21 @@ impl RouteGuards {
             _slot: slot,
             _in_flight: InFlight(self.stats.clone()),
         })
+    }
+}
+
+/// Who a per-client rate limit counts a request against.
+fn client_id(key: &ClientKey, parts: &http::request::Parts, source_ip: Option<IpAddr>) -> String {
+    match key {
+        ClientKey::SourceIp { ipv6_prefix } => source_ip
+            .map(|ip| client_network(ip, *ipv6_prefix).to_string())
+            .unwrap_or_default(),
+        ClientKey::Header(name) => parts
+            .headers
+            .get(name.as_str())
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned(),
     }
 }
 

@@ -33,6 +33,8 @@ pub enum Rejection {
     BodyBrokeOff,
     /// The route is the manifest's, and its module is still compiling at start-up.
     Compiling(ModuleName),
+    /// The shared rate limits' store cannot be reached, and its policy is `fail_closed`.
+    ThrottleStoreDown,
     /// The route, or its authorizer, cannot run.
     Unavailable(Unavailable),
     /// The request does not carry the identity the route's authorizer needs.
@@ -105,6 +107,12 @@ impl Rejection {
                 "module_unavailable",
                 why.to_string(),
             ),
+            Rejection::ThrottleStoreDown => ErrorReply::detailed(
+                S::SERVICE_UNAVAILABLE,
+                "throttle_unavailable",
+                "the store of the gateway's shared rate limits cannot be reached",
+            )
+            .header(header::RETRY_AFTER, HeaderValue::from_static("1")),
             Rejection::Compiling(module) => ErrorReply::detailed(
                 S::SERVICE_UNAVAILABLE,
                 "module_compiling",
@@ -252,6 +260,7 @@ impl Rejection {
             Rejection::InvalidParam { .. } | Rejection::BodyBrokeOff => "bad_request",
             Rejection::Unavailable(_) => "unavailable",
             Rejection::Compiling(_) => "compiling",
+            Rejection::ThrottleStoreDown => "throttle_unavailable",
             Rejection::Unauthorized(_) => "unauthorized",
             Rejection::Forbidden => "forbidden",
             Rejection::AuthorizerFailed | Rejection::AuthorizerUnavailable => "authorizer_failed",

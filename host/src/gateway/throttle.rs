@@ -70,6 +70,11 @@ impl Bucket {
         }
     }
 
+    /// Its capacity and refill.
+    pub fn quota(&self) -> Quota {
+        self.quota
+    }
+
     /// Takes a token if there is one.
     pub fn check(&self) -> Verdict {
         let outcome = self.limiter.check();
@@ -123,14 +128,14 @@ impl KeyedBuckets {
 
     /// Takes a token from `key`'s bucket (a full one if it has none).
     pub fn check(&self, key: &str) -> Verdict {
-        let key = if key.len() > MAX_KEY_BYTES {
-            format!("sha256:{}", hex::encode(Sha256::digest(key.as_bytes())))
-        } else {
-            key.to_owned()
-        };
         self.buckets
-            .get_with(key, || Arc::new(Bucket::new(self.quota)))
+            .get_with(kept_key(key), || Arc::new(Bucket::new(self.quota)))
             .check()
+    }
+
+    /// Every key's capacity and refill.
+    pub fn quota(&self) -> Quota {
+        self.quota
     }
 
     /// How many buckets are kept now.
@@ -139,6 +144,26 @@ impl KeyedBuckets {
         self.buckets.run_pending_tasks();
         self.buckets.entry_count()
     }
+}
+
+/// A client's key as a bucket is kept under: as it is, or its sha256 when longer than
+/// [`MAX_KEY_BYTES`].
+pub fn kept_key(key: &str) -> String {
+    if key.len() > MAX_KEY_BYTES {
+        format!("sha256:{}", hex::encode(Sha256::digest(key.as_bytes())))
+    } else {
+        key.to_owned()
+    }
+}
+
+/// A tag naming a quota's settings, in shared bucket keys: a bucket whose settings change
+/// starts full, as a local one does.
+pub fn quota_tag(quota: &Quota) -> String {
+    format!(
+        "{}us{}",
+        quota.replenish_interval().as_micros(),
+        quota.burst_size()
+    )
 }
 
 fn verdict(

@@ -73,6 +73,8 @@ pub struct Metrics {
     pub api_key_requests: Family<PlanLabels, Counter>,
     /// Changes committed to the registry.
     pub registry_changes: Counter,
+    /// Requests whose shared rate limits could not be checked (the store was unreachable).
+    pub throttle_store_failures: Counter,
 }
 
 /// The process's metrics.
@@ -103,6 +105,7 @@ impl Metrics {
             compiled_code_loads: Counter::default(),
             api_key_requests: Family::default(),
             registry_changes: Counter::default(),
+            throttle_store_failures: Counter::default(),
         };
         let mut root = metrics.registry.write().unwrap_or_else(|p| p.into_inner());
         root.register_collector(Box::new(ProcessCollector::new()));
@@ -183,6 +186,11 @@ impl Metrics {
             "registry_changes",
             "Changes committed to the registry",
             m.registry_changes.clone(),
+        );
+        registry.register(
+            "throttle_store_failures",
+            "Requests whose shared rate limits could not be checked: the store was unreachable",
+            m.throttle_store_failures.clone(),
         );
         drop(root);
         metrics

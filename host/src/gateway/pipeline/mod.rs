@@ -67,7 +67,11 @@ where
 {
     let (parts, body) = request.into_parts();
     step!(ctx, "key", identify::api_key(ctx, &parts));
-    step!(ctx, "throttle", throttle::take_tokens(ctx, &parts));
+    step!(
+        ctx,
+        "throttle",
+        throttle::take_tokens(gateway, ctx, &parts).await
+    );
     // No body is read for a request that is not allowed in.
     step!(ctx, "authorize", authorize::check(ctx, &parts).await);
     let body = step!(
