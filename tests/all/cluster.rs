@@ -278,33 +278,32 @@ fn a_store_that_cannot_be_reached_fails_start_up_with_the_reason() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("wasmgate.toml"), "").expect("manifest");
     let missing = format!("redis+unix://{}/nobody.sock", dir.path().display());
-    let (status, _, stderr) = run(
-        &[
-            "up",
-            "wasmgate.toml",
-            "--listen",
-            "127.0.0.1:0",
-            "--store",
-            &missing,
-        ],
-        dir.path(),
-    );
-    assert!(!status.success());
-    assert!(
-        stderr.contains("cannot use the shared store (--store)") && stderr.contains("unavailable"),
-        "{stderr}"
-    );
-    let (status, _, stderr) = run(
-        &[
-            "up",
-            "wasmgate.toml",
-            "--listen",
-            "127.0.0.1:0",
-            "--store",
+    let cases = [
+        (
+            missing.as_str(),
+            ["cannot use the shared store (--store)", "unavailable"],
+        ),
+        (
             "http://x",
-        ],
-        dir.path(),
-    );
-    assert!(!status.success());
-    assert!(stderr.contains("is not a Redis URL"), "{stderr}");
+            [
+                "cannot use the shared store (--store)",
+                "is not a Redis URL",
+            ],
+        ),
+    ];
+    for (store, expected) in cases {
+        let args = [
+            "up",
+            "wasmgate.toml",
+            "--listen",
+            "127.0.0.1:0",
+            "--store",
+            store,
+        ];
+        let (status, _, stderr) = run(&args, dir.path());
+        assert!(!status.success(), "{store}");
+        for text in expected {
+            assert!(stderr.contains(text), "{store}: {stderr}");
+        }
+    }
 }
