@@ -5,16 +5,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use serde_json::json;
+
 use crate::support::{
-    Gateway, RedisServer, assert_error_detail, guests, header, module, needs_redis, read_json,
-    route, scrape,
+    AdminClient, Gateway, RedisServer, assert_error_detail, guests, header, module, needs_redis,
+    read_json, route, scrape,
 };
 
-/// A node serving `hello` on `/limited/{name}` (rate 50/s, burst 10) and `/roomy/{name}`
-/// (a limit never reached), with `store_section` as its manifest's `[store]`.
+/// A node serving `hello` on `/limited/{name}` (rate 50/s, burst 10), `/roomy/{name}`
+/// (a limit never reached) and `/keyed/{name}` (an API key required), with
+/// `store_section` as its manifest's `[store]`.
 fn node(redis: &RedisServer, store_section: &str) -> Gateway {
     let manifest = format!(
-        "{store_section}\n{}{}{}",
+        "{store_section}\n{}{}{}{}",
         module("hello", guests::HELLO, ""),
         route(
             "GET",
@@ -28,6 +31,7 @@ fn node(redis: &RedisServer, store_section: &str) -> Gateway {
             "hello",
             "throttle = { rate = 10000, burst = 10000 }"
         ),
+        route("GET", "/keyed/{name}", "hello", "api_key_required = true"),
     );
     Gateway::start_with_args(
         &manifest,
@@ -117,5 +121,67 @@ needs_redis! {
             assert!(Instant::now() < deadline, "still {status} with Redis back");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+}
+
+/// GET `/keyed/k` on `node` with API key `key`: the status and `RateLimit-Remaining`.
+async fn keyed(node: &Gateway, key: &str) -> (u16, String) {
+    let response = crate::support::client()
+        .get(node.url("/keyed/k"))
+        .header("x-api-key", key)
+        .send()
+        .await
+        .expect("request");
+    let remaining = response
+        .headers()
+        .get("ratelimit-remaining")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (response.status().as_u16(), remaining)
+}
+
+needs_redis! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_api_key_quota_and_plan_rate_hold_across_every_node() {
+        let redis = RedisServer::start();
+        let nodes: Vec<Gateway> = (0..3).map(|_| node(&redis, "")).collect();
+        let admin = AdminClient::new(&nodes[0]);
+        let plans = [
+            ("small", json!({ "quota": { "limit": 6, "period": "day" } })),
+            ("gold", json!({ "throttle": { "rate": 0.01, "burst": 2 } })),
+        ];
+        let mut keys = Vec::new();
+        for (plan, body) in plans {
+            let (status, answer) = admin.put(&format!("/plans/{plan}"), body).await;
+            assert_eq!(status, 200, "{answer}");
+            let (status, key) = admin.post_json("/keys", json!({ "name": plan, "plan": plan })).await;
+            assert_eq!(status, 201, "{key}");
+            keys.push(key["key"].as_str().expect("secret").to_owned());
+        }
+        // Every node knows both keys.
+        for node in &nodes {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while AdminClient::new(node).get("/keys").await.1["keys"].as_array().map(Vec::len) != Some(2) {
+                assert!(Instant::now() < deadline, "the keys did not reach every node");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        let (small, gold) = (&keys[0], &keys[1]);
+        // Six requests in all, two through each node: one count for the three of them.
+        let mut remaining = Vec::new();
+        for node in nodes.iter().chain(&nodes) {
+            let (status, left) = keyed(node, small).await;
+            assert_eq!(status, 200);
+            remaining.push(left);
+        }
+        assert_eq!(remaining, ["5", "4", "3", "2", "1", "0"]);
+        for node in &nodes {
+            assert_eq!(keyed(node, small).await.0, 429, "the quota is used up on every node");
+        }
+        // The plan's rate (burst 2) holds across nodes too.
+        assert_eq!(keyed(&nodes[0], gold).await.0, 200);
+        assert_eq!(keyed(&nodes[1], gold).await.0, 200);
+        assert_eq!(keyed(&nodes[2], gold).await.0, 429);
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! Quota usage is counted per key and period in memory, kept across deploys, and saved to
 //! the registry's store (every second while it changes, and when the gateway stops), so a
-//! restart resumes the counts; a crash loses at most the last second's.
+//! restart resumes the counts; a crash loses at most the last second's. With a store the
+//! nodes share (Redis), it is counted there instead, once for every node.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::rejection::{KeyRefusal, Rejection};
-use super::shared_throttle::SharedBucket;
+use super::shared_throttle::{Counted, SharedBucket, SharedThrottle, StoreDown};
 use super::throttle::{KeyedBuckets, Verdict, quota_tag};
 use crate::config::{PlanConfig, QuotaConfig, QuotaPeriod};
 use crate::registry::{QuotaUsed, RegistryState, sha256_hex};
@@ -142,6 +143,48 @@ impl KeyEntry {
         plan.counted.inc();
         Ok(Some(left))
     }
+
+    /// [`KeyEntry::take_quota`] with the count kept in the store every node shares: one
+    /// counter per key and period, so the quota holds across nodes.
+    pub(super) async fn take_shared_quota(
+        &self,
+        shared: &SharedThrottle,
+    ) -> Result<Option<Verdict>, Rejection> {
+        let Some(plan) = &self.plan else {
+            return Ok(None);
+        };
+        let Some(quota) = plan.config.quota else {
+            return Ok(None);
+        };
+        let now = unix_now();
+        let (number, resets_at) = period_of(now, quota.period);
+        let key = format!("wasmgate:quota:{}:{:?}:{number}", self.id, quota.period);
+        match shared.count(&key, quota.limit, resets_at).await {
+            Ok(Counted::Used(used)) => {
+                plan.counted.inc();
+                Ok(Some(quota_left(quota, used, resets_at, now)))
+            }
+            Ok(Counted::Full) => Err(Rejection::QuotaExceeded {
+                limit: quota.limit,
+                resets_at,
+                now,
+            }),
+            Ok(Counted::Skipped) => Ok(None),
+            Err(StoreDown) => Err(Rejection::ThrottleStoreDown),
+        }
+    }
+}
+
+/// What is left of `quota` once `used` requests of its period (ending at `resets_at`) were
+/// counted, as a verdict for the `RateLimit-*` headers.
+fn quota_left(quota: QuotaConfig, used: u64, resets_at: u64, now: u64) -> Verdict {
+    let limit = u32::try_from(quota.limit).unwrap_or(u32::MAX);
+    let left = quota.limit.saturating_sub(used);
+    Verdict::Allowed {
+        limit,
+        remaining: u32::try_from(left).unwrap_or(u32::MAX),
+        reset: std::time::Duration::from_secs(resets_at.saturating_sub(now)),
+    }
 }
 
 impl QuotaUsage {
@@ -197,13 +240,7 @@ impl QuotaUsage {
         }
         entry.used += 1;
         self.changed.store(true, Ordering::Release);
-        let limit = u32::try_from(quota.limit).unwrap_or(u32::MAX);
-        let left = quota.limit - entry.used;
-        Ok(Verdict::Allowed {
-            limit,
-            remaining: u32::try_from(left).unwrap_or(u32::MAX),
-            reset: std::time::Duration::from_secs(resets_at.saturating_sub(now)),
-        })
+        Ok(quota_left(quota, entry.used, resets_at, now))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, QuotaUsed>> {

@@ -1,9 +1,10 @@
-//! Rate limits shared by every gateway node through Redis (`--store redis://…`): each
-//! bucket is a GCRA "theoretical arrival time" kept in Redis, and one Lua script takes a
-//! request's tokens from all its buckets at once, level by level as the local buckets do
+//! Rate limits and quotas shared by every gateway node through Redis (`--store redis://…`):
+//! each bucket is a GCRA "theoretical arrival time" kept in Redis, and one Lua script takes
+//! a request's tokens from all its buckets at once, level by level as the local buckets do
 //! (a level that refuses leaves the levels after it their tokens), on Redis' own clock, so
 //! the nodes' clocks do not matter. A request pays one round trip; keys expire when their
-//! bucket would be full again.
+//! bucket would be full again. An API key's quota is a counter per key and period, counted
+//! by a second script when the request is admitted, expiring after its period.
 //!
 //! While Redis cannot be reached the configured policy applies: `fail_open` lets requests
 //! through unthrottled, `fail_closed` refuses them with 503; either way it is logged once
@@ -20,6 +21,17 @@ use crate::config::FailurePolicy;
 
 /// How long a request waits for Redis' answer before the failure policy applies.
 const ANSWER_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// Counts a request against a quota (`KEYS[1]`; `ARGV`: the limit, and when the period
+/// ends, in seconds since the epoch): the count with it, or -1 when the limit was reached
+/// (the request is not counted).
+const COUNT_SCRIPT: &str = r"
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if used >= tonumber(ARGV[1]) then return -1 end
+used = redis.call('INCR', KEYS[1])
+if used == 1 then redis.call('EXPIREAT', KEYS[1], ARGV[2] + 60) end
+return used
+";
 
 /// Takes one token from each bucket (`KEYS`; `ARGV` per bucket: emission interval and
 /// tolerance, in µs) until one refuses. Returns per bucket evaluated: 1 (allowed) or 0,
@@ -51,7 +63,8 @@ return out
 /// The shared limiter of one gateway.
 pub struct SharedThrottle {
     connection: ConnectionManager,
-    script: redis::Script,
+    take_script: redis::Script,
+    count_script: redis::Script,
     policy: FailurePolicy,
     failing: AtomicBool,
 }
@@ -89,7 +102,8 @@ impl SharedThrottle {
         let connection = client.get_connection_manager_with_config(config).await?;
         Ok(SharedThrottle {
             connection,
-            script: redis::Script::new(TAKE_SCRIPT),
+            take_script: redis::Script::new(TAKE_SCRIPT),
+            count_script: redis::Script::new(COUNT_SCRIPT),
             policy,
             failing: AtomicBool::new(false),
         })
@@ -102,7 +116,7 @@ impl SharedThrottle {
         if buckets.is_empty() {
             return Ok(Vec::new());
         }
-        let mut invocation = self.script.prepare_invoke();
+        let mut invocation = self.take_script.prepare_invoke();
         for bucket in buckets {
             let interval = micros(bucket.quota.replenish_interval());
             let burst = u64::from(bucket.quota.burst_size().get());
@@ -111,8 +125,35 @@ impl SharedThrottle {
                 .arg(interval)
                 .arg(interval * (burst - 1));
         }
+        match self.answer::<Vec<i64>>(&invocation).await? {
+            Some(values) => Ok(values
+                .chunks_exact(3)
+                .zip(buckets)
+                .map(|(answer, bucket)| verdict(answer, &bucket.quota))
+                .collect()),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Counts one request against the quota counter `key` (`limit` per period, the period
+    /// ending at `ends_at`, seconds since the epoch).
+    pub async fn count(&self, key: &str, limit: u64, ends_at: u64) -> Result<Counted, StoreDown> {
+        let mut invocation = self.count_script.prepare_invoke();
+        invocation.key(key).arg(limit).arg(ends_at);
+        Ok(match self.answer::<i64>(&invocation).await? {
+            Some(used) => u64::try_from(used).map_or(Counted::Full, Counted::Used),
+            None => Counted::Skipped,
+        })
+    }
+
+    /// Runs a script: its answer, or `None` when Redis failed and the policy lets requests
+    /// through.
+    async fn answer<T: redis::FromRedisValue>(
+        &self,
+        invocation: &redis::ScriptInvocation<'_>,
+    ) -> Result<Option<T>, StoreDown> {
         let mut connection = self.connection.clone();
-        let answer: redis::RedisResult<Vec<i64>> =
+        let answer: redis::RedisResult<T> =
             tokio::time::timeout(ANSWER_TIMEOUT * 2, invocation.invoke_async(&mut connection))
                 .await
                 .unwrap_or_else(|_| {
@@ -121,15 +162,11 @@ impl SharedThrottle {
                     )))
                 });
         match answer {
-            Ok(values) => {
+            Ok(value) => {
                 if self.failing.swap(false, Ordering::Relaxed) {
                     tracing::info!("shared rate limits reachable again");
                 }
-                Ok(values
-                    .chunks_exact(3)
-                    .zip(buckets)
-                    .map(|(answer, bucket)| verdict(answer, &bucket.quota))
-                    .collect())
+                Ok(Some(value))
             }
             Err(error) => {
                 crate::telemetry::metrics().throttle_store_failures.inc();
@@ -137,12 +174,23 @@ impl SharedThrottle {
                     tracing::error!(%error, policy = ?self.policy, "shared rate limits unreachable");
                 }
                 match self.policy {
-                    FailurePolicy::FailOpen => Ok(Vec::new()),
+                    FailurePolicy::FailOpen => Ok(None),
                     FailurePolicy::FailClosed => Err(StoreDown),
                 }
             }
         }
     }
+}
+
+/// The outcome of counting a request against a shared quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counted {
+    /// Counted: the requests of the period so far, this one included.
+    Used(u64),
+    /// Refused: the period's requests are used up.
+    Full,
+    /// Not counted: the store failed, and the policy lets requests through.
+    Skipped,
 }
 
 fn micros(duration: Duration) -> u64 {

@@ -1,6 +1,7 @@
 //! Step 6, admit: the route's concurrency gate gives the request a slot (or queues it, or
 //! answers the route's `overflow_status`), then the API key's quota counts it (429 when it
-//! is used up). Only admitted requests count against a quota.
+//! is used up). Only admitted requests count against a quota: this node's count, or with
+//! a shared store the one every node keeps there.
 
 use super::super::Gateway;
 use super::super::protection::Admission;
@@ -21,7 +22,11 @@ pub(super) async fn enter(gateway: &Gateway, ctx: &mut RequestCtx) -> Result<Adm
     let Some(key) = ctx.key.clone() else {
         return Ok(admission);
     };
-    match key.take_quota(&gateway.live.usage) {
+    let counted = match &gateway.options.shared_throttle {
+        Some(shared) => key.take_shared_quota(shared).await,
+        None => key.take_quota(&gateway.live.usage),
+    };
+    match counted {
         Ok(Some(left)) => note_allowed(ctx, left),
         Ok(None) => {}
         Err(refusal) => {

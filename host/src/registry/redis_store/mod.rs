@@ -62,8 +62,9 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 ";
 
-/// The registry in Redis, with compiled code (and quota usage, which is per node for now)
-/// in a local data dir.
+/// The registry in Redis, with compiled code in a local data dir. (Quota usage goes to the
+/// data dir's file too, but with a shared store the gateway counts quotas in Redis itself,
+/// so nothing is saved there.)
 pub struct RedisStore {
     client: redis::Client,
     /// The server's address, without credentials, for messages.
