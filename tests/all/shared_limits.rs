@@ -96,6 +96,22 @@ needs_redis! {
             assert_eq!(response.status(), 200);
             assert_eq!(header(&response, "ratelimit-limit"), "10000");
         }
+        // Steady load on the fail_open node from before Redis goes until it is back.
+        let stop = Arc::new(AtomicBool::new(false));
+        let load = {
+            let (url, stop) = (open.url("/roomy/load"), stop.clone());
+            tokio::spawn(async move {
+                let (mut served, mut failed) = (0u32, Vec::new());
+                while !stop.load(Ordering::Relaxed) {
+                    match crate::support::get(&url).await.0 {
+                        200 => served += 1,
+                        status => failed.push(status),
+                    }
+                }
+                (served, failed)
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(200)).await;
         redis.kill();
         for _ in 0..3 {
             let (status, _, _) = crate::support::get(&open.url("/roomy/ada")).await;
@@ -121,6 +137,10 @@ needs_redis! {
             assert!(Instant::now() < deadline, "still {status} with Redis back");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        stop.store(true, Ordering::Relaxed);
+        let (served, failed) = load.await.expect("load");
+        assert!(failed.is_empty(), "fail_open failed {} requests: {failed:?}", failed.len());
+        assert!(served > 50, "{served} served");
     }
 }
 

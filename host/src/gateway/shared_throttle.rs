@@ -8,9 +8,11 @@
 //!
 //! While Redis cannot be reached the configured policy applies: `fail_open` lets requests
 //! through unthrottled, `fail_closed` refuses them with 503; either way it is logged once
-//! per outage and counted (`wasmgate_throttle_store_failures_total`).
+//! per outage and counted (`wasmgate_throttle_store_failures_total`). After a failure,
+//! requests skip Redis for 500 ms, then one tries it again: an outage
+//! adds no latency.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use governor::Quota;
@@ -18,6 +20,10 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::throttle::Verdict;
 use crate::config::FailurePolicy;
+
+/// After Redis failed a request, how long later requests skip it (the failure policy
+/// applies at once) before one tries it again.
+const RETRY_AFTER_FAILURE_MS: u64 = 500;
 
 /// How long a request waits for Redis' answer before the failure policy applies.
 const ANSWER_TIMEOUT: Duration = Duration::from_millis(250);
@@ -66,7 +72,11 @@ pub struct SharedThrottle {
     take_script: redis::Script,
     count_script: redis::Script,
     policy: FailurePolicy,
-    failing: AtomicBool,
+    /// Made at, for [`SharedThrottle::millis`].
+    created: std::time::Instant,
+    /// 0 while Redis answers; after a failure, when (in [`SharedThrottle::millis`]) the
+    /// next request may try it again.
+    retry_at: AtomicU64,
 }
 
 impl std::fmt::Debug for SharedThrottle {
@@ -105,7 +115,8 @@ impl SharedThrottle {
             take_script: redis::Script::new(TAKE_SCRIPT),
             count_script: redis::Script::new(COUNT_SCRIPT),
             policy,
-            failing: AtomicBool::new(false),
+            created: std::time::Instant::now(),
+            retry_at: AtomicU64::new(0),
         })
     }
 
@@ -152,6 +163,24 @@ impl SharedThrottle {
         &self,
         invocation: &redis::ScriptInvocation<'_>,
     ) -> Result<Option<T>, StoreDown> {
+        // After a failure, requests do not wait on Redis again until the next try is due:
+        // an outage costs them no latency.
+        let now = self.millis();
+        let retry_at = self.retry_at.load(Ordering::Relaxed);
+        if now < retry_at
+            || (retry_at != 0
+                && self
+                    .retry_at
+                    .compare_exchange(
+                        retry_at,
+                        now + RETRY_AFTER_FAILURE_MS,
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    )
+                    .is_err())
+        {
+            return self.unchecked();
+        }
         let mut connection = self.connection.clone();
         let answer: redis::RedisResult<T> =
             tokio::time::timeout(ANSWER_TIMEOUT * 2, invocation.invoke_async(&mut connection))
@@ -163,22 +192,36 @@ impl SharedThrottle {
                 });
         match answer {
             Ok(value) => {
-                if self.failing.swap(false, Ordering::Relaxed) {
+                if self.retry_at.swap(0, Ordering::Relaxed) != 0 {
                     tracing::info!("shared rate limits reachable again");
                 }
                 Ok(Some(value))
             }
             Err(error) => {
-                crate::telemetry::metrics().throttle_store_failures.inc();
-                if !self.failing.swap(true, Ordering::Relaxed) {
+                let failing = self
+                    .retry_at
+                    .swap(self.millis() + RETRY_AFTER_FAILURE_MS, Ordering::Relaxed);
+                if failing == 0 {
                     tracing::error!(%error, policy = ?self.policy, "shared rate limits unreachable");
                 }
-                match self.policy {
-                    FailurePolicy::FailOpen => Ok(None),
-                    FailurePolicy::FailClosed => Err(StoreDown),
-                }
+                self.unchecked()
             }
         }
+    }
+
+    /// A request whose limits could not be checked: counted, and let through or refused
+    /// by the policy.
+    fn unchecked<T>(&self) -> Result<Option<T>, StoreDown> {
+        crate::telemetry::metrics().throttle_store_failures.inc();
+        match self.policy {
+            FailurePolicy::FailOpen => Ok(None),
+            FailurePolicy::FailClosed => Err(StoreDown),
+        }
+    }
+
+    /// Milliseconds since the limiter was made (never 0: 0 means "not failing").
+    fn millis(&self) -> u64 {
+        u64::try_from(self.created.elapsed().as_millis()).unwrap_or(u64::MAX) + 1
     }
 }
 
