@@ -120,7 +120,11 @@ impl Gateway {
         Self::spawn(dir, &["--listen", "127.0.0.1:0"], &[])
     }
 
-    fn start_in_with_env(dir: tempfile::TempDir, args: &[&str], env: &[(&str, &str)]) -> Gateway {
+    pub fn start_in_with_env(
+        dir: tempfile::TempDir,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Gateway {
         let mut gateway = Self::spawn(dir, args, env);
         gateway.wait_ready();
         gateway

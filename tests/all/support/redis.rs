@@ -10,13 +10,24 @@ use std::time::{Duration, Instant};
 pub struct RedisServer {
     child: Option<Child>,
     dir: tempfile::TempDir,
+    /// More `redis-server` arguments (TLS, ACL users).
+    extra: Vec<String>,
 }
 
 impl RedisServer {
     /// Starts one and waits until it answers.
     pub fn start() -> RedisServer {
+        Self::start_with(Vec::new())
+    }
+
+    /// [`RedisServer::start`] with more `redis-server` arguments.
+    pub fn start_with(extra: Vec<String>) -> RedisServer {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut server = RedisServer { child: None, dir };
+        let mut server = RedisServer {
+            child: None,
+            dir,
+            extra,
+        };
         server.restart();
         server
     }
@@ -57,23 +68,23 @@ impl RedisServer {
             ])
             .arg("--dir")
             .arg(self.dir.path())
+            .args(&self.extra)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(std::fs::File::create(self.dir.path().join("redis.log")).expect("log file"))
             .stderr(Stdio::null())
             .spawn()
             .expect("redis-server (apt-get install redis-server)");
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            if self
-                .command(&["PING"])
-                .is_some_and(|reply| reply.contains("PONG"))
-            {
+            // Any answer (PONG, or NOAUTH where the default user is off) means it serves.
+            if self.command(&["PING"]).is_some_and(|reply| !reply.is_empty()) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        panic!("redis-server did not start");
+        let log = std::fs::read_to_string(self.dir.path().join("redis.log")).unwrap_or_default();
+        panic!("redis-server did not start:\n{log}");
     }
 
     /// Sends one command (arguments without spaces) and returns the raw reply, or `None`
