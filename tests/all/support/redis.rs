@@ -78,7 +78,10 @@ impl RedisServer {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             // Any answer (PONG, or NOAUTH where the default user is off) means it serves.
-            if self.command(&["PING"]).is_some_and(|reply| !reply.is_empty()) {
+            if self
+                .command(&["PING"])
+                .is_some_and(|reply| !reply.is_empty())
+            {
                 return;
             }
             std::thread::sleep(Duration::from_millis(10));
