@@ -43,36 +43,12 @@ pub(super) fn open_registry(
     Ok(registry)
 }
 
-/// Connects the shared rate limits to Redis, on a thread of their own whose runtime drives
-/// the connection (requests on every worker use it).
-pub(super) fn start_shared_throttle(
+/// The rate limits shared through the Redis at `url` (it answered the registry already).
+pub(super) fn shared_throttle(
     url: &str,
     policy: FailurePolicy,
 ) -> anyhow::Result<Arc<SharedThrottle>> {
-    let (connected, outcome) = std::sync::mpsc::channel();
-    let url = url.to_owned();
-    std::thread::Builder::new()
-        .name("redis-io".into())
-        .spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(runtime) => runtime,
-                Err(error) => {
-                    let _ = connected.send(Err(anyhow::Error::from(error)));
-                    return;
-                }
-            };
-            runtime.block_on(async move {
-                let throttle = SharedThrottle::connect(&url, policy).await;
-                let _ = connected.send(throttle.map(Arc::new).map_err(anyhow::Error::from));
-                // Drives the connection for as long as the process lives.
-                std::future::pending::<()>().await;
-            });
-        })?;
-    outcome
-        .recv()
-        .context("the shared rate limits' thread ended")?
-        .context("cannot connect the shared rate limits to the store (--store)")
+    let throttle = SharedThrottle::new(url, policy)
+        .context("cannot use the shared store (--store) for rate limits")?;
+    Ok(Arc::new(throttle))
 }

@@ -204,10 +204,7 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
             }
         })?;
     let shared_throttle = match store_url {
-        Some(url) => Some(store::start_shared_throttle(
-            url,
-            manifest.store.on_failure,
-        )?),
+        Some(url) => Some(store::shared_throttle(url, manifest.store.on_failure)?),
         None => None,
     };
     let gateway = Gateway::new(

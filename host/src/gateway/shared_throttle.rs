@@ -12,6 +12,7 @@
 //! requests skip Redis for 500 ms, then one tries it again: an outage
 //! adds no latency.
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -68,7 +69,7 @@ return out
 
 /// The shared limiter of one gateway.
 pub struct SharedThrottle {
-    connection: ConnectionManager,
+    client: redis::Client,
     take_script: redis::Script,
     count_script: redis::Script,
     policy: FailurePolicy,
@@ -77,6 +78,14 @@ pub struct SharedThrottle {
     /// 0 while Redis answers; after a failure, when (in [`SharedThrottle::millis`]) the
     /// next request may try it again.
     retry_at: AtomicU64,
+}
+
+thread_local! {
+    /// This thread's connection to the shared store, made on its first use there: each
+    /// gateway worker is a thread with a runtime of its own, so a request's command, the
+    /// connection's driver and the answer stay on one thread (handing them to a connection
+    /// driven elsewhere cost ~40% of a Redis-checked request's time).
+    static CONNECTION: RefCell<Option<ConnectionManager>> = const { RefCell::new(None) };
 }
 
 impl std::fmt::Debug for SharedThrottle {
@@ -100,24 +109,35 @@ pub struct SharedBucket {
 pub struct StoreDown;
 
 impl SharedThrottle {
-    /// Connects to the Redis at `url`, on the current tokio runtime (whose tasks must
-    /// keep running for as long as the limiter is used); reconnects by itself.
-    pub async fn connect(url: &str, policy: FailurePolicy) -> redis::RedisResult<Self> {
-        let client = redis::Client::open(url)?;
-        let config = ConnectionManagerConfig::new()
-            .set_response_timeout(Some(ANSWER_TIMEOUT))
-            .set_connection_timeout(Some(Duration::from_secs(1)))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(500));
-        let connection = client.get_connection_manager_with_config(config).await?;
+    /// A limiter on the Redis at `url` (each worker thread connects on its first request,
+    /// and reconnects by itself after a failure).
+    pub fn new(url: &str, policy: FailurePolicy) -> redis::RedisResult<Self> {
         Ok(SharedThrottle {
-            connection,
+            client: redis::Client::open(url)?,
             take_script: redis::Script::new(TAKE_SCRIPT),
             count_script: redis::Script::new(COUNT_SCRIPT),
             policy,
             created: std::time::Instant::now(),
             retry_at: AtomicU64::new(0),
         })
+    }
+
+    /// This thread's connection, made now if it has none.
+    async fn connection(&self) -> redis::RedisResult<ConnectionManager> {
+        if let Some(connection) = CONNECTION.with_borrow(Clone::clone) {
+            return Ok(connection);
+        }
+        let config = ConnectionManagerConfig::new()
+            .set_response_timeout(Some(ANSWER_TIMEOUT))
+            .set_connection_timeout(Some(Duration::from_secs(1)))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let connection = self
+            .client
+            .get_connection_manager_with_config(config)
+            .await?;
+        CONNECTION.set(Some(connection.clone()));
+        Ok(connection)
     }
 
     /// Takes a token from each bucket in order, stopping at the first refusal: the
@@ -181,15 +201,17 @@ impl SharedThrottle {
         {
             return self.unchecked();
         }
-        let mut connection = self.connection.clone();
-        let answer: redis::RedisResult<T> =
-            tokio::time::timeout(ANSWER_TIMEOUT * 2, invocation.invoke_async(&mut connection))
-                .await
-                .unwrap_or_else(|_| {
-                    Err(redis::RedisError::from(std::io::Error::from(
-                        std::io::ErrorKind::TimedOut,
-                    )))
-                });
+        let call = async {
+            let mut connection = self.connection().await?;
+            invocation.invoke_async(&mut connection).await
+        };
+        let answer: redis::RedisResult<T> = tokio::time::timeout(ANSWER_TIMEOUT * 2, call)
+            .await
+            .unwrap_or_else(|_| {
+                Err(redis::RedisError::from(std::io::Error::from(
+                    std::io::ErrorKind::TimedOut,
+                )))
+            });
         match answer {
             Ok(value) => {
                 if self.retry_at.swap(0, Ordering::Relaxed) != 0 {
