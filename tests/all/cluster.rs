@@ -154,6 +154,39 @@ needs_redis! {
             }
             assert_eq!(get(&node.url("/n2/r5")).await.0, 200);
         }
+
+        // Three different uploads of one module at once, one through each node: three
+        // versions, numbered 2, 3 and 4 in some order, none lost.
+        let guests_bytes = [guests::ECHO, guests::PROBE, guests::PLAIN_STREAM]
+            .map(|path| std::fs::read(path).expect("guest"));
+        let uploads: Vec<_> = nodes
+            .iter()
+            .zip(guests_bytes)
+            .map(|(node, bytes)| {
+                let admin = AdminClient::new(node);
+                tokio::spawn(async move { admin.upload("hello", bytes).await })
+            })
+            .collect();
+        let mut versions = Vec::new();
+        for upload in uploads {
+            let (status, body) = upload.await.expect("upload");
+            assert_eq!(status, 201, "{body}");
+            versions.push(body["version"].as_u64().expect("version"));
+        }
+        versions.sort_unstable();
+        assert_eq!(versions, [2, 3, 4]);
+        for node in &nodes {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            loop {
+                let (_, module) = AdminClient::new(node).get("/modules/hello").await;
+                let count = module["versions"].as_array().map_or(0, Vec::len);
+                if count == 4 {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "{count} versions of 4: {module}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
     }
 }
 
