@@ -25,7 +25,7 @@ impl Registry {
         let origin = format!("stored module {sha256}");
         let expected = self.native_lock().get(sha256).cloned();
         let native = match expected {
-            Some(expected) => self.store.get_native(sha256, &engine, &expected)?,
+            Some(expected) => self.store.local().get_native(sha256, &engine, &expected)?,
             None => None,
         };
         let cached = native.and_then(|native| {
@@ -49,7 +49,7 @@ impl Registry {
                     .compile_duration
                     .observe(started.elapsed().as_secs_f64());
                 if let Ok(native) = compiled.serialize() {
-                    let native_sha256 = self.store.put_native(sha256, &engine, &native)?;
+                    let native_sha256 = self.store.local().put_native(sha256, &engine, &native)?;
                     self.native_lock().insert(sha256.to_owned(), native_sha256);
                 }
                 drop(bytes);

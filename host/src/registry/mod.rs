@@ -181,12 +181,12 @@ impl Registry {
 
     /// API keys' quota usage as last saved.
     pub fn load_quota_usage(&self) -> Result<SavedQuotaUsage, RegistryError> {
-        self.store.load_quota_usage()
+        self.store.local().load_quota_usage()
     }
 
     /// Saves API keys' quota usage.
     pub fn save_quota_usage(&self, usage: &SavedQuotaUsage) -> Result<(), RegistryError> {
-        self.store.save_quota_usage(usage)
+        self.store.local().save_quota_usage(usage)
     }
 
     /// Sets (or, with `None`, removes) the gateway-wide rate limit.

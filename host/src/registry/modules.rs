@@ -138,7 +138,7 @@ impl Registry {
         })?;
         self.store.put_module(sha256, bytes)?;
         let engine = self.runtime.compatibility_key();
-        let native_sha256 = self.store.put_native(sha256, &engine, &native)?;
+        let native_sha256 = self.store.local().put_native(sha256, &engine, &native)?;
         self.native_lock().insert(sha256.to_owned(), native_sha256);
         drop(native);
         // The compiler's working memory and the serialised code are free now: without

@@ -25,7 +25,8 @@ use super::RegistryError;
 use super::fs::{DirLock, check_private, ensure_dir, write_atomic, write_atomic_with_mode};
 use super::model::{RegistryState, SavedQuotaUsage};
 
-/// Storage of the registry document, module bytes and compiled code.
+/// Storage of the registry document and module bytes (shared by the nodes that share the
+/// store), with the node's own data dir for the rest ([`RegistryStore::local`]).
 pub trait RegistryStore: Send + Sync {
     /// The stored registry, if one was ever saved.
     fn load_state(&self) -> Result<Option<RegistryState>, RegistryError>;
@@ -35,22 +36,9 @@ pub trait RegistryStore: Send + Sync {
     fn put_module(&self, sha256: &str, bytes: &[u8]) -> Result<(), RegistryError>;
     /// Module bytes, checked against their hash (a mismatch quarantines them and fails).
     fn get_module(&self, sha256: &str) -> Result<Vec<u8>, RegistryError>;
-    /// Stores compiled code for a module under an engine compatibility key; returns the
-    /// code's hex sha256, which the caller records in the registry document.
-    fn put_native(&self, sha256: &str, engine: &str, bytes: &[u8])
-    -> Result<String, RegistryError>;
-    /// Compiled code, if present and its sha256 is `expected` (the hash the registry document
-    /// recorded); a mismatch quarantines it and returns `None`.
-    fn get_native(
-        &self,
-        sha256: &str,
-        engine: &str,
-        expected: &str,
-    ) -> Result<Option<Vec<u8>>, RegistryError>;
-    /// API keys' quota usage as last saved (empty if never saved).
-    fn load_quota_usage(&self) -> Result<SavedQuotaUsage, RegistryError>;
-    /// Replaces the saved quota usage.
-    fn save_quota_usage(&self, usage: &SavedQuotaUsage) -> Result<(), RegistryError>;
+    /// This node's own data dir, whatever the store: compiled code (its engine may differ
+    /// from other nodes') and API keys' quota usage are kept there.
+    fn local(&self) -> &FileStore;
 
     /// Whether other gateway nodes share this store: then changes are serialised across
     /// them ([`RegistryStore::begin_change`]) and each node follows the others' changes.
@@ -218,7 +206,16 @@ impl RegistryStore for FileStore {
         Ok(bytes)
     }
 
-    fn put_native(
+    fn local(&self) -> &FileStore {
+        self
+    }
+}
+
+/// What every node keeps in its own data dir, whatever its store.
+impl FileStore {
+    /// Stores compiled code for a module under an engine compatibility key; returns the
+    /// code's hex sha256, which the caller records in the registry document.
+    pub fn put_native(
         &self,
         sha256: &str,
         engine: &str,
@@ -229,7 +226,9 @@ impl RegistryStore for FileStore {
         Ok(sha256_hex(bytes))
     }
 
-    fn get_native(
+    /// Compiled code, if present and its sha256 is `expected` (the hash the registry
+    /// document recorded); a mismatch quarantines it and returns `None`.
+    pub fn get_native(
         &self,
         sha256: &str,
         engine: &str,
@@ -248,7 +247,8 @@ impl RegistryStore for FileStore {
         Ok(Some(bytes))
     }
 
-    fn load_quota_usage(&self) -> Result<SavedQuotaUsage, RegistryError> {
+    /// API keys' quota usage as last saved (empty if never saved).
+    pub fn load_quota_usage(&self) -> Result<SavedQuotaUsage, RegistryError> {
         let path = self.root.join(QUOTA_USAGE);
         let text = match std::fs::read(&path) {
             Ok(text) => text,
@@ -264,7 +264,8 @@ impl RegistryStore for FileStore {
         })
     }
 
-    fn save_quota_usage(&self, usage: &SavedQuotaUsage) -> Result<(), RegistryError> {
+    /// Replaces the saved quota usage.
+    pub fn save_quota_usage(&self, usage: &SavedQuotaUsage) -> Result<(), RegistryError> {
         let path = self.root.join(QUOTA_USAGE);
         let json = serde_json::to_vec(usage)
             .map_err(|e| RegistryError::Storage(format!("cannot serialise quota usage: {e}")))?;

@@ -30,7 +30,7 @@ use redis::{Commands, Connection};
 pub use feed::ChangeFeed;
 
 use super::RegistryError;
-use super::model::{FORMAT, RegistryState, SavedQuotaUsage};
+use super::model::{FORMAT, RegistryState};
 use super::store::{FileStore, RegistryStore, sha256_hex};
 use native_index::NativeIndex;
 
@@ -372,30 +372,8 @@ impl RegistryStore for RedisStore {
         self.save_state(state)
     }
 
-    fn put_native(
-        &self,
-        sha256: &str,
-        engine: &str,
-        bytes: &[u8],
-    ) -> Result<String, RegistryError> {
-        self.local.put_native(sha256, engine, bytes)
-    }
-
-    fn get_native(
-        &self,
-        sha256: &str,
-        engine: &str,
-        expected: &str,
-    ) -> Result<Option<Vec<u8>>, RegistryError> {
-        self.local.get_native(sha256, engine, expected)
-    }
-
-    fn load_quota_usage(&self) -> Result<SavedQuotaUsage, RegistryError> {
-        self.local.load_quota_usage()
-    }
-
-    fn save_quota_usage(&self, usage: &SavedQuotaUsage) -> Result<(), RegistryError> {
-        self.local.save_quota_usage(usage)
+    fn local(&self) -> &FileStore {
+        &self.local
     }
 }
 
