@@ -2,7 +2,7 @@
 # Uses run.sh's $work, $seconds, $rounds and $pids.
 
 JWT_SECRET="a-benchmark-secret-of-32-bytes!!"
-declare -A server_url=() server_pid=() idle_rss=() peak_rss=()
+declare -A server_url=() server_pid=() idle_rss=() peak_rss=() after_rss=() after_pss=()
 declare -A scenario_server=() scenario_path=() scenario_connections=() scenario_args=()
 declare -A results=() # name → "req/s p50 p99 p99.9 errors" lines, one per round
 scenario_names=()
@@ -65,6 +65,21 @@ start() {
 # Server $1's memory line $2 of /proc/PID/status (VmRSS now, VmHWM peak), in MB.
 rss() {
   awk -v key="$2:" '$1 == key {printf "%d", $2 / 1024}' "/proc/${server_pid[$1]}/status"
+}
+
+# Server $1's proportional set size (shared pages divided among their mappings), in MB:
+# RSS counts a page of a module's memory image once per instance slot it is mapped into.
+pss() {
+  awk '$1 == "Pss:" {printf "%d", $2 / 1024}' "/proc/${server_pid[$1]}/smaps_rollup"
+}
+
+# Stops server $1 and starts it again with the same command (a warm restart: wasmgate
+# loads its compiled code from the data dir instead of compiling, as after a deploy).
+restart() {
+  local name=$1
+  shift
+  kill "${server_pid[$name]}" && wait "${server_pid[$name]}" 2>/dev/null || true
+  start "$name" "$@"
 }
 
 # The gateway's manifest at $1: every single-route scenario on one gateway, the modules
@@ -255,14 +270,19 @@ report() {
       "to native's p50; \`wasmtime serve\` adds $(( $(median_of "${results[c1-serve]:-0 0}" 2) - $(median_of "${results[c1-native]}" 2) )) µs."
   fi
   echo
-  echo "| server | idle RSS | peak RSS |"
-  echo "|---|---|---|"
-  echo "| native hello | ${idle_rss[native]} MB | ${peak_rss[native]} MB |"
-  echo "| \`wasmtime serve\` | ${idle_rss[serve]} MB | ${peak_rss[serve]} MB |"
-  echo "| wasmgate (every scenario but 10,000 routes) | ${idle_rss[gateway]} MB | ${peak_rss[gateway]} MB |"
-  echo "| wasmgate, 10,000 routes | ${idle_rss[routes]} MB | ${peak_rss[routes]} MB |"
+  echo "| server | idle RSS | RSS after the loads | PSS after the loads | peak RSS |"
+  echo "|---|---|---|---|---|"
+  memory_row "native hello" native
+  memory_row "\`wasmtime serve\`" serve
+  memory_row "wasmgate (every scenario but 10,000 routes)" gateway
+  memory_row "wasmgate, 10,000 routes" routes
   for language in js python; do
     [ -n "${idle_rss[serve-$language]:-}" ] || continue
-    echo "| \`wasmtime serve\`, plain $language hello | ${idle_rss[serve-$language]} MB | ${peak_rss[serve-$language]} MB |"
+    memory_row "\`wasmtime serve\`, plain $language hello" "serve-$language"
   done
+}
+
+# One row of the memory table: label $1, server $2.
+memory_row() {
+  echo "| $1 | ${idle_rss[$2]} MB | ${after_rss[$2]} MB | ${after_pss[$2]} MB | ${peak_rss[$2]} MB |"
 }

@@ -55,8 +55,10 @@ for language in "${languages[@]}"; do
   start "serve-$language" "$wasmtime" serve -Scli --addr 127.0.0.1:0 "$wasm/plain-$language.wasm"
 done
 write_manifest "$work/gateway.toml" "$wasm" "${languages[@]}"
-start gateway "$CARGO_TARGET_DIR/release/wasmgate" up "$work/gateway.toml" \
-  --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --data-dir "$work/gateway-data"
+gateway_command=("$CARGO_TARGET_DIR/release/wasmgate" up "$work/gateway.toml"
+  --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --data-dir "$work/gateway-data")
+start gateway "${gateway_command[@]}"
+restart gateway "${gateway_command[@]}" # measured as it runs after a restart: compiled already
 write_many_routes "$work/routes.toml" "$wasm/hello.wasm" 10000
 start routes "$CARGO_TARGET_DIR/release/wasmgate" up "$work/routes.toml" \
   --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --data-dir "$work/routes-data"
@@ -75,6 +77,7 @@ else
   echo "    (no redis-server: no throttled-redis scenarios; apt-get install redis-server)" >&2
 fi
 for language in "${languages[@]}"; do servers+=("serve-$language"); done
+sleep 2
 for server in "${servers[@]}"; do idle_rss[$server]=$(rss "$server" VmRSS); done
 
 token=$(mint_jwt "$JWT_SECRET")
@@ -117,6 +120,11 @@ for round in $(seq "$rounds"); do
     echo "round $round: $name ${last_result}" >&2
   done
 done
-for server in "${servers[@]}"; do peak_rss[$server]=$(rss "$server" VmHWM); done
+sleep 3 # what the servers keep once the load is over
+for server in "${servers[@]}"; do
+  after_rss[$server]=$(rss "$server" VmRSS)
+  after_pss[$server]=$(pss "$server")
+  peak_rss[$server]=$(rss "$server" VmHWM)
+done
 
 report "${selected[@]}"
