@@ -237,7 +237,7 @@ fn a_wrong_token_is_refused() {
 #[test]
 fn the_admin_token_never_goes_through_a_proxy_from_the_environment() {
     let gw = empty_gateway();
-    let proxy = crate::support::JwksServer::start("{}");
+    let proxy = crate::support::DocumentServer::start("{}");
     let via = format!("http://{}", proxy.addr);
     let token_file = gw.data_dir().join("admin-token");
     let output = std::process::Command::new(crate::support::binary())

@@ -8,7 +8,7 @@ use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
-use crate::support::{Gateway, JwksServer, guests, module, read_json, route};
+use crate::support::{DocumentServer, Gateway, guests, module, read_json, route};
 
 const ISSUER: &str = "https://issuer.test";
 const AUDIENCE: &str = "api://wasmgate";
@@ -71,12 +71,12 @@ fn b64(bytes: &[u8]) -> String {
 }
 
 /// Echo behind `jwt` (RS256 from a JWKS URL, keys trusted 3 s) and `hs` (HS256 secret).
-fn jwt_gateway(jwks: &JwksServer) -> Gateway {
+fn jwt_gateway(jwks: &DocumentServer) -> Gateway {
     jwt_gateway_with_env(jwks, &[])
 }
 
 /// [`jwt_gateway`] with these environment variables.
-fn jwt_gateway_with_env(jwks: &JwksServer, env: &[(&str, &str)]) -> Gateway {
+fn jwt_gateway_with_env(jwks: &DocumentServer, env: &[(&str, &str)]) -> Gateway {
     let authorizers = format!(
         r#"
 [[authorizers]]
@@ -132,7 +132,7 @@ async fn get(gw: &Gateway, path: &str, token: &str) -> (u16, Value) {
 
 #[tokio::test]
 async fn valid_tokens_pass_and_the_handler_sees_the_claims() {
-    let jwks = JwksServer::start(&jwks(&[("rsa-a", "a")]));
+    let jwks = DocumentServer::start(&jwks(&[("rsa-a", "a")]));
     let gw = jwt_gateway(&jwks);
     let (status, body) = get(&gw, "/api/x", &rs256("a", &claims())).await;
     assert_eq!(status, 200, "{body}");
@@ -151,7 +151,7 @@ async fn valid_tokens_pass_and_the_handler_sees_the_claims() {
 
 #[tokio::test]
 async fn every_bad_token_is_401() {
-    let jwks = JwksServer::start(&jwks(&[("rsa-a", "a")]));
+    let jwks = DocumentServer::start(&jwks(&[("rsa-a", "a")]));
     let gw = jwt_gateway(&jwks);
     let good = rs256("a", &claims());
     let with = |change: &dyn Fn(&mut Value)| {
@@ -242,7 +242,7 @@ async fn every_bad_token_is_401() {
 
 #[tokio::test]
 async fn tokens_inside_the_leeway_pass() {
-    let jwks = JwksServer::start(&jwks(&[("rsa-a", "a")]));
+    let jwks = DocumentServer::start(&jwks(&[("rsa-a", "a")]));
     let gw = jwt_gateway(&jwks);
     let mut c = claims();
     c["exp"] = json!(now() - 30);
@@ -254,7 +254,7 @@ async fn tokens_inside_the_leeway_pass() {
 
 #[tokio::test]
 async fn route_scopes_are_required() {
-    let jwks = JwksServer::start(&jwks(&[("rsa-a", "a")]));
+    let jwks = DocumentServer::start(&jwks(&[("rsa-a", "a")]));
     let gw = jwt_gateway(&jwks);
     let token = rs256("a", &claims());
     assert_eq!(get(&gw, "/orders", &token).await.0, 200);
@@ -264,7 +264,7 @@ async fn route_scopes_are_required() {
 
 #[tokio::test]
 async fn unknown_kid_refetches_once_then_401_and_rotation_is_picked_up() {
-    let jwks = JwksServer::start(&jwks(&[("rsa-a", "a")]));
+    let jwks = DocumentServer::start(&jwks(&[("rsa-a", "a")]));
     let gw = jwt_gateway(&jwks);
     assert_eq!(get(&gw, "/api/x", &rs256("a", &claims())).await.0, 200);
     assert_eq!(jwks.fetches(), 1);
@@ -289,7 +289,7 @@ fn jwks_for_rotation() -> String {
 
 #[tokio::test]
 async fn cached_keys_outlive_a_jwks_outage_until_they_expire() {
-    let jwks = JwksServer::start(&jwks(&[("rsa-a", "a")]));
+    let jwks = DocumentServer::start(&jwks(&[("rsa-a", "a")]));
     let gw = jwt_gateway(&jwks);
     let token = rs256("a", &claims());
     assert_eq!(get(&gw, "/api/x", &token).await.0, 200);
@@ -309,7 +309,7 @@ async fn cached_keys_outlive_a_jwks_outage_until_they_expire() {
 
 #[tokio::test]
 async fn jwt_authorizers_through_the_admin_api_keep_secrets_out_of_listings() {
-    let jwks = JwksServer::start(&jwks(&[("rsa-a", "a")]));
+    let jwks = DocumentServer::start(&jwks(&[("rsa-a", "a")]));
     let gw = jwt_gateway(&jwks);
     let admin = crate::support::AdminClient::new(&gw);
     let (status, hs) = admin.get("/authorizers/hs").await;
@@ -360,8 +360,8 @@ async fn jwt_authorizers_through_the_admin_api_keep_secrets_out_of_listings() {
 
 #[tokio::test]
 async fn keys_are_fetched_directly_whatever_proxy_the_environment_names() {
-    let jwks = JwksServer::start(&jwks(&[("rsa-a", "a")]));
-    let proxy = JwksServer::start("{}");
+    let jwks = DocumentServer::start(&jwks(&[("rsa-a", "a")]));
+    let proxy = DocumentServer::start("{}");
     let via = format!("http://{}", proxy.addr);
     let env: Vec<(&str, &str)> = ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "ALL_PROXY"]
         .into_iter()

@@ -12,6 +12,7 @@ mod cli;
 mod cli_client;
 mod client_state;
 mod cluster;
+mod cors;
 mod dashboard;
 mod data_dir;
 mod default_manifest;

@@ -4,11 +4,11 @@
 
 use serde_json::json;
 
-use crate::support::{AdminClient, Gateway, JwksServer, assert_error_detail, get, guests};
+use crate::support::{AdminClient, DocumentServer, Gateway, assert_error_detail, get, guests};
 
 /// `probe` three times: with an environment and one allowed upstream, with a `*` allow-list,
 /// and with nothing.
-fn sandbox_gateway(upstream: &JwksServer) -> Gateway {
+fn sandbox_gateway(upstream: &DocumentServer) -> Gateway {
     let probe = guests::PROBE.to_owned();
     let route = |name: &str| {
         format!(
@@ -34,7 +34,7 @@ async fn text(gw: &Gateway, path: &str) -> String {
 
 #[tokio::test]
 async fn guests_see_only_their_own_environment() {
-    let upstream = JwksServer::start("{}");
+    let upstream = DocumentServer::start("{}");
     let gw = sandbox_gateway(&upstream);
     assert_eq!(text(&gw, "/configured/env?name=GREETING").await, "hi there");
     assert_eq!(text(&gw, "/bare/env?name=GREETING").await, "(unset)");
@@ -59,7 +59,7 @@ fn non_loopback_address() -> std::net::IpAddr {
 async fn a_wildcard_entry_never_reaches_this_hosts_own_address() {
     // The gateway's own interface address (issue 13: a guest given `*` reached the host's
     // services through it); only a module that names it gets there.
-    let upstream = JwksServer::start_on(non_loopback_address(), "{}");
+    let upstream = DocumentServer::start_on(non_loopback_address(), "{}");
     let gw = sandbox_gateway(&upstream);
     let url = format!("http://{}/anything", upstream.addr);
     assert_eq!(
@@ -76,7 +76,7 @@ async fn a_wildcard_entry_never_reaches_this_hosts_own_address() {
 
 #[tokio::test]
 async fn outbound_requests_follow_the_allow_list() {
-    let upstream = JwksServer::start("{}");
+    let upstream = DocumentServer::start("{}");
     let gw = sandbox_gateway(&upstream);
     let to = |module: &str, url: String| format!("/{module}/fetch?url={url}");
     let listed = format!("http://{}/anything", upstream.addr);
@@ -131,7 +131,7 @@ async fn outbound_requests_follow_the_allow_list() {
 
 #[tokio::test]
 async fn a_stack_overflow_ends_only_its_request() {
-    let upstream = JwksServer::start("{}");
+    let upstream = DocumentServer::start("{}");
     let gw = sandbox_gateway(&upstream);
     let response = gw.get("/bare/recurse").await;
     assert_eq!(response.status(), 502);

@@ -257,7 +257,7 @@ impl Api<'_> {
         let state = self.gateway.registry().state();
         Ok((
             StatusCode::OK,
-            json!({ "throttle": state.gateway.throttle }),
+            json!({ "throttle": state.gateway.throttle, "cors": state.gateway.cors }),
         ))
     }
 
@@ -266,13 +266,17 @@ impl Api<'_> {
         #[serde(deny_unknown_fields)]
         struct Settings {
             throttle: Option<crate::config::ThrottleConfig>,
+            cors: Option<crate::config::CorsConfig>,
         }
         let settings = self
             .change_with(body, |registry, settings: Settings| {
-                registry.set_gateway_throttle(settings.throttle)
+                registry.set_gateway_settings(settings.throttle, settings.cors)
             })
             .await?;
-        Ok((StatusCode::OK, json!({ "throttle": settings.throttle })))
+        Ok((
+            StatusCode::OK,
+            json!({ "throttle": settings.throttle, "cors": settings.cors }),
+        ))
     }
 
     pub fn list_authorizers(&self) -> ApiResult {

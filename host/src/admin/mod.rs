@@ -16,7 +16,7 @@
 //! | `GET /authorizers`, `PUT /authorizers` | lists authorizers; creates or replaces one |
 //! | `GET /authorizers/{name}`, `DELETE /authorizers/{name}` | one authorizer |
 //! | `GET /routes/{id}/stats` | in flight, queued, throttled and rejected counts |
-//! | `GET /gateway`, `PUT /gateway` | gateway-wide settings: `{"throttle": {"rate": …, "burst": …}}` |
+//! | `GET /gateway`, `PUT /gateway` | gateway-wide settings: `{"throttle": {"rate": …, "burst": …}, "cors": {…}}` (a setting left out is removed) |
 //! | `GET /plans`, `PUT /plans/{name}`, `DELETE /plans/{name}` | usage plans: `{"throttle": …, "quota": {"limit": n, "period": "day"}}` |
 //! | `GET /keys`, `POST /keys` | API keys; creating one (`{"name": …, "plan": …}`) shows its secret once |
 //! | `GET /keys/{id}`, `PUT /keys/{id}`, `DELETE /keys/{id}` | one key; `PUT` sets `plan` and/or `enabled` |

@@ -8,6 +8,7 @@
 //! stored document), and the validated form travels on.
 
 mod authorizer;
+mod cors;
 mod jwt;
 pub mod limits;
 mod module;
@@ -25,6 +26,7 @@ pub use authorizer::{
     AUTHORIZER_CONCURRENCY, AUTHORIZER_TIMEOUT_MS, AuthorizerConfig, AuthorizerKindSpec,
     AuthorizerSpec, AuthorizerType, IdentitySource, JwtSpec, KeySource, TTL_SECONDS,
 };
+pub use cors::{CorsConfig, CorsPolicy};
 pub use jwt::decoding_key_from_pem;
 pub use limits::InvocationLimits;
 pub use module::{Executor, ModuleConfig};

@@ -2,12 +2,15 @@
 //! the admin API's `PUT /routes`), and its validation into a [`RouteSpec`].
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::limits::{self, InvocationLimits};
-use super::{ModuleName, Problem, Protection, Setting, Target, ThrottleConfig};
+use super::{
+    CorsConfig, CorsPolicy, ModuleName, Problem, Protection, Setting, Target, ThrottleConfig,
+};
 use crate::routing::{MethodFilter, RouteTemplate};
 
 /// A route as written: one `[[routes]]` entry, a stored route, or the body of the admin
@@ -69,6 +72,9 @@ pub struct RouteConfig {
     /// With `isolation = "reuse"`: most requests one instance serves (default 1000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_reuse: Option<u32>,
+    /// Cross-origin requests from browsers (replaces `[gateway] cors` for this route).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cors: Option<CorsConfig>,
 }
 
 /// How a route's requests share instances.
@@ -123,6 +129,8 @@ pub struct RouteSpec {
     /// With `isolation = "reuse"`, the most requests one instance serves; `None`: a fresh
     /// instance for each.
     pub reuse: Option<u32>,
+    /// The route's own CORS policy (else the gateway's applies).
+    pub cors: Option<Arc<CorsPolicy>>,
 }
 
 impl fmt::Display for RouteSpec {
@@ -198,6 +206,16 @@ impl RouteConfig {
                 .map_err(|m| problem("authorizer", m.replace("module name", "authorizer name")))
                 .ok(),
         };
+        let cors = self
+            .cors
+            .as_ref()
+            .and_then(|cors| match cors.validate("cors") {
+                Ok(policy) => Some(Arc::new(policy)),
+                Err(found) => {
+                    problems.extend(found);
+                    None
+                }
+            });
         match (method, template, target, authorizer) {
             (Some(method), Some(template), Some(target), Some(authorizer))
                 if problems.is_empty() =>
@@ -212,6 +230,7 @@ impl RouteConfig {
                     protection,
                     api_key_required: self.api_key_required.unwrap_or(false),
                     reuse,
+                    cors,
                 })
             }
             _ => Err(problems),

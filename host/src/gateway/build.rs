@@ -15,7 +15,7 @@ use super::protection::{RouteGuards, RouteStats};
 use super::throttle::Bucket;
 use crate::config::ThrottleConfig;
 use crate::config::limits::InvocationLimits;
-use crate::config::{AuthorizerKindSpec, Protection, Target};
+use crate::config::{AuthorizerKindSpec, CorsPolicy, Protection, Target};
 use crate::registry::{AuthorizerRecord, Conflict, Registry, RegistryError, RegistryState};
 use crate::routing::{MethodFilter, RouteTable};
 use crate::runtime::{AuthorizerComponent, CompiledModule, Handler, ModuleKind, Sandbox};
@@ -47,6 +47,8 @@ pub struct Route {
     pub(super) reuse: Option<u32>,
     /// Its metrics, labelled by its method and template.
     pub(super) metrics: Arc<RouteMetrics>,
+    /// Its CORS policy: its own, else the gateway's.
+    pub(super) cors: Option<Arc<CorsPolicy>>,
 }
 
 /// The version a target runs, and possibly a canary sharing its traffic.
@@ -98,6 +100,8 @@ pub(super) struct Snapshot {
     /// The instances no route reserves: routes without `concurrency`, and authorizers,
     /// share them.
     pub unreserved: Arc<Semaphore>,
+    /// The gateway's CORS policy, also for requests no route takes.
+    pub cors: Option<Arc<CorsPolicy>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -178,6 +182,10 @@ pub(super) fn build_routes(
     // Many routes run the same target: load each target's versions once per build.
     let mut handlers_by_target: HashMap<&Target, Result<Arc<Versions<Handler>>, Arc<str>>> =
         HashMap::new();
+    // Validated when it was stored; an invalid one cannot be there.
+    let default_cors = (state.gateway.cors.as_ref())
+        .and_then(|cors| cors.validate("cors").ok())
+        .map(Arc::new);
     let mut routes = Vec::with_capacity(state.routes.len());
     for record in &state.routes {
         let spec = record.spec();
@@ -221,6 +229,7 @@ pub(super) fn build_routes(
             api_key_required: spec.api_key_required,
             limits: spec.limits,
             reuse: spec.reuse,
+            cors: spec.cors.clone().or_else(|| default_cors.clone()),
         }));
     }
     let specs = state
@@ -253,6 +262,7 @@ pub(super) fn build_routes(
         global: live.global(state.gateway.throttle),
         keys: Arc::new(KeyRing::build(state, &live.plans)),
         unreserved: live.unreserved(registry.instance_pool(), reserved),
+        cors: default_cors,
     })
 }
 

@@ -11,6 +11,7 @@
 mod authorization;
 mod body;
 mod build;
+mod cors;
 mod decisions;
 mod forwarded;
 mod gauges;

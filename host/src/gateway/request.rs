@@ -120,6 +120,10 @@ pub(super) struct RequestCtx {
     pub trace: Option<RequestTrace>,
     /// When each step ran, kept only for a traced request.
     pub steps: StepTimes,
+    /// Its `Origin`, when its route has a CORS policy.
+    pub origin: Option<HeaderValue>,
+    /// Whether it is a CORS preflight the gateway answered itself.
+    pub preflight: bool,
 }
 
 impl RequestCtx {

@@ -35,8 +35,8 @@ pub use error::ManifestError;
 
 pub use crate::config::DEFAULT_LISTEN;
 use crate::config::{
-    AuthorizerConfig, Executor, ModuleConfig, ModuleName, RouteConfig, StoreConfig, ThrottleConfig,
-    TrustedProxies,
+    AuthorizerConfig, CorsConfig, Executor, ModuleConfig, ModuleName, RouteConfig, StoreConfig,
+    ThrottleConfig, TrustedProxies,
 };
 
 /// A loaded, validated manifest.
@@ -48,6 +48,8 @@ pub struct Manifest {
     pub listen: SocketAddr,
     /// `[gateway] throttle`: a rate limit shared by every route.
     pub throttle: Option<ThrottleConfig>,
+    /// `[gateway] cors`: the CORS policy of routes that set none.
+    pub cors: Option<CorsConfig>,
     /// `[gateway] trusted_proxies`: who may say who the client is.
     pub trusted_proxies: TrustedProxies,
     /// `[[modules]]`, in file order.

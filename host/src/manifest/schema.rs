@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 
 use serde::Deserialize;
 
-use crate::config::{AuthorizerConfig, Executor, RouteConfig, StoreConfig, ThrottleConfig};
+use crate::config::{
+    AuthorizerConfig, CorsConfig, Executor, RouteConfig, StoreConfig, ThrottleConfig,
+};
 
 /// The whole file.
 #[derive(Debug, Default, Deserialize)]
@@ -32,6 +34,7 @@ pub(super) struct GatewaySection {
     pub throttle: Option<ThrottleConfig>,
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
+    pub cors: Option<CorsConfig>,
 }
 
 /// One `[[modules]]` entry.

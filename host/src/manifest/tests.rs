@@ -96,7 +96,7 @@ fn unknown_keys_are_rejected_with_their_line() {
     );
     assert!(
         text.contains(
-            "unknown field `threads`, expected one of `listen`, `throttle`, `trusted_proxies`"
+            "unknown field `threads`, expected one of `listen`, `throttle`, `trusted_proxies`, `cors`"
         ),
         "{text}"
     );

@@ -87,6 +87,13 @@ pub(super) fn validate(
     {
         problem("gateway.throttle".into(), message);
     }
+    if let Some(cors) = &file.gateway.cors
+        && let Err(found) = cors.validate("gateway.cors")
+    {
+        for Problem { key, message } in found {
+            problem(key, message);
+        }
+    }
     if let Err(message) = file.store.validate() {
         problem("store.url".into(), message);
     }
@@ -126,6 +133,7 @@ pub(super) fn validate(
         source: source.to_owned(),
         listen: file.gateway.listen.unwrap_or(DEFAULT_LISTEN),
         throttle: file.gateway.throttle,
+        cors: file.gateway.cors,
         trusted_proxies,
         modules,
         routes,

@@ -120,6 +120,10 @@ impl Registry {
             next.gateway.throttle = manifest.throttle;
             next.gateway.throttle_from_manifest = manifest.throttle.is_some();
         }
+        if manifest.cors.is_some() || next.gateway.cors_from_manifest {
+            next.gateway.cors = manifest.cors.clone();
+            next.gateway.cors_from_manifest = manifest.cors.is_some();
+        }
         let mut problems = Vec::new();
         let waits = |next: &super::RegistryState, target: &Target| {
             compiling.contains(&target.module) && Registry::resolve(next, target).is_err()

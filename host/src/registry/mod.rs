@@ -189,20 +189,27 @@ impl Registry {
         self.store.local().save_quota_usage(usage)
     }
 
-    /// Sets (or, with `None`, removes) the gateway-wide rate limit.
-    pub fn set_gateway_throttle(
+    /// Sets the gateway-wide rate limit and CORS policy (`None` removes one).
+    pub fn set_gateway_settings(
         &self,
         throttle: Option<crate::config::ThrottleConfig>,
+        cors: Option<crate::config::CorsConfig>,
     ) -> Result<GatewaySettings, RegistryError> {
         if let Some(throttle) = &throttle {
             throttle
                 .validate()
                 .map_err(|message| field("throttle", message))?;
         }
+        if let Some(cors) = &cors {
+            cors.validate("cors")
+                .map_err(|problems| RegistryError::from(Invalid::Fields(problems)))?;
+        }
         self.change(|next| {
             next.gateway = GatewaySettings {
                 throttle,
                 throttle_from_manifest: false,
+                cors,
+                cors_from_manifest: false,
             };
             Ok(next.gateway.clone())
         })

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::sha256_hex;
 use crate::config::{
-    AuthorizerConfig, AuthorizerKindSpec, AuthorizerSpec, Executor, ModuleConfig, PlanConfig,
-    Problem, QuotaPeriod, RouteConfig, RouteSpec, Target, ThrottleConfig,
+    AuthorizerConfig, AuthorizerKindSpec, AuthorizerSpec, CorsConfig, Executor, ModuleConfig,
+    PlanConfig, Problem, QuotaPeriod, RouteConfig, RouteSpec, Target, ThrottleConfig,
 };
 
 /// Version of the stored document's shape.
@@ -49,6 +49,12 @@ pub struct GatewaySettings {
     /// Whether the manifest set `throttle` (then the next start-up may replace or clear it).
     #[serde(default)]
     pub throttle_from_manifest: bool,
+    /// The CORS policy of routes that set none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cors: Option<CorsConfig>,
+    /// Whether the manifest set `cors` (then the next start-up may replace or clear it).
+    #[serde(default)]
+    pub cors_from_manifest: bool,
 }
 
 impl Default for RegistryState {

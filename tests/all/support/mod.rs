@@ -1,24 +1,24 @@
 //! Shared test support: the guests, running the gateway, manifests, requests.
 
 mod admin;
+mod document_server;
 mod gateway;
 mod http;
-mod jwks;
 mod manifests;
 mod otlp;
 mod redis;
 
 pub use admin::AdminClient;
+pub use document_server::DocumentServer;
 pub use gateway::{Gateway, binary, exclusive, run, write_manifest};
 pub use http::{assert_error_detail, assert_message, echoed, header, read_json, read_until};
-pub use jwks::JwksServer;
 pub use manifests::{authorizer, module, route, standard_manifest, tok_authorizer};
 pub use otlp::OtlpCollector;
 pub use redis::RedisServer;
 /// The guests, built by `tests/artifacts`: one path constant each (an `Option` for the
 /// examples in other languages, `None` where their toolchain is missing).
 pub use wasmgate_test_artifacts as guests;
-pub use wasmgate_test_artifacts::{needs_examples, needs_redis};
+pub use wasmgate_test_artifacts::{needs_chromium, needs_examples, needs_redis};
 
 /// The `.wasm` of an example in another language: a test using it is wrapped in
 /// [`needs_examples!`], which ignores it where the example could not be built.

@@ -1,5 +1,5 @@
-//! The request pipeline: one request through named steps, in this order (route, identify,
-//! throttle, authorize, read body, admit, invoke, respond), each in its own file. A step
+//! The request pipeline: one request through named steps, in this order (route, CORS
+//! preflight, identify, throttle, authorize, read body, admit, invoke, respond), each in its own file. A step
 //! reads and adds to the [`RequestCtx`]; the first step that refuses the request ends it
 //! with its [`Rejection`], and `respond.rs` turns either outcome into the response, whose
 //! body records the request when it ends. Adding a step is adding a file and one line
@@ -8,6 +8,7 @@
 mod admit;
 mod authorize;
 mod body;
+mod cors;
 mod identify;
 mod invoke;
 mod respond;
@@ -36,12 +37,22 @@ where
     let id = RequestId::for_request(request.headers());
     let line = respond::RequestLine::of(&request);
     let trace = RequestTrace::begin(request.headers());
-    let mut ctx = match route::find(gateway, &request, id, observation, trace.clone()) {
+    let preflight = cors::preflight(gateway, &request);
+    let method = preflight.as_ref().unwrap_or(request.method());
+    let found = route::find(gateway, &request, method, id, observation, trace.clone());
+    let mut ctx = match found {
         Ok(ctx) => ctx,
         Err((id, client, rejection)) => {
-            return respond::unmatched(gateway, &id, client, line, rejection, trace);
+            let headers = request.headers();
+            return respond::unmatched(gateway, &id, client, line, rejection, trace, headers);
         }
     };
+    if let Some(method) = preflight {
+        ctx.preflight = true;
+        let policy = ctx.route.cors.as_deref();
+        let response = super::cors::preflight_response(policy, request.headers(), &method);
+        return respond::finish(gateway, ctx, line, Ok(response));
+    }
     let outcome = run(gateway, &mut ctx, request).await;
     respond::finish(gateway, ctx, line, outcome)
 }

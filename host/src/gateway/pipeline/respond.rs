@@ -4,6 +4,7 @@
 
 use std::sync::{Arc, LazyLock};
 
+use super::super::cors;
 use super::super::protection::rate_limit_headers;
 use super::super::record::{Record, Recorder, bounded_path};
 use super::super::rejection::Rejection;
@@ -34,6 +35,11 @@ pub(super) fn finish(
     }
     if let Some(verdict) = &ctx.rate {
         rate_limit_headers(headers, verdict);
+    }
+    if let Some(policy) = &ctx.route.cors
+        && !ctx.preflight
+    {
+        cors::decorate(headers, policy, ctx.origin.as_ref());
     }
     let record = Record {
         id: ctx.id.header().clone(),
@@ -90,11 +96,17 @@ pub(super) fn unmatched(
     request: RequestLine,
     rejection: Rejection,
     trace: Option<RequestTrace>,
+    headers: &http::HeaderMap,
 ) -> hyper::Response<ResponseBody> {
     let received = std::time::Instant::now();
     let received_at = std::time::SystemTime::now();
     let kind = rejection.kind();
-    let response = rejection.into_response(id.header());
+    let mut response = rejection.into_response(id.header());
+    // The gateway's CORS policy lets a browser read why no route took its request.
+    if let Some(policy) = &gateway.snapshot.load().cors {
+        let origin = headers.get(http::header::ORIGIN);
+        cors::decorate(response.headers_mut(), policy, origin);
+    }
     let record = Record {
         id: id.header().clone(),
         received,

@@ -17,6 +17,7 @@ use std::sync::Arc;
 pub(super) fn find<B>(
     gateway: &Gateway,
     request: &hyper::Request<B>,
+    method: &http::Method,
     id: RequestId,
     observation: Option<Arc<Observation>>,
     trace: Option<RequestTrace>,
@@ -26,10 +27,7 @@ pub(super) fn find<B>(
     let trusted = &gateway.options.trusted_proxies;
     let client_ip = connection.map(|c| client_ip(c.peer.ip(), request.headers(), trusted));
     let snapshot = gateway.snapshot.load_full();
-    let (route, params) = match snapshot
-        .routes
-        .lookup(request.method(), request.uri().path())
-    {
+    let (route, params) = match snapshot.routes.lookup(method, request.uri().path()) {
         Lookup::Found { route, params } => (route.clone(), params),
         Lookup::InvalidParam { name } => {
             return Err((id, client_ip, Rejection::InvalidParam { name }));
@@ -38,7 +36,7 @@ pub(super) fn find<B>(
             return Err((id, client_ip, Rejection::MethodNotAllowed { allow }));
         }
         Lookup::NotFound => {
-            let rejection = match gateway.compiling(request.method(), request.uri().path()) {
+            let rejection = match gateway.compiling(method, request.uri().path()) {
                 Some(module) => Rejection::Compiling(module),
                 None => Rejection::NotFound,
             };
@@ -48,7 +46,11 @@ pub(super) fn find<B>(
     if let Some(observation) = &observation {
         observation.set_route(&route.id, &route.template);
     }
+    // Only a route with a CORS policy answers differently by origin.
+    let origin = (route.cors.as_ref()).and_then(|_| request.headers().get(http::header::ORIGIN));
     let mut ctx = RequestCtx {
+        origin: origin.cloned(),
+        preflight: false,
         id,
         received,
         received_at: std::time::SystemTime::now(),

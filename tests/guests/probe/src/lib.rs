@@ -70,6 +70,10 @@ fn probe(req: Request) -> Result<Response, Error> {
             }
             Ok(response)
         }
+        "cors" => Ok(Response::text("wide open")
+            // What a guest might say; a route's CORS policy replaces it.
+            .with_header("access-control-allow-origin", "*")
+            .with_header("access-control-allow-credentials", "true")),
         "fail" => Err(Error::new(418, "the probe was asked to fail")),
         "env" => {
             let name = req.query("name").unwrap_or_default();

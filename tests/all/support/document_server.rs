@@ -1,25 +1,35 @@
-//! A JWKS server for the JWT tests: serves whatever JSON the test sets (503 when set to
-//! none, as if down) and counts the fetches.
+//! A server of one document, on whatever path is asked: the JWKS of the JWT tests (JSON the
+//! test sets; 503 when set to none, as if down; fetches counted), or the page of the
+//! browser test (HTML).
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// A running JWKS server (its thread ends with the test process).
-pub struct JwksServer {
+/// A running server (its thread ends with the test process).
+pub struct DocumentServer {
     pub addr: SocketAddr,
     body: Arc<Mutex<Option<String>>>,
     fetches: Arc<AtomicUsize>,
 }
 
-impl JwksServer {
+impl DocumentServer {
     pub fn start(body: &str) -> Self {
         Self::start_on(std::net::Ipv4Addr::LOCALHOST.into(), body)
     }
 
     /// Listens on `ip` (any free port) instead of loopback.
     pub fn start_on(ip: std::net::IpAddr, body: &str) -> Self {
+        Self::serve(ip, "application/json", body)
+    }
+
+    /// Serves the HTML page `body` on loopback.
+    pub fn html(body: &str) -> Self {
+        Self::serve(std::net::Ipv4Addr::LOCALHOST.into(), "text/html", body)
+    }
+
+    fn serve(ip: std::net::IpAddr, content_type: &'static str, body: &str) -> Self {
         let listener = TcpListener::bind((ip, 0)).expect("bind");
         let addr = listener.local_addr().expect("addr");
         let body = Arc::new(Mutex::new(Some(body.to_owned())));
@@ -36,16 +46,16 @@ impl JwksServer {
                 }
                 count.fetch_add(1, Ordering::SeqCst);
                 let response = match shared.lock().expect("lock").clone() {
-                    Some(json) => format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{json}",
-                        json.len()
+                    Some(document) => format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{document}",
+                        document.len()
                     ),
                     None => "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_owned(),
                 };
                 let _ = stream.write_all(response.as_bytes());
             }
         });
-        JwksServer {
+        DocumentServer {
             addr,
             body,
             fetches,
