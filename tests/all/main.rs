@@ -27,6 +27,7 @@ mod limits;
 mod live_logs;
 mod log_injection;
 mod metrics;
+mod mocks;
 mod proxies;
 mod reserved;
 mod restart;

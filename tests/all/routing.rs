@@ -58,13 +58,13 @@ async fn wrong_method_is_405_with_allow() {
     let c = client();
     let response = c.put(gw.url("/items/7")).send().await.expect("send");
     assert_eq!(response.status(), 405);
-    assert_eq!(response.headers()["allow"], "DELETE, GET");
+    assert_eq!(response.headers()["allow"], "DELETE, GET, HEAD");
     let body: Value = response.json().await.expect("json");
     assert_eq!(body["message"], "Method Not Allowed");
 
     let response = c.post(gw.url("/hello/ada")).send().await.expect("send");
     assert_eq!(response.status(), 405);
-    assert_eq!(response.headers()["allow"], "GET");
+    assert_eq!(response.headers()["allow"], "GET, HEAD");
 
     // The allowed methods do reach the handler.
     let response = c.delete(gw.url("/items/7")).send().await.expect("send");
@@ -81,4 +81,28 @@ async fn param_that_is_not_utf8_is_400() {
     assert_eq!(response.status(), 400);
     let body: Value = response.json().await.expect("json");
     assert_eq!(body["error"], "bad_request");
+}
+
+#[tokio::test]
+async fn head_is_answered_by_the_get_route_without_a_body() {
+    let gw = standard_gateway();
+    let response = client()
+        .head(gw.url("/hello/ada"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/plain; charset=utf-8"
+    );
+    assert!(
+        response.headers()["x-wasmgate-version"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("hello@")
+    );
+    assert_eq!(response.bytes().await.expect("body").len(), 0);
+    // Still served after it: the connection and the gateway are fine.
+    assert_eq!(gw.get("/hello/ada").await.status(), 200);
 }

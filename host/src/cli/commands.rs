@@ -266,10 +266,15 @@ pub(super) fn routes(args: RoutesArgs) -> anyhow::Result<()> {
     show(&args.admin, &client.get("/routes")?, |answer| {
         print_rows(
             &answer["routes"],
-            &["ID", "METHOD", "PATH", "MODULE", "SOURCE"],
+            &["ID", "METHOD", "PATH", "RUNS", "SOURCE"],
             |r| {
-                let fields = ["id", "method", "path", "module", "source"];
-                fields.iter().map(|field| text(&r[*field])).collect()
+                let runs = match r["mock"]["status"].as_u64() {
+                    Some(status) => format!("mock {status}"),
+                    None => text(&r["module"]),
+                };
+                let [id, method, path, source] =
+                    ["id", "method", "path", "source"].map(|field| text(&r[field]));
+                vec![id, method, path, runs, source]
             },
         );
     })

@@ -9,6 +9,7 @@
 
 mod authorizer;
 mod cors;
+mod integration;
 mod jwt;
 pub mod limits;
 mod module;
@@ -27,6 +28,7 @@ pub use authorizer::{
     AuthorizerSpec, AuthorizerType, IdentitySource, JwtSpec, KeySource, TTL_SECONDS,
 };
 pub use cors::{CorsConfig, CorsPolicy};
+pub use integration::{Integration, MAX_MOCK_BODY, MockConfig, MockSpec};
 pub use jwt::decoding_key_from_pem;
 pub use limits::InvocationLimits;
 pub use module::{Executor, ModuleConfig};

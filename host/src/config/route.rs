@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::limits::{self, InvocationLimits};
 use super::{
-    CorsConfig, CorsPolicy, ModuleName, Problem, Protection, Setting, Target, ThrottleConfig,
+    CorsConfig, CorsPolicy, Integration, MockConfig, ModuleName, Problem, Protection, Setting,
+    Target, ThrottleConfig,
 };
 use crate::routing::{MethodFilter, RouteTemplate};
 
@@ -22,8 +23,12 @@ pub struct RouteConfig {
     pub method: String,
     /// The path template.
     pub path: String,
-    /// What it runs: `name`, `name@version` or `name@alias`.
-    pub module: String,
+    /// The module it runs: `name`, `name@version` or `name@alias` (or `mock`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
+    /// A fixed answer instead of a module.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mock: Option<MockConfig>,
     /// Timeout of one invocation, in milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
@@ -113,8 +118,8 @@ pub struct RouteSpec {
     pub method: MethodFilter,
     /// The path template.
     pub template: RouteTemplate,
-    /// The module (and version) that handles it.
-    pub target: Target,
+    /// What it runs: a module (and version), or a fixed answer.
+    pub integration: Integration,
     /// Timeout, memory, body size and fuel of each invocation (the defaults of
     /// [`limits`] where the route sets none).
     pub limits: InvocationLimits,
@@ -162,9 +167,33 @@ impl RouteConfig {
             .parse::<RouteTemplate>()
             .map_err(|e| problem("path", e.to_string()))
             .ok();
-        let target = Target::parse(&self.module)
-            .map_err(|message| problem("module", message))
-            .ok();
+        let integration = match (&self.module, &self.mock) {
+            (Some(module), None) => Target::parse(module)
+                .map(Integration::Module)
+                .map_err(|message| problem("module", message))
+                .ok(),
+            (None, Some(mock)) => {
+                for (key, set) in [
+                    ("memory_mb", self.memory_mb.is_some()),
+                    ("fuel", self.fuel.is_some()),
+                    ("isolation", self.isolation.is_some()),
+                ] {
+                    if set {
+                        problem(key, format!("`{key}` applies to routes that run a module"));
+                    }
+                }
+                mock.validate(&mut problem)
+                    .map(|spec| Integration::Mock(Arc::new(spec)))
+            }
+            _ => {
+                problem(
+                    "module",
+                    "a route runs exactly one of `module` (a module) or `mock` (a fixed answer)"
+                        .into(),
+                );
+                None
+            }
+        };
 
         let timeout_ms = limits::TIMEOUT_MS.resolve_at("timeout_ms", self.timeout_ms, &mut problem);
         let memory_mb = limits::MEMORY_MB.resolve_at("memory_mb", self.memory_mb, &mut problem);
@@ -216,14 +245,14 @@ impl RouteConfig {
                     None
                 }
             });
-        match (method, template, target, authorizer) {
-            (Some(method), Some(template), Some(target), Some(authorizer))
+        match (method, template, integration, authorizer) {
+            (Some(method), Some(template), Some(integration), Some(authorizer))
                 if problems.is_empty() =>
             {
                 Ok(RouteSpec {
                     method,
                     template,
-                    target,
+                    integration,
                     limits,
                     authorizer,
                     scopes: self.scopes.clone(),

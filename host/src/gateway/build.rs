@@ -15,7 +15,7 @@ use super::protection::{RouteGuards, RouteStats};
 use super::throttle::Bucket;
 use crate::config::ThrottleConfig;
 use crate::config::limits::InvocationLimits;
-use crate::config::{AuthorizerKindSpec, CorsPolicy, Protection, Target};
+use crate::config::{AuthorizerKindSpec, CorsPolicy, Integration, MockSpec, Protection, Target};
 use crate::registry::{AuthorizerRecord, Conflict, Registry, RegistryError, RegistryState};
 use crate::routing::{MethodFilter, RouteTable};
 use crate::runtime::{AuthorizerComponent, CompiledModule, Handler, ModuleKind, Sandbox};
@@ -29,10 +29,10 @@ pub struct Route {
     pub method: MethodFilter,
     /// The template, as written (the context interface returns it).
     pub template: Arc<str>,
-    /// What it runs, as written (`hello@prod`).
-    pub target: Target,
-    /// The handler version(s), or why none can run.
-    pub(super) handlers: Result<Arc<Versions<Handler>>, Arc<str>>,
+    /// What it runs, as written (`hello@prod`, `mock 200`).
+    pub integration: Integration,
+    /// What it runs, ready; or why it cannot run.
+    pub(super) backend: Result<Backend, Arc<str>>,
     /// The authorizer that must allow each request first.
     pub(super) authorizer: Option<Arc<RouteAuthorizer>>,
     /// Scopes the route's JWT authorizer requires.
@@ -49,6 +49,14 @@ pub struct Route {
     pub(super) metrics: Arc<RouteMetrics>,
     /// Its CORS policy: its own, else the gateway's.
     pub(super) cors: Option<Arc<CorsPolicy>>,
+}
+
+/// What a route runs, ready to serve.
+pub(super) enum Backend {
+    /// The version(s) of a module.
+    Module(Arc<Versions<Handler>>),
+    /// A fixed answer.
+    Mock(Arc<MockSpec>),
 }
 
 /// The version a target runs, and possibly a canary sharing its traffic.
@@ -189,27 +197,31 @@ pub(super) fn build_routes(
     let mut routes = Vec::with_capacity(state.routes.len());
     for record in &state.routes {
         let spec = record.spec();
-        let mut handlers = handlers_by_target
-            .entry(&spec.target)
-            .or_insert_with(|| {
-                load_versions(registry, state, &spec.target, |module| match module {
-                    CompiledModule::Handler(handler) => Ok(handler),
-                    other => Err(other.kind()),
+        let mut backend = match &spec.integration {
+            Integration::Module(target) => handlers_by_target
+                .entry(target)
+                .or_insert_with(|| {
+                    load_versions(registry, state, target, |module| match module {
+                        CompiledModule::Handler(handler) => Ok(handler),
+                        other => Err(other.kind()),
+                    })
+                    .map(Arc::new)
                 })
-                .map(Arc::new)
-            })
-            .clone();
+                .clone()
+                .map(Backend::Module),
+            Integration::Mock(mock) => Ok(Backend::Mock(mock.clone())),
+        };
         let authorizer = match &spec.authorizer {
             None => None,
             Some(name) => match authorizers.get(name.as_str()) {
                 Some(authorizer) => Some(authorizer.clone()),
                 None => {
-                    handlers = Err(format!("its authorizer `{name}` does not exist").into());
+                    backend = Err(format!("its authorizer `{name}` does not exist").into());
                     None
                 }
             },
         };
-        if let Err(reason) = &handlers {
+        if let Err(reason) = &backend {
             tracing::error!(route = %record.config.path, %reason, "route cannot run");
         }
         let template: Arc<str> = Arc::from(spec.template.as_str());
@@ -222,8 +234,8 @@ pub(super) fn build_routes(
                 route: template.clone(),
             })),
             template,
-            target: spec.target.clone(),
-            handlers,
+            integration: spec.integration.clone(),
+            backend,
             authorizer,
             scopes: spec.scopes.clone(),
             api_key_required: spec.api_key_required,

@@ -183,9 +183,9 @@ impl Gateway {
     /// they are routes, requests for them get 503 with `Retry-After`.
     pub fn set_compiling(&self, routes: &[WaitingRoute]) {
         let mut table = RouteTable::new();
-        for (method, template, target) in routes {
+        for (method, template, module) in routes {
             // The manifest's routes agree with each other, checked when it was read.
-            let _ = table.insert(method.clone(), template.clone(), target.module.clone());
+            let _ = table.insert(method.clone(), template.clone(), module.clone());
         }
         self.compiling.store(Arc::new(table));
     }
@@ -206,7 +206,12 @@ impl Gateway {
         let mut lines: Vec<String> = self
             .routes()
             .iter()
-            .map(|route| format!("  {} {} -> {}", route.method, route.template, route.target))
+            .map(|route| {
+                format!(
+                    "  {} {} -> {}",
+                    route.method, route.template, route.integration
+                )
+            })
             .chain(compiling.iter().map(|(method, template, module)| {
                 format!("  {method} {template} -> {module} (compiling)")
             }))

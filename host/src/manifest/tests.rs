@@ -72,7 +72,7 @@ memory_mb = 64
         .map(|r| r.validate().expect("valid"))
         .collect();
     assert_eq!(routes[0].to_string(), "GET /hello/{name}");
-    assert_eq!(routes[0].target.to_string(), "hello");
+    assert_eq!(routes[0].integration.to_string(), "hello");
     assert_eq!(routes[0].limits, InvocationLimits::default());
     assert_eq!(routes[1].to_string(), "ANY /echo/{proxy+}");
     assert_eq!(routes[1].limits.timeout, Duration::from_millis(1500));

@@ -111,7 +111,7 @@ fn users<'a>(
     let routes = state
         .routes
         .iter()
-        .filter(move |r| by_routes(&r.spec().target))
+        .filter(move |r| r.spec().integration.module().is_some_and(|t| by_routes(t)))
         .map(super::authorizers::route_named);
     let authorizers = state
         .authorizers

@@ -85,8 +85,10 @@ impl Registry {
             }
         };
         for route in &state.routes {
-            self.check_kind(state, &route.spec().target, ModuleKind::Handler)
-                .map_err(would_break(route_named(route), ModuleKind::Handler))?;
+            if let Some(target) = route.spec().integration.module() {
+                self.check_kind(state, target, ModuleKind::Handler)
+                    .map_err(would_break(route_named(route), ModuleKind::Handler))?;
+            }
         }
         for authorizer in state.authorizers.values() {
             if let Some(target) = authorizer.target() {

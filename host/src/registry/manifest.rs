@@ -19,9 +19,9 @@ use crate::manifest::{Manifest, ManifestError, ModuleSpec};
 use crate::routing::{MethodFilter, RouteTable, RouteTemplate};
 use crate::runtime::ModuleKind;
 
-/// A manifest route left out because its module is still compiling: its method, template
-/// and target.
-pub type WaitingRoute = (MethodFilter, RouteTemplate, Target);
+/// A manifest route left out because a module it needs (its own, or its authorizer's) is
+/// still compiling: its method, template and that module.
+pub type WaitingRoute = (MethodFilter, RouteTemplate, ModuleName);
 
 /// Why the manifest could not be applied.
 #[derive(Debug, thiserror::Error)]
@@ -106,7 +106,7 @@ impl Registry {
             }
         }
         let mut waiting = Vec::new();
-        let mut waiting_authorizers = HashSet::new();
+        let mut waiting_authorizers = HashMap::new();
 
         let mut state = self.lock_for_change()?;
         let mut next = state.clone();
@@ -130,8 +130,8 @@ impl Registry {
         };
         for (i, config) in manifest.authorizers.iter().enumerate() {
             let module = config.module.as_deref().and_then(|m| Target::parse(m).ok());
-            if module.is_some_and(|target| waits(&next, &target)) {
-                waiting_authorizers.insert(config.name.as_str());
+            if let Some(target) = module.filter(|target| waits(&next, target)) {
+                waiting_authorizers.insert(config.name.as_str(), target.module);
                 continue;
             }
             match self.check_authorizer(&next, config.clone()) {
@@ -157,31 +157,33 @@ impl Registry {
                 }
             };
             let spec = record.spec();
-            let authorizer_waits = spec
-                .authorizer
-                .as_ref()
-                .is_some_and(|name| waiting_authorizers.contains(name.as_str()));
-            if waits(&next, &spec.target) || authorizer_waits {
-                waiting.push((
-                    spec.method.clone(),
-                    spec.template.clone(),
-                    spec.target.clone(),
-                ));
+            let target = spec.integration.module();
+            let awaited = target
+                .filter(|target| waits(&next, target))
+                .map(|target| &target.module)
+                .or_else(|| {
+                    let name = spec.authorizer.as_ref()?;
+                    waiting_authorizers.get(name.as_str())
+                });
+            if let Some(module) = awaited {
+                waiting.push((spec.method.clone(), spec.template.clone(), module.clone()));
                 continue;
             }
-            if let Err(message) = Registry::resolve(&next, &spec.target) {
-                problems.push(Problem {
-                    key: format!("routes[{i}].module"),
-                    message: format!("{message} (nor is it in [[modules]])"),
-                });
-                continue;
-            }
-            if let Err(error) = self.check_kind(&next, &spec.target, ModuleKind::Handler) {
-                problems.push(Problem {
-                    key: format!("routes[{i}].module"),
-                    message: error.to_string(),
-                });
-                continue;
+            if let Some(target) = target {
+                if let Err(message) = Registry::resolve(&next, target) {
+                    problems.push(Problem {
+                        key: format!("routes[{i}].module"),
+                        message: format!("{message} (nor is it in [[modules]])"),
+                    });
+                    continue;
+                }
+                if let Err(error) = self.check_kind(&next, target, ModuleKind::Handler) {
+                    problems.push(Problem {
+                        key: format!("routes[{i}].module"),
+                        message: error.to_string(),
+                    });
+                    continue;
+                }
             }
             if let Err(error) = self.check_fuel(spec) {
                 problems.push(Problem {

@@ -24,7 +24,9 @@ impl Registry {
         let spec = record.spec();
         let mut state = self.lock_for_change()?;
         let mut next = state.clone();
-        self.check_kind(&next, &spec.target, ModuleKind::Handler)?;
+        if let Some(target) = spec.integration.module() {
+            self.check_kind(&next, target, ModuleKind::Handler)?;
+        }
         check_route_authorizer(&next, spec)?;
         self.check_fuel(spec)?;
         self.check_reuse(&next, spec)?;
@@ -92,10 +94,10 @@ impl Registry {
         state: &super::RegistryState,
         spec: &RouteSpec,
     ) -> Result<(), RegistryError> {
-        if spec.reuse.is_none() {
+        let (Some(_), Some(target)) = (spec.reuse, spec.integration.module()) else {
             return Ok(());
-        }
-        let resolved = Registry::resolve(state, &spec.target).map_err(Invalid::Unresolved)?;
+        };
+        let resolved = Registry::resolve(state, target).map_err(Invalid::Unresolved)?;
         let canary = resolved
             .canary
             .map(|(version, sha256, _)| (version, sha256));
@@ -103,7 +105,7 @@ impl Registry {
         {
             if let CompiledModule::Handler(Handler::Wagi(_)) = self.module(&sha256)? {
                 return Err(Invalid::ReuseNeedsComponent {
-                    module: spec.target.module.clone(),
+                    module: target.module.clone(),
                     version,
                 }
                 .into());

@@ -139,7 +139,7 @@ impl Registry {
         let targets = state
             .routes
             .iter()
-            .map(|route| &route.spec().target)
+            .filter_map(|route| route.spec().integration.module())
             .chain(state.authorizers.values().filter_map(|a| a.target()));
         for target in targets {
             let Ok(resolved) = Registry::resolve(state, target) else {

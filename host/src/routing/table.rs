@@ -5,6 +5,9 @@
 //! which beats a greedy `{name+}` tail, segment by segment from the left. For one template,
 //! a route for the request's method beats an `ANY` route on the same template.
 //!
+//! A `HEAD` request that no `HEAD` or `ANY` route takes is answered by the `GET` route for
+//! its path (the server sends the head without the body), as API Gateway does.
+//!
 //! Implementation: one radix tree ([`matchit`]) per method, holding that method's routes
 //! plus every `ANY` route, so one tree walk finds the winner. A tree of all templates tells
 //! "no such path" (404) from "no such method" (405, with the methods that would match).
@@ -196,7 +199,14 @@ impl<T> RouteTable<T> {
         let path = decode_unreserved(path);
         let path = path.as_ref();
         let tree = self.index.by_method.get(method).unwrap_or(&self.index.any);
-        match tree.at(path) {
+        // A `HEAD` no `HEAD` (or `ANY`) route takes is answered by the `GET` route.
+        let found = tree
+            .at(path)
+            .or_else(|miss| match self.index.by_method.get(&Method::GET) {
+                Some(get) if method == Method::HEAD => get.at(path),
+                _ => Err(miss),
+            });
+        match found {
             Ok(found) => {
                 let mut params = Vec::with_capacity(found.params.len());
                 for (name, raw) in found.params.iter() {
@@ -222,6 +232,9 @@ impl<T> RouteTable<T> {
                     .filter(|(_, tree)| tree.at(path).is_ok())
                     .map(|(m, _)| m.clone())
                     .collect();
+                if allow.contains(&Method::GET) && !allow.contains(&Method::HEAD) {
+                    allow.push(Method::HEAD);
+                }
                 allow.sort_by(|a, b| a.as_str().cmp(b.as_str()));
                 Lookup::MethodNotAllowed { allow }
             }

@@ -138,7 +138,7 @@ fn not_found_and_method_not_allowed() {
         (
             Method::PUT,
             "/items/1",
-            not_allowed(&[Method::DELETE, Method::GET]),
+            not_allowed(&[Method::DELETE, Method::GET, Method::HEAD]),
         ),
         (Method::GET, "/items", not_allowed(&[Method::POST])),
     ] {
@@ -184,7 +184,7 @@ fn same_shape_with_other_names_is_fine_for_other_methods() {
     assert_eq!(found(&t, Method::POST, "/a/1").1, pairs(&[("y", "1")]));
     assert_eq!(
         t.lookup(&Method::PUT, "/a/1"),
-        not_allowed(&[Method::GET, Method::POST])
+        not_allowed(&[Method::GET, Method::HEAD, Method::POST])
     );
 }
 
@@ -225,14 +225,37 @@ fn conflicts_are_rejected_and_leave_the_table_unchanged() {
     assert_eq!(t.len(), 3);
     assert_eq!(found(&t, Method::GET, "/users/1").0, "GET /users/{id}");
     for (method, path, allow) in [
-        (Method::GET, "/orders/1", Method::POST),
-        (Method::PUT, "/orders/1", Method::POST),
-        (Method::POST, "/users/1", Method::GET),
+        (Method::GET, "/orders/1", &[Method::POST][..]),
+        (Method::PUT, "/orders/1", &[Method::POST]),
+        (Method::POST, "/users/1", &[Method::GET, Method::HEAD]),
     ] {
         assert_eq!(
             t.lookup(&method, path),
-            not_allowed(&[allow]),
+            not_allowed(allow),
             "{method} {path}"
         );
     }
+}
+
+#[test]
+fn head_takes_the_get_route_unless_a_head_or_any_route_matches() {
+    let t = table(&[
+        ("GET", "/items/{id}"),
+        ("HEAD", "/items/special"),
+        ("ANY", "/any/{x}"),
+        ("GET", "/any/get"),
+        ("POST", "/posts"),
+    ]);
+    assert_eq!(found(&t, Method::HEAD, "/items/1").0, "GET /items/{id}");
+    assert_eq!(
+        found(&t, Method::HEAD, "/items/special").0,
+        "HEAD /items/special"
+    );
+    // The ANY route accepts HEAD itself, so it is the HEAD route here.
+    assert_eq!(found(&t, Method::HEAD, "/any/get").0, "ANY /any/{x}");
+    assert_eq!(
+        t.lookup(&Method::HEAD, "/posts"),
+        not_allowed(&[Method::POST])
+    );
+    assert_eq!(t.lookup(&Method::HEAD, "/nothing"), Lookup::NotFound);
 }

@@ -12,7 +12,7 @@ pub(super) async fn check(
     ctx: &mut RequestCtx,
     parts: &http::request::Parts,
 ) -> Result<(), Rejection> {
-    if let Err(reason) = &ctx.route.handlers {
+    if let Err(reason) = &ctx.route.backend {
         return Err(Rejection::Unavailable(Unavailable::Route(reason.clone())));
     }
     let Some(authorizer) = &ctx.route.authorizer else {

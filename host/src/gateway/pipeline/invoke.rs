@@ -1,13 +1,16 @@
 //! Step 7, invoke: the route picks its version (an alias's canary takes its share by the
 //! request id's random bits) and a fresh instance of it handles the request
-//! (`runtime/invoke.rs`, or `runtime/wagi.rs` for WAGI commands).
+//! (`runtime/invoke.rs`, or `runtime/wagi.rs` for WAGI commands); a mock route answers its
+//! configured response instead.
 
+use super::super::build::Backend;
 use super::super::protection::Admission;
 use super::super::rejection::{Rejection, Unavailable};
 use super::super::request::RequestCtx;
+use crate::config::MockSpec;
 use crate::gateway::body::RequestBody;
 use crate::runtime::{Invocation, InvocationFacts};
-use crate::server::response::ResponseBody;
+use crate::server::response::{ResponseBody, full_body};
 use crate::telemetry::trace::RequestTrace;
 
 /// The W3C trace context header.
@@ -28,10 +31,14 @@ pub(super) async fn run(
             .insert(TRACEPARENT, traceparent.clone());
     }
     let route = ctx.route.clone();
-    let versions = route
-        .handlers
+    let backend = route
+        .backend
         .as_ref()
         .map_err(|reason| Rejection::Unavailable(Unavailable::Route(reason.clone())))?;
+    let versions = match backend {
+        Backend::Module(versions) => versions,
+        Backend::Mock(mock) => return Ok(mock_response(mock)),
+    };
     let version = versions.pick(ctx.id.uuid());
     ctx.version_label = Some(version.label.clone());
     let facts = InvocationFacts {
@@ -61,7 +68,7 @@ pub(super) async fn run(
             tracing::warn!(
                 request_id = ctx.id.as_str(),
                 route = %route.template,
-                target = %route.target,
+                target = %route.integration,
                 client = ?ctx.client_ip,
                 ms = ctx.received.elapsed().as_millis() as u64,
                 %error,
@@ -69,4 +76,12 @@ pub(super) async fn run(
             );
             Rejection::Handler(error)
         })
+}
+
+/// The response a mock route is configured with.
+fn mock_response(mock: &MockSpec) -> hyper::Response<ResponseBody> {
+    let mut response = hyper::Response::new(full_body(mock.body.clone()));
+    *response.status_mut() = mock.status;
+    *response.headers_mut() = mock.headers.clone();
+    response
 }
