@@ -20,6 +20,7 @@ mod deploy;
 mod early_refusal;
 mod failures;
 mod handlers;
+mod http_proxy;
 mod isolation;
 mod jwt;
 mod languages;

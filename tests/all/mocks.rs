@@ -83,7 +83,7 @@ async fn invalid_mocks_are_refused_with_every_problem_named() {
     for (route, expected) in [
         (
             json!({"method": "GET", "path": "/a", "module": "hello", "mock": {"status": 200}}),
-            "module: a route runs exactly one of `module` (a module) or `mock`",
+            "module: a route runs exactly one of `module` (a module), `proxy` (an upstream URL) or `mock`",
         ),
         (
             json!({"method": "GET", "path": "/a"}),

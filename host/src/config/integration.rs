@@ -1,4 +1,5 @@
-//! What a route runs: a module (`module = "name@alias"`) or a fixed answer
+//! What a route runs: a module (`module = "name@alias"`), an upstream HTTP service
+//! (`proxy = "http://…"`, `config/proxy.rs`) or a fixed answer
 //! (`mock = { status = 200, body = "ok", headers = { … } }`), as written and as validated.
 
 use std::collections::BTreeMap;
@@ -8,7 +9,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
 
-use super::Target;
+use super::{ProxySpec, Target};
 
 /// The largest mock body (it is stored with the route).
 pub const MAX_MOCK_BODY: usize = 64 * 1024;
@@ -59,6 +60,8 @@ pub struct MockSpec {
 pub enum Integration {
     /// A module version (`name`, `name@3`, `name@alias`).
     Module(Target),
+    /// An upstream HTTP service.
+    Proxy(Arc<ProxySpec>),
     /// A fixed answer.
     Mock(Arc<MockSpec>),
 }
@@ -68,7 +71,7 @@ impl Integration {
     pub fn module(&self) -> Option<&Target> {
         match self {
             Integration::Module(target) => Some(target),
-            Integration::Mock(_) => None,
+            Integration::Proxy(_) | Integration::Mock(_) => None,
         }
     }
 }
@@ -77,6 +80,7 @@ impl std::fmt::Display for Integration {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Integration::Module(target) => target.fmt(f),
+            Integration::Proxy(proxy) => write!(f, "proxy {}://{}", proxy.scheme, proxy.authority),
             Integration::Mock(mock) => write!(f, "mock {}", mock.status.as_u16()),
         }
     }

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::limits::{self, InvocationLimits};
 use super::{
-    CorsConfig, CorsPolicy, Integration, MockConfig, ModuleName, Problem, Protection, Setting,
-    Target, ThrottleConfig,
+    CorsConfig, CorsPolicy, Integration, MockConfig, ModuleName, Problem, Protection, ProxyConfig,
+    Setting, Target, ThrottleConfig,
 };
 use crate::routing::{MethodFilter, RouteTemplate};
 
@@ -26,6 +26,9 @@ pub struct RouteConfig {
     /// The module it runs: `name`, `name@version` or `name@alias` (or `mock`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub module: Option<String>,
+    /// An upstream HTTP service instead of a module: its URL (`{name}`: a path parameter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<ProxyConfig>,
     /// A fixed answer instead of a module.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mock: Option<MockConfig>,
@@ -167,12 +170,12 @@ impl RouteConfig {
             .parse::<RouteTemplate>()
             .map_err(|e| problem("path", e.to_string()))
             .ok();
-        let integration = match (&self.module, &self.mock) {
-            (Some(module), None) => Target::parse(module)
+        let integration = match (&self.module, &self.proxy, &self.mock) {
+            (Some(module), None, None) => Target::parse(module)
                 .map(Integration::Module)
                 .map_err(|message| problem("module", message))
                 .ok(),
-            (None, Some(mock)) => {
+            (None, proxy, mock) if proxy.is_some() != mock.is_some() => {
                 for (key, set) in [
                     ("memory_mb", self.memory_mb.is_some()),
                     ("fuel", self.fuel.is_some()),
@@ -182,13 +185,29 @@ impl RouteConfig {
                         problem(key, format!("`{key}` applies to routes that run a module"));
                     }
                 }
-                mock.validate(&mut problem)
-                    .map(|spec| Integration::Mock(Arc::new(spec)))
+                match (proxy, mock) {
+                    (Some(proxy), _) => {
+                        let params: Vec<&str> = template
+                            .iter()
+                            .flat_map(|t| t.param_names())
+                            .map(String::as_str)
+                            .collect();
+                        let greedy = template.as_ref().and_then(RouteTemplate::greedy_param);
+                        proxy
+                            .validate(&params, greedy, &mut problem)
+                            .map(|spec| Integration::Proxy(Arc::new(spec)))
+                    }
+                    (_, Some(mock)) => mock
+                        .validate(&mut problem)
+                        .map(|spec| Integration::Mock(Arc::new(spec))),
+                    (None, None) => None,
+                }
             }
             _ => {
                 problem(
                     "module",
-                    "a route runs exactly one of `module` (a module) or `mock` (a fixed answer)"
+                    "a route runs exactly one of `module` (a module), `proxy` (an upstream URL) \
+                     or `mock` (a fixed answer)"
                         .into(),
                 );
                 None

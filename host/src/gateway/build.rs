@@ -15,7 +15,9 @@ use super::protection::{RouteGuards, RouteStats};
 use super::throttle::Bucket;
 use crate::config::ThrottleConfig;
 use crate::config::limits::InvocationLimits;
-use crate::config::{AuthorizerKindSpec, CorsPolicy, Integration, MockSpec, Protection, Target};
+use crate::config::{
+    AuthorizerKindSpec, CorsPolicy, Integration, MockSpec, Protection, ProxySpec, Target,
+};
 use crate::registry::{AuthorizerRecord, Conflict, Registry, RegistryError, RegistryState};
 use crate::routing::{MethodFilter, RouteTable};
 use crate::runtime::{AuthorizerComponent, CompiledModule, Handler, ModuleKind, Sandbox};
@@ -55,6 +57,8 @@ pub struct Route {
 pub(super) enum Backend {
     /// The version(s) of a module.
     Module(Arc<Versions<Handler>>),
+    /// An upstream HTTP service.
+    Proxy(Arc<ProxySpec>),
     /// A fixed answer.
     Mock(Arc<MockSpec>),
 }
@@ -209,6 +213,7 @@ pub(super) fn build_routes(
                 })
                 .clone()
                 .map(Backend::Module),
+            Integration::Proxy(proxy) => Ok(Backend::Proxy(proxy.clone())),
             Integration::Mock(mock) => Ok(Backend::Mock(mock.clone())),
         };
         let authorizer = match &spec.authorizer {

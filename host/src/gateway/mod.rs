@@ -19,6 +19,7 @@ mod jwt;
 mod keys;
 mod pipeline;
 mod protection;
+mod proxy;
 pub mod record;
 pub mod rejection;
 mod request;

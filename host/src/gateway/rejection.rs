@@ -78,6 +78,19 @@ pub enum Rejection {
     },
     /// The handler failed.
     Handler(InvokeError),
+    /// The route's upstream HTTP service did not answer.
+    Upstream(UpstreamFailure),
+}
+
+/// Why a proxy route's upstream gave no response.
+#[derive(Debug)]
+pub enum UpstreamFailure {
+    /// No response head within the route's timeout.
+    Timeout(std::time::Duration),
+    /// No connection could be opened.
+    Unreachable,
+    /// The exchange failed otherwise.
+    Failed(String),
 }
 
 impl Rejection {
@@ -199,6 +212,22 @@ impl Rejection {
                 format!("{reason} (concurrency {limit}, queue {queue})"),
             )
             .header(header::RETRY_AFTER, HeaderValue::from_static("1")),
+            Rejection::Upstream(UpstreamFailure::Timeout(timeout)) => ErrorReply::detailed(
+                S::GATEWAY_TIMEOUT,
+                "upstream_timeout",
+                format!(
+                    "the upstream did not answer within {} ms",
+                    timeout.as_millis()
+                ),
+            ),
+            Rejection::Upstream(UpstreamFailure::Unreachable) => ErrorReply::detailed(
+                S::BAD_GATEWAY,
+                "upstream_unreachable",
+                "the upstream could not be reached",
+            ),
+            Rejection::Upstream(UpstreamFailure::Failed(why)) => {
+                ErrorReply::detailed(S::BAD_GATEWAY, "upstream_error", why.clone())
+            }
             Rejection::Handler(error) => {
                 let (status, kind) = error.classify();
                 let reply = ErrorReply::detailed(status, kind, error.to_string());
@@ -270,6 +299,8 @@ impl Rejection {
             Rejection::ApiKey(_) => "api_key",
             Rejection::QuotaExceeded { .. } => "quota",
             Rejection::Overflow { .. } => "overflow",
+            Rejection::Upstream(UpstreamFailure::Timeout(_)) => "timeout",
+            Rejection::Upstream(_) => "upstream",
             Rejection::Handler(error) => match error {
                 InvokeError::Timeout(_) | InvokeError::OutOfFuel => "timeout",
                 InvokeError::MemoryLimit(_) => "memory",

@@ -44,6 +44,13 @@ impl RouteTemplate {
         &self.params
     }
 
+    /// The greedy parameter's name (`path` in `/files/{path+}`), if the template ends with
+    /// one.
+    pub fn greedy_param(&self) -> Option<&str> {
+        let last = self.params.last()?;
+        self.source.ends_with("+}").then_some(last.as_str())
+    }
+
     /// The same template in [`matchit`]'s syntax (`{name}`, `{*name}`).
     pub(crate) fn tree_syntax(&self) -> &str {
         &self.tree_syntax

@@ -38,6 +38,9 @@ pub(super) async fn run(
     let versions = match backend {
         Backend::Module(versions) => versions,
         Backend::Mock(mock) => return Ok(mock_response(mock)),
+        Backend::Proxy(spec) => {
+            return super::super::proxy::forward(spec, ctx, request, route.limits.timeout).await;
+        }
     };
     let version = versions.pick(ctx.id.uuid());
     ctx.version_label = Some(version.label.clone());
