@@ -8,6 +8,7 @@ mod admin;
 mod api_keys;
 mod authorizers;
 mod bodies;
+mod caching;
 mod cli;
 mod cli_client;
 mod client_state;

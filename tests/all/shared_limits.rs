@@ -140,7 +140,8 @@ needs_redis! {
         stop.store(true, Ordering::Relaxed);
         let (served, failed) = load.await.expect("load");
         assert!(failed.is_empty(), "fail_open failed {} requests: {failed:?}", failed.len());
-        assert!(served > 50, "{served} served");
+        // That the load ran through the outage; how much of it depends on the machine.
+        assert!(served >= 10, "{served} served");
     }
 }
 

@@ -253,6 +253,24 @@ impl Api<'_> {
         Ok((StatusCode::OK, json!({ "id": id, "stats": stats })))
     }
 
+    /// Forgets the responses route `id` keeps: all, or those for `?path=…`.
+    pub fn invalidate_cache(&self, id: &str, query: Option<&str>) -> ApiResult {
+        let state = self.gateway.registry().state();
+        if !state.routes.iter().any(|r| r.id() == id) {
+            return Err(missing(Missing::Route(id.to_owned())));
+        }
+        let path = form_urlencoded::parse(query.unwrap_or("").as_bytes())
+            .find(|(name, _)| name == "path")
+            .map(|(_, path)| path.into_owned());
+        self.gateway
+            .response_cache()
+            .invalidate(id, path.as_deref());
+        Ok((
+            StatusCode::OK,
+            json!({ "id": id, "path": path, "invalidated": true }),
+        ))
+    }
+
     pub fn get_gateway(&self) -> ApiResult {
         let state = self.gateway.registry().state();
         Ok((

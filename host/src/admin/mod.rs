@@ -16,6 +16,7 @@
 //! | `GET /authorizers`, `PUT /authorizers` | lists authorizers; creates or replaces one |
 //! | `GET /authorizers/{name}`, `DELETE /authorizers/{name}` | one authorizer |
 //! | `GET /routes/{id}/stats` | in flight, queued, throttled and rejected counts |
+//! | `DELETE /routes/{id}/cache` | forget the responses the route keeps (`?path=/items/7`: those of one path) |
 //! | `GET /gateway`, `PUT /gateway` | gateway-wide settings: `{"throttle": {"rate": …, "burst": …}, "cors": {…}}` (a setting left out is removed) |
 //! | `GET /plans`, `PUT /plans/{name}`, `DELETE /plans/{name}` | usage plans: `{"throttle": …, "quota": {"limit": n, "period": "day"}}` |
 //! | `GET /keys`, `POST /keys` | API keys; creating one (`{"name": …, "plan": …}`) shows its secret once |

@@ -116,6 +116,9 @@ fn endpoints() -> Vec<(Method, &'static str, Handler)> {
         GET "/routes/{id}" => |c| c.api().get_route(&c.param("id")?),
         DELETE "/routes/{id}" => |c| c.api().delete_route(&c.param("id")?).await,
         GET "/routes/{id}/stats" => |c| c.api().route_stats(&c.param("id")?),
+        DELETE "/routes/{id}/cache" => |c| {
+            c.api().invalidate_cache(&c.param("id")?, c.parts.uri.query())
+        },
         GET "/authorizers" => |c| c.api().list_authorizers(),
         PUT "/authorizers" => |c, json| c.api().put_authorizer(&json).await,
         GET "/authorizers/{name}" => |c| c.api().get_authorizer(&c.param("name")?),

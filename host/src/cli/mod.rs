@@ -3,6 +3,7 @@
 
 mod access_format;
 mod background_compile;
+mod cache;
 mod client;
 mod commands;
 mod log_queue;
@@ -54,6 +55,8 @@ enum Command {
     Routes(commands::RoutesArgs),
     /// Point an alias of a module at a version, optionally with a canary version.
     Alias(commands::AliasArgs),
+    /// Forget the responses a route's cache keeps.
+    Cache(cache::CacheArgs),
     /// Run a request through the gateway without an HTTP client (a test invoke).
     Invoke(commands::InvokeArgs),
     /// Show the latest access records; with --follow, stream them and guest output.
@@ -76,6 +79,7 @@ pub fn main() -> ExitCode {
         Command::Modules(args) => commands::modules(args),
         Command::Routes(args) => commands::routes(args),
         Command::Alias(args) => commands::alias(args),
+        Command::Cache(args) => cache::cache(args),
         Command::Invoke(args) => commands::invoke(args),
         Command::Logs(args) => logs::logs(args),
         Command::Top(args) => top::top(args),

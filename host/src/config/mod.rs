@@ -8,6 +8,7 @@
 //! stored document), and the validated form travels on.
 
 mod authorizer;
+mod cache;
 mod cors;
 mod integration;
 mod jwt;
@@ -28,6 +29,7 @@ pub use authorizer::{
     AUTHORIZER_CONCURRENCY, AUTHORIZER_TIMEOUT_MS, AuthorizerConfig, AuthorizerKindSpec,
     AuthorizerSpec, AuthorizerType, IdentitySource, JwtSpec, KeySource, TTL_SECONDS,
 };
+pub use cache::{CACHE_TTL_SECONDS, CacheConfig, CacheSpec};
 pub use cors::{CorsConfig, CorsPolicy};
 pub use integration::{Integration, MAX_MOCK_BODY, MockConfig, MockSpec};
 pub use jwt::decoding_key_from_pem;

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::limits::{self, InvocationLimits};
 use super::{
-    CorsConfig, CorsPolicy, Integration, MockConfig, ModuleName, Problem, Protection, ProxyConfig,
-    Setting, Target, ThrottleConfig,
+    CacheConfig, CacheSpec, CorsConfig, CorsPolicy, Integration, MockConfig, ModuleName, Problem,
+    Protection, ProxyConfig, Setting, Target, ThrottleConfig,
 };
 use crate::routing::{MethodFilter, RouteTemplate};
 
@@ -80,6 +80,9 @@ pub struct RouteConfig {
     /// With `isolation = "reuse"`: most requests one instance serves (default 1000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_reuse: Option<u32>,
+    /// Keep `GET` responses for a while and answer repeats from memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<CacheConfig>,
     /// Cross-origin requests from browsers (replaces `[gateway] cors` for this route).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cors: Option<CorsConfig>,
@@ -139,6 +142,8 @@ pub struct RouteSpec {
     pub reuse: Option<u32>,
     /// The route's own CORS policy (else the gateway's applies).
     pub cors: Option<Arc<CorsPolicy>>,
+    /// Its response cache, if it keeps one.
+    pub cache: Option<Arc<CacheSpec>>,
 }
 
 impl fmt::Display for RouteSpec {
@@ -254,6 +259,9 @@ impl RouteConfig {
                 .map_err(|m| problem("authorizer", m.replace("module name", "authorizer name")))
                 .ok(),
         };
+        let cache = (self.cache.as_ref())
+            .and_then(|cache| cache.validate(&mut problem))
+            .map(Arc::new);
         let cors = self
             .cors
             .as_ref()
@@ -279,6 +287,7 @@ impl RouteConfig {
                     api_key_required: self.api_key_required.unwrap_or(false),
                     reuse,
                     cors,
+                    cache,
                 })
             }
             _ => Err(problems),

@@ -13,11 +13,11 @@ use super::authorization::{AuthorizerCache, Decider, RouteAuthorizer};
 use super::keys::{KeyRing, PlanRuntime, QuotaUsage};
 use super::protection::{RouteGuards, RouteStats};
 use super::throttle::Bucket;
-use crate::config::ThrottleConfig;
 use crate::config::limits::InvocationLimits;
 use crate::config::{
     AuthorizerKindSpec, CorsPolicy, Integration, MockSpec, Protection, ProxySpec, Target,
 };
+use crate::config::{CacheSpec, ThrottleConfig};
 use crate::registry::{AuthorizerRecord, Conflict, Registry, RegistryError, RegistryState};
 use crate::routing::{MethodFilter, RouteTable};
 use crate::runtime::{AuthorizerComponent, CompiledModule, Handler, ModuleKind, Sandbox};
@@ -51,6 +51,15 @@ pub struct Route {
     pub(super) metrics: Arc<RouteMetrics>,
     /// Its CORS policy: its own, else the gateway's.
     pub(super) cors: Option<Arc<CorsPolicy>>,
+    /// Its response cache setting, if it keeps responses.
+    pub(super) cache: Option<Arc<RouteCache>>,
+}
+
+/// A route's response cache: its setting, and the scope its keys start with (its id and
+/// what it runs, so responses of an earlier version are not served after a deploy).
+pub(super) struct RouteCache {
+    pub spec: Arc<CacheSpec>,
+    pub scope: String,
 }
 
 /// What a route runs, ready to serve.
@@ -229,6 +238,12 @@ pub(super) fn build_routes(
         if let Err(reason) = &backend {
             tracing::error!(route = %record.config.path, %reason, "route cannot run");
         }
+        let cache = spec.cache.clone().map(|cache| {
+            Arc::new(RouteCache {
+                scope: cache_scope(record.id(), &backend),
+                spec: cache,
+            })
+        });
         let template: Arc<str> = Arc::from(spec.template.as_str());
         routes.push(Arc::new(Route {
             guards: live.guards(record.id(), &spec.protection),
@@ -247,6 +262,7 @@ pub(super) fn build_routes(
             limits: spec.limits,
             reuse: spec.reuse,
             cors: spec.cors.clone().or_else(|| default_cors.clone()),
+            cache,
         }));
     }
     let specs = state
@@ -410,4 +426,19 @@ fn load_versions<T>(
             None => None,
         },
     })
+}
+
+/// The start of a cached response's key on route `id`: the route and the versions it runs.
+fn cache_scope(id: &str, backend: &Result<Backend, Arc<str>>) -> String {
+    match backend {
+        Ok(Backend::Module(versions)) => {
+            let mut scope = format!("{id}#{}", versions.primary.label.to_str().unwrap_or(""));
+            if let Some((canary, _)) = &versions.canary {
+                scope.push('+');
+                scope.push_str(canary.label.to_str().unwrap_or(""));
+            }
+            scope
+        }
+        _ => id.to_owned(),
+    }
 }

@@ -11,6 +11,7 @@
 mod authorization;
 mod body;
 mod build;
+pub mod cache;
 mod cors;
 mod decisions;
 mod forwarded;
@@ -89,6 +90,8 @@ pub struct Gateway {
     /// The manifest's routes whose module is still compiling at start-up (by module name):
     /// they answer 503 with `Retry-After` until the module is uploaded and they are routes.
     compiling: ArcSwap<RouteTable<ModuleName>>,
+    /// Responses kept by routes with a response cache.
+    cache: Arc<cache::ResponseCache>,
 }
 
 impl crate::server::HttpService for Gateway {
@@ -125,6 +128,7 @@ impl Gateway {
             saving: std::sync::Mutex::new(()),
             options,
             compiling: ArcSwap::default(),
+            cache: Arc::default(),
         });
         crate::telemetry::metrics()
             .register_collector(Box::new(gauges::GatewayGauges(Arc::downgrade(&gateway))));
@@ -224,6 +228,11 @@ impl Gateway {
     /// The registry behind the routes.
     pub fn registry(&self) -> &Arc<Registry> {
         &self.registry
+    }
+
+    /// The responses routes keep.
+    pub fn response_cache(&self) -> &cache::ResponseCache {
+        &self.cache
     }
 
     /// Every route, in the registry's order.

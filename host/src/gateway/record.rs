@@ -246,8 +246,8 @@ impl Recorder {
 }
 
 impl BodyWatcher for Recorder {
-    fn sent(&mut self, bytes: usize, end: bool) {
-        self.bytes_out += bytes as u64;
+    fn sent(&mut self, data: &[u8], end: bool) {
+        self.bytes_out += data.len() as u64;
         if end {
             self.finish();
         }

@@ -124,6 +124,9 @@ pub(super) struct RequestCtx {
     pub origin: Option<HeaderValue>,
     /// Whether it is a CORS preflight the gateway answered itself.
     pub preflight: bool,
+    /// On a miss of its route's response cache: the key its response is kept under, and
+    /// its raw path.
+    pub cache_key: Option<(Arc<str>, Arc<str>)>,
 }
 
 impl RequestCtx {

@@ -38,10 +38,13 @@ pub fn full_body(bytes: Bytes) -> ResponseBody {
 /// data frame, and once more when the body ends; the watcher itself is dropped with the body
 /// (the end, or the client gone).
 pub trait BodyWatcher: Send + Unpin + 'static {
-    /// `bytes` more were sent; `end` says whether they were the last.
-    fn sent(&mut self, bytes: usize, end: bool) {
-        let _ = (bytes, end);
+    /// `data` was sent; `end` says whether it was the last.
+    fn sent(&mut self, data: &[u8], end: bool) {
+        let _ = (data, end);
     }
+
+    /// The body failed (its next call of [`BodyWatcher::sent`] says it ended).
+    fn failed(&mut self) {}
 }
 
 /// `body`, with `watcher` told of what it sends (see [`BodyWatcher`]).
@@ -74,10 +77,14 @@ impl<W: BodyWatcher> Body for WatchedBody<W> {
             // Told before the frame is handed on: a client that has the whole response
             // finds the watcher already told.
             Poll::Ready(Some(Ok(frame))) => {
-                let bytes = frame.data_ref().map_or(0, Bytes::len);
-                this.watcher.sent(bytes, this.inner.is_end_stream());
+                let data = frame.data_ref().map_or(&[][..], |data| &data[..]);
+                this.watcher.sent(data, this.inner.is_end_stream());
             }
-            Poll::Ready(_) => this.watcher.sent(0, true),
+            Poll::Ready(Some(Err(_))) => {
+                this.watcher.failed();
+                this.watcher.sent(&[], true);
+            }
+            Poll::Ready(None) => this.watcher.sent(&[], true),
             Poll::Pending => {}
         }
         polled

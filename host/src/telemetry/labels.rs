@@ -130,6 +130,16 @@ pub struct PhaseLabels {
     pub phase: Phase,
 }
 
+/// A route's response-cache lookups: `hit` or `miss`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CacheLabels {
+    /// The route.
+    #[prometheus(flatten)]
+    pub route: RouteLabels,
+    /// `hit` or `miss`.
+    pub outcome: &'static str,
+}
+
 /// A listener: `gateway` or `admin`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ListenerLabels {

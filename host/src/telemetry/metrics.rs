@@ -27,8 +27,8 @@ const LATENCY_BUCKETS: [f64; 15] = [
 ];
 
 pub use super::labels::{
-    AuthorizerLabels, ConnectionRefusalLabels, ListenerLabels, Phase, PhaseLabels, PlanLabels,
-    RejectionLabels, RequestLabels, RouteLabels, StatusClass,
+    AuthorizerLabels, CacheLabels, ConnectionRefusalLabels, ListenerLabels, Phase, PhaseLabels,
+    PlanLabels, RejectionLabels, RequestLabels, RouteLabels, StatusClass,
 };
 pub use super::route::RouteMetrics;
 
@@ -75,6 +75,8 @@ pub struct Metrics {
     pub registry_changes: Counter,
     /// Requests whose shared rate limits could not be checked (the store was unreachable).
     pub throttle_store_failures: Counter,
+    /// Response-cache lookups, by route and `hit`/`miss`.
+    pub cache_lookups: Family<CacheLabels, Counter>,
 }
 
 /// The process's metrics.
@@ -106,6 +108,7 @@ impl Metrics {
             api_key_requests: Family::default(),
             registry_changes: Counter::default(),
             throttle_store_failures: Counter::default(),
+            cache_lookups: Family::default(),
         };
         let mut root = metrics.registry.write().unwrap_or_else(|p| p.into_inner());
         root.register_collector(Box::new(ProcessCollector::new()));
@@ -191,6 +194,11 @@ impl Metrics {
             "throttle_store_failures",
             "Requests whose shared rate limits could not be checked: the store was unreachable",
             m.throttle_store_failures.clone(),
+        );
+        registry.register(
+            "cache_lookups",
+            "Response-cache lookups of routes with a cache, by outcome (hit, miss)",
+            m.cache_lookups.clone(),
         );
         drop(root);
         metrics
@@ -278,6 +286,10 @@ mod tests {
         let _ = metrics.jwks_fetches.get_or_create_owned(&authorizer("ok"));
         let _ = metrics.api_key_requests.get_or_create_owned(&PlanLabels {
             plan: Arc::from("p"),
+        });
+        let _ = metrics.cache_lookups.get_or_create_owned(&CacheLabels {
+            route: route.clone(),
+            outcome: "hit",
         });
         let encoded: BTreeSet<String> = metrics
             .encode()

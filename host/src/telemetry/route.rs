@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::histogram::Histogram;
 
-use super::labels::{Phase, PhaseLabels, RejectionLabels, RequestLabels, RouteLabels, StatusClass};
+use super::labels::{
+    CacheLabels, Phase, PhaseLabels, RejectionLabels, RequestLabels, RouteLabels, StatusClass,
+};
 use super::metrics::metrics;
 
 /// One route's metrics, looked up on first use and kept with the route, so that its
@@ -23,6 +25,7 @@ pub struct RouteMetrics {
     requests: Mutex<Vec<(Arc<str>, StatusClass, Counter)>>,
     /// The rejection counters used so far, by kind.
     rejections: Mutex<Vec<(&'static str, Counter)>>,
+    cache_lookups: [OnceLock<Counter>; 2],
 }
 
 impl RouteMetrics {
@@ -36,6 +39,7 @@ impl RouteMetrics {
             phases: Default::default(),
             requests: Mutex::new(Vec::new()),
             rejections: Mutex::new(Vec::new()),
+            cache_lookups: Default::default(),
         }
     }
 
@@ -108,6 +112,24 @@ impl RouteMetrics {
         used.push((kind, counter));
     }
 
+    /// Counts a response-cache lookup: a hit or a miss.
+    pub fn count_cache_lookup(&self, hit: bool) {
+        self.cache_lookups[usize::from(hit)]
+            .get_or_init(|| {
+                metrics()
+                    .cache_lookups
+                    .get_or_create_owned(&self.cache_labels(hit))
+            })
+            .inc();
+    }
+
+    fn cache_labels(&self, hit: bool) -> CacheLabels {
+        CacheLabels {
+            route: self.labels.clone(),
+            outcome: if hit { "hit" } else { "miss" },
+        }
+    }
+
     /// Removes every series of this route's labels from the metrics (its route is gone).
     pub fn forget(&self) {
         let metrics = metrics();
@@ -115,6 +137,11 @@ impl RouteMetrics {
         metrics.request_duration.remove(labels);
         metrics.request_bytes.remove(labels);
         metrics.response_bytes.remove(labels);
+        for hit in [false, true] {
+            if self.cache_lookups[usize::from(hit)].get().is_some() {
+                metrics.cache_lookups.remove(&self.cache_labels(hit));
+            }
+        }
         for phase in [
             Phase::Authorize,
             Phase::Queue,

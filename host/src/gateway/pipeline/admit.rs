@@ -19,8 +19,14 @@ pub(super) async fn enter(gateway: &Gateway, ctx: &mut RequestCtx) -> Result<Adm
         ctx.queue_time = Some(started.elapsed());
     }
     let admission = admission?;
+    count_quota(gateway, ctx).await?;
+    Ok(admission)
+}
+
+/// Counts the request against its API key's quota (429 when it is used up).
+pub(super) async fn count_quota(gateway: &Gateway, ctx: &mut RequestCtx) -> Result<(), Rejection> {
     let Some(key) = ctx.key.clone() else {
-        return Ok(admission);
+        return Ok(());
     };
     let counted = match &gateway.options.shared_throttle {
         Some(shared) => key.take_shared_quota(shared).await,
@@ -34,5 +40,5 @@ pub(super) async fn enter(gateway: &Gateway, ctx: &mut RequestCtx) -> Result<Adm
             return Err(refusal);
         }
     }
-    Ok(admission)
+    Ok(())
 }

@@ -8,6 +8,7 @@
 mod admit;
 mod authorize;
 mod body;
+mod cache;
 mod cors;
 mod identify;
 mod invoke;
@@ -85,11 +86,15 @@ where
     );
     // No body is read for a request that is not allowed in.
     step!(ctx, "authorize", authorize::check(ctx, &parts).await);
+    if let Some(kept) = step!(ctx, "cache", cache::lookup(gateway, ctx, &parts).await) {
+        return Ok(kept);
+    }
     let body = step!(
         ctx,
         "body",
         body::read(gateway, ctx, &parts.headers, body).await
     );
     let admission = step!(ctx, "admit", admit::enter(gateway, ctx).await);
-    invoke::run(ctx, hyper::Request::from_parts(parts, body), admission).await
+    let response = invoke::run(ctx, hyper::Request::from_parts(parts, body), admission).await?;
+    Ok(cache::keep(gateway, ctx, response))
 }

@@ -51,6 +51,7 @@ pub(super) fn find<B>(
     let mut ctx = RequestCtx {
         origin: origin.cloned(),
         preflight: false,
+        cache_key: None,
         id,
         received,
         received_at: std::time::SystemTime::now(),

@@ -74,6 +74,9 @@ fn probe(req: Request) -> Result<Response, Error> {
             // What a guest might say; a route's CORS policy replaces it.
             .with_header("access-control-allow-origin", "*")
             .with_header("access-control-allow-credentials", "true")),
+        "cache-control" => Ok(Response::text("told")
+            .with_header("cache-control", req.query("value").unwrap_or_default())),
+        "cookie" => Ok(Response::text("cookie").with_header("set-cookie", "session=1")),
         "fail" => Err(Error::new(418, "the probe was asked to fail")),
         "env" => {
             let name = req.query("name").unwrap_or_default();
