@@ -21,6 +21,7 @@ mod deploy;
 mod early_refusal;
 mod failures;
 mod handlers;
+mod history;
 mod http_proxy;
 mod isolation;
 mod jwt;

@@ -31,7 +31,7 @@ pub(super) fn found(item: Option<Value>, what: impl FnOnce() -> Missing) -> ApiR
         .ok_or_else(|| missing(what()))
 }
 
-fn module_name(name: &str) -> Result<ModuleName, ApiError> {
+pub(super) fn module_name(name: &str) -> Result<ModuleName, ApiError> {
     ModuleName::new(name).map_err(|message| ApiError::new(StatusCode::BAD_REQUEST, message))
 }
 

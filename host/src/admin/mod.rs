@@ -10,6 +10,7 @@
 //! | `DELETE /modules/{name}/versions/{n}` | deletes an unused version |
 //! | `PUT /modules/{name}/aliases/{alias}` | `{"version": 3, "canary": {"version": 4, "percent": 10}}` |
 //! | `DELETE /modules/{name}/aliases/{alias}` | deletes an unused alias |
+//! | `POST /modules/{name}/aliases/{alias}/rollback` | points the alias back at what it pointed at before its latest move |
 //! | `PUT /modules/{name}/config` | `{"env": {…}, "allowed_outbound_hosts": […]}` for all its versions |
 //! | `GET /routes`, `PUT /routes` | lists routes; creates or replaces one (manifest fields) |
 //! | `GET /routes/{id}`, `DELETE /routes/{id}` | one route |
@@ -22,6 +23,7 @@
 //! | `GET /keys`, `POST /keys` | API keys; creating one (`{"name": …, "plan": …}`) shows its secret once |
 //! | `GET /keys/{id}`, `PUT /keys/{id}`, `DELETE /keys/{id}` | one key; `PUT` sets `plan` and/or `enabled` |
 //! | `POST /keys/{id}/rotate` | a new secret (shown once); the old one stops working |
+//! | `GET /history` | alias moves and route changes, newest first: who, when, from, to (`?limit=N&module=NAME`) |
 //! | `POST /invoke` | runs a synthetic request: response, stdout/stderr, timings |
 //! | `GET /metrics` | every metric, in Prometheus's text format |
 //! | `GET /logs` | the latest access records (`?route=TEMPLATE&status=5xx`) |
@@ -30,6 +32,7 @@
 
 mod body;
 mod endpoints;
+mod history;
 mod invoke;
 mod keys;
 mod logs;

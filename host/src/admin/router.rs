@@ -104,6 +104,10 @@ fn endpoints() -> Vec<(Method, &'static str, Handler)> {
             let (name, alias) = (c.param("name")?, c.param("alias")?);
             c.api().put_alias(&name, &alias, &json).await
         },
+        POST "/modules/{name}/aliases/{alias}/rollback" => |c| {
+            let (name, alias) = (c.param("name")?, c.param("alias")?);
+            c.api().rollback_alias(&name, &alias).await
+        },
         DELETE "/modules/{name}/aliases/{alias}" => |c| {
             let (name, alias) = (c.param("name")?, c.param("alias")?);
             c.api().delete_alias(&name, &alias).await
@@ -134,6 +138,7 @@ fn endpoints() -> Vec<(Method, &'static str, Handler)> {
         PUT "/keys/{id}" => |c, json| c.api().update_key(&c.param("id")?, &json).await,
         DELETE "/keys/{id}" => |c| c.api().delete_key(&c.param("id")?).await,
         POST "/keys/{id}/rotate" => |c| c.api().rotate_key(&c.param("id")?).await,
+        GET "/history" => |c| c.api().history(c.parts.uri.query()),
         GET "/logs" => |c| logs::recent(c.parts.uri.query()),
         POST "/invoke" => |c| {
             let bytes = c.upload().await?;

@@ -6,6 +6,7 @@ mod background_compile;
 mod cache;
 mod client;
 mod commands;
+mod history;
 mod log_queue;
 mod log_writer;
 mod logs;
@@ -57,6 +58,10 @@ enum Command {
     Alias(commands::AliasArgs),
     /// Forget the responses a route's cache keeps.
     Cache(cache::CacheArgs),
+    /// Show alias moves and route changes, newest first.
+    History(history::HistoryArgs),
+    /// Point an alias (`module@alias`) back at what it pointed at before its latest move.
+    Rollback(history::RollbackArgs),
     /// Run a request through the gateway without an HTTP client (a test invoke).
     Invoke(commands::InvokeArgs),
     /// Show the latest access records; with --follow, stream them and guest output.
@@ -80,6 +85,8 @@ pub fn main() -> ExitCode {
         Command::Routes(args) => commands::routes(args),
         Command::Alias(args) => commands::alias(args),
         Command::Cache(args) => cache::cache(args),
+        Command::History(args) => history::history(args),
+        Command::Rollback(args) => history::rollback(args),
         Command::Invoke(args) => commands::invoke(args),
         Command::Logs(args) => logs::logs(args),
         Command::Top(args) => top::top(args),

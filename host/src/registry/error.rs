@@ -252,6 +252,14 @@ pub enum Conflict {
         /// The route.
         route: Stored,
     },
+    /// An alias to roll back has no earlier version in the history.
+    #[error("the history has no earlier version of `{module}@{alias}` to roll back to")]
+    NoEarlierVersion {
+        /// The module.
+        module: ModuleName,
+        /// The alias.
+        alias: String,
+    },
     /// The change would leave a route without a handler, or an authorizer without an
     /// authorizer module.
     #[error("{user} would no longer run {wanted}: {error}")]

@@ -224,7 +224,7 @@ impl Registry {
         }
         if next != **state {
             *self.route_index_lock() = None;
-            self.commit(&mut state, next)?;
+            self.commit(&mut state, next, "manifest")?;
         }
         Ok(waiting)
     }

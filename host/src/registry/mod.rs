@@ -10,6 +10,7 @@ mod authorizers;
 mod compiled;
 mod error;
 mod fs;
+mod history;
 mod keys;
 mod manifest;
 mod model;
@@ -26,6 +27,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 pub use error::{Conflict, Invalid, Missing, RegistryError, Stored, Unresolved};
+pub use history::{Change, HistoryEntry};
 pub use keys::NewKey;
 pub use manifest::{ApplyError, WaitingRoute};
 pub use model::{
@@ -84,6 +86,9 @@ pub struct Registry {
     route_index: Mutex<Option<RouteTable<()>>>,
 }
 
+/// Who a change through the admin API is recorded as, in the history.
+const ADMIN_API: &str = "admin API";
+
 impl Registry {
     /// Opens the registry kept in `store` (empty if nothing was ever saved).
     pub fn open(
@@ -132,7 +137,9 @@ impl Registry {
         &self,
         state: &mut MutexGuard<'_, RegistryState>,
         mut next: RegistryState,
+        by: &str,
     ) -> Result<(), RegistryError> {
+        history::record(state, &mut next, by);
         self.merge_native(&mut next);
         self.store.save_state(&next)?;
         **state = next;
@@ -165,7 +172,7 @@ impl Registry {
         let mut state = self.lock_for_change()?;
         let mut next = state.clone();
         let outcome = edit(&mut next)?;
-        self.commit(&mut state, next)?;
+        self.commit(&mut state, next, ADMIN_API)?;
         Ok(outcome)
     }
 

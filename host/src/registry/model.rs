@@ -37,6 +37,9 @@ pub struct RegistryState {
     /// API keys by id.
     #[serde(default)]
     pub keys: BTreeMap<String, ApiKeyRecord>,
+    /// Alias moves and route changes, oldest first (`history.rs`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<super::history::HistoryEntry>,
 }
 
 /// Settings of the whole gateway.
@@ -67,6 +70,7 @@ impl Default for RegistryState {
             gateway: GatewaySettings::default(),
             plans: BTreeMap::new(),
             keys: BTreeMap::new(),
+            history: Vec::new(),
         }
     }
 }

@@ -97,7 +97,7 @@ impl Registry {
         );
         let committed = self
             .check_users(&next)
-            .and_then(|()| self.commit(&mut state, next));
+            .and_then(|()| self.commit(&mut state, next, super::ADMIN_API));
         if let Err(error) = committed {
             // The code was cached for this version; keep it only if other bytes-identical
             // versions use it.

@@ -41,7 +41,7 @@ impl Registry {
                 .insert(spec.method.clone(), spec.template.clone(), ())
                 .map_err(|conflict| RegistryError::from(Conflict::from(conflict)))?;
         }
-        if let Err(error) = self.commit(&mut state, next) {
+        if let Err(error) = self.commit(&mut state, next, super::ADMIN_API) {
             *index = None;
             return Err(error);
         }
