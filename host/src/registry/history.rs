@@ -3,7 +3,7 @@
 //! change and kept in the registry document (the latest [`MAX_ENTRIES`]); and rolling an
 //! alias back to the version it pointed at before its latest move.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -85,26 +85,31 @@ pub(super) fn record(before: &RegistryState, after: &mut RegistryState, by: &str
             }
         }
     }
-    let ids: BTreeSet<&str> = (before.routes.iter())
-        .chain(&after.routes)
-        .map(|route| route.id())
-        .collect();
+    // By id: one pass over each side, whatever the number of routes (a change to one of
+    // 10,000 stays cheap; most records are the very ones the state had).
+    let by_id = |state: &'_ RegistryState| -> HashMap<String, RouteRecord> {
+        (state.routes.iter())
+            .map(|route| (route.id().to_owned(), route.clone()))
+            .collect()
+    };
+    let (old_routes, new_routes) = (by_id(before), by_id(after));
+    let ids: BTreeSet<&String> = old_routes.keys().chain(new_routes.keys()).collect();
     for id in ids {
-        let find = |state: &RegistryState| state.routes.iter().find(|r| r.id() == id).cloned();
-        let (old, new) = (find(before), find(after));
-        if old.as_ref().map(|r| &r.config) == new.as_ref().map(|r| &r.config) {
-            continue;
-        }
-        let Some(route) = new.as_ref().or(old.as_ref()) else {
+        let (old, new) = (old_routes.get(id), new_routes.get(id));
+        let unchanged = match (old, new) {
+            (Some(old), Some(new)) => old.is(new) || old.config == new.config,
+            _ => false,
+        };
+        let Some(route) = new.or(old).filter(|_| !unchanged) else {
             continue;
         };
         let runs = |route: &RouteRecord| route.spec().integration.to_string();
         changes.push(Change::Route {
-            id: id.to_owned(),
+            id: id.clone(),
             method: route.spec().method.to_string(),
             path: route.spec().template.to_string(),
-            from: old.as_ref().map(runs),
-            to: new.as_ref().map(runs),
+            from: old.map(runs),
+            to: new.map(runs),
         });
     }
     let history = &mut after.history;

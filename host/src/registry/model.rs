@@ -173,6 +173,13 @@ impl<Entry> Clone for Record<Entry> {
     }
 }
 
+impl<Entry> Record<Entry> {
+    /// Whether both are the same stored record (not a copy with equal values).
+    pub fn is(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
 impl<Entry> std::ops::Deref for Record<Entry> {
     type Target = Entry;
 
