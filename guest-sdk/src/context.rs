@@ -9,5 +9,5 @@ mod bindings {
 }
 
 pub(crate) use bindings::wasmgate::gateway::context::{
-    authorizer_context, path_params, principal, request_id, route,
+    authorizer_context, path_params, principal, request_id, route, stage_variable, stage_variables,
 };

@@ -271,6 +271,30 @@ impl Request {
     pub fn authorizer_context(&self) -> Vec<(String, String)> {
         context::authorizer_context()
     }
+
+    /// A stage variable of the alias the route runs (`name@prod`): a setting the operator
+    /// changes without a new version (`PUT /modules/{name}/aliases/{alias}` with
+    /// `"variables"`).
+    ///
+    /// ```no_run
+    /// # let req = wasmgate_sdk::Request::from_parts("GET", "/", vec![], vec![]);
+    /// let database = req.stage_variable("database").unwrap_or_else(|| "dev".into());
+    /// ```
+    pub fn stage_variable(&self, name: &str) -> Option<String> {
+        context::stage_variable(name)
+    }
+
+    /// Every stage variable of the alias the route runs.
+    ///
+    /// ```no_run
+    /// # let req = wasmgate_sdk::Request::from_parts("GET", "/", vec![], vec![]);
+    /// for (name, value) in req.stage_variables() {
+    ///     eprintln!("{name} = {value}");
+    /// }
+    /// ```
+    pub fn stage_variables(&self) -> Vec<(String, String)> {
+        context::stage_variables()
+    }
 }
 
 fn decode_query_part(part: &str) -> String {

@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use http_body_util::{BodyExt, Empty};
-use wasmgate::allowlist::AllowList;
 use wasmgate::config::InvocationLimits;
 use wasmgate::runtime::{
     CompiledModule, EngineOptions, Handler, Invocation, InvocationFacts, PhaseTimes, Runtime,
@@ -34,10 +33,7 @@ fn setup() -> Arc<Setup> {
     };
     Arc::new(Setup {
         handler,
-        sandbox: Sandbox {
-            env: Vec::new(),
-            outbound: Arc::new(AllowList::default()),
-        },
+        sandbox: Sandbox::default(),
         limits: InvocationLimits::default(),
     })
 }
@@ -56,9 +52,7 @@ async fn invoke(setup: &Setup) {
             path_params: vec![("name".into(), "ada".into())],
             principal: None,
             authorizer_context: Vec::new(),
-            client_ip: None,
-            over_tls: false,
-            traceparent: None,
+            ..InvocationFacts::default()
         },
         limits: &setup.limits,
         sandbox: &setup.sandbox,

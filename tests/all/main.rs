@@ -41,6 +41,7 @@ mod scale;
 mod shared_limits;
 mod shutdown;
 mod smuggling;
+mod stages;
 mod start_up;
 mod stored_files;
 mod throttling;

@@ -209,7 +209,7 @@ impl Api<'_> {
             .await?;
         Ok((
             StatusCode::OK,
-            json!({ "name": name.as_str(), "alias": alias, "version": record.version, "canary": record.canary }),
+            json!({ "name": name.as_str(), "alias": alias, "version": record.version, "canary": record.canary, "variables": record.variables }),
         ))
     }
 

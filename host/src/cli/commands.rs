@@ -60,6 +60,13 @@ pub(super) struct AliasArgs {
     /// A second version taking a share of the requests, as `VERSION:PERCENT` (e.g. `4:10`).
     #[arg(long, value_name = "VERSION:PERCENT")]
     canary: Option<String>,
+    /// A stage variable, `NAME=VALUE` (repeatable; replaces the alias's variables, which
+    /// are kept when none is given).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    variables: Vec<String>,
+    /// Remove the alias's stage variables.
+    #[arg(long, conflicts_with = "variables")]
+    no_vars: bool,
     #[command(flatten)]
     admin: AdminArgs,
 }
@@ -294,6 +301,16 @@ pub(super) fn alias(args: AliasArgs) -> anyhow::Result<()> {
             })
             .with_context(|| format!("--canary takes VERSION:PERCENT, not `{canary}`"))?;
         body["canary"] = json!({ "version": version, "percent": percent });
+    }
+    if args.no_vars || !args.variables.is_empty() {
+        let mut variables = serde_json::Map::new();
+        for variable in &args.variables {
+            let (name, value) = variable
+                .split_once('=')
+                .with_context(|| format!("--var takes NAME=VALUE, not `{variable}`"))?;
+            variables.insert(name.to_owned(), value.into());
+        }
+        body["variables"] = Value::Object(variables);
     }
     let answer = client.put_json(
         &format!("/modules/{}/aliases/{}", args.module, args.alias),

@@ -103,6 +103,47 @@ impl fmt::Display for Target {
     }
 }
 
+/// Most stage variables one alias has.
+pub const MAX_STAGE_VARIABLES: usize = 50;
+/// The longest stage variable value, in bytes.
+pub const MAX_STAGE_VALUE: usize = 512;
+
+/// Stage variables (as API Gateway's): names of 1 to 64 letters, digits and `_` (so they
+/// are also WAGI's `X_STAGE_NAME`), values of at most 512 bytes, at most 50 of them. Each
+/// problem's key is `variables` or `variables.NAME`.
+pub fn check_stage_variables(
+    variables: &std::collections::BTreeMap<String, String>,
+) -> Result<(), Vec<super::Problem>> {
+    let mut problems = Vec::new();
+    if variables.len() > MAX_STAGE_VARIABLES {
+        problems.push(super::Problem::new(
+            "variables",
+            format!("at most {MAX_STAGE_VARIABLES} stage variables"),
+        ));
+    }
+    for (name, value) in variables {
+        let key = || format!("variables.{}", name.chars().take(64).collect::<String>());
+        let valid = (1..=64).contains(&name.len())
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !valid {
+            problems.push(super::Problem::new(
+                key(),
+                "a stage variable's name is 1 to 64 letters, digits and `_`",
+            ));
+        } else if value.len() > MAX_STAGE_VALUE {
+            problems.push(super::Problem::new(
+                key(),
+                format!("a stage variable's value is at most {MAX_STAGE_VALUE} bytes"),
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
 /// Alias names: a letter, then letters, digits, `-` and `_`, at most 64 (so they never look
 /// like version numbers).
 pub fn check_alias_name(name: &str) -> Result<(), String> {

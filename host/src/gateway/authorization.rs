@@ -231,6 +231,7 @@ impl RouteAuthorizer {
             authorizer_context: Vec::new(),
             client_ip: request.source_ip,
             over_tls: false,
+            stage_variables: Arc::default(),
             traceparent: None,
         };
         let limits = InvocationLimits {

@@ -17,7 +17,7 @@ use crate::config::limits::InvocationLimits;
 use crate::config::{
     AuthorizerKindSpec, CorsPolicy, Integration, MockSpec, Protection, ProxySpec, Target,
 };
-use crate::config::{CacheSpec, ThrottleConfig};
+use crate::config::{CacheSpec, Qualifier, ThrottleConfig};
 use crate::registry::{AuthorizerRecord, Conflict, Registry, RegistryError, RegistryState};
 use crate::routing::{MethodFilter, RouteTable};
 use crate::runtime::{AuthorizerComponent, CompiledModule, Handler, ModuleKind, Sandbox};
@@ -392,6 +392,15 @@ fn load_versions<T>(
                     .map_err(|e| format!("module `{}` is misconfigured: {e}", target.module))?,
             ),
             env: module.config.env.clone().into_iter().collect(),
+            stage_variables: match &target.qualifier {
+                Qualifier::Alias(alias) => module
+                    .aliases
+                    .get(alias)
+                    .and_then(|alias| alias.variables.as_ref())
+                    .map(|variables| variables.clone().into_iter().collect())
+                    .unwrap_or_default(),
+                _ => Arc::default(),
+            },
         },
         None => Sandbox::default(),
     };

@@ -3,7 +3,7 @@
 use super::{
     AliasRecord, Conflict, Invalid, Missing, Registry, RegistryError, RegistryState, Stored,
 };
-use crate::config::{ModuleName, Qualifier, Target, check_alias_name};
+use crate::config::{ModuleName, Qualifier, Target, check_alias_name, check_stage_variables};
 
 impl Registry {
     /// Points `alias` of `name` at a version (and optionally a canary version).
@@ -11,11 +11,25 @@ impl Registry {
         &self,
         name: &ModuleName,
         alias: &str,
-        record: AliasRecord,
+        mut record: AliasRecord,
     ) -> Result<AliasRecord, RegistryError> {
         check_alias_name(alias).map_err(Invalid::Name)?;
+        if let Some(variables) = &record.variables {
+            check_stage_variables(variables).map_err(Invalid::Fields)?;
+        }
         self.change(|next| {
             let module = next.module_mut(name)?;
+            // Without variables, the alias keeps its own; `{}` removes them.
+            match &record.variables {
+                None => {
+                    record.variables = module
+                        .aliases
+                        .get(alias)
+                        .and_then(|kept| kept.variables.clone());
+                }
+                Some(variables) if variables.is_empty() => record.variables = None,
+                Some(_) => {}
+            }
             let check_version = |version: u32| {
                 if module.versions.contains_key(&version) {
                     Ok(())

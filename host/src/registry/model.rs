@@ -136,6 +136,10 @@ pub struct AliasRecord {
     /// A second version taking a share of the requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary: Option<Canary>,
+    /// Stage variables: settings the versions it runs read (`context.stage-variables`).
+    /// Setting an alias without them keeps the ones it had; `{}` removes them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variables: Option<BTreeMap<String, String>>,
 }
 
 /// A weighted second version of an alias.

@@ -100,6 +100,9 @@ impl CgiRequest<'_> {
         for (name, value) in &facts.path_params {
             vars.push((format!("X_PARAM_{}", variable_suffix(name)), value.clone()));
         }
+        for (name, value) in facts.stage_variables.iter() {
+            vars.push((format!("X_STAGE_{}", variable_suffix(name)), value.clone()));
+        }
         for (key, value) in &facts.authorizer_context {
             vars.push((
                 format!("X_AUTHORIZER_{}", variable_suffix(key)),

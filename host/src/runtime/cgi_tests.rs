@@ -117,6 +117,7 @@ fn facts() -> InvocationFacts {
         authorizer_context: vec![("tenant-id".into(), "t9".into())],
         client_ip: Some("127.0.0.1".parse().expect("valid")),
         over_tls: false,
+        stage_variables: Arc::from(vec![("database".to_owned(), "prod-db".to_owned())]),
         traceparent: None,
     }
 }
@@ -166,6 +167,7 @@ fn environment_describes_the_request() {
         ("X_REQUEST_ID", "req-1"),
         ("REMOTE_USER", "alice"),
         ("X_AUTHORIZER_TENANT_ID", "t9"),
+        ("X_STAGE_DATABASE", "prod-db"),
         ("REMOTE_ADDR", "127.0.0.1"),
         (
             "X_FULL_URL",

@@ -31,6 +31,8 @@ pub struct InvocationFacts {
     pub client_ip: Option<std::net::IpAddr>,
     /// Whether the request came over TLS (the `https` scheme guests see).
     pub over_tls: bool,
+    /// The stage variables of the alias the route runs.
+    pub stage_variables: Arc<[(String, String)]>,
     /// The W3C `traceparent` naming the invocation's span, when the request is traced: the
     /// guest's outbound requests carry it unless they set their own.
     pub traceparent: Option<http::HeaderValue>,
@@ -62,6 +64,17 @@ impl context::Host for InvocationFacts {
 
     fn authorizer_context(&mut self) -> Vec<(String, String)> {
         self.authorizer_context.clone()
+    }
+
+    fn stage_variables(&mut self) -> Vec<(String, String)> {
+        self.stage_variables.to_vec()
+    }
+
+    fn stage_variable(&mut self, name: String) -> Option<String> {
+        self.stage_variables
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value.clone())
     }
 }
 

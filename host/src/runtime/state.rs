@@ -169,6 +169,9 @@ pub struct Sandbox {
     pub env: Vec<(String, String)>,
     /// Origins outgoing HTTP requests may reach.
     pub outbound: Arc<AllowList>,
+    /// The stage variables of the alias that chose this version (`wasmgate:gateway/context`
+    /// and WAGI's `X_STAGE_*`).
+    pub stage_variables: Arc<[(String, String)]>,
 }
 
 /// What guests may reach over `wasi:http/outgoing-handler` (see `outbound.rs`; the default

@@ -52,6 +52,7 @@ pub(super) async fn run(
         authorizer_context: std::mem::take(&mut ctx.authorizer_context),
         client_ip: ctx.client_ip,
         over_tls: ctx.over_tls,
+        stage_variables: version.sandbox.stage_variables.clone(),
         traceparent,
     };
     let invocation = Invocation {

@@ -77,6 +77,10 @@ fn probe(req: Request) -> Result<Response, Error> {
         "cache-control" => Ok(Response::text("told")
             .with_header("cache-control", req.query("value").unwrap_or_default())),
         "cookie" => Ok(Response::text("cookie").with_header("set-cookie", "session=1")),
+        "stage" => Ok(Response::text(
+            req.stage_variable(&req.query("name").unwrap_or_default())
+                .unwrap_or_else(|| "(none)".into()),
+        )),
         "fail" => Err(Error::new(418, "the probe was asked to fail")),
         "env" => {
             let name = req.query("name").unwrap_or_default();
