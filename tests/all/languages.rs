@@ -42,7 +42,11 @@ async fn check_example(module: &Path, greeting: &str, handler: &str) {
         .send()
         .await
         .expect("send");
-    assert_eq!(response.status(), 200);
+    if response.status() != 200 {
+        // What the gateway said, to tell a trap from a timeout in a CI log.
+        let status = response.status();
+        panic!("{status}: {}", response.text().await.unwrap_or_default());
+    }
     assert_eq!(response.headers()["content-type"], "application/json");
     assert_eq!(response.headers()["x-handler"], handler);
     assert_eq!(response.headers()["x-wasmgate-version"], "lang@1");
