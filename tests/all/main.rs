@@ -31,6 +31,7 @@ mod live_logs;
 mod log_injection;
 mod metrics;
 mod mocks;
+mod openapi;
 mod proxies;
 mod reserved;
 mod restart;

@@ -24,18 +24,21 @@
 //! | `GET /keys/{id}`, `PUT /keys/{id}`, `DELETE /keys/{id}` | one key; `PUT` sets `plan` and/or `enabled` |
 //! | `POST /keys/{id}/rotate` | a new secret (shown once); the old one stops working |
 //! | `GET /history` | alias moves and route changes, newest first: who, when, from, to (`?limit=N&module=NAME`) |
+//! | `GET /apis`, `POST /apis` | the routes and authorizers as an OpenAPI 3.1 document; creating or replacing those of a document (JSON or YAML), all or nothing |
 //! | `POST /invoke` | runs a synthetic request: response, stdout/stderr, timings |
 //! | `GET /metrics` | every metric, in Prometheus's text format |
 //! | `GET /logs` | the latest access records (`?route=TEMPLATE&status=5xx`) |
 //! | `GET /logs/stream` | access records and guest output from now on, as server-sent events (same filters) |
 //! | `GET /healthz`, `GET /readyz` | probes, without a token: the process serves; the routes serve and it is not draining |
 
+mod apis;
 mod body;
 mod endpoints;
 mod history;
 mod invoke;
 mod keys;
 mod logs;
+mod openapi;
 mod probes;
 mod router;
 mod token;

@@ -139,6 +139,11 @@ fn endpoints() -> Vec<(Method, &'static str, Handler)> {
         DELETE "/keys/{id}" => |c| c.api().delete_key(&c.param("id")?).await,
         POST "/keys/{id}/rotate" => |c| c.api().rotate_key(&c.param("id")?).await,
         GET "/history" => |c| c.api().history(c.parts.uri.query()),
+        GET "/apis" => |c| c.api().get_apis(),
+        POST "/apis" => |c| {
+            let bytes = c.upload().await?;
+            c.api().post_apis(&bytes).await
+        },
         GET "/logs" => |c| logs::recent(c.parts.uri.query()),
         POST "/invoke" => |c| {
             let bytes = c.upload().await?;

@@ -10,6 +10,7 @@ mod history;
 mod log_queue;
 mod log_writer;
 mod logs;
+mod openapi;
 mod store;
 mod top;
 mod up;
@@ -58,6 +59,10 @@ enum Command {
     Alias(commands::AliasArgs),
     /// Forget the responses a route's cache keeps.
     Cache(cache::CacheArgs),
+    /// Create or replace the routes and authorizers of an OpenAPI document, all or nothing.
+    Import(openapi::ImportArgs),
+    /// Write the routes and authorizers as an OpenAPI 3.1 document.
+    Export(openapi::ExportArgs),
     /// Show alias moves and route changes, newest first.
     History(history::HistoryArgs),
     /// Point an alias (`module@alias`) back at what it pointed at before its latest move.
@@ -85,6 +90,8 @@ pub fn main() -> ExitCode {
         Command::Routes(args) => commands::routes(args),
         Command::Alias(args) => commands::alias(args),
         Command::Cache(args) => cache::cache(args),
+        Command::Import(args) => openapi::import(args),
+        Command::Export(args) => openapi::export(args),
         Command::History(args) => history::history(args),
         Command::Rollback(args) => history::rollback(args),
         Command::Invoke(args) => commands::invoke(args),

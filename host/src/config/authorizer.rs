@@ -76,11 +76,14 @@ pub struct AuthorizerConfig {
     pub jwks_cache_seconds: Option<u64>,
 }
 
+/// What listings and exports show in place of a secret.
+pub const REDACTED: &str = "(redacted)";
+
 impl AuthorizerConfig {
     /// The same configuration with secrets replaced, for listings.
     pub fn redacted(&self) -> Self {
         AuthorizerConfig {
-            secret: self.secret.as_ref().map(|_| "(redacted)".to_owned()),
+            secret: self.secret.as_ref().map(|_| REDACTED.to_owned()),
             ..self.clone()
         }
     }

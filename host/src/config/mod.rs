@@ -27,7 +27,7 @@ mod throttle;
 
 pub use authorizer::{
     AUTHORIZER_CONCURRENCY, AUTHORIZER_TIMEOUT_MS, AuthorizerConfig, AuthorizerKindSpec,
-    AuthorizerSpec, AuthorizerType, IdentitySource, JwtSpec, KeySource, TTL_SECONDS,
+    AuthorizerSpec, AuthorizerType, IdentitySource, JwtSpec, KeySource, REDACTED, TTL_SECONDS,
 };
 pub use cache::{CACHE_TTL_SECONDS, CacheConfig, CacheSpec};
 pub use cors::{CorsConfig, CorsPolicy};

@@ -11,6 +11,7 @@ mod compiled;
 mod error;
 mod fs;
 mod history;
+mod import;
 mod keys;
 mod manifest;
 mod model;
@@ -28,6 +29,7 @@ use std::time::Duration;
 
 pub use error::{Conflict, Invalid, Missing, RegistryError, Stored, Unresolved};
 pub use history::{Change, HistoryEntry};
+pub use import::Imported;
 pub use keys::NewKey;
 pub use manifest::{ApplyError, WaitingRoute};
 pub use model::{

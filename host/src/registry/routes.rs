@@ -158,7 +158,7 @@ pub(super) fn check_route_authorizer(
 
 /// Replaces the route with the same method and template (as matched), or appends it;
 /// true when it was appended.
-fn upsert_route(routes: &mut Vec<RouteRecord>, record: RouteRecord) -> bool {
+pub(super) fn upsert_route(routes: &mut Vec<RouteRecord>, record: RouteRecord) -> bool {
     let spec = record.spec();
     let same = routes
         .iter()
@@ -176,7 +176,7 @@ fn upsert_route(routes: &mut Vec<RouteRecord>, record: RouteRecord) -> bool {
 }
 
 /// The table of `routes`, which agree with each other (each was checked when added).
-fn route_index(routes: &[RouteRecord]) -> RouteTable<()> {
+pub(super) fn route_index(routes: &[RouteRecord]) -> RouteTable<()> {
     let mut table = RouteTable::new();
     for record in routes {
         let spec = record.spec();

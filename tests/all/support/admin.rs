@@ -68,6 +68,16 @@ impl AdminClient {
         assert_eq!(status, 200, "{body}");
     }
 
+    /// POST `text` as the body.
+    pub async fn post_text(&self, path: &str, text: &str) -> (u16, Value) {
+        self.send(
+            self.http
+                .post(format!("{}{path}", self.base))
+                .body(text.to_owned()),
+        )
+        .await
+    }
+
     pub async fn post_json(&self, path: &str, body: Value) -> (u16, Value) {
         self.send(self.http.post(format!("{}{path}", self.base)).json(&body))
             .await
