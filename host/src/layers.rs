@@ -12,8 +12,8 @@ const LAYERS: &[&[&str]] = &[
     &["routing", "allowlist", "telemetry"],
     // The configuration types shared by the manifest, the registry and the admin API.
     &["config"],
-    // Running guests; reading the manifest file.
-    &["runtime", "manifest"],
+    // Running guests; reading the manifest file; compiling request schemas.
+    &["runtime", "manifest", "validation"],
     // Storing modules and routes; serving HTTP connections.
     &["registry", "server"],
     // The request pipeline.

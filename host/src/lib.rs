@@ -47,3 +47,4 @@ pub mod routing;
 pub mod runtime;
 pub mod server;
 pub mod telemetry;
+pub mod validation;

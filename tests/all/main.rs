@@ -48,4 +48,5 @@ mod stored_files;
 mod throttling;
 mod tls;
 mod traces;
+mod validation;
 mod wagi;

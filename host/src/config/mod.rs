@@ -24,6 +24,7 @@ mod route;
 mod setting;
 mod store;
 mod throttle;
+mod validation;
 
 pub use authorizer::{
     AUTHORIZER_CONCURRENCY, AUTHORIZER_TIMEOUT_MS, AuthorizerConfig, AuthorizerKindSpec,
@@ -45,6 +46,7 @@ pub use route::{ClientThrottleConfig, Isolation, MAX_REUSE, RouteConfig, RouteSp
 pub use setting::Setting;
 pub use store::{FailurePolicy, StoreConfig};
 pub use throttle::ThrottleConfig;
+pub use validation::{MAX_VALIDATED_PARAMETERS, ParameterRule, ValidationConfig};
 
 /// The address the gateway listens on when neither the manifest nor `--listen` says.
 pub const DEFAULT_LISTEN: std::net::SocketAddr = std::net::SocketAddr::V4(

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::limits::{self, InvocationLimits};
 use super::{
     CacheConfig, CacheSpec, CorsConfig, CorsPolicy, Integration, MockConfig, ModuleName, Problem,
-    Protection, ProxyConfig, Setting, Target, ThrottleConfig,
+    Protection, ProxyConfig, Setting, Target, ThrottleConfig, ValidationConfig,
 };
 use crate::routing::{MethodFilter, RouteTemplate};
 
@@ -80,6 +80,9 @@ pub struct RouteConfig {
     /// With `isolation = "reuse"`: most requests one instance serves (default 1000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_reuse: Option<u32>,
+    /// JSON Schemas its parameters and JSON body must match before anything runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validate: Option<ValidationConfig>,
     /// Keep `GET` responses for a while and answer repeats from memory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache: Option<CacheConfig>,

@@ -53,6 +53,8 @@ pub struct Route {
     pub(super) cors: Option<Arc<CorsPolicy>>,
     /// Its response cache setting, if it keeps responses.
     pub(super) cache: Option<Arc<RouteCache>>,
+    /// Its request schemas, if it validates requests.
+    pub(super) validator: Option<Arc<crate::validation::RequestValidator>>,
 }
 
 /// A route's response cache: its setting, and the scope its keys start with (its id and
@@ -263,6 +265,7 @@ pub(super) fn build_routes(
             reuse: spec.reuse,
             cors: spec.cors.clone().or_else(|| default_cors.clone()),
             cache,
+            validator: record.validator().cloned(),
         }));
     }
     let specs = state

@@ -80,6 +80,8 @@ pub enum Rejection {
     Handler(InvokeError),
     /// The route's upstream HTTP service did not answer.
     Upstream(UpstreamFailure),
+    /// The request does not match the route's schemas.
+    InvalidRequest(Vec<crate::validation::Violation>),
 }
 
 /// Why a proxy route's upstream gave no response.
@@ -212,6 +214,20 @@ impl Rejection {
                 format!("{reason} (concurrency {limit}, queue {queue})"),
             )
             .header(header::RETRY_AFTER, HeaderValue::from_static("1")),
+            Rejection::InvalidRequest(violations) => {
+                let listed: Vec<serde_json::Value> = (violations.iter())
+                    .map(|v| serde_json::json!({ "pointer": v.pointer, "message": v.message }))
+                    .collect();
+                ErrorReply::detailed(
+                    S::BAD_REQUEST,
+                    "invalid_request",
+                    format!(
+                        "the request does not match the route's schemas ({} problems)",
+                        listed.len()
+                    ),
+                )
+                .field("violations", listed)
+            }
             Rejection::Upstream(UpstreamFailure::Timeout(timeout)) => ErrorReply::detailed(
                 S::GATEWAY_TIMEOUT,
                 "upstream_timeout",
@@ -299,6 +315,7 @@ impl Rejection {
             Rejection::ApiKey(_) => "api_key",
             Rejection::QuotaExceeded { .. } => "quota",
             Rejection::Overflow { .. } => "overflow",
+            Rejection::InvalidRequest(_) => "invalid_request",
             Rejection::Upstream(UpstreamFailure::Timeout(_)) => "timeout",
             Rejection::Upstream(_) => "upstream",
             Rejection::Handler(error) => match error {

@@ -214,6 +214,18 @@ pub struct RouteEntry {
     pub source: RouteSource,
     spec: RouteSpec,
     id: String,
+    validator: CompiledValidation,
+}
+
+/// A route's request schemas, compiled once when the route enters the registry (or is read
+/// back). Equal when the configurations they come from are (which `RouteEntry` compares).
+#[derive(Debug, Clone, Default)]
+pub struct CompiledValidation(pub Option<Arc<crate::validation::RequestValidator>>);
+
+impl PartialEq for CompiledValidation {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl RouteRecord {
@@ -226,13 +238,25 @@ impl RouteRecord {
 impl RouteEntry {
     fn new(config: RouteConfig, source: RouteSource) -> Result<Self, Vec<Problem>> {
         let spec = config.validate()?;
+        let validator = match &config.validate {
+            Some(validate) => Some(Arc::new(crate::validation::RequestValidator::compile(
+                validate,
+            )?)),
+            None => None,
+        };
         let id = route_id(&config);
         Ok(RouteEntry {
             config,
             source,
             spec,
             id,
+            validator: CompiledValidation(validator),
         })
+    }
+
+    /// Its request schemas, compiled.
+    pub fn validator(&self) -> Option<&Arc<crate::validation::RequestValidator>> {
+        self.validator.0.as_ref()
     }
 
     /// The route, validated.

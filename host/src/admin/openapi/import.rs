@@ -3,10 +3,12 @@
 //! modules exist, no route is ambiguous) is `Registry::import_api`'s to say.
 
 use http::Method;
-use oas3::spec::{ObjectOrReference, Operation, SecurityScheme};
+use oas3::spec::{ObjectOrReference, Operation, ParameterIn, SecurityScheme};
 use serde_json::{Map, Value};
 
-use super::{ANY_METHOD, API_KEY_HEADER, AUTHORIZERS, INTEGRATION, ROUTE_EXTENSIONS, escape};
+use super::{
+    ANY_METHOD, API_KEY_HEADER, AUTHORIZERS, INTEGRATION, ROUTE_EXTENSIONS, VALIDATE, escape,
+};
 use crate::config::{AuthorizerConfig, Problem, RouteConfig};
 
 /// What a document declares, each with its JSON pointer.
@@ -137,12 +139,90 @@ fn route(
     config.insert("method".into(), Value::String(method.into()));
     config.insert("path".into(), Value::String(path.into()));
     for (field, extension) in ROUTE_EXTENSIONS {
-        if let Some(value) = operation.extensions.get(extension) {
-            config.insert(field.into(), value.clone());
+        match operation.extensions.get(extension) {
+            Some(Value::Bool(true)) if extension == VALIDATE => {
+                config.insert(field.into(), schemas(operation)?);
+            }
+            Some(Value::Bool(false)) if extension == VALIDATE => {}
+            Some(value) => {
+                config.insert(field.into(), value.clone());
+            }
+            None => {}
         }
     }
     security(operation, api_key_schemes, &mut config)?;
     serde_json::from_value(Value::Object(config)).map_err(|e| (String::new(), e.to_string()))
+}
+
+/// The operation's parameters and JSON request body as the route's `validate` schemas.
+fn schemas(operation: &Operation) -> Result<Value, (String, String)> {
+    let mut path = Map::new();
+    let mut query = Map::new();
+    let mut headers = Map::new();
+    for (i, parameter) in operation.parameters.iter().enumerate() {
+        let ObjectOrReference::Object(parameter) = parameter else {
+            return Err((
+                format!("/parameters/{i}"),
+                "a $ref parameter: write it inline to have it validated".into(),
+            ));
+        };
+        let schema = parameter
+            .schema
+            .as_ref()
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(|e| (format!("/parameters/{i}/schema"), e.to_string()))?;
+        let rule = || {
+            let mut rule = Map::new();
+            if parameter.required == Some(true) {
+                rule.insert("required".into(), Value::Bool(true));
+            }
+            if let Some(schema) = &schema {
+                rule.insert("schema".into(), schema.clone());
+            }
+            Value::Object(rule)
+        };
+        match parameter.location {
+            ParameterIn::Path => {
+                path.insert(
+                    parameter.name.clone(),
+                    schema.clone().unwrap_or(Value::Bool(true)),
+                );
+            }
+            ParameterIn::Query => {
+                query.insert(parameter.name.clone(), rule());
+            }
+            ParameterIn::Header => {
+                headers.insert(parameter.name.to_ascii_lowercase(), rule());
+            }
+            ParameterIn::Cookie => {}
+        }
+    }
+    let mut validate = Map::new();
+    for (place, parameters) in [("path", path), ("query", query), ("headers", headers)] {
+        if !parameters.is_empty() {
+            validate.insert(place.into(), Value::Object(parameters));
+        }
+    }
+    match &operation.request_body {
+        Some(ObjectOrReference::Object(body)) => {
+            let schema =
+                (body.content.get("application/json")).and_then(|media| media.schema.as_ref());
+            if let Some(schema) = schema {
+                let schema = serde_json::to_value(schema)
+                    .map_err(|e| ("/requestBody".to_owned(), e.to_string()))?;
+                validate.insert("body".into(), schema);
+            }
+        }
+        Some(ObjectOrReference::Ref { .. }) => {
+            return Err((
+                "/requestBody".into(),
+                "a $ref request body: write it inline to have it validated".into(),
+            ));
+        }
+        None => {}
+    }
+    Ok(Value::Object(validate))
 }
 
 /// The operation's `security` as the route's authorizer, scopes and API key.

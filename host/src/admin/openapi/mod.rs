@@ -9,6 +9,7 @@
 //! | operation | `x-wasmgate-integration` | `module` (`name@alias`), `proxy` or `mock`, and the route's limits (`timeout_ms`, `memory_mb`, …) |
 //! | operation | `x-wasmgate-throttle`, `x-wasmgate-client-throttle` | the route's rate limits |
 //! | operation | `x-wasmgate-cors`, `x-wasmgate-cache` | its CORS policy and response cache |
+//! | operation | `x-wasmgate-validate` | request validation: `true` (the operation's parameters and JSON body), or the schemas |
 //! | path item | `x-wasmgate-any-method` | an operation for every method (`ANY`) |
 //! | document | `x-wasmgate-authorizers` | the authorizers by name, as `PUT /authorizers` takes them |
 //!
@@ -27,12 +28,16 @@ const API_KEY_HEADER: &str = "x-api-key";
 const API_KEY_SCHEME: &str = "api_key";
 /// Route fields that have an extension of their own (the others go into
 /// `x-wasmgate-integration`), with it.
-const ROUTE_EXTENSIONS: [(&str, &str); 4] = [
+const ROUTE_EXTENSIONS: [(&str, &str); 5] = [
     ("throttle", "wasmgate-throttle"),
     ("client_throttle", "wasmgate-client-throttle"),
     ("cors", "wasmgate-cors"),
     ("cache", "wasmgate-cache"),
+    ("validate", VALIDATE),
 ];
+/// The operation extension of request validation: the schemas as an object (as `validate`
+/// in the manifest), or `true` for the operation's own parameters and JSON request body.
+const VALIDATE: &str = "wasmgate-validate";
 /// The path item extension of an `ANY` route's operation (without `x-`, as `oas3` keeps
 /// extension names).
 const ANY_METHOD: &str = "wasmgate-any-method";

@@ -1,5 +1,6 @@
 //! The request pipeline: one request through named steps, in this order (route, CORS
-//! preflight, identify, throttle, authorize, read body, admit, invoke, respond), each in its own file. A step
+//! preflight, identify, throttle, authorize, cache, read body, validate, admit, invoke,
+//! respond), each in its own file. A step
 //! reads and adds to the [`RequestCtx`]; the first step that refuses the request ends it
 //! with its [`Rejection`], and `respond.rs` turns either outcome into the response, whose
 //! body records the request when it ends. Adding a step is adding a file and one line
@@ -15,6 +16,7 @@ mod invoke;
 mod respond;
 mod route;
 mod throttle;
+mod validate;
 
 use std::sync::Arc;
 
@@ -97,6 +99,18 @@ where
         "body",
         body::read(gateway, ctx, &parts.headers, body).await
     );
+    // Only a route with schemas has this step (and its span).
+    let body = match &ctx.route.validator {
+        Some(validator) => {
+            let validator = validator.clone();
+            step!(
+                ctx,
+                "validate",
+                validate::check(ctx, &validator, &parts, body).await
+            )
+        }
+        None => body,
+    };
     let admission = step!(ctx, "admit", admit::enter(gateway, ctx).await);
     let response = invoke::run(ctx, hyper::Request::from_parts(parts, body), admission).await?;
     Ok(cache::keep(gateway, ctx, response))
