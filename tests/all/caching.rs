@@ -92,6 +92,13 @@ async fn a_repeated_get_is_answered_from_memory_without_running_the_guest() {
         ),
         "{text}"
     );
+    let held: u64 = (text.lines())
+        .find_map(|line| line.strip_prefix("wasmgate_cache_bytes "))
+        .expect("wasmgate_cache_bytes")
+        .trim()
+        .parse()
+        .expect("a number");
+    assert!(held > 0, "two responses are kept");
 }
 
 #[tokio::test]

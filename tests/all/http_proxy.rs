@@ -295,3 +295,28 @@ async fn invalid_proxy_routes_are_refused() {
         .await;
     assert_eq!(status, 200, "{body}");
 }
+
+#[tokio::test]
+async fn an_https_upstream_must_present_a_certificate_the_gateway_trusts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Another gateway serving TLS with a self-signed certificate for `localhost`.
+    let (upstream, _) = crate::tls::https_gateway(dir.path());
+    let url = format!(
+        "\"https://localhost:{}/hello/{{name}}\"",
+        upstream.addr.port()
+    );
+    let manifest = proxy_route("GET", "/secure/{name}", &url, "");
+    let untrusting = Gateway::start(&manifest);
+    let (status, body) = untrusting.get_json("/secure/ada").await;
+    assert_eq!(status, 502, "{body}");
+    // Trusting that certificate (the system's store, here through `SSL_CERT_FILE`), the
+    // same route is served.
+    let cert = dir.path().join("cert.pem");
+    let trusting = Gateway::start_with_env(
+        &manifest,
+        &[("SSL_CERT_FILE", cert.to_str().expect("utf-8"))],
+    );
+    let response = trusting.get("/secure/ada").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.expect("body"), "Hello, ada!");
+}

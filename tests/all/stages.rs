@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::support::{AdminClient, Gateway, guests, run};
+use crate::support::{AdminClient, Gateway, guests, module, route, run};
 
 /// The probe as module `p` (version 1), alias `live`, and `GET /s/{action}` → `p@live`.
 async fn staged(gateway: &Gateway, variables: serde_json::Value) -> AdminClient {
@@ -146,5 +146,34 @@ async fn a_wagi_command_gets_them_as_x_stage_variables() {
     assert!(
         body.lines().any(|line| line == "X_STAGE_REGION=eu"),
         "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_manifest_points_an_alias_at_its_file_with_variables() {
+    let gateway = Gateway::start(
+        &[
+            module(
+                "p",
+                guests::PROBE,
+                "aliases = { live = { variables = { database = \"from-manifest\" } } }",
+            ),
+            route("GET", "/s/{action}", "p@live", ""),
+        ]
+        .concat(),
+    );
+    assert_eq!(variable(&gateway, "s", "database").await, "from-manifest");
+    let (_, history) = AdminClient::new(&gateway).get("/history").await;
+    let alias = history["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .find(|entry| entry["change"]["kind"] == "alias")
+        .expect("the alias is in the history")
+        .clone();
+    assert_eq!(alias["by"], "manifest");
+    assert_eq!(
+        alias["change"]["to"],
+        json!({ "version": 1, "variables": { "database": "from-manifest" } })
     );
 }

@@ -43,7 +43,7 @@ fn tls_flags<'a>(cert: &'a Path, key: &'a Path) -> [&'a str; 6] {
     ]
 }
 
-fn https_gateway(dir: &Path) -> (Gateway, String) {
+pub(crate) fn https_gateway(dir: &Path) -> (Gateway, String) {
     let (cert, key, pem) = certificate(dir);
     let gw = Gateway::start_with_args(&standard_manifest(), &tls_flags(&cert, &key));
     (gw, pem)

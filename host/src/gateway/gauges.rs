@@ -1,5 +1,6 @@
 //! Figures the metrics read from the live gateway at each scrape rather than count on every
-//! request: each route's requests running and queued, and the instance pool.
+//! request: each route's requests running and queued, the instance pool, and the bytes the
+//! response caches hold.
 
 use std::sync::Weak;
 
@@ -59,6 +60,11 @@ impl Collector for GatewayGauges {
                 "unreserved_instances_free",
                 "Instances no route reserves that are free now",
                 snapshot.unreserved.available_permits(),
+            ),
+            (
+                "cache_bytes",
+                "Bytes the routes' response caches hold now",
+                usize::try_from(gateway.cache.bytes()).unwrap_or(usize::MAX),
             ),
         ];
         for (name, help, value) in pool {

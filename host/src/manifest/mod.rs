@@ -73,6 +73,9 @@ pub struct ModuleSpec {
     pub config: ModuleConfig,
     /// How its instances run: a component (the default) or a WAGI command.
     pub executor: Executor,
+    /// Aliases that point at this file's version (set at each start-up), with their stage
+    /// variables.
+    pub aliases: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
 }
 
 impl Manifest {

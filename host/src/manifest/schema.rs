@@ -49,4 +49,15 @@ pub(super) struct ModuleEntry {
     pub allowed_outbound_hosts: Vec<String>,
     #[serde(default)]
     pub executor: Executor,
+    /// Aliases pointed at this file's version at start-up, with their stage variables.
+    #[serde(default)]
+    pub aliases: std::collections::BTreeMap<String, AliasEntry>,
+}
+
+/// One alias of a `[[modules]]` entry: `aliases = { prod = { variables = { … } } }`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AliasEntry {
+    #[serde(default)]
+    pub variables: std::collections::BTreeMap<String, String>,
 }

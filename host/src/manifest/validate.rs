@@ -50,11 +50,26 @@ pub(super) fn validate(
         if let Err(message) = config.validate() {
             problem(format!("modules[{i}]"), message);
         }
+        let mut aliases = std::collections::BTreeMap::new();
+        for (alias, declared) in &entry.aliases {
+            if let Err(message) = crate::config::check_alias_name(alias) {
+                problem(format!("modules[{i}].aliases.{alias}"), message);
+                continue;
+            }
+            if let Err(found) = crate::config::check_stage_variables(&declared.variables) {
+                for Problem { key, message } in found {
+                    problem(format!("modules[{i}].aliases.{alias}.{key}"), message);
+                }
+                continue;
+            }
+            aliases.insert(alias.clone(), declared.variables.clone());
+        }
         modules.push(ModuleSpec {
             name,
             path,
             config,
             executor: entry.executor,
+            aliases,
         });
     }
 

@@ -108,11 +108,31 @@ impl Registry {
         let mut waiting = Vec::new();
         let mut waiting_authorizers = HashMap::new();
 
+        // The version each uploaded file is, for the aliases the manifest points at it.
+        let mut uploaded = HashMap::new();
+        for module in manifest.modules.iter().filter(|m| !m.aliases.is_empty()) {
+            if !compiling.contains(&module.name) {
+                let sha256 = sha256_hex(&read_module(module)?);
+                if let Some((version, _)) = self.version_with_hash(&module.name, &sha256) {
+                    uploaded.insert(module.name.clone(), version);
+                }
+            }
+        }
         let mut state = self.lock_for_change()?;
         let mut next = state.clone();
         for module in &manifest.modules {
             if let Some(record) = next.modules.get_mut(module.name.as_str()) {
                 record.config = module.config.clone();
+                if let Some(version) = uploaded.get(&module.name) {
+                    for (alias, variables) in &module.aliases {
+                        let record_alias = super::AliasRecord {
+                            version: *version,
+                            canary: None,
+                            variables: (!variables.is_empty()).then(|| variables.clone()),
+                        };
+                        record.aliases.insert(alias.clone(), record_alias);
+                    }
+                }
             }
         }
         next.routes.retain(|r| r.source != RouteSource::Manifest);

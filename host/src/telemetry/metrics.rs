@@ -304,6 +304,7 @@ mod tests {
             "wasmgate_queued",
             "wasmgate_instance_pool",
             "wasmgate_unreserved_instances_free",
+            "wasmgate_cache_bytes",
         ];
         let mut exported = encoded.clone();
         exported.extend(gateway_gauges.iter().map(|name| (*name).to_owned()));
