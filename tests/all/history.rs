@@ -136,3 +136,52 @@ async fn the_manifest_is_recorded_once_and_the_history_survives_a_restart() {
     assert_eq!(entries.len(), 2, "{entries:?}");
     assert_eq!(entries[0]["change"]["path"], "/more/{name}");
 }
+
+#[tokio::test]
+async fn changes_through_a_named_token_are_recorded_under_its_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("admin-tokens");
+    let (named, unnamed) = ("a-token-of-the-deploy-job", "another-token-of-an-operator");
+    std::fs::write(&file, format!("ci-deployer {named}\n{unnamed}\n")).expect("write");
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .expect("chmod");
+    let gateway = Gateway::start_with_args(
+        &module("hello", guests::HELLO, ""),
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-token-file",
+            file.to_str().expect("utf-8"),
+        ],
+    );
+    let put = |token: &'static str, path: &'static str| {
+        let url = gateway.admin_url("/routes");
+        async move {
+            crate::support::client()
+                .put(url)
+                .bearer_auth(token)
+                .json(&json!({ "method": "GET", "path": path, "module": "hello" }))
+                .send()
+                .await
+                .expect("send")
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(put(named, "/by-job").await, 200);
+    assert_eq!(put(unnamed, "/by-hand").await, 200);
+    assert_eq!(put("not-one-of-the-tokens-at-all", "/nope").await, 401);
+    let history: Value = crate::support::client()
+        .get(gateway.admin_url("/history"))
+        .bearer_auth(unnamed)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(history["history"][0]["by"], "admin API");
+    assert_eq!(history["history"][0]["change"]["path"], "/by-hand");
+    assert_eq!(history["history"][1]["by"], "ci-deployer");
+    assert_eq!(history["history"][1]["change"]["path"], "/by-job");
+}

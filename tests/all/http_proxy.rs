@@ -45,6 +45,7 @@ async fn echo(
     if request.uri().path().starts_with("/slow") {
         tokio::time::sleep(Duration::from_secs(3)).await;
     }
+    let version = format!("{:?}", request.version());
     let method = request.method().to_string();
     let uri = request.uri().to_string();
     let headers: BTreeMap<String, String> = request
@@ -54,6 +55,7 @@ async fn echo(
         .collect();
     let body = request.into_body().collect().await.map(|b| b.to_bytes());
     let answer = json!({
+        "version": version,
         "method": method,
         "uri": uri,
         "headers": headers,
@@ -319,4 +321,69 @@ async fn an_https_upstream_must_present_a_certificate_the_gateway_trusts() {
     let response = trusting.get("/secure/ada").await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.expect("body"), "Hello, ada!");
+}
+
+/// The echo upstream over TLS (HTTP/1.1 and h2 by ALPN) with a self-signed certificate for
+/// `localhost`: its address, and the certificate's file in `dir`.
+async fn start_tls_upstream(dir: &std::path::Path) -> (SocketAddr, std::path::PathBuf) {
+    crate::support::install_tls();
+    let rcgen::CertifiedKey { cert, signing_key } =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("certificate");
+    let cert_path = dir.join("upstream.pem");
+    std::fs::write(&cert_path, cert.pem()).expect("write certificate");
+    let key = rustls::pki_types::PrivateKeyDer::try_from(signing_key.serialize_der()).expect("key");
+    let mut config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.der().clone()], key)
+        .expect("TLS config");
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let builder = hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                );
+                let _ = builder
+                    .serve_connection(
+                        hyper_util::rt::TokioIo::new(tls),
+                        hyper::service::service_fn(echo),
+                    )
+                    .await;
+            });
+        }
+    });
+    (addr, cert_path)
+}
+
+#[tokio::test]
+async fn a_trusted_https_upstream_is_spoken_to_over_h2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (upstream, cert) = start_tls_upstream(dir.path()).await;
+    let url = format!("\"https://localhost:{}/v1/{{proxy}}\"", upstream.port());
+    let gateway = Gateway::start_with_env(
+        &proxy_route("POST", "/h2/{proxy+}", &url, ""),
+        &[("SSL_CERT_FILE", cert.to_str().expect("utf-8"))],
+    );
+    let response = gateway.post("/h2/a/b", "over h2").await;
+    assert_eq!(response.status(), 201);
+    let (_, seen) = read_json(response).await;
+    assert_eq!(seen["version"], "HTTP/2.0", "{seen}");
+    // Over h2 the request's URI is in absolute form.
+    assert!(
+        seen["uri"].as_str().expect("uri").ends_with("/v1/a/b"),
+        "{seen}"
+    );
+    assert_eq!(seen["body_len"], 7);
 }

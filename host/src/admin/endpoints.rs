@@ -12,6 +12,8 @@ use crate::registry::{AliasRecord, Missing, ModuleRecord, Registry, RegistryErro
 
 pub(super) struct Api<'a> {
     pub gateway: &'a std::sync::Arc<Gateway>,
+    /// The admin token's name, recorded in the history as who made a change.
+    pub actor: Option<std::sync::Arc<str>>,
 }
 
 /// The 404 for something that does not exist.
@@ -81,9 +83,16 @@ impl Api<'_> {
         change: impl FnOnce(&Registry) -> Result<T, RegistryError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let gateway = self.gateway.clone();
-        tokio::task::spawn_blocking(move || Ok(change(gateway.registry())?))
-            .await
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        let actor = self.actor.clone();
+        tokio::task::spawn_blocking(move || {
+            let registry = gateway.registry();
+            Ok(match actor {
+                Some(actor) => crate::registry::acting_as(&actor, || change(registry))?,
+                None => change(registry)?,
+            })
+        })
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
     }
 
     /// [`Api::change`] with the request's JSON body, parsed first (400 when it is not a

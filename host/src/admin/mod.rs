@@ -48,7 +48,7 @@ use std::sync::Arc;
 use http::{HeaderValue, StatusCode, header};
 
 pub use probes::{MetricsOnly, Readiness};
-pub use token::{TokenSource, load_or_generate};
+pub use token::{AdminToken, TokenSource, load_or_generate};
 
 use crate::gateway::Gateway;
 use crate::registry::RegistryError;
@@ -88,18 +88,18 @@ type ApiResult = Result<(StatusCode, serde_json::Value), ApiError>;
 /// The admin API service.
 pub struct Admin {
     gateway: Arc<Gateway>,
-    token: String,
+    tokens: Vec<AdminToken>,
     max_upload_bytes: usize,
     router: router::Router,
     readiness: Arc<Readiness>,
 }
 
 impl Admin {
-    /// The API over `gateway`'s registry, accepting `token`.
-    pub fn new(gateway: Arc<Gateway>, token: String, max_upload_bytes: usize) -> Self {
+    /// The API over `gateway`'s registry, accepting `tokens`.
+    pub fn new(gateway: Arc<Gateway>, tokens: Vec<AdminToken>, max_upload_bytes: usize) -> Self {
         Admin {
             gateway,
-            token,
+            tokens,
             max_upload_bytes,
             router: router::Router::new(),
             readiness: Arc::default(),
@@ -111,15 +111,25 @@ impl Admin {
         self.readiness.clone()
     }
 
-    fn authorized(&self, request: &hyper::Request<hyper::body::Incoming>) -> bool {
-        request
+    /// The token the request carries, if it is one of ours: `Some(name)`, the name `None`
+    /// for an unnamed token. Every token is compared (in constant time), whichever matches.
+    fn authorized(
+        &self,
+        request: &hyper::Request<hyper::body::Incoming>,
+    ) -> Option<Option<Arc<str>>> {
+        let given = request
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .is_some_and(|given| {
-                token::constant_time_eq(given.trim().as_bytes(), self.token.as_bytes())
-            })
+            .and_then(|value| value.strip_prefix("Bearer "))?
+            .trim();
+        let mut found = None;
+        for token in &self.tokens {
+            if token::constant_time_eq(given.as_bytes(), token.secret.as_bytes()) {
+                found = Some(token.name.as_deref().map(Arc::from));
+            }
+        }
+        found
     }
 
     async fn serve(
@@ -129,7 +139,7 @@ impl Admin {
         if let Some(answer) = probes::probe(&self.readiness, &request) {
             return answer;
         }
-        if !self.authorized(&request) {
+        let Some(actor) = self.authorized(&request) else {
             let mut response = json_response(
                 StatusCode::UNAUTHORIZED,
                 &serde_json::json!({ "message": "Unauthorized: send `Authorization: Bearer <admin token>`" }),
@@ -138,7 +148,7 @@ impl Admin {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             return response;
-        }
+        };
         if probes::is_metrics(&request) {
             return probes::metrics_response();
         }
@@ -149,7 +159,7 @@ impl Admin {
         }
         let result = self
             .router
-            .dispatch(&self.gateway, self.max_upload_bytes, request)
+            .dispatch(&self.gateway, self.max_upload_bytes, actor, request)
             .await;
         match result {
             Ok((status, body)) => json_response(status, &body),

@@ -17,6 +17,8 @@ use crate::gateway::Gateway;
 /// One call of an endpoint: the request, its path parameters and the gateway.
 pub(super) struct Call {
     gateway: Arc<Gateway>,
+    /// The name of the admin token it came with, if named.
+    actor: Option<Arc<str>>,
     max_upload_bytes: usize,
     params: Vec<(String, String)>,
     parts: http::request::Parts,
@@ -28,6 +30,7 @@ impl Call {
     fn api(&self) -> Api<'_> {
         Api {
             gateway: &self.gateway,
+            actor: self.actor.clone(),
         }
     }
 
@@ -182,6 +185,7 @@ impl Router {
         &self,
         gateway: &Arc<Gateway>,
         max_upload_bytes: usize,
+        actor: Option<Arc<str>>,
         request: hyper::Request<hyper::body::Incoming>,
     ) -> ApiResult {
         let (parts, body) = request.into_parts();
@@ -204,6 +208,7 @@ impl Router {
             .collect();
         handler(Call {
             gateway: gateway.clone(),
+            actor,
             max_upload_bytes,
             params,
             parts,

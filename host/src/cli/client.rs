@@ -49,7 +49,10 @@ impl AdminClient {
                         args.admin_token_file.display()
                     )
                 })?
-                .trim()
+                // A file of several tokens (`NAME TOKEN` lines): the first one's.
+                .lines()
+                .find_map(|line| line.split_whitespace().last())
+                .unwrap_or_default()
                 .to_owned(),
         };
         Ok(AdminClient {

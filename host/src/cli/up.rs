@@ -50,7 +50,8 @@ pub(super) struct UpArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9080")]
     admin_listen: SocketAddr,
 
-    /// File holding the admin API's bearer token. Without it, a token is generated on first
+    /// File holding the admin API's bearer tokens, one a line: `TOKEN`, or `NAME TOKEN` (the
+    /// history records changes under the name). Without it, a token is generated on first
     /// start, printed once, and kept in DATA_DIR/admin-token (mode 0600).
     #[arg(long, value_name = "FILE")]
     admin_token_file: Option<PathBuf>,
@@ -235,7 +236,7 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
     let server = Server::bind_or_inherit(gateway.clone(), inherited_gateway, &options)
         .with_context(|| format!("cannot listen on {}", options.listen))?;
 
-    let (token, token_source) =
+    let (tokens, token_source) =
         admin::load_or_generate(args.admin_token_file.as_deref(), &args.data_dir)
             .context("cannot set up the admin token")?;
     let admin_options = ServerOptions {
@@ -245,9 +246,14 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
         name: "admin",
         ..options.clone()
     };
+    // A generated token is printed once, below.
+    let generated = tokens
+        .first()
+        .map(|token| token.secret.clone())
+        .unwrap_or_default();
     let admin = Arc::new(Admin::new(
         gateway.clone(),
-        token.clone(),
+        tokens,
         args.max_upload_mb << 20,
     ));
     let readiness = admin.readiness();
@@ -302,7 +308,7 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
     if let admin::TokenSource::Generated = token_source {
         writeln!(
             stdout,
-            "admin token (saved in {}; shown only this once): {token}",
+            "admin token (saved in {}; shown only this once): {generated}",
             args.data_dir.join("admin-token").display()
         )?;
     }

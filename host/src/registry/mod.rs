@@ -88,8 +88,23 @@ pub struct Registry {
     route_index: Mutex<Option<RouteTable<()>>>,
 }
 
-/// Who a change through the admin API is recorded as, in the history.
+/// Who a change through the admin API is recorded as, in the history (unless it came with
+/// a named token: [`acting_as`]).
 const ADMIN_API: &str = "admin API";
+
+thread_local! {
+    /// The name changes on this thread are recorded under, while [`acting_as`] runs.
+    static ACTOR: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `change` (registry calls on this thread) with its changes recorded in the history
+/// as made by `actor` (an admin token's name).
+pub fn acting_as<T>(actor: &str, change: impl FnOnce() -> T) -> T {
+    ACTOR.with(|current| *current.borrow_mut() = Some(actor.to_owned()));
+    let outcome = change();
+    ACTOR.with(|current| *current.borrow_mut() = None);
+    outcome
+}
 
 impl Registry {
     /// Opens the registry kept in `store` (empty if nothing was ever saved).
@@ -141,7 +156,8 @@ impl Registry {
         mut next: RegistryState,
         by: &str,
     ) -> Result<(), RegistryError> {
-        history::record(state, &mut next, by);
+        let actor = ACTOR.with(|current| current.borrow().clone());
+        history::record(state, &mut next, actor.as_deref().unwrap_or(by));
         self.merge_native(&mut next);
         self.store.save_state(&next)?;
         **state = next;
