@@ -18,6 +18,12 @@ use crate::support::{AdminClient, Gateway, client, read_json};
 /// headers, body length. `/slow…` answers after 3 s; its responses carry hop-by-hop headers
 /// that must not reach the client.
 async fn start_upstream() -> SocketAddr {
+    serve_echo(None).await
+}
+
+/// The echo upstream on a loopback port: over TLS with `tls` (HTTP/1.1 and h2 by ALPN),
+/// else plain HTTP/1.1 and h2 (prior knowledge).
+async fn serve_echo(tls: Option<tokio_rustls::TlsAcceptor>) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -27,12 +33,25 @@ async fn start_upstream() -> SocketAddr {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
+            let tls = tls.clone();
             tokio::spawn(async move {
+                let builder = hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                );
                 let service = hyper::service::service_fn(echo);
-                let io = hyper_util::rt::TokioIo::new(stream);
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(io, service)
-                    .await;
+                let _ = match tls {
+                    Some(acceptor) => match acceptor.accept(stream).await {
+                        Ok(tls) => {
+                            let io = hyper_util::rt::TokioIo::new(tls);
+                            builder.serve_connection(io, service).await
+                        }
+                        Err(_) => return,
+                    },
+                    None => {
+                        let io = hyper_util::rt::TokioIo::new(stream);
+                        builder.serve_connection(io, service).await
+                    }
+                };
             });
         }
     });
@@ -338,32 +357,7 @@ async fn start_tls_upstream(dir: &std::path::Path) -> (SocketAddr, std::path::Pa
         .expect("TLS config");
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(stream).await else {
-                    return;
-                };
-                let builder = hyper_util::server::conn::auto::Builder::new(
-                    hyper_util::rt::TokioExecutor::new(),
-                );
-                let _ = builder
-                    .serve_connection(
-                        hyper_util::rt::TokioIo::new(tls),
-                        hyper::service::service_fn(echo),
-                    )
-                    .await;
-            });
-        }
-    });
+    let addr = serve_echo(Some(acceptor)).await;
     (addr, cert_path)
 }
 
