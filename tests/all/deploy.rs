@@ -11,7 +11,7 @@ use crate::support::{AdminClient, Gateway, assert_message, empty_gateway, get, g
 
 /// Uploads hello (version 1) and echo (version 2) as module `svc`, with route
 /// `GET /svc/{name}` → `svc@live`, `live` pointing at version 1.
-async fn two_versions_behind_an_alias(gw: &Gateway) -> AdminClient {
+pub(crate) async fn two_versions_behind_an_alias(gw: &Gateway) -> AdminClient {
     let admin = AdminClient::new(gw);
     let hello = std::fs::read(guests::HELLO).expect("hello.wasm");
     let echo = std::fs::read(guests::ECHO).expect("echo.wasm");

@@ -8,17 +8,7 @@ use crate::support::{AdminClient, Gateway, get, guests, module, route, run};
 
 /// Module `svc` with versions 1 (hello) and 2 (echo), alias `live` → 1, and a route to it.
 async fn deployed(gateway: &Gateway) -> AdminClient {
-    let admin = AdminClient::new(gateway);
-    let hello = std::fs::read(guests::HELLO).expect("hello.wasm");
-    let echo = std::fs::read(guests::ECHO).expect("echo.wasm");
-    assert_eq!(admin.upload("svc", hello).await.1["version"], 1);
-    assert_eq!(admin.upload("svc", echo).await.1["version"], 2);
-    let (status, body) = admin
-        .put("/modules/svc/aliases/live", json!({ "version": 1 }))
-        .await;
-    assert_eq!(status, 200, "{body}");
-    admin.put_route("GET", "/svc/{name}", "svc@live").await;
-    admin
+    crate::deploy::two_versions_behind_an_alias(gateway).await
 }
 
 async fn history(admin: &AdminClient, query: &str) -> Vec<Value> {

@@ -23,6 +23,16 @@ async fn staged(gateway: &Gateway, variables: serde_json::Value) -> AdminClient 
     admin
 }
 
+/// `wasmgate alias p live 1 EXTRA…` against `gateway`, which must succeed.
+fn alias_from_cli(gateway: &Gateway, extra: &[&str]) {
+    let (token, admin_url) = (gateway.admin_token(), gateway.admin_url(""));
+    let mut args = vec!["alias", "p", "live", "1"];
+    args.extend(extra);
+    args.extend(["--admin-url", &admin_url, "--admin-token", &token]);
+    let (status, _, stderr) = run(&args, std::path::Path::new("."));
+    assert!(status.success(), "{stderr}");
+}
+
 async fn variable(gateway: &Gateway, route: &str, name: &str) -> String {
     let response = gateway.get(&format!("/{route}/stage?name={name}")).await;
     assert_eq!(response.status(), 200);
@@ -54,40 +64,9 @@ async fn handlers_read_their_aliass_variables_which_change_without_a_new_version
         .put("/modules/p/aliases/live", json!({ "version": 1 }))
         .await;
     assert_eq!(variable(&gateway, "s", "database").await, "replica");
-    let token = gateway.admin_token();
-    let admin_url = gateway.admin_url("");
-    let (status, _, stderr) = run(
-        &[
-            "alias",
-            "p",
-            "live",
-            "1",
-            "--var",
-            "database=from-cli",
-            "--admin-url",
-            &admin_url,
-            "--admin-token",
-            &token,
-        ],
-        std::path::Path::new("."),
-    );
-    assert!(status.success(), "{stderr}");
+    alias_from_cli(&gateway, &["--var", "database=from-cli"]);
     assert_eq!(variable(&gateway, "s", "database").await, "from-cli");
-    let (status, _, stderr) = run(
-        &[
-            "alias",
-            "p",
-            "live",
-            "1",
-            "--no-vars",
-            "--admin-url",
-            &admin_url,
-            "--admin-token",
-            &token,
-        ],
-        std::path::Path::new("."),
-    );
-    assert!(status.success(), "{stderr}");
+    alias_from_cli(&gateway, &["--no-vars"]);
     assert_eq!(variable(&gateway, "s", "database").await, "(none)");
 
     // Every change is in the history, variables included.

@@ -52,10 +52,7 @@ impl context::Host for InvocationFacts {
     }
 
     fn path_param(&mut self, name: String) -> Option<String> {
-        self.path_params
-            .iter()
-            .find(|(key, _)| *key == name)
-            .map(|(_, value)| value.clone())
+        value_of(&self.path_params, &name)
     }
 
     fn principal(&mut self) -> Option<String> {
@@ -71,11 +68,16 @@ impl context::Host for InvocationFacts {
     }
 
     fn stage_variable(&mut self, name: String) -> Option<String> {
-        self.stage_variables
-            .iter()
-            .find(|(key, _)| *key == name)
-            .map(|(_, value)| value.clone())
+        value_of(&self.stage_variables, &name)
     }
+}
+
+/// The value `name` has among `pairs`.
+fn value_of(pairs: &[(String, String)], name: &str) -> Option<String> {
+    pairs
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.clone())
 }
 
 /// Adds the context interface to `linker`; `facts` finds the invocation's facts in the
