@@ -19,6 +19,22 @@ static MACHINE: std::sync::RwLock<()> = std::sync::RwLock::new(());
 std::thread_local! {
     /// Set on the thread of a test that holds the machine exclusively.
     static EXCLUSIVE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// How many shares of the machine this thread holds (its running gateways).
+    static SHARES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// A share of the machine, held by a running gateway: the read lock itself for the
+/// thread's first, a count for the others. A thread asking again for the lock it holds
+/// would wait behind a test waiting for the machine, which waits for this thread: a
+/// deadlock (a test running two gateways at once beside an exclusive one).
+pub struct Share {
+    _guard: Option<std::sync::RwLockReadGuard<'static, ()>>,
+}
+
+impl Drop for Share {
+    fn drop(&mut self) {
+        SHARES.with(|count| count.set(count.get().saturating_sub(1)));
+    }
 }
 
 /// The machine, held by one test.
@@ -43,17 +59,18 @@ pub fn exclusive() -> Exclusive {
 
 /// A share of the machine for work that loads it (a gateway, a guest build), waiting while
 /// a test holds it exclusively; `None` on that test's own thread, which needs no share.
-pub fn share_machine() -> Option<std::sync::RwLockReadGuard<'static, ()>> {
+pub fn share_machine() -> Option<Share> {
     if EXCLUSIVE.with(|flag| flag.get()) {
-        None
-    } else {
-        Some(MACHINE.read().unwrap_or_else(|poison| poison.into_inner()))
+        return None;
     }
+    let held = SHARES.with(|count| count.replace(count.get() + 1));
+    let guard = (held == 0).then(|| MACHINE.read().unwrap_or_else(|poison| poison.into_inner()));
+    Some(Share { _guard: guard })
 }
 
 /// A running gateway process.
 pub struct Gateway {
-    _shared: Option<std::sync::RwLockReadGuard<'static, ()>>,
+    _shared: Option<Share>,
     child: Child,
     pub addr: SocketAddr,
     pub admin_addr: SocketAddr,
