@@ -73,6 +73,90 @@ async fn deploy_with_alias_and_route_serves_at_once() {
     assert!(stdout.contains("greet@1: already deployed"), "{stdout}");
 }
 
+/// A deploy whose alias or route is refused uploads nothing: the version it would have
+/// made never serves the routes that follow the module's latest version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_deploy_changes_nothing() {
+    let gw = empty_gateway();
+    let admin = AdminClient::new(&gw);
+    let (hello, echo) = (guests::HELLO.to_owned(), guests::ECHO.to_owned());
+    let deploy = |args: &[&str]| {
+        let all = [&["deploy", echo.as_str(), "--name", "greet"][..], args].concat();
+        tokio::task::block_in_place(|| wasmgate(&gw, &all))
+    };
+    let (ok, _, stderr) = tokio::task::block_in_place(|| {
+        wasmgate(
+            &gw,
+            &[
+                "deploy",
+                &hello,
+                "--name",
+                "greet",
+                "--route",
+                "GET /greet/{name}",
+            ],
+        )
+    });
+    assert!(ok, "{stderr}");
+    // A route that follows the latest version.
+    let (status, _) = admin
+        .put(
+            "/routes",
+            json!({"method": "GET", "path": "/latest/{name}", "module": "greet"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    let refusals: [(&[&str], &str); 4] = [
+        (&["--route", "GET bad"], "path"),
+        (&["--route", "GET /greet/{other}"], "/greet/{name}"),
+        (&["--route", "FETCH /x"], "method"),
+        (&["--alias", "no spaces"], "alias"),
+    ];
+    for (args, named) in refusals {
+        let (ok, stdout, stderr) = deploy(args);
+        assert!(!ok, "{args:?} was accepted: {stdout}");
+        assert!(stderr.contains(named), "{args:?}: {stderr}");
+    }
+    // Refused only once compiled: an authorizer cannot serve a route.
+    let authorizer = guests::TOKEN_AUTHORIZER.to_owned();
+    let (ok, _, stderr) = tokio::task::block_in_place(|| {
+        wasmgate(
+            &gw,
+            &[
+                "deploy",
+                &authorizer,
+                "--name",
+                "greet",
+                "--alias",
+                "prod",
+                "--route",
+                "GET /a",
+            ],
+        )
+    });
+    assert!(!ok);
+    assert!(stderr.contains("authorizer"), "{stderr}");
+    let (_, module) = admin.get("/modules/greet").await;
+    assert_eq!(
+        module["versions"].as_array().map(Vec::len),
+        Some(1),
+        "{module}"
+    );
+    assert_eq!(module["aliases"], json!({}), "{module}");
+    let (status, version, body) = get(&gw.url("/latest/ada")).await;
+    assert_eq!(
+        (status, version.as_deref(), body.as_str()),
+        (200, Some("greet@1"), "Hello, ada!")
+    );
+    let (_, routes) = admin.get("/routes").await;
+    assert_eq!(
+        routes["routes"].as_array().map(Vec::len),
+        Some(2),
+        "{routes}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploy_executor_wagi_serves_a_preview1_program() {
     let gw = empty_gateway();

@@ -1,7 +1,6 @@
 //! The admin endpoints: registry operations and their JSON. Every change is followed by a
 //! swap of the gateway's routes.
 
-use bytes::Bytes;
 use http::StatusCode;
 use serde_json::{Value, json};
 
@@ -65,7 +64,7 @@ fn module_json(name: &str, module: &ModuleRecord) -> Value {
     })
 }
 
-fn route_json(record: &RouteRecord) -> Value {
+pub(super) fn route_json(record: &RouteRecord) -> Value {
     let mut value = json!({ "id": record.id(), "source": record.source });
     if let (Value::Object(map), Ok(Value::Object(fields))) =
         (&mut value, serde_json::to_value(&record.config))
@@ -134,45 +133,6 @@ impl Api<'_> {
         let state = self.gateway.registry().state();
         let module = state.modules.get(name).map(|m| module_json(name, m));
         found(module, || Missing::Module(name.to_owned()))
-    }
-
-    pub async fn upload(
-        &self,
-        name: &str,
-        bytes: Bytes,
-        executor: crate::config::Executor,
-    ) -> ApiResult {
-        let name = module_name(name)?;
-        let size = bytes.len();
-        let started = std::time::Instant::now();
-        let (name, upload) = self
-            .change_on(name, move |registry, name| {
-                registry.upload(name, bytes.to_vec(), executor)
-            })
-            .await?;
-        tracing::info!(
-            module = %name,
-            version = upload.version,
-            new = upload.created,
-            ms = started.elapsed().as_millis() as u64,
-            "module uploaded"
-        );
-        let status = if upload.created {
-            StatusCode::CREATED
-        } else {
-            StatusCode::OK
-        };
-        Ok((
-            status,
-            json!({
-                "name": name.as_str(),
-                "version": upload.version,
-                "sha256": upload.sha256,
-                "size": size,
-                "created": upload.created,
-                "executor": executor,
-            }),
-        ))
     }
 
     pub async fn put_module_config(&self, name: &str, body: &[u8]) -> ApiResult {

@@ -5,7 +5,7 @@
 //! | endpoint | does |
 //! |---|---|
 //! | `GET /modules` | every module with its versions and aliases |
-//! | `POST /modules/{name}` | uploads a `.wasm` (raw body) as a new version; `?executor=wagi` for a `wasm32-wasip1` command |
+//! | `POST /modules/{name}` | uploads a `.wasm` (raw body) as a new version; `?executor=wagi` for a `wasm32-wasip1` command; `&alias=prod&route=GET%20/path` also points an alias and a route at it, in the same change |
 //! | `GET /modules/{name}` | one module |
 //! | `DELETE /modules/{name}/versions/{n}` | deletes an unused version |
 //! | `PUT /modules/{name}/aliases/{alias}` | `{"version": 3, "canary": {"version": 4, "percent": 10}}` |
@@ -42,6 +42,7 @@ mod openapi;
 mod probes;
 mod router;
 mod token;
+mod upload;
 
 use std::sync::Arc;
 
@@ -175,29 +176,4 @@ impl crate::server::HttpService for Admin {
     ) -> impl Future<Output = hyper::Response<ResponseBody>> + Send {
         self.serve(request)
     }
-}
-
-/// The executor an upload asks for: `?executor=wagi`, else the default (`component`).
-fn upload_executor(query: Option<&str>) -> Result<crate::config::Executor, ApiError> {
-    let mut executor = crate::config::Executor::default();
-    for pair in query
-        .unwrap_or("")
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-    {
-        match pair.split_once('=') {
-            Some(("executor", value)) => {
-                executor = value
-                    .parse()
-                    .map_err(|message| ApiError::new(StatusCode::BAD_REQUEST, message))?;
-            }
-            _ => {
-                return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    format!("unknown query parameter `{pair}`: an upload takes only `executor`"),
-                ));
-            }
-        }
-    }
-    Ok(executor)
 }

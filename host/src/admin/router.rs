@@ -11,7 +11,8 @@ use http::{Method, StatusCode};
 
 use super::body::{MAX_JSON_BYTES, read_body};
 use super::endpoints::Api;
-use super::{ApiError, ApiResult, invoke, logs, upload_executor};
+use super::upload::UploadOptions;
+use super::{ApiError, ApiResult, invoke, logs};
 use crate::gateway::Gateway;
 
 /// One call of an endpoint: the request, its path parameters and the gateway.
@@ -95,9 +96,9 @@ fn endpoints() -> Vec<(Method, &'static str, Handler)> {
         GET "/modules" => |c| c.api().list_modules(),
         GET "/modules/{name}" => |c| c.api().get_module(&c.param("name")?),
         POST "/modules/{name}" => |c| {
+            let options = UploadOptions::parse(c.parts.uri.query())?;
             let bytes = c.upload().await?;
-            let executor = upload_executor(c.parts.uri.query())?;
-            c.api().upload(&c.param("name")?, bytes, executor).await
+            c.api().upload(&c.param("name")?, bytes, options).await
         },
         DELETE "/modules/{name}/versions/{version}" => |c| {
             let (name, version) = (c.param("name")?, c.param("version")?);

@@ -152,6 +152,19 @@ fn split_route(route: &str) -> anyhow::Result<(String, String)> {
 }
 
 pub(super) fn deploy(args: DeployArgs) -> anyhow::Result<()> {
+    // Every argument is checked before anything is sent; the gateway checks the rest
+    // (route conflicts, the authorizer) before it compiles, and uploads, points the alias
+    // and adds the route in one change: a refused deploy changes nothing.
+    let route = args.route.as_deref().map(split_route).transpose()?;
+    let mut query = format!("executor={}", args.executor);
+    if let Some(alias) = &args.alias {
+        crate::config::check_alias_name(alias).map_err(anyhow::Error::msg)?;
+        query.push_str(&format!("&alias={}", encode(alias)));
+    }
+    if let Some((method, path)) = &route {
+        query.push_str(&format!("&route={}", encode(&format!("{method} {path}"))));
+    }
+    crate::config::ModuleName::new(&args.name).map_err(anyhow::Error::msg)?;
     let client = AdminClient::new(&args.admin)?;
     let bytes = std::fs::read(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
@@ -164,58 +177,41 @@ pub(super) fn deploy(args: DeployArgs) -> anyhow::Result<()> {
         );
     }
     let started = Instant::now();
-    let upload = client.post(
-        &format!("/modules/{}?executor={}", args.name, args.executor),
-        bytes,
-    )?;
-    let version = upload["version"]
-        .as_u64()
-        .context("the upload answer has no version")?;
-    let mut report = json!({ "upload": upload });
-    if !args.admin.json {
-        let sha = text(&upload["sha256"]);
+    let upload = client.post(&format!("/modules/{}?{query}", encode(&args.name)), bytes)?;
+    if args.admin.json {
+        return print_json(&upload);
+    }
+    let version = text(&upload["version"]);
+    let sha = text(&upload["sha256"]);
+    println!(
+        "{}@{version}: {} (sha256 {}…) in {} ms",
+        args.name,
+        if upload["created"] == true {
+            "new version"
+        } else {
+            "already deployed, same bytes"
+        },
+        &sha[..sha.len().min(12)],
+        started.elapsed().as_millis()
+    );
+    if let Some(alias) = &args.alias {
+        println!("alias {}@{alias} → version {version}", args.name);
+    }
+    if let Some(route) = upload.get("route") {
         println!(
-            "{}@{version}: {} (sha256 {}…) in {} ms",
-            args.name,
-            if upload["created"] == true {
-                "new version"
-            } else {
-                "already deployed, same bytes"
-            },
-            &sha[..sha.len().min(12)],
-            started.elapsed().as_millis()
+            "route {} {} → {} (id {})",
+            text(&route["method"]),
+            text(&route["path"]),
+            text(&route["module"]),
+            text(&route["id"])
         );
     }
-    let mut target = format!("{}@{version}", args.name);
-    if let Some(alias) = &args.alias {
-        let answer = client.put_json(
-            &format!("/modules/{}/aliases/{alias}", args.name),
-            &json!({ "version": version }),
-        )?;
-        target = format!("{}@{alias}", args.name);
-        if !args.admin.json {
-            println!("alias {target} → version {version}");
-        }
-        report["alias"] = answer;
-    }
-    if let Some(route) = &args.route {
-        let (method, path) = split_route(route)?;
-        let answer = client.put_json(
-            "/routes",
-            &json!({ "method": method, "path": path, "module": target }),
-        )?;
-        if !args.admin.json {
-            println!(
-                "route {method} {path} → {target} (id {})",
-                text(&answer["id"])
-            );
-        }
-        report["route"] = answer;
-    }
-    if args.admin.json {
-        print_json(&report)?;
-    }
     Ok(())
+}
+
+/// `value` percent-encoded for a path segment or a query value.
+fn encode(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 pub(super) fn modules(args: ModulesArgs) -> anyhow::Result<()> {

@@ -8,6 +8,7 @@
 mod aliases;
 mod authorizers;
 mod compiled;
+mod deploy;
 mod error;
 mod fs;
 mod history;
@@ -27,6 +28,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+pub use deploy::{Attachments, Deployed};
 pub use error::{Conflict, Invalid, Missing, RegistryError, Stored, Unresolved};
 pub use history::{Change, HistoryEntry};
 pub use import::Imported;

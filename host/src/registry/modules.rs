@@ -4,6 +4,7 @@
 
 use std::time::SystemTime;
 
+use super::deploy::{Attachments, Deployed};
 use super::{
     Invalid, Registry, RegistryError, RegistryState, Resolved, Unresolved, Upload, VersionRecord,
     sha256_hex,
@@ -20,7 +21,9 @@ impl Registry {
         bytes: Vec<u8>,
         executor: Executor,
     ) -> Result<Upload, RegistryError> {
-        self.upload_named(name, format!("the upload of `{name}`"), bytes, executor)
+        let origin = format!("the upload of `{name}`");
+        self.upload_attached(name, origin, bytes, executor, &Attachments::default())
+            .map(|deployed| deployed.upload)
     }
 
     /// [`Registry::upload`] of a file: errors name the file.
@@ -31,16 +34,21 @@ impl Registry {
         bytes: Vec<u8>,
         executor: Executor,
     ) -> Result<Upload, RegistryError> {
-        self.upload_named(name, path.display().to_string(), bytes, executor)
+        let origin = path.display().to_string();
+        self.upload_attached(name, origin, bytes, executor, &Attachments::default())
+            .map(|deployed| deployed.upload)
     }
 
-    fn upload_named(
+    /// Uploads `bytes` (named `origin` in errors) and points what `attach` names at the
+    /// version, in one change.
+    pub(super) fn upload_attached(
         &self,
         name: &ModuleName,
         origin: String,
         bytes: Vec<u8>,
         executor: Executor,
-    ) -> Result<Upload, RegistryError> {
+        attach: &Attachments,
+    ) -> Result<Deployed, RegistryError> {
         let sha256 = sha256_hex(&bytes);
         if let Some((version, stored)) = self.version_with_hash(name, &sha256) {
             if stored != executor {
@@ -52,10 +60,28 @@ impl Registry {
                 }
                 .into());
             }
-            return Ok(Upload {
+            let upload = Upload {
                 version,
                 sha256,
                 created: false,
+            };
+            if attach.alias.is_none() && attach.route.is_none() {
+                return Ok(Deployed {
+                    upload,
+                    alias: None,
+                    route: None,
+                });
+            }
+            return self.change(|next| {
+                // Under the state lock, as every use of the index.
+                *self.route_index_lock() = None;
+                let (alias, route) = self.attach(next, name, version, attach)?;
+                self.check_users(next)?;
+                Ok(Deployed {
+                    upload,
+                    alias,
+                    route,
+                })
             });
         }
         // When the same bytes are another module's version, their code serves this one too
@@ -75,47 +101,78 @@ impl Registry {
         self.modules_lock().insert(sha256.clone(), handler);
         let mut next = state.clone();
         let module = next.modules.entry(name.to_string()).or_default();
-        if let Some((&version, _)) = module.versions.iter().find(|(_, v)| v.sha256 == sha256) {
-            // The same bytes won a race with this upload.
-            return Ok(Upload {
+        let existing = module
+            .versions
+            .iter()
+            .find(|(_, v)| v.sha256 == sha256)
+            .map(|(&version, _)| version);
+        // When it exists, the same bytes won a race with this upload.
+        let created = existing.is_none();
+        let version = existing.unwrap_or_else(|| {
+            let version = module.next_version.max(1);
+            module.next_version = version + 1;
+            module.versions.insert(
                 version,
-                sha256,
-                created: false,
+                VersionRecord {
+                    sha256: sha256.clone(),
+                    size: bytes.len() as u64,
+                    created: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+                    executor,
+                    native: None,
+                },
+            );
+            version
+        });
+        if !created && attach.alias.is_none() && attach.route.is_none() {
+            return Ok(Deployed {
+                upload: Upload {
+                    version,
+                    sha256,
+                    created,
+                },
+                alias: None,
+                route: None,
             });
         }
-        let version = module.next_version.max(1);
-        module.next_version = version + 1;
-        module.versions.insert(
-            version,
-            VersionRecord {
-                sha256: sha256.clone(),
-                size: bytes.len() as u64,
-                created: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-                executor,
-                native: None,
-            },
-        );
         let committed = self
-            .check_users(&next)
-            .and_then(|()| self.commit(&mut state, next, super::ADMIN_API));
-        if let Err(error) = committed {
-            // The code was cached for this version; keep it only if other bytes-identical
-            // versions use it.
-            let used = state
-                .modules
-                .values()
-                .flat_map(|module| module.versions.values())
-                .any(|stored| stored.sha256 == sha256);
-            if !used {
-                self.modules_lock().remove(&sha256);
-                self.native_lock().remove(&sha256);
+            .attach(&mut next, name, version, attach)
+            .and_then(|attached| {
+                self.check_users(&next)?;
+                Ok(attached)
+            })
+            .and_then(|attached| {
+                self.commit(&mut state, next, super::ADMIN_API)?;
+                Ok(attached)
+            });
+        let (alias, route) = match committed {
+            Ok(attached) => attached,
+            Err(error) => {
+                // The code was cached for this version; keep it only if other
+                // bytes-identical versions use it.
+                let used = state
+                    .modules
+                    .values()
+                    .flat_map(|module| module.versions.values())
+                    .any(|stored| stored.sha256 == sha256);
+                if !used {
+                    self.modules_lock().remove(&sha256);
+                    self.native_lock().remove(&sha256);
+                }
+                return Err(error);
             }
-            return Err(error);
+        };
+        if route.is_some() {
+            // Still under the state lock: rebuilt from the new routes when next needed.
+            *self.route_index_lock() = None;
         }
-        Ok(Upload {
-            version,
-            sha256,
-            created: true,
+        Ok(Deployed {
+            upload: Upload {
+                version,
+                sha256,
+                created,
+            },
+            alias,
+            route,
         })
     }
 
