@@ -316,6 +316,15 @@ fn a_wrong_token_is_refused() {
     let (status, _, stderr) = run(&["routes", "--admin-url", &url], dir.path());
     assert!(!status.success());
     assert!(stderr.contains("cannot read the admin token"), "{stderr}");
+    // Pointed at the gateway's own listener, the CLI says that it is not an admin API.
+    let gateway_url = gw.url("");
+    let (status, _, stderr) = run(
+        &["routes", "--admin-url", &gateway_url, "--admin-token", "t"],
+        dir.path(),
+    );
+    assert!(!status.success());
+    assert!(stderr.contains("is not a wasmgate admin API"), "{stderr}");
+    assert!(stderr.contains("--admin-listen"), "{stderr}");
 }
 
 #[test]

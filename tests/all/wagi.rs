@@ -304,6 +304,15 @@ async fn wagi_modules_upload_through_the_admin_api_and_survive_a_restart() {
             .contains("wagi probe: a line on stderr"),
         "{answer}"
     );
+
+    // Through the gateway, the line is logged as a component guest's: no WASI call's span
+    // (`fd_write{fd=Fd(2) …}:`) before it.
+    let response = gw.get("/p/stderr").await;
+    assert_eq!(response.status(), 200);
+    let line = gw.log_line("wagi probe: a line on stderr");
+    assert!(!line.contains("fd_write"), "{line}");
+    assert!(line.contains(" wasmgate::guest: wagi probe"), "{line}");
+    assert!(line.contains("request_id="), "{line}");
 }
 
 needs_examples! {

@@ -133,7 +133,20 @@ impl Admin {
         found
     }
 
+    /// The answer to `request`, marked as the admin API's.
     async fn serve(
+        &self,
+        request: hyper::Request<hyper::body::Incoming>,
+    ) -> hyper::Response<ResponseBody> {
+        let mut response = self.answer(request).await;
+        response.headers_mut().insert(
+            http::HeaderName::from_static(ADMIN_API_HEADER),
+            HeaderValue::from_static("admin"),
+        );
+        response
+    }
+
+    async fn answer(
         &self,
         request: hyper::Request<hyper::body::Incoming>,
     ) -> hyper::Response<ResponseBody> {
@@ -168,6 +181,10 @@ impl Admin {
         }
     }
 }
+
+/// The header every admin API answer carries, so a client pointed at another server (the
+/// gateway's own listener, say) can tell it is not talking to an admin API.
+pub const ADMIN_API_HEADER: &str = "x-wasmgate-api";
 
 impl crate::server::HttpService for Admin {
     fn handle(

@@ -96,9 +96,11 @@ fn endpoints() -> Vec<(Method, &'static str, Handler)> {
         GET "/modules" => |c| c.api().list_modules(),
         GET "/modules/{name}" => |c| c.api().get_module(&c.param("name")?),
         POST "/modules/{name}" => |c| {
-            let options = UploadOptions::parse(c.parts.uri.query())?;
+            let options = UploadOptions::parse(c.parts.uri.query());
+            // Read even when the query is refused: a client still sending its body would
+            // see the connection reset instead of the answer.
             let bytes = c.upload().await?;
-            c.api().upload(&c.param("name")?, bytes, options).await
+            c.api().upload(&c.param("name")?, bytes, options?).await
         },
         DELETE "/modules/{name}/versions/{version}" => |c| {
             let (name, version) = (c.param("name")?, c.param("version")?);

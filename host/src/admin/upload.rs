@@ -22,7 +22,7 @@ const MAX_VALUE_BYTES: usize = 2048;
 
 impl UploadOptions {
     /// Reads `executor`, `alias` and `route` (`METHOD /path`) from the query; anything
-    /// else is a 400, answered before the body is read.
+    /// else is a 400, answered before anything is compiled.
     pub(super) fn parse(query: Option<&str>) -> Result<Self, ApiError> {
         let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, message);
         let mut options = UploadOptions {

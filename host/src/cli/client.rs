@@ -75,11 +75,26 @@ impl AdminClient {
     }
 
     /// Sends `request`; an error names the admin API it could not reach.
+    /// An answer from something that is not an admin API (the gateway's own listener, say)
+    /// is an error saying so, not its 404.
     async fn reach(&self, request: reqwest::RequestBuilder) -> anyhow::Result<reqwest::Response> {
-        request
+        let response = request
             .send()
             .await
-            .with_context(|| format!("cannot reach the admin API at {}", self.base))
+            .with_context(|| format!("cannot reach the admin API at {}", self.base))?;
+        if !response
+            .headers()
+            .contains_key(crate::admin::ADMIN_API_HEADER)
+        {
+            bail!(
+                "{} is not a wasmgate admin API (it answered {}); is it the gateway's own \
+                 listener? The admin API listens on `wasmgate up --admin-listen` (default \
+                 127.0.0.1:9080): pass its URL with --admin-url or WASMGATE_ADMIN_URL",
+                self.base,
+                response.status()
+            );
+        }
+        Ok(response)
     }
 
     /// Sends a request; a non-2xx answer becomes an error carrying the API's message.

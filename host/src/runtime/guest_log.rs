@@ -84,7 +84,9 @@ impl Drop for Budget {
         let dropped = *self.dropped.get_mut();
         if dropped > 0 {
             tracing::warn!(
+                // A root event: never inside the span of a WASI call (see below).
                 target: "wasmgate::guest",
+                parent: None,
                 request_id = %self.request_id,
                 dropped,
                 "the guest wrote more than {} KiB or {GUEST_LOG_LINES} lines to stdout and \
@@ -194,7 +196,10 @@ impl LineWriter {
         let line = String::from_utf8_lossy(&self.partial);
         let line = line.strip_suffix('\r').unwrap_or(&line);
         tracing::info!(
+            // A root event: never inside the span a WASI call runs in (wasmtime-wasi's
+            // `fd_write{…}` would prefix every line of a WAGI program).
             target: "wasmgate::guest",
+            parent: None,
             request_id = %budget.request_id,
             stream = self.log.stream,
             "{line}"
