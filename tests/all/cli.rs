@@ -81,15 +81,54 @@ fn unknown_key_is_rejected_with_its_line() {
     let manifest = format!("{}concurrency_typo = 3\n", hello_manifest("127.0.0.1:0"));
     let (path, stderr) = rejected(&manifest);
     assert!(
-        stderr.starts_with(&format!(
-            "error: invalid manifest {path}: TOML parse error at line 12, column 1"
+        stderr.contains(&format!(
+            "error: invalid manifest {path}:\n  routes[0]: unknown field `concurrency_typo`"
         )),
         "{stderr}"
     );
+    assert!(stderr.contains("(line 12, column 1)"), "{stderr}");
+}
+
+/// One run names every problem: the file's shape, its values, and what the registry would
+/// refuse, as a newcomer's first manifest has them all.
+#[test]
+fn every_problem_of_a_manifest_is_named_in_one_run() {
+    let hello = guests::HELLO;
+    let program = guests::RUST_WAGI;
+    let manifest = format!(
+        "[gateway]\nlisten = \"127.0.0.1:0\"\nthreads = 4\n\n\
+         [[modules]]\nname = \"hello\"\npath = \"{hello}\"\n\n\
+         [[modules]]\nname = \"cgi\"\npath = \"{program}\"\n\n\
+         [[modules]]\nname = \"gone\"\npath = \"missing.wasm\"\n\n\
+         [[routes]]\nmethod = \"GET\"\npath = \"/a/{{x}}\"\nmodule = \"hello\"\ncolour = 1\n\n\
+         [[routes]]\nmethod = \"GET\"\npath = \"/b/{{x}}\"\nmodule = \"hello\"\n\n\
+         [[routes]]\nmethod = \"GET\"\npath = \"/b/{{y}}\"\nmodule = \"hello\"\n\n\
+         [[routes]]\nmethod = \"GET\"\npath = \"/c\"\nmodule = \"nope\"\n\n\
+         [[routes]]\nmethod = \"GET\"\npath = \"/d\"\nmodule = \"hello\"\nauthorizer = \"who\"\n"
+    );
+    let (path, stderr) = rejected(&manifest);
+    let expected = [
+        "gateway: unknown field `threads`",
+        "modules[1].path: ",
+        "(module `cgi`) is a core WebAssembly module",
+        "modules[2].path: ",
+        "(module `gone`) does not exist",
+        "routes[0]: unknown field `colour`",
+        "routes[2].path: `/b/{y}` conflicts with `/b/{x}`",
+        "routes[3].module: no module `nope` has been deployed",
+        "routes[4].authorizer: ",
+    ];
     assert!(
-        stderr.contains("unknown field `concurrency_typo`"),
+        stderr.contains(&format!("error: invalid manifest {path}:\n  gateway:")),
         "{stderr}"
     );
+    let mut from = 0;
+    for text in expected {
+        let at = stderr[from..]
+            .find(text)
+            .unwrap_or_else(|| panic!("`{text}` is not named (in this order):\n{stderr}"));
+        from += at;
+    }
 }
 
 #[test]
@@ -110,7 +149,7 @@ fn module_that_is_not_a_component_is_rejected_at_start_up() {
         let (path, stderr) = rejected(&manifest);
         assert!(
             stderr.contains(&format!(
-                "error: cannot serve {path}: module `bad`: {}",
+                "error: invalid manifest {path}:\n  modules[0].path: `{}` (module `bad`)",
                 module.display()
             )),
             "{stderr}"

@@ -12,7 +12,7 @@ use clap::Args;
 use super::{background_compile, store};
 use crate::admin::{self, Admin};
 use crate::gateway::{Gateway, GatewayOptions};
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, ManifestError};
 use crate::registry::ApplyError;
 use crate::runtime::{EngineOptions, Runtime};
 use crate::server::{Server, ServerOptions, ShutdownSignal, tls_server_config};
@@ -175,7 +175,17 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
     warn_about_backtraces();
-    let manifest = Manifest::load(&args.manifest)?;
+    // A manifest with problems of its own is still checked against the registry below,
+    // so that one run names every problem.
+    let (manifest, manifest_problems) = match Manifest::load(&args.manifest) {
+        Ok(manifest) => (manifest, None),
+        Err(ManifestError::Invalid {
+            path,
+            problems,
+            partial: Some(partial),
+        }) => (*partial, Some((path, problems))),
+        Err(error) => return Err(error.into()),
+    };
     // Flushed (and stopped) when `up` returns.
     let _traces = match &args.otlp_endpoint {
         Some(endpoint) => {
@@ -188,12 +198,26 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
         fuel_metering: args.fuel_metering,
     })?);
     let store_url = args.store.as_deref().or(manifest.store.url.as_deref());
-    let registry = store::open_registry(
+    let opened = store::open_registry(
         runtime,
         store_url,
         &args.data_dir,
         Duration::from_millis(args.compile_timeout_ms),
-    )?;
+    );
+    if let Some((path, mut problems)) = manifest_problems {
+        if let Ok(registry) = &opened {
+            problems.extend(registry.check_manifest(&manifest));
+        }
+        crate::manifest::sort_problems(&mut problems);
+        let partial = None;
+        return Err(ManifestError::Invalid {
+            path,
+            problems,
+            partial,
+        }
+        .into());
+    }
+    let registry = opened?;
     // The modules that need compiling compile once the gateway serves the others.
     let (to_compile, waiting) = background_compile::apply_ready_part(&registry, &manifest)
         .map_err(|error| {

@@ -58,7 +58,45 @@ pub enum Executor {
     Wagi,
 }
 
+/// Why a module's bytes cannot run as the executor declared for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WrongBytes {
+    /// Not WebAssembly at all.
+    #[error("is not a WebAssembly file: it does not start with the `\\0asm` header")]
+    NotWasm,
+    /// A core module, declared a component.
+    #[error(
+        "is a core WebAssembly module (such as `wasm32-wasip1` output), not a component: run it the WAGI way with `executor = \"wagi\"` on its module (admin API: `?executor=wagi`, CLI: `--executor wagi`), or build a `wasi:http` component (Rust: `wasm32-wasip2`)"
+    )]
+    CoreModule,
+    /// A component, declared a WAGI command.
+    #[error(
+        "is a component, but the `wagi` executor runs core `wasm32-wasip1` modules: leave `executor` at its default (`component`) for it"
+    )]
+    ComponentForWagi,
+}
+
+/// How many bytes of a module [`Executor::check_bytes`] needs: the preamble.
+pub const PREAMBLE_BYTES: usize = 8;
+
 impl Executor {
+    /// The executor that runs `bytes` when `declared` is what its owner said (`None`:
+    /// whatever they are), judged by the preamble (`\0asm`, a 2-byte version, then a
+    /// 2-byte layer: 0 for a core module, 1 for a component).
+    pub fn check_bytes(declared: Option<Executor>, bytes: &[u8]) -> Result<Executor, WrongBytes> {
+        let detected = match bytes {
+            [0x00, b'a', b's', b'm', _, _, 0x01, 0x00, ..] => Executor::Component,
+            [0x00, b'a', b's', b'm', _, _, 0x00, 0x00, ..] => Executor::Wagi,
+            _ => return Err(WrongBytes::NotWasm),
+        };
+        match (declared.unwrap_or(detected), detected) {
+            (Executor::Component, Executor::Wagi) => Err(WrongBytes::CoreModule),
+            (Executor::Wagi, Executor::Component) => Err(WrongBytes::ComponentForWagi),
+            _ => Ok(detected),
+        }
+    }
+
     /// Whether this is the default, [`Executor::Component`].
     pub fn is_component(&self) -> bool {
         *self == Executor::Component

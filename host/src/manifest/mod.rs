@@ -31,7 +31,7 @@ mod validate;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-pub use error::ManifestError;
+pub use error::{ManifestError, sort_problems};
 
 pub use crate::config::DEFAULT_LISTEN;
 use crate::config::{
@@ -60,6 +60,34 @@ pub struct Manifest {
     pub authorizers: Vec<AuthorizerConfig>,
     /// `[store]`: the store several gateway nodes share, if any.
     pub store: StoreConfig,
+    /// Where the entries above stand in the file, for problems found later.
+    pub positions: EntryPositions,
+}
+
+/// Where a [`Manifest`]'s entries stand in the file: a manifest with problems
+/// (`ManifestError::Invalid::partial`) holds only its valid entries, and what the registry
+/// finds wrong with those is named by their place in the file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntryPositions {
+    /// The index in `[[routes]]` of each of [`Manifest::routes`].
+    pub routes: Vec<usize>,
+    /// The index in `[[authorizers]]` of each of [`Manifest::authorizers`].
+    pub authorizers: Vec<usize>,
+    /// Modules declared by entries that could not be read: routes to them wait for a
+    /// manifest that reads, rather than name an unknown module.
+    pub unreadable_modules: Vec<ModuleName>,
+}
+
+impl Manifest {
+    /// The `[[routes]]` index of `self.routes[i]`.
+    pub fn route_position(&self, i: usize) -> usize {
+        self.positions.routes.get(i).copied().unwrap_or(i)
+    }
+
+    /// The `[[authorizers]]` index of `self.authorizers[i]`.
+    pub fn authorizer_position(&self, i: usize) -> usize {
+        self.positions.authorizers.get(i).copied().unwrap_or(i)
+    }
 }
 
 /// A module to load: a `.wasm` component on disk.
@@ -92,11 +120,11 @@ impl Manifest {
     /// Validates manifest text; `source` names it in errors and relative module paths are
     /// resolved against `base`.
     pub fn parse(text: &str, source: &Path, base: &Path) -> Result<Manifest, ManifestError> {
-        let file: schema::ManifestFile =
-            toml::from_str(text).map_err(|e| ManifestError::Syntax {
-                path: source.to_owned(),
-                message: e.to_string().trim_end().to_owned(),
-            })?;
-        validate::validate(file, source, base)
+        let mut problems = Vec::new();
+        let file = schema::read(text, &mut problems).map_err(|e| ManifestError::Syntax {
+            path: source.to_owned(),
+            message: e.to_string().trim_end().to_owned(),
+        })?;
+        validate::validate(file, problems, source, base)
     }
 }

@@ -7,11 +7,12 @@ use std::time::Duration;
 use super::*;
 use crate::config::{InvocationLimits, RouteSpec};
 
-/// A folder holding `hello.wasm` and `echo.wasm` (contents are irrelevant to parsing).
+/// A folder holding `hello.wasm` and `echo.wasm`: the preamble of a component, all that
+/// parsing reads of them.
 fn folder() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     for name in ["hello.wasm", "echo.wasm"] {
-        std::fs::write(dir.path().join(name), b"").expect("write");
+        std::fs::write(dir.path().join(name), b"\0asm\x0d\0\x01\0").expect("write");
     }
     dir
 }
@@ -90,15 +91,10 @@ fn empty_manifest_uses_defaults() {
 #[test]
 fn unknown_keys_are_rejected_with_their_line() {
     let text = error_text("[gateway]\nlisten = \"127.0.0.1:1\"\nthreads = 4\n");
-    assert!(
-        text.starts_with("invalid manifest wasmgate.toml: TOML parse error at line 3"),
-        "{text}"
-    );
-    assert!(
-        text.contains(
-            "unknown field `threads`, expected one of `listen`, `throttle`, `trusted_proxies`, `cors`"
-        ),
-        "{text}"
+    assert_eq!(
+        text,
+        "invalid manifest wasmgate.toml:\n  gateway: unknown field `threads`, expected one of \
+         `listen`, `throttle`, `trusted_proxies`, `cors` (line 3, column 1)"
     );
 
     let text = error_text(&format!(
@@ -112,6 +108,55 @@ fn unknown_keys_are_rejected_with_their_line() {
     assert!(
         text.contains("invalid type: integer `5`, expected struct ThrottleConfig"),
         "{text}"
+    );
+}
+
+#[test]
+fn every_entry_without_the_manifests_shape_is_reported_in_one_run() {
+    let dir = folder();
+    let text = format!(
+        "colour = 1\n[gateway]\nthreads = 4\n{MODULES}\n[[modules]]\nname = \"x\"\n\n\
+         [[routes]]\nmethod = \"GET\"\npath = \"/a\"\nmodule = \"x\"\n\n\
+         [[routes]]\nmethod = \"GET\"\npath = \"/b\"\nmodule = \"hello\"\nthrotle = 5\n\n\
+         [[routes]]\nmethod = \"GET\"\npath = \"/c\"\nmodule = \"echo\"\n"
+    );
+    let Err(ManifestError::Invalid {
+        problems, partial, ..
+    }) = parse(dir.path(), &text)
+    else {
+        panic!("accepted");
+    };
+    let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    assert_eq!(problems.len(), 4, "{problems:#?}");
+    assert!(
+        problems[0].starts_with("gateway: unknown field `threads`"),
+        "{problems:#?}"
+    );
+    assert!(problems[0].ends_with("(line 3, column 1)"), "{problems:#?}");
+    assert!(
+        problems[1].starts_with("modules[2]: missing field `path` (line 13, column 1)"),
+        "{problems:#?}"
+    );
+    assert!(
+        problems[2].starts_with("routes[1]: unknown field `throtle`"),
+        "{problems:#?}"
+    );
+    assert!(
+        problems[2].ends_with("(line 25, column 1)"),
+        "{problems:#?}"
+    );
+    assert!(
+        problems[3].starts_with("colour: unknown field `colour`, expected one of `gateway`"),
+        "{problems:#?}"
+    );
+    // The valid entries, where they stand in the file, for the registry to check.
+    let partial = partial.expect("the file could be read");
+    let paths: Vec<&str> = partial.routes.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(paths, ["/a", "/c"]);
+    assert_eq!(partial.positions.routes, [0, 2]);
+    assert_eq!(
+        partial.positions.unreadable_modules,
+        [ModuleName::new("x").expect("a name")]
     );
 }
 

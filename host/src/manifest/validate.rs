@@ -1,24 +1,35 @@
-//! Turns the parsed file into a [`Manifest`], collecting every problem with its key.
+//! Turns the parsed file into a [`Manifest`], collecting every problem with its key. With
+//! problems, the manifest of the entries that are valid comes back with them
+//! (`ManifestError::Invalid::partial`), for the registry to name what it would refuse too.
 
 use std::collections::HashSet;
 use std::path::Path;
 
 use super::schema::ManifestFile;
-use super::{DEFAULT_LISTEN, Manifest, ManifestError, ModuleSpec};
-use crate::config::{ModuleConfig, ModuleName, Problem, TrustedProxies};
+use super::{DEFAULT_LISTEN, EntryPositions, Manifest, ManifestError, ModuleSpec};
+use crate::config::{Executor, ModuleConfig, ModuleName, PREAMBLE_BYTES, Problem, TrustedProxies};
 use crate::routing::RouteTable;
 
 pub(super) fn validate(
     file: ManifestFile,
+    mut problems: Vec<Problem>,
     source: &Path,
     base: &Path,
 ) -> Result<Manifest, ManifestError> {
-    let mut problems = Vec::new();
     let mut problem = |key: String, message: String| problems.push(Problem { key, message });
 
     let mut modules = Vec::with_capacity(file.modules.len());
     let mut declared = HashSet::new();
+    let mut positions = EntryPositions::default();
+    for name in &file.unreadable_modules {
+        // Declared, if unreadable: routes to it name no unknown module.
+        if let Ok(name) = ModuleName::new(name) {
+            declared.insert(name.clone());
+            positions.unreadable_modules.push(name);
+        }
+    }
     for (i, entry) in file.modules.iter().enumerate() {
+        let Some(entry) = entry else { continue };
         let name = match ModuleName::new(&entry.name) {
             Ok(name) => name,
             Err(message) => {
@@ -41,6 +52,11 @@ pub(super) fn validate(
                     "`{}` (module `{name}`) does not exist or is not a file; paths are relative to the manifest's folder",
                     path.display()
                 ),
+            );
+        } else if let Err(wrong) = Executor::check_bytes(Some(entry.executor), &preamble(&path)) {
+            problem(
+                format!("modules[{i}].path"),
+                format!("`{}` (module `{name}`) {wrong}", path.display()),
             );
         }
         let config = ModuleConfig {
@@ -76,6 +92,7 @@ pub(super) fn validate(
     let mut routes = Vec::with_capacity(file.routes.len());
     let mut table = RouteTable::new();
     for (i, entry) in file.routes.iter().enumerate() {
+        let Some(entry) = entry else { continue };
         let route = match entry.validate() {
             Ok(route) => route,
             Err(found) => {
@@ -90,6 +107,7 @@ pub(super) fn validate(
             continue;
         }
         routes.push(entry.clone());
+        positions.routes.push(i);
     }
 
     let trusted_proxies =
@@ -113,14 +131,13 @@ pub(super) fn validate(
         problem("store.url".into(), message);
     }
     let mut authorizer_names = HashSet::new();
-    let mut authorizers = file.authorizers;
-    for entry in &mut authorizers {
+    let mut authorizers = Vec::with_capacity(file.authorizers.len());
+    for (i, entry) in file.authorizers.into_iter().enumerate() {
+        let Some(mut entry) = entry else { continue };
         // A JWKS file is relative to the manifest's folder, as module paths are.
         if let Some(file) = &entry.jwks_file {
             entry.jwks_file = Some(base.join(file).display().to_string());
         }
-    }
-    for (i, entry) in authorizers.iter().enumerate() {
         match entry.validate() {
             Ok(spec) => {
                 if !authorizer_names.insert(spec.name.clone()) {
@@ -128,7 +145,10 @@ pub(super) fn validate(
                         format!("authorizers[{i}].name"),
                         format!("the authorizer `{}` is declared twice", spec.name),
                     );
+                    continue;
                 }
+                authorizers.push(entry);
+                positions.authorizers.push(i);
             }
             Err(found) => {
                 for Problem { key, message } in found {
@@ -138,13 +158,7 @@ pub(super) fn validate(
         }
     }
 
-    if !problems.is_empty() {
-        return Err(ManifestError::Invalid {
-            path: source.to_owned(),
-            problems,
-        });
-    }
-    Ok(Manifest {
+    let manifest = Manifest {
         source: source.to_owned(),
         listen: file.gateway.listen.unwrap_or(DEFAULT_LISTEN),
         throttle: file.gateway.throttle,
@@ -154,5 +168,26 @@ pub(super) fn validate(
         routes,
         authorizers,
         store: file.store,
-    })
+        positions,
+    };
+    if !problems.is_empty() {
+        super::sort_problems(&mut problems);
+        return Err(ManifestError::Invalid {
+            path: source.to_owned(),
+            problems,
+            partial: Some(Box::new(manifest)),
+        });
+    }
+    Ok(manifest)
+}
+
+/// The first bytes of the file at `path` (fewer if it is shorter or cannot be read: a
+/// problem then, as it is no WebAssembly).
+fn preamble(path: &Path) -> Vec<u8> {
+    use std::io::Read;
+    let mut bytes = Vec::with_capacity(PREAMBLE_BYTES);
+    if let Ok(file) = std::fs::File::open(path) {
+        let _ = file.take(PREAMBLE_BYTES as u64).read_to_end(&mut bytes);
+    }
+    bytes
 }

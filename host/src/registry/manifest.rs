@@ -105,9 +105,6 @@ impl Registry {
                 self.upload_manifest_module(module)?;
             }
         }
-        let mut waiting = Vec::new();
-        let mut waiting_authorizers = HashMap::new();
-
         // The version each uploaded file is, for the aliases the manifest points at it.
         let mut uploaded = HashMap::new();
         for module in manifest.modules.iter().filter(|m| !m.aliases.is_empty()) {
@@ -119,7 +116,47 @@ impl Registry {
             }
         }
         let mut state = self.lock_for_change()?;
-        let mut next = state.clone();
+        let next = self.plan(&state, manifest, compiling, &uploaded);
+        let (next, waiting) = next.map_err(|problems| ManifestError::Invalid {
+            path: manifest.source.clone(),
+            problems,
+            partial: None,
+        })?;
+        if next != **state {
+            *self.route_index_lock() = None;
+            self.commit(&mut state, next, "manifest")?;
+        }
+        Ok(waiting)
+    }
+
+    /// What `manifest` (one with problems of its own, say) would be refused for, without
+    /// uploading or changing anything: its routes' and authorizers' modules, versions,
+    /// aliases, kinds and conflicts with the stored routes. Its own modules count as
+    /// being uploaded.
+    pub fn check_manifest(&self, manifest: &Manifest) -> Vec<Problem> {
+        let declared = manifest.modules.iter().map(|m| m.name.clone());
+        let unreadable = manifest.positions.unreadable_modules.iter().cloned();
+        let compiling: HashSet<ModuleName> = declared.chain(unreadable).collect();
+        let state = self.state();
+        match self.plan(&state, manifest, &compiling, &HashMap::new()) {
+            Ok(_) => Vec::new(),
+            Err(problems) => problems,
+        }
+    }
+
+    /// The registry `current` becomes with `manifest` applied (but for the modules in
+    /// `compiling`; `uploaded`: the version each of its other files is), and the routes
+    /// that wait for a compiling module; or every problem found.
+    fn plan(
+        &self,
+        current: &super::RegistryState,
+        manifest: &Manifest,
+        compiling: &HashSet<ModuleName>,
+        uploaded: &HashMap<ModuleName, u32>,
+    ) -> Result<(super::RegistryState, Vec<WaitingRoute>), Vec<Problem>> {
+        let mut waiting = Vec::new();
+        let mut waiting_authorizers = HashMap::new();
+        let mut next = current.clone();
         for module in &manifest.modules {
             if let Some(record) = next.modules.get_mut(module.name.as_str()) {
                 record.config = module.config.clone();
@@ -159,13 +196,14 @@ impl Registry {
                     next.authorizers.insert(config.name.clone(), record);
                 }
                 Err(error) => problems.push(Problem {
-                    key: format!("authorizers[{i}].module"),
+                    key: format!("authorizers[{}].module", manifest.authorizer_position(i)),
                     message: error.to_string(),
                 }),
             }
         }
         let mut records = Vec::with_capacity(manifest.routes.len());
-        for (i, config) in manifest.routes.iter().enumerate() {
+        for (index, config) in manifest.routes.iter().enumerate() {
+            let i = manifest.route_position(index);
             let record = match RouteRecord::new(config.clone(), RouteSource::Manifest) {
                 Ok(record) => record,
                 Err(found) => {
@@ -185,6 +223,28 @@ impl Registry {
                     let name = spec.authorizer.as_ref()?;
                     waiting_authorizers.get(name.as_str())
                 });
+            // Checked for the routes that wait too: they would fail later, when their
+            // module is in (and a manifest with problems names them all at once).
+            if let Err(error) = self.check_fuel(spec) {
+                problems.push(Problem {
+                    key: format!("routes[{i}].fuel"),
+                    message: error.to_string(),
+                });
+                continue;
+            }
+            let authorizer_waits = spec
+                .authorizer
+                .as_ref()
+                .is_some_and(|name| waiting_authorizers.contains_key(name.as_str()));
+            if !authorizer_waits
+                && let Err(error) = super::routes::check_route_authorizer(&next, spec)
+            {
+                problems.push(Problem {
+                    key: format!("routes[{i}].authorizer"),
+                    message: format!("{error} (in [[authorizers]] or through the admin API)"),
+                });
+                continue;
+            }
             if let Some(module) = awaited {
                 waiting.push((spec.method.clone(), spec.template.clone(), module.clone()));
                 continue;
@@ -205,24 +265,10 @@ impl Registry {
                     continue;
                 }
             }
-            if let Err(error) = self.check_fuel(spec) {
-                problems.push(Problem {
-                    key: format!("routes[{i}].fuel"),
-                    message: error.to_string(),
-                });
-                continue;
-            }
             if let Err(error) = self.check_reuse(&next, spec) {
                 problems.push(Problem {
                     key: format!("routes[{i}].isolation"),
                     message: error.to_string(),
-                });
-                continue;
-            }
-            if let Err(error) = super::routes::check_route_authorizer(&next, spec) {
-                problems.push(Problem {
-                    key: format!("routes[{i}].authorizer"),
-                    message: format!("{error} (in [[authorizers]] or through the admin API)"),
                 });
                 continue;
             }
@@ -236,17 +282,9 @@ impl Registry {
             });
         }
         if !problems.is_empty() {
-            return Err(ManifestError::Invalid {
-                path: manifest.source.clone(),
-                problems,
-            }
-            .into());
+            return Err(problems);
         }
-        if next != **state {
-            *self.route_index_lock() = None;
-            self.commit(&mut state, next, "manifest")?;
-        }
-        Ok(waiting)
+        Ok((next, waiting))
     }
 }
 

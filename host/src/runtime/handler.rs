@@ -101,27 +101,13 @@ pub enum LoadError {
         /// The I/O error.
         error: std::io::Error,
     },
-    /// The bytes are not WebAssembly at all.
-    #[error("{origin} is not a WebAssembly file: it does not start with the `\\0asm` header")]
-    NotWasm {
+    /// The bytes are not what the executor runs (or not WebAssembly at all).
+    #[error("{origin} {problem}")]
+    WrongBytes {
         /// Where the bytes came from.
         origin: String,
-    },
-    /// A core module, not a component, for the component executor.
-    #[error(
-        "{origin} is a core WebAssembly module (such as `wasm32-wasip1` output), not a component: run it the WAGI way with `executor = \"wagi\"` on its module (admin API: `?executor=wagi`, CLI: `--executor wagi`), or build a `wasi:http` component (Rust: `wasm32-wasip2`)"
-    )]
-    CoreModule {
-        /// Where the bytes came from.
-        origin: String,
-    },
-    /// A component, for the WAGI executor.
-    #[error(
-        "{origin} is a component, but the `wagi` executor runs core `wasm32-wasip1` modules: leave `executor` at its default (`component`) for it"
-    )]
-    ComponentForWagi {
-        /// Where the bytes came from.
-        origin: String,
+        /// What they are instead.
+        problem: crate::config::WrongBytes,
     },
     /// A core module without `_start`, for the WAGI executor.
     #[error(
@@ -175,23 +161,6 @@ impl LoadError {
     }
 }
 
-/// Whether bytes start a component, a core module, or neither.
-enum WasmKind {
-    Component,
-    CoreModule,
-    NotWasm,
-}
-
-fn wasm_kind(bytes: &[u8]) -> WasmKind {
-    // The preamble is `\0asm`, then a 2-byte version and a 2-byte layer: layer 0 is a core
-    // module, layer 1 a component.
-    match bytes {
-        [0x00, b'a', b's', b'm', _, _, 0x01, 0x00, ..] => WasmKind::Component,
-        [0x00, b'a', b's', b'm', _, _, 0x00, 0x00, ..] => WasmKind::CoreModule,
-        _ => WasmKind::NotWasm,
-    }
-}
-
 /// WIT packages the linker provides (any 0.2.x version of the WASI ones).
 const PROVIDED_PACKAGES: [&str; 8] = [
     "wasi:cli/",
@@ -228,20 +197,18 @@ impl CompiledModule {
         executor: Option<Executor>,
     ) -> Result<Self, LoadError> {
         let origin = origin.to_owned();
-        let detected = match wasm_kind(bytes) {
-            WasmKind::Component => Executor::Component,
-            WasmKind::CoreModule => Executor::Wagi,
-            WasmKind::NotWasm => return Err(LoadError::NotWasm { origin }),
-        };
-        match (executor.unwrap_or(detected), detected) {
-            (Executor::Component, Executor::Wagi) => Err(LoadError::CoreModule { origin }),
-            (Executor::Wagi, Executor::Component) => Err(LoadError::ComponentForWagi { origin }),
-            (_, Executor::Component) => {
+        let detected =
+            Executor::check_bytes(executor, bytes).map_err(|problem| LoadError::WrongBytes {
+                origin: origin.clone(),
+                problem,
+            })?;
+        match detected {
+            Executor::Component => {
                 let component = Component::new(linkers.component.engine(), bytes)
                     .map_err(|e| invalid(&origin, e))?;
                 Self::link(linkers, origin, component)
             }
-            (_, Executor::Wagi) => {
+            Executor::Wagi => {
                 let module = wasmtime::Module::new(linkers.wagi.engine(), bytes)
                     .map_err(|e| invalid(&origin, e))?;
                 Ok(CompiledModule::Handler(Handler::Wagi(WagiHandler::link(
