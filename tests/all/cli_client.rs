@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::support::{AdminClient, Gateway, empty_gateway, get, guests, run};
 
 /// Runs a client command against `gw`: (success, stdout, stderr).
-fn wasmgate(gw: &Gateway, args: &[&str]) -> (bool, String, String) {
+pub(crate) fn wasmgate(gw: &Gateway, args: &[&str]) -> (bool, String, String) {
     let token_file = gw.data_dir().join("admin-token");
     let mut all: Vec<&str> = args.to_vec();
     let url = gw.admin_url("");

@@ -11,6 +11,7 @@ mod bodies;
 mod caching;
 mod cli;
 mod cli_client;
+mod cli_commands;
 mod client_state;
 mod cluster;
 mod cors;

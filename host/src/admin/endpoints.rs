@@ -149,6 +149,27 @@ impl Api<'_> {
         ))
     }
 
+    /// `PATCH /modules/{name}/config`: the parts given replace theirs, the rest is kept.
+    pub async fn patch_module_config(&self, name: &str, body: &[u8]) -> ApiResult {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Patch {
+            env: Option<std::collections::BTreeMap<String, String>>,
+            allowed_outbound_hosts: Option<Vec<String>>,
+        }
+        let name = module_name(name)?;
+        let patch: Patch = parse_json(body)?;
+        let (name, config) = self
+            .change_on(name, |registry, name| {
+                registry.update_module_config(name, patch.env, patch.allowed_outbound_hosts)
+            })
+            .await?;
+        Ok((
+            StatusCode::OK,
+            json!({ "name": name.as_str(), "config": config.redacted() }),
+        ))
+    }
+
     pub async fn delete_version(&self, name: &str, version: &str) -> ApiResult {
         let name = module_name(name)?;
         let number: u32 = version.parse().map_err(|_| {

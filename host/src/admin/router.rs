@@ -121,6 +121,9 @@ fn endpoints() -> Vec<(Method, &'static str, Handler)> {
         PUT "/modules/{name}/config" => |c, json| {
             c.api().put_module_config(&c.param("name")?, &json).await
         },
+        PATCH "/modules/{name}/config" => |c, json| {
+            c.api().patch_module_config(&c.param("name")?, &json).await
+        },
         GET "/routes" => |c| c.api().list_routes(),
         PUT "/routes" => |c, json| c.api().put_route(&json).await,
         GET "/routes/{id}" => |c| c.api().get_route(&c.param("id")?),

@@ -4,6 +4,7 @@
 use clap::{Args, Subcommand};
 
 use super::client::{AdminArgs, AdminClient};
+use super::output::encode;
 
 /// `wasmgate cache`.
 #[derive(Debug, Args)]
@@ -29,14 +30,11 @@ enum CacheAction {
 pub(super) fn cache(args: CacheArgs) -> anyhow::Result<()> {
     let CacheAction::Clear { route, path, admin } = args.action;
     let client = AdminClient::new(&admin)?;
-    let encode = |text: &str| {
-        percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
-    };
     let mut endpoint = format!("/routes/{}/cache", encode(&route));
     if let Some(path) = &path {
         endpoint.push_str(&format!("?path={}", encode(path)));
     }
-    let answer = client.send(reqwest::Method::DELETE, &endpoint, None)?;
+    let answer = client.delete(&endpoint)?;
     if admin.json {
         println!("{answer}");
     } else {

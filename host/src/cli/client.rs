@@ -6,24 +6,37 @@ use anyhow::{Context, bail};
 use clap::Args;
 use serde_json::Value;
 
+/// The admin API's URL when neither a flag, the environment nor a profile names one.
+const DEFAULT_ADMIN_URL: &str = "http://127.0.0.1:9080";
+
+/// The token file read when neither a flag nor a profile names one (the gateway generates
+/// `DATA_DIR/admin-token`).
+const DEFAULT_TOKEN_FILE: &str = ".wasmgate/admin-token";
+
 /// How to reach the admin API (shared by every client command).
 #[derive(Debug, Args)]
 pub(super) struct AdminArgs {
-    /// URL of the gateway's admin API.
-    #[arg(
-        long,
-        env = "WASMGATE_ADMIN_URL",
-        default_value = "http://127.0.0.1:9080"
-    )]
-    admin_url: String,
+    /// URL of the gateway's admin API [default: the profile's, else http://127.0.0.1:9080].
+    #[arg(long, env = "WASMGATE_ADMIN_URL")]
+    admin_url: Option<String>,
 
     /// The admin token; without it, the token file is read.
     #[arg(long, env = "WASMGATE_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
 
-    /// File holding the admin token (the gateway generates `DATA_DIR/admin-token`).
-    #[arg(long, value_name = "FILE", default_value = ".wasmgate/admin-token")]
-    admin_token_file: PathBuf,
+    /// File holding the admin token [default: the profile's, else .wasmgate/admin-token].
+    #[arg(long, value_name = "FILE")]
+    admin_token_file: Option<PathBuf>,
+
+    /// A profile of ~/.config/wasmgate/config.toml: an admin URL, a token file and a proxy
+    /// under a name [default: the `default` profile, if there is one].
+    #[arg(long, env = "WASMGATE_PROFILE")]
+    profile: Option<String>,
+
+    /// Reach the admin API through this HTTP proxy (the token never goes through a proxy
+    /// from the environment, such as HTTP_PROXY).
+    #[arg(long, value_name = "URL")]
+    admin_proxy: Option<String>,
 
     /// Print the admin API's JSON instead of tables, for scripts.
     #[arg(long)]
@@ -40,27 +53,46 @@ pub(super) struct AdminClient {
 
 impl AdminClient {
     pub fn new(args: &AdminArgs) -> anyhow::Result<Self> {
+        let profile = super::profile::load(args.profile.as_deref())?;
         let token = match &args.admin_token {
             Some(token) => token.clone(),
-            None => std::fs::read_to_string(&args.admin_token_file)
-                .with_context(|| {
-                    format!(
-                        "cannot read the admin token from {} (set --admin-token, WASMGATE_ADMIN_TOKEN or --admin-token-file)",
-                        args.admin_token_file.display()
-                    )
-                })?
-                // A file of several tokens (`NAME TOKEN` lines): the first one's.
-                .lines()
-                .find_map(|line| line.split_whitespace().last())
-                .unwrap_or_default()
-                .to_owned(),
+            None => {
+                let file = args
+                    .admin_token_file
+                    .clone()
+                    .or(profile.admin_token_file)
+                    .unwrap_or_else(|| PathBuf::from(DEFAULT_TOKEN_FILE));
+                std::fs::read_to_string(&file)
+                    .with_context(|| {
+                        format!(
+                            "cannot read the admin token from {} (set --admin-token, WASMGATE_ADMIN_TOKEN, --admin-token-file or a --profile)",
+                            file.display()
+                        )
+                    })?
+                    // A file of several tokens (`NAME TOKEN` lines): the first one's.
+                    .lines()
+                    .find_map(|line| line.split_whitespace().last())
+                    .unwrap_or_default()
+                    .to_owned()
+            }
+        };
+        let base = args
+            .admin_url
+            .clone()
+            .or(profile.admin_url)
+            .unwrap_or_else(|| DEFAULT_ADMIN_URL.to_owned());
+        // The admin token goes to the admin API only, never through a proxy from the
+        // environment that the command was not told to use.
+        let http = match args.admin_proxy.as_ref().or(profile.proxy.as_ref()) {
+            Some(proxy) => reqwest::Client::builder().proxy(
+                reqwest::Proxy::all(proxy).with_context(|| format!("invalid proxy `{proxy}`"))?,
+            ),
+            None => reqwest::Client::builder().no_proxy(),
         };
         Ok(AdminClient {
-            base: args.admin_url.trim_end_matches('/').to_owned(),
+            base: base.trim_end_matches('/').to_owned(),
             token,
-            // The admin token goes to the admin API only, never through a proxy from the
-            // environment that the command was not told to use.
-            http: reqwest::Client::builder().no_proxy().build()?,
+            http: http.build()?,
             runtime: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?,
@@ -178,6 +210,14 @@ impl AdminClient {
 
     pub fn put_json(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
         self.send(reqwest::Method::PUT, path, Some(body.to_string().into()))
+    }
+
+    pub fn patch_json(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        self.send(reqwest::Method::PATCH, path, Some(body.to_string().into()))
+    }
+
+    pub fn delete(&self, path: &str) -> anyhow::Result<Value> {
+        self.send(reqwest::Method::DELETE, path, None)
     }
 
     pub fn post(&self, path: &str, body: impl Into<reqwest::Body>) -> anyhow::Result<Value> {

@@ -1,14 +1,17 @@
-//! The client commands: `deploy`, `modules`, `routes`, `alias`, `invoke`. Tables for people
-//! by default, the admin API's JSON with `--json`.
+//! The client commands `deploy`, `alias` and `invoke`. Tables for people by default, the
+//! admin API's JSON with `--json` (`output.rs`).
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Args;
 use serde_json::{Value, json};
 
+use super::args::{body, name_values, split_route};
 use super::client::{AdminArgs, AdminClient};
+use super::output::{encode, kib, print_json, show, text};
+use super::progress::UploadProgress;
 
 /// `wasmgate deploy`.
 #[derive(Debug, Args)]
@@ -28,22 +31,6 @@ pub(super) struct DeployArgs {
     /// Also route `METHOD /path` to it (to `NAME@ALIAS` with --alias, else `NAME@VERSION`).
     #[arg(long, value_name = "'METHOD /path'")]
     route: Option<String>,
-    #[command(flatten)]
-    admin: AdminArgs,
-}
-
-/// `wasmgate modules`.
-#[derive(Debug, Args)]
-pub(super) struct ModulesArgs {
-    /// Show this module's versions and aliases.
-    name: Option<String>,
-    #[command(flatten)]
-    admin: AdminArgs,
-}
-
-/// `wasmgate routes`.
-#[derive(Debug, Args)]
-pub(super) struct RoutesArgs {
     #[command(flatten)]
     admin: AdminArgs,
 }
@@ -79,76 +66,11 @@ pub(super) struct InvokeArgs {
     /// A request header, `Name: value` (repeatable).
     #[arg(short = 'H', long = "header", value_name = "'NAME: VALUE'")]
     headers: Vec<String>,
-    /// The request body.
-    #[arg(short = 'd', long)]
+    /// The request body: text, `@FILE` (any bytes) or `@-` (stdin).
+    #[arg(short = 'd', long, value_name = "BODY|@FILE")]
     data: Option<String>,
     #[command(flatten)]
     admin: AdminArgs,
-}
-
-fn print_json(value: &Value) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
-    Ok(())
-}
-
-/// Prints the admin API's `answer` as it is with `--json`, else for people with `human`.
-fn show(admin: &AdminArgs, answer: &Value, human: impl FnOnce(&Value)) -> anyhow::Result<()> {
-    if admin.json {
-        return print_json(answer);
-    }
-    human(answer);
-    Ok(())
-}
-
-/// Prints `items` (a JSON array) as a table, one row per item.
-fn print_rows(items: &Value, header: &[&str], row: impl Fn(&Value) -> Vec<String>) {
-    let rows: Vec<Vec<String>> = items.as_array().into_iter().flatten().map(row).collect();
-    println!("{}", table(header, &rows));
-}
-
-/// Columns padded to their widest cell.
-pub(super) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect();
-        padded.join("  ").trim_end().to_owned()
-    };
-    let mut out = line(header.to_vec());
-    for row in rows {
-        out.push('\n');
-        out.push_str(&line(row.iter().map(String::as_str).collect()));
-    }
-    out
-}
-
-fn text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        Value::Null => "-".into(),
-        other => other.to_string(),
-    }
-}
-
-fn kib(bytes: u64) -> String {
-    format!("{:.1} KiB", bytes as f64 / 1024.0)
-}
-
-/// `METHOD /path` → (method, path).
-fn split_route(route: &str) -> anyhow::Result<(String, String)> {
-    match route.trim().split_once(' ') {
-        Some((method, path)) => Ok((method.to_owned(), path.trim().to_owned())),
-        None if route.starts_with('/') => Ok(("GET".into(), route.to_owned())),
-        None => bail!("`{route}` is not `METHOD /path`"),
-    }
 }
 
 pub(super) fn deploy(args: DeployArgs) -> anyhow::Result<()> {
@@ -177,7 +99,11 @@ pub(super) fn deploy(args: DeployArgs) -> anyhow::Result<()> {
         );
     }
     let started = Instant::now();
-    let upload = client.post(&format!("/modules/{}?{query}", encode(&args.name)), bytes)?;
+    let progress = UploadProgress::new(bytes.len() as u64, !args.admin.json);
+    let path = format!("/modules/{}?{query}", encode(&args.name));
+    let upload = client.post(&path, progress.body(bytes));
+    progress.finish();
+    let upload = upload?;
     if args.admin.json {
         return print_json(&upload);
     }
@@ -209,80 +135,6 @@ pub(super) fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `value` percent-encoded for a path segment or a query value.
-fn encode(value: &str) -> String {
-    percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
-}
-
-pub(super) fn modules(args: ModulesArgs) -> anyhow::Result<()> {
-    let client = AdminClient::new(&args.admin)?;
-    let Some(name) = &args.name else {
-        return show(&args.admin, &client.get("/modules")?, |answer| {
-            print_rows(
-                &answer["modules"],
-                &["NAME", "LATEST", "VERSIONS", "ALIASES"],
-                |m| {
-                    let aliases: Vec<String> = m["aliases"]
-                        .as_object()
-                        .into_iter()
-                        .flatten()
-                        .map(|(alias, a)| format!("{alias}→{}", text(&a["version"])))
-                        .collect();
-                    vec![
-                        text(&m["name"]),
-                        text(&m["latest"]),
-                        m["versions"].as_array().map_or(0, Vec::len).to_string(),
-                        aliases.join(" "),
-                    ]
-                },
-            );
-        });
-    };
-    let answer = client.get(&format!("/modules/{name}"))?;
-    show(&args.admin, &answer, |answer| {
-        print_rows(
-            &answer["versions"],
-            &["VERSION", "SHA256", "SIZE", "CREATED"],
-            |v| {
-                vec![
-                    text(&v["version"]),
-                    text(&v["sha256"]),
-                    kib(v["size"].as_u64().unwrap_or(0)),
-                    text(&v["created"]),
-                ]
-            },
-        );
-        for (alias, a) in answer["aliases"].as_object().into_iter().flatten() {
-            let canary = match a.get("canary") {
-                Some(c) if !c.is_null() => {
-                    format!(" (canary: version {} at {}%)", c["version"], c["percent"])
-                }
-                _ => String::new(),
-            };
-            println!("alias {name}@{alias} → version {}{canary}", a["version"]);
-        }
-    })
-}
-
-pub(super) fn routes(args: RoutesArgs) -> anyhow::Result<()> {
-    let client = AdminClient::new(&args.admin)?;
-    show(&args.admin, &client.get("/routes")?, |answer| {
-        print_rows(
-            &answer["routes"],
-            &["ID", "METHOD", "PATH", "RUNS", "SOURCE"],
-            |r| {
-                let runs = match r["mock"]["status"].as_u64() {
-                    Some(status) => format!("mock {status}"),
-                    None => text(&r["module"]),
-                };
-                let [id, method, path, source] =
-                    ["id", "method", "path", "source"].map(|field| text(&r[field]));
-                vec![id, method, path, runs, source]
-            },
-        );
-    })
-}
-
 pub(super) fn alias(args: AliasArgs) -> anyhow::Result<()> {
     let client = AdminClient::new(&args.admin)?;
     let mut body = json!({ "version": args.version });
@@ -299,14 +151,7 @@ pub(super) fn alias(args: AliasArgs) -> anyhow::Result<()> {
         body["canary"] = json!({ "version": version, "percent": percent });
     }
     if args.no_vars || !args.variables.is_empty() {
-        let mut variables = serde_json::Map::new();
-        for variable in &args.variables {
-            let (name, value) = variable
-                .split_once('=')
-                .with_context(|| format!("--var takes NAME=VALUE, not `{variable}`"))?;
-            variables.insert(name.to_owned(), value.into());
-        }
-        body["variables"] = Value::Object(variables);
+        body["variables"] = Value::Object(name_values(&args.variables, "--var")?);
     }
     let answer = client.put_json(
         &format!("/modules/{}/aliases/{}", args.module, args.alias),
@@ -325,8 +170,8 @@ pub(super) fn alias(args: AliasArgs) -> anyhow::Result<()> {
 }
 
 pub(super) fn invoke(args: InvokeArgs) -> anyhow::Result<()> {
-    let client = AdminClient::new(&args.admin)?;
     let (method, path) = split_route(&args.request)?;
+    let client = AdminClient::new(&args.admin)?;
     let mut headers = serde_json::Map::new();
     for header in &args.headers {
         let (name, value) = header
@@ -334,11 +179,19 @@ pub(super) fn invoke(args: InvokeArgs) -> anyhow::Result<()> {
             .with_context(|| format!("a header is `Name: value`, not `{header}`"))?;
         headers.insert(name.trim().to_owned(), json!(value.trim()));
     }
-    let mut body = json!({ "method": method, "path": path, "headers": headers });
+    let mut request = json!({ "method": method, "path": path, "headers": headers });
     if let Some(data) = &args.data {
-        body["body"] = json!(data);
+        // Text as it is; other bytes (an image, a protobuf) in base64.
+        match String::from_utf8(body(data)?) {
+            Ok(text) => request["body"] = json!(text),
+            Err(bytes) => {
+                use base64::Engine as _;
+                let encoded = base64::engine::general_purpose::STANDARD.encode(bytes.as_bytes());
+                request["body_base64"] = json!(encoded);
+            }
+        }
     }
-    let answer = client.post("/invoke", body.to_string())?;
+    let answer = client.post("/invoke", request.to_string())?;
     show(&args.admin, &answer, |answer| {
         let response = &answer["response"];
         let timing = &answer["timing_ms"];

@@ -44,7 +44,7 @@ pub(super) fn history(args: HistoryArgs) -> anyhow::Result<()> {
     let rows: Vec<Vec<String>> = entries.iter().map(row).collect();
     println!(
         "{}",
-        super::commands::table(&["WHEN", "BY", "WHAT", "FROM", "TO"], &rows)
+        super::output::table(&["WHEN", "BY", "WHAT", "FROM", "TO"], &rows, None)
     );
     Ok(())
 }

@@ -2,15 +2,25 @@
 //! running gateway's admin API.
 
 mod access_format;
+mod args;
+mod authorizers;
 mod background_compile;
 mod cache;
 mod client;
 mod commands;
+mod completions;
+mod gateway_settings;
 mod history;
+mod keys;
 mod log_queue;
 mod log_writer;
 mod logs;
+mod modules;
 mod openapi;
+mod output;
+mod profile;
+mod progress;
+mod routes;
 mod store;
 mod top;
 mod up;
@@ -51,12 +61,21 @@ enum Command {
     Up(up::UpArgs),
     /// Upload a module as a new version; optionally point an alias and a route at it.
     Deploy(commands::DeployArgs),
-    /// List the deployed modules, or show one with its versions and aliases.
-    Modules(commands::ModulesArgs),
-    /// List the routes.
-    Routes(commands::RoutesArgs),
+    /// List the modules or show one; delete a version or an alias; set a module's
+    /// environment or outbound hosts.
+    Modules(modules::ModulesArgs),
+    /// List the routes; add, show or delete one; its live counts.
+    Routes(routes::RoutesArgs),
     /// Point an alias of a module at a version, optionally with a canary version.
     Alias(commands::AliasArgs),
+    /// List the authorizers; set, show or delete one.
+    Authorizers(authorizers::AuthorizersArgs),
+    /// List the API keys; create, show, update, enable, disable, rotate or delete one.
+    Keys(keys::KeysArgs),
+    /// List the usage plans; set, show or delete one.
+    Plans(keys::PlansArgs),
+    /// Show the gateway-wide settings; set the throttle every route shares.
+    Gateway(gateway_settings::GatewayArgs),
     /// Forget the responses a route's cache keeps.
     Cache(cache::CacheArgs),
     /// Create or replace the routes and authorizers of an OpenAPI document, all or nothing.
@@ -73,6 +92,10 @@ enum Command {
     Logs(logs::LogsArgs),
     /// A live view of the routes: req/s, p50/p99, errors, throttled, in flight, queued.
     Top(top::TopArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Write the man pages of every command into a folder.
+    Man(completions::ManArgs),
 }
 
 /// Runs the command line; the binary's `main` is just this.
@@ -86,8 +109,12 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Up(args) => up::up(args),
         Command::Deploy(args) => commands::deploy(args),
-        Command::Modules(args) => commands::modules(args),
-        Command::Routes(args) => commands::routes(args),
+        Command::Modules(args) => modules::modules(args),
+        Command::Routes(args) => routes::routes(args),
+        Command::Authorizers(args) => authorizers::authorizers(args),
+        Command::Keys(args) => keys::keys(args),
+        Command::Plans(args) => keys::plans(args),
+        Command::Gateway(args) => gateway_settings::gateway(args),
         Command::Alias(args) => commands::alias(args),
         Command::Cache(args) => cache::cache(args),
         Command::Import(args) => openapi::import(args),
@@ -97,6 +124,8 @@ pub fn main() -> ExitCode {
         Command::Invoke(args) => commands::invoke(args),
         Command::Logs(args) => logs::logs(args),
         Command::Top(args) => top::top(args),
+        Command::Completions(args) => completions::completions(args),
+        Command::Man(args) => completions::man(args),
     };
     // Every log line is out before the outcome is printed (it is the last line).
     drop(log_writer);
@@ -138,4 +167,16 @@ fn init_logging(format: LogFormat) -> log_queue::LogQueueGuard {
         }
     }
     guard
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap's own checks of the definition (unique names, valid groups), which otherwise
+    /// only run when a command is parsed in a debug build.
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
 }

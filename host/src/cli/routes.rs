@@ -1,0 +1,177 @@
+//! `wasmgate routes`: list the routes, add (or replace) one, show, delete, and its live
+//! counts.
+
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+
+use super::args::{settings, split_route};
+use super::client::{AdminArgs, AdminClient};
+use super::output::{encode, print_rows, show, text};
+
+/// `wasmgate routes`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(super) struct RoutesArgs {
+    #[command(subcommand)]
+    action: Option<RoutesAction>,
+    #[command(flatten)]
+    admin: AdminArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum RoutesAction {
+    /// Create a route, or replace the one with the same method and path.
+    Add(AddRoute),
+    /// Show a route with all its settings.
+    Show {
+        /// The route's id (`wasmgate routes` lists them).
+        id: String,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Delete a route.
+    Delete {
+        /// The route's id.
+        id: String,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// A route's live counts: in flight, queued, throttled and rejected.
+    Stats {
+        /// The route's id.
+        id: String,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+}
+
+/// `wasmgate routes add`.
+#[derive(Debug, Args)]
+struct AddRoute {
+    /// The route: `METHOD /path` (e.g. `GET /items/{id}`).
+    #[arg(value_name = "'METHOD /path'")]
+    route: String,
+    /// The module it runs: `name` (its latest version), `name@3` or `name@alias`.
+    #[arg(long, conflicts_with = "proxy")]
+    module: Option<String>,
+    /// An upstream URL it forwards to instead (`{name}`: a path parameter).
+    #[arg(long)]
+    proxy: Option<String>,
+    /// The authorizer that must allow a request first.
+    #[arg(long)]
+    authorizer: Option<String>,
+    /// Time one invocation may take, in milliseconds.
+    #[arg(long)]
+    timeout_ms: Option<u64>,
+    /// Memory of one instance, in MiB.
+    #[arg(long)]
+    memory_mb: Option<u64>,
+    /// Callers must send an API key.
+    #[arg(long)]
+    api_key_required: bool,
+    /// Any other setting, as in a manifest's `[[routes]]`, its value JSON:
+    /// `--set 'throttle={"rate": 10, "burst": 20}'` (repeatable).
+    #[arg(long = "set", value_name = "KEY=JSON")]
+    settings: Vec<String>,
+    #[command(flatten)]
+    admin: AdminArgs,
+}
+
+pub(super) fn routes(args: RoutesArgs) -> anyhow::Result<()> {
+    let Some(action) = args.action else {
+        return list(&args.admin);
+    };
+    match action {
+        RoutesAction::Add(add) => add_route(add),
+        RoutesAction::Show { id, admin } => {
+            let client = AdminClient::new(&admin)?;
+            let answer = client.get(&format!("/routes/{}", encode(&id)))?;
+            show(&admin, &answer, print_fields)
+        }
+        RoutesAction::Delete { id, admin } => {
+            let client = AdminClient::new(&admin)?;
+            let answer = client.delete(&format!("/routes/{}", encode(&id)))?;
+            show(&admin, &answer, |answer| {
+                let deleted = &answer["deleted"];
+                println!(
+                    "deleted route {} {} (id {id})",
+                    text(&deleted["method"]),
+                    text(&deleted["path"])
+                );
+            })
+        }
+        RoutesAction::Stats { id, admin } => {
+            let client = AdminClient::new(&admin)?;
+            let answer = client.get(&format!("/routes/{}/stats", encode(&id)))?;
+            show(&admin, &answer, |answer| print_fields(&answer["stats"]))
+        }
+    }
+}
+
+fn add_route(add: AddRoute) -> anyhow::Result<()> {
+    let (method, path) = split_route(&add.route)?;
+    let mut route = settings(&add.settings)?;
+    route.insert("method".into(), json!(method));
+    route.insert("path".into(), json!(path));
+    let flags = [
+        ("module", add.module.map(Value::from)),
+        ("proxy", add.proxy.map(Value::from)),
+        ("authorizer", add.authorizer.map(Value::from)),
+        ("timeout_ms", add.timeout_ms.map(Value::from)),
+        ("memory_mb", add.memory_mb.map(Value::from)),
+        (
+            "api_key_required",
+            add.api_key_required.then_some(Value::Bool(true)),
+        ),
+    ];
+    for (key, value) in flags {
+        if let Some(value) = value {
+            route.insert(key.into(), value);
+        }
+    }
+    let client = AdminClient::new(&add.admin)?;
+    let answer = client.put_json("/routes", &Value::Object(route))?;
+    show(&add.admin, &answer, |answer| {
+        println!(
+            "route {} {} → {} (id {})",
+            text(&answer["method"]),
+            text(&answer["path"]),
+            runs(answer),
+            text(&answer["id"])
+        );
+    })
+}
+
+/// What a route runs: its module, `proxy URL` or `mock STATUS`.
+fn runs(route: &Value) -> String {
+    if let Some(status) = route["mock"]["status"].as_u64() {
+        return format!("mock {status}");
+    }
+    match &route["proxy"] {
+        Value::Null => text(&route["module"]),
+        Value::String(url) => format!("proxy {url}"),
+        table => format!("proxy {}", text(&table["url"])),
+    }
+}
+
+fn list(admin: &AdminArgs) -> anyhow::Result<()> {
+    let client = AdminClient::new(admin)?;
+    show(admin, &client.get("/routes")?, |answer| {
+        print_rows(
+            &answer["routes"],
+            &["ID", "METHOD", "PATH", "RUNS", "AUTHORIZER", "SOURCE"],
+            |r| {
+                let [id, method, path, authorizer, source] =
+                    ["id", "method", "path", "authorizer", "source"].map(|field| text(&r[field]));
+                vec![id, method, path, runs(r), authorizer, source]
+            },
+        );
+    })
+}
+
+/// An object's fields, one `key: value` line each (objects as compact JSON).
+fn print_fields(answer: &Value) {
+    for (key, value) in answer.as_object().into_iter().flatten() {
+        println!("{key}: {}", text(value));
+    }
+}
