@@ -46,6 +46,7 @@ mod smuggling;
 mod stages;
 mod start_up;
 mod stored_files;
+mod templates;
 mod throttling;
 mod tls;
 mod traces;

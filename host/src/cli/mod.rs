@@ -5,10 +5,12 @@ mod access_format;
 mod args;
 mod authorizers;
 mod background_compile;
+mod build;
 mod cache;
 mod client;
 mod commands;
 mod completions;
+mod dev;
 mod gateway_settings;
 mod history;
 mod keys;
@@ -16,6 +18,7 @@ mod log_queue;
 mod log_writer;
 mod logs;
 mod modules;
+mod new;
 mod openapi;
 mod output;
 mod profile;
@@ -59,6 +62,13 @@ enum LogFormat {
 enum Command {
     /// Serve the routes of a manifest (and of the registry) until SIGINT or SIGTERM.
     Up(up::UpArgs),
+    /// Start a project from a template: a handler, its build, a manifest and a README.
+    New(new::NewArgs),
+    /// Run the builds the manifest's modules declare (`build = { command = "…" }`).
+    Build(build::BuildArgs),
+    /// Build, serve, and rebuild and redeploy on every change of a source (as `up`, plus
+    /// watching).
+    Dev(up::UpArgs),
     /// Upload a module as a new version; optionally point an alias and a route at it.
     Deploy(commands::DeployArgs),
     /// List the modules or show one; delete a version or an alias; set a module's
@@ -108,6 +118,9 @@ pub fn main() -> ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let result = match cli.command {
         Command::Up(args) => up::up(args),
+        Command::New(args) => new::new(args),
+        Command::Build(args) => build::build(args),
+        Command::Dev(args) => dev::dev(args),
         Command::Deploy(args) => commands::deploy(args),
         Command::Modules(args) => modules::modules(args),
         Command::Routes(args) => routes::routes(args),

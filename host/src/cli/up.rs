@@ -22,7 +22,7 @@ use crate::server::{Server, ServerOptions, ShutdownSignal, tls_server_config};
 pub(super) struct UpArgs {
     /// The manifest to serve (`[gateway]`, `[[modules]]`, `[[routes]]`).
     #[arg(default_value = "wasmgate.toml")]
-    manifest: PathBuf,
+    pub(super) manifest: PathBuf,
 
     /// Address to listen on, overriding the manifest's `[gateway] listen`. Port 0 picks a
     /// free port; the chosen address is printed.
@@ -155,7 +155,15 @@ fn warn_about_backtraces() {
     }
 }
 
+/// What `wasmgate dev` starts once the gateway serves: its watcher.
+pub(super) type OnServing = Box<dyn FnOnce(Arc<Gateway>) + Send>;
+
 pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
+    run(args, None)
+}
+
+/// Serves as `wasmgate up` does; `on_serving` is called once the gateway listens.
+pub(super) fn run(args: UpArgs, on_serving: Option<OnServing>) -> anyhow::Result<()> {
     // First, while this is the only thread that reads the environment: the listening
     // sockets a service manager handed over (`LISTEN_FDS`), in order gateway, admin API,
     // metrics; they take the place of the addresses given.
@@ -358,6 +366,9 @@ pub(super) fn up(args: UpArgs) -> anyhow::Result<()> {
     )?;
     stdout.flush()?;
     drop(stdout);
+    if let Some(on_serving) = on_serving {
+        on_serving(gateway.clone());
+    }
 
     let failed = signals.block_on(async {
         tokio::select! {

@@ -21,6 +21,10 @@
 //! timeout_ms = 5000           # optional, 50..=29000, default 29000
 //! memory_mb = 64              # optional, 1..=4096, default 128
 //! ```
+//!
+//! A `[[modules]]` entry may say how its file is built, for `wasmgate build` and
+//! `wasmgate dev`: `build = { command = "cargo build --release --target wasm32-wasip2",
+//! watch = ["src", "Cargo.toml"] }`.
 
 mod error;
 mod schema;
@@ -104,7 +108,25 @@ pub struct ModuleSpec {
     /// Aliases that point at this file's version (set at each start-up), with their stage
     /// variables.
     pub aliases: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+    /// How `wasmgate build` and `wasmgate dev` make the file, if the manifest says.
+    pub build: Option<BuildSpec>,
 }
+
+/// How a module's file is built: a shell command run in the manifest's folder, and the
+/// sources `wasmgate dev` watches to run it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildSpec {
+    /// The command (run with `sh -c`).
+    pub command: String,
+    /// The folder it runs in: the manifest's.
+    pub dir: PathBuf,
+    /// Files and folders (watched with everything under them) whose change rebuilds;
+    /// the manifest's folder, without what is under it, when the manifest names none.
+    pub watch: Vec<PathBuf>,
+}
+
+/// The longest build command (far beyond a real one).
+pub const MAX_BUILD_COMMAND: usize = 4096;
 
 impl Manifest {
     /// Reads and validates a manifest file.

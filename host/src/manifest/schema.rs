@@ -56,6 +56,17 @@ pub(super) struct ModuleEntry {
     /// Aliases pointed at this file's version at start-up, with their stage variables.
     #[serde(default)]
     pub aliases: std::collections::BTreeMap<String, AliasEntry>,
+    /// How `wasmgate build` and `wasmgate dev` make the file.
+    pub build: Option<BuildEntry>,
+}
+
+/// `build = { command = "…", watch = ["src"] }` of a `[[modules]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct BuildEntry {
+    pub command: String,
+    #[serde(default)]
+    pub watch: Vec<String>,
 }
 
 /// One alias of a `[[modules]]` entry: `aliases = { prod = { variables = { … } } }`.

@@ -6,7 +6,10 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use super::schema::ManifestFile;
-use super::{DEFAULT_LISTEN, EntryPositions, Manifest, ManifestError, ModuleSpec};
+use super::{
+    BuildSpec, DEFAULT_LISTEN, EntryPositions, MAX_BUILD_COMMAND, Manifest, ManifestError,
+    ModuleSpec,
+};
 use crate::config::{Executor, ModuleConfig, ModuleName, PREAMBLE_BYTES, Problem, TrustedProxies};
 use crate::routing::RouteTable;
 
@@ -49,8 +52,13 @@ pub(super) fn validate(
             problem(
                 format!("modules[{i}].path"),
                 format!(
-                    "`{}` (module `{name}`) does not exist or is not a file; paths are relative to the manifest's folder",
-                    path.display()
+                    "`{}` (module `{name}`) does not exist or is not a file; paths are relative to the manifest's folder{}",
+                    path.display(),
+                    if entry.build.is_some() {
+                        " (build it with `wasmgate build`, or serve with `wasmgate dev`, which builds first)"
+                    } else {
+                        ""
+                    }
                 ),
             );
         } else if let Err(wrong) = Executor::check_bytes(Some(entry.executor), &preamble(&path)) {
@@ -80,12 +88,31 @@ pub(super) fn validate(
             }
             aliases.insert(alias.clone(), declared.variables.clone());
         }
+        let build = entry.build.as_ref().map(|build| {
+            if build.command.trim().is_empty() || build.command.len() > MAX_BUILD_COMMAND {
+                problem(
+                    format!("modules[{i}].build.command"),
+                    format!("a build command is 1 to {MAX_BUILD_COMMAND} bytes"),
+                );
+            }
+            let watch = if build.watch.is_empty() {
+                vec![base.to_owned()]
+            } else {
+                build.watch.iter().map(|path| base.join(path)).collect()
+            };
+            BuildSpec {
+                command: build.command.clone(),
+                dir: base.to_owned(),
+                watch,
+            }
+        });
         modules.push(ModuleSpec {
             name,
             path,
             config,
             executor: entry.executor,
             aliases,
+            build,
         });
     }
 

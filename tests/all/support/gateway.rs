@@ -166,12 +166,35 @@ impl Gateway {
         panic!("wasmgate was not ready in time; stderr:\n{}", self.stderr());
     }
 
+    /// Starts `wasmgate COMMAND MANIFEST` (`up` or `dev`) with the data dir in `dir`, and
+    /// waits until it is ready.
+    pub fn start_command(
+        dir: tempfile::TempDir,
+        command: &str,
+        manifest: &Path,
+        args: &[&str],
+    ) -> Gateway {
+        let mut gateway = Self::spawn_command(dir, command, manifest, args, &[]);
+        gateway.wait_ready();
+        gateway
+    }
+
     fn spawn(dir: tempfile::TempDir, args: &[&str], env: &[(&str, &str)]) -> Gateway {
-        let shared = share_machine();
         let path = dir.path().join("wasmgate.toml");
+        Self::spawn_command(dir, "up", &path, args, env)
+    }
+
+    fn spawn_command(
+        dir: tempfile::TempDir,
+        command: &str,
+        path: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Gateway {
+        let shared = share_machine();
         let mut child = Command::new(binary())
-            .arg("up")
-            .arg(&path)
+            .arg(command)
+            .arg(path)
             .args([
                 "--workers",
                 "2",
