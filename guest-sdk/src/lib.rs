@@ -29,6 +29,7 @@
 mod authorizer;
 mod context;
 mod error;
+pub mod kv;
 mod request;
 mod response;
 mod serve;

@@ -26,6 +26,7 @@ mod history;
 mod http_proxy;
 mod isolation;
 mod jwt;
+mod key_value;
 mod languages;
 mod limits;
 mod live_logs;

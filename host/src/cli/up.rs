@@ -14,7 +14,7 @@ use crate::admin::{self, Admin};
 use crate::gateway::{Gateway, GatewayOptions};
 use crate::manifest::{Manifest, ManifestError};
 use crate::registry::ApplyError;
-use crate::runtime::{EngineOptions, Runtime};
+use crate::runtime::{EngineOptions, LocalKeyValue, Runtime};
 use crate::server::{Server, ServerOptions, ShutdownSignal, tls_server_config};
 
 /// `wasmgate up`'s arguments.
@@ -59,6 +59,11 @@ pub(super) struct UpArgs {
     /// Largest module upload accepted by the admin API, in MiB (larger: 413).
     #[arg(long, value_name = "MIB", default_value_t = 50)]
     max_upload_mb: usize,
+
+    /// Most a module's key-value store may hold (its keys and values), in MiB; a write
+    /// past it fails (the guest gets the error).
+    #[arg(long, value_name = "MB", default_value_t = 64)]
+    key_value_store_mb: u64,
 
     /// Longest a module may take to compile at upload, in milliseconds (longer: 422).
     #[arg(long, value_name = "MS", default_value_t = 60_000)]
@@ -226,6 +231,12 @@ pub(super) fn run(args: UpArgs, on_serving: Option<OnServing>) -> anyhow::Result
         .into());
     }
     let registry = opened?;
+    // In the data dir the registry opened (and locked): guests' key-value stores.
+    let key_value = LocalKeyValue::open(
+        &args.data_dir.join("keyvalue.redb"),
+        args.key_value_store_mb << 20,
+    )?;
+    registry.runtime().set_key_value(Arc::new(key_value));
     // The modules that need compiling compile once the gateway serves the others.
     let (to_compile, waiting) = background_compile::apply_ready_part(&registry, &manifest)
         .map_err(|error| {

@@ -18,7 +18,14 @@ pub struct ModuleConfig {
     /// (guests reach none otherwise).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_outbound_hosts: Vec<String>,
+    /// The `wasi:keyvalue` stores its instances may open (none otherwise); each holds this
+    /// module's data only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_value_stores: Vec<String>,
 }
+
+/// The most key-value stores one module may name.
+pub const MAX_KEY_VALUE_STORES: usize = 16;
 
 impl ModuleConfig {
     /// The same configuration with the environment's values replaced, for listings: they
@@ -39,6 +46,24 @@ impl ModuleConfig {
         for name in self.env.keys() {
             if name.is_empty() || name.contains('=') || name.contains('\0') {
                 return Err(format!("`{name}` is not an environment variable name"));
+            }
+        }
+        if self.key_value_stores.len() > MAX_KEY_VALUE_STORES {
+            return Err(format!(
+                "key_value_stores: {MAX_KEY_VALUE_STORES} stores at most, not {}",
+                self.key_value_stores.len()
+            ));
+        }
+        for store in &self.key_value_stores {
+            let valid = !store.is_empty()
+                && store.len() <= 64
+                && store.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
+                });
+            if !valid {
+                return Err(format!(
+                    "key_value_stores: `{store}` is not a store name: 1 to 64 of `a-z`, `0-9`, `-` and `_`"
+                ));
             }
         }
         AllowList::parse(&self.allowed_outbound_hosts)

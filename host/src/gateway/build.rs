@@ -20,7 +20,9 @@ use crate::config::{
 use crate::config::{CacheSpec, Qualifier, ThrottleConfig};
 use crate::registry::{AuthorizerRecord, Conflict, Registry, RegistryError, RegistryState};
 use crate::routing::{MethodFilter, RouteTable};
-use crate::runtime::{AuthorizerComponent, CompiledModule, Handler, ModuleKind, Sandbox};
+use crate::runtime::{
+    AuthorizerComponent, CompiledModule, Handler, KeyValueAccess, ModuleKind, Sandbox,
+};
 use crate::telemetry::{RouteLabels, RouteMetrics};
 
 /// A route ready to serve.
@@ -403,6 +405,17 @@ fn load_versions<T>(
                     .map(|variables| variables.clone().into_iter().collect())
                     .unwrap_or_default(),
                 _ => Arc::default(),
+            },
+            key_value: match (
+                registry.runtime().key_value(),
+                &module.config.key_value_stores,
+            ) {
+                (Some(backend), stores) if !stores.is_empty() => Some(KeyValueAccess {
+                    backend: backend.clone(),
+                    module: Arc::from(target.module.as_str()),
+                    stores: stores.clone().into(),
+                }),
+                _ => None,
             },
         },
         None => Sandbox::default(),

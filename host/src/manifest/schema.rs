@@ -52,6 +52,8 @@ pub(super) struct ModuleEntry {
     #[serde(default)]
     pub allowed_outbound_hosts: Vec<String>,
     #[serde(default)]
+    pub key_value_stores: Vec<String>,
+    #[serde(default)]
     pub executor: Executor,
     /// Aliases pointed at this file's version at start-up, with their stage variables.
     #[serde(default)]

@@ -161,6 +161,17 @@ fn every_entry_without_the_manifests_shape_is_reported_in_one_run() {
 }
 
 #[test]
+fn key_value_store_names_are_checked() {
+    let text = error_text(
+        "[[modules]]\nname = \"hello\"\npath = \"hello.wasm\"\nkey_value_stores = [\"Bad Name\"]\n",
+    );
+    assert!(
+        text.contains("modules[0]: key_value_stores: `Bad Name` is not a store name"),
+        "{text}"
+    );
+}
+
+#[test]
 fn wrong_types_and_missing_keys_are_rejected() {
     let text = error_text("[[modules]]\nname = \"hello\"\n");
     assert!(text.contains("missing field `path`"), "{text}");

@@ -70,6 +70,7 @@ pub(super) fn validate(
         let config = ModuleConfig {
             env: entry.env.clone(),
             allowed_outbound_hosts: entry.allowed_outbound_hosts.clone(),
+            key_value_stores: entry.key_value_stores.clone(),
         };
         if let Err(message) = config.validate() {
             problem(format!("modules[{i}]"), message);

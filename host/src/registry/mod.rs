@@ -196,6 +196,11 @@ impl Registry {
         Ok(outcome)
     }
 
+    /// The runtime the modules are compiled for.
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
     /// Instances that may be live at once (`--max-instances`), which routes reserve from.
     pub fn instance_pool(&self) -> u32 {
         self.runtime.max_instances()

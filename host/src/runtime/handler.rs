@@ -162,7 +162,7 @@ impl LoadError {
 }
 
 /// WIT packages the linker provides (any 0.2.x version of the WASI ones).
-const PROVIDED_PACKAGES: [&str; 8] = [
+const PROVIDED_PACKAGES: [&str; 9] = [
     "wasi:cli/",
     "wasi:io/",
     "wasi:clocks/",
@@ -170,6 +170,7 @@ const PROVIDED_PACKAGES: [&str; 8] = [
     "wasi:filesystem/",
     "wasi:sockets/",
     "wasi:http/",
+    "wasi:keyvalue/",
     "wasmgate:gateway/",
 ];
 

@@ -22,6 +22,7 @@ mod guest_task;
 mod handler;
 mod idle_timeout;
 mod invoke;
+mod keyvalue;
 mod limiter;
 mod observe;
 mod outbound;
@@ -44,6 +45,10 @@ pub use engine::{EPOCH_TICK, EngineOptions};
 pub use guest_log::GUEST_LOG_LIMIT;
 pub use handler::{CompiledModule, Handler, HandlerComponent, LoadError, ModuleKind};
 pub use idle_timeout::IdleTimeout;
+pub use keyvalue::{
+    KeyValueAccess, KeyValueBackend, KeyValueError, LocalKeyValue, MAX_BATCH, MAX_KEY_BYTES,
+    MAX_VALUE_BYTES, StoreRef,
+};
 pub use wagi::{MAX_OUTPUT, WagiHandler};
 
 pub use invoke::{Invocation, InvokeError, InvokeResult};
@@ -112,6 +117,8 @@ pub struct Runtime {
     linkers: Linkers,
     fuel_metering: bool,
     max_instances: u32,
+    /// Where the stores of `wasi:keyvalue` keep their data, once set.
+    key_value: std::sync::OnceLock<std::sync::Arc<dyn KeyValueBackend>>,
     _ticker: engine::EpochTicker,
 }
 
@@ -126,6 +133,8 @@ impl Runtime {
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
             .map_err(RuntimeError::engine)?;
         context::add_to_linker(&mut linker, |state| &mut state.facts)
+            .map_err(RuntimeError::engine)?;
+        keyvalue::add_to_linker(&mut linker, InvocationState::key_value)
             .map_err(RuntimeError::engine)?;
         let mut wagi = wasmtime::Linker::new(&engine);
         wagi::add_to_linker(&mut wagi).map_err(RuntimeError::engine)?;
@@ -143,8 +152,20 @@ impl Runtime {
             },
             fuel_metering: options.fuel_metering,
             max_instances: options.max_instances.max(1),
+            key_value: std::sync::OnceLock::new(),
             _ticker: ticker,
         })
+    }
+
+    /// Keeps the stores of `wasi:keyvalue` in `backend` (without one, a module's `open`
+    /// is denied); the first backend set stays.
+    pub fn set_key_value(&self, backend: std::sync::Arc<dyn KeyValueBackend>) {
+        let _ = self.key_value.set(backend);
+    }
+
+    /// Where the stores of `wasi:keyvalue` keep their data.
+    pub fn key_value(&self) -> Option<&std::sync::Arc<dyn KeyValueBackend>> {
+        self.key_value.get()
     }
 
     /// Instances that may be live at once (`--max-instances`): the pool routes' reserved

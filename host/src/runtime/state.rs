@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use super::context::InvocationFacts;
 use super::guest_log::GuestLog;
+use super::keyvalue::{KeyValueAccess, KeyValueView};
 use super::limiter::{SandboxLimiter, configure_store};
 use super::observe::Observation;
 use crate::allowlist::AllowList;
@@ -28,6 +29,8 @@ pub struct InvocationState {
     pub(super) facts: InvocationFacts,
     /// Where the guest's output is logged, unless it is observed.
     log: Option<GuestLog>,
+    /// The key-value stores the module may open.
+    key_value: Option<KeyValueAccess>,
 }
 
 impl InvocationState {
@@ -69,6 +72,15 @@ impl InvocationState {
             limiter: SandboxLimiter::new(limits),
             facts,
             log,
+            key_value: sandbox.key_value.clone(),
+        }
+    }
+
+    /// What `wasi:keyvalue`'s host functions work on.
+    pub(super) fn key_value(&mut self) -> KeyValueView<'_> {
+        KeyValueView {
+            table: &mut self.table,
+            access: self.key_value.as_ref(),
         }
     }
 
@@ -172,6 +184,8 @@ pub struct Sandbox {
     /// The stage variables of the alias that chose this version (`wasmgate:gateway/context`
     /// and WAGI's `X_STAGE_*`).
     pub stage_variables: Arc<[(String, String)]>,
+    /// The key-value stores it may open (`wasi:keyvalue`).
+    pub key_value: Option<KeyValueAccess>,
 }
 
 /// What guests may reach over `wasi:http/outgoing-handler` (see `outbound.rs`; the default
