@@ -27,6 +27,7 @@
 #![deny(missing_docs)]
 
 mod authorizer;
+pub mod config;
 mod context;
 mod error;
 pub mod kv;

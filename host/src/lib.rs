@@ -45,6 +45,7 @@ pub mod manifest;
 pub mod registry;
 pub mod routing;
 pub mod runtime;
+pub mod secrets;
 pub mod server;
 pub mod telemetry;
 pub mod validation;

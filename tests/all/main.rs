@@ -41,6 +41,7 @@ mod reuse;
 mod routing;
 mod sandbox;
 mod scale;
+mod secrets;
 mod shared_limits;
 mod shutdown;
 mod smuggling;

@@ -61,6 +61,7 @@ fn module_json(name: &str, module: &ModuleRecord) -> Value {
         "versions": versions,
         "aliases": module.aliases,
         "config": module.config.redacted(),
+        "secrets": module.secrets.keys().collect::<Vec<_>>(),
     })
 }
 
@@ -151,22 +152,49 @@ impl Api<'_> {
 
     /// `PATCH /modules/{name}/config`: the parts given replace theirs, the rest is kept.
     pub async fn patch_module_config(&self, name: &str, body: &[u8]) -> ApiResult {
-        #[derive(serde::Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct Patch {
-            env: Option<std::collections::BTreeMap<String, String>>,
-            allowed_outbound_hosts: Option<Vec<String>>,
-        }
         let name = module_name(name)?;
-        let patch: Patch = parse_json(body)?;
+        let patch: crate::config::ModuleConfigPatch = parse_json(body)?;
         let (name, config) = self
             .change_on(name, |registry, name| {
-                registry.update_module_config(name, patch.env, patch.allowed_outbound_hosts)
+                registry.update_module_config(name, patch)
             })
             .await?;
         Ok((
             StatusCode::OK,
             json!({ "name": name.as_str(), "config": config.redacted() }),
+        ))
+    }
+
+    /// `PUT /modules/{name}/secrets/{secret}`: the raw body is the value (never shown back).
+    pub async fn put_secret(&self, name: &str, secret: &str, body: &[u8]) -> ApiResult {
+        let name = module_name(name)?;
+        let value = std::str::from_utf8(body)
+            .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "a secret's value is UTF-8 text"))?
+            .to_owned();
+        let secret = secret.to_owned();
+        let (name, secret) = self
+            .change_on(name, move |registry, name| {
+                registry.set_secret(name, &secret, &value).map(|()| secret)
+            })
+            .await?;
+        Ok((
+            StatusCode::OK,
+            json!({ "name": name.as_str(), "secret": secret, "stored": true }),
+        ))
+    }
+
+    /// `DELETE /modules/{name}/secrets/{secret}`.
+    pub async fn delete_secret(&self, name: &str, secret: &str) -> ApiResult {
+        let name = module_name(name)?;
+        let secret = secret.to_owned();
+        let (name, secret) = self
+            .change_on(name, move |registry, name| {
+                registry.delete_secret(name, &secret).map(|()| secret)
+            })
+            .await?;
+        Ok((
+            StatusCode::OK,
+            json!({ "name": name.as_str(), "deleted_secret": secret }),
         ))
     }
 

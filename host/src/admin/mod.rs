@@ -13,6 +13,7 @@
 //! | `POST /modules/{name}/aliases/{alias}/rollback` | points the alias back at what it pointed at before its latest move |
 //! | `PUT /modules/{name}/config` | `{"env": {…}, "allowed_outbound_hosts": […]}` for all its versions |
 //! | `PATCH /modules/{name}/config` | the same, replacing only the parts given |
+//! | `PUT /modules/{name}/secrets/{secret}`, `DELETE …` | sets (raw body) or deletes a secret: stored sealed, listed by name only |
 //! | `GET /routes`, `PUT /routes` | lists routes; creates or replaces one (manifest fields) |
 //! | `GET /routes/{id}`, `DELETE /routes/{id}` | one route |
 //! | `GET /authorizers`, `PUT /authorizers` | lists authorizers; creates or replaces one |

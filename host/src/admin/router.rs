@@ -124,6 +124,14 @@ fn endpoints() -> Vec<(Method, &'static str, Handler)> {
         PATCH "/modules/{name}/config" => |c, json| {
             c.api().patch_module_config(&c.param("name")?, &json).await
         },
+        PUT "/modules/{name}/secrets/{secret}" => |c, json| {
+            let (name, secret) = (c.param("name")?, c.param("secret")?);
+            c.api().put_secret(&name, &secret, &json).await
+        },
+        DELETE "/modules/{name}/secrets/{secret}" => |c| {
+            let (name, secret) = (c.param("name")?, c.param("secret")?);
+            c.api().delete_secret(&name, &secret).await
+        },
         GET "/routes" => |c| c.api().list_routes(),
         PUT "/routes" => |c, json| c.api().put_route(&json).await,
         GET "/routes/{id}" => |c| c.api().get_route(&c.param("id")?),

@@ -1,5 +1,5 @@
 //! `wasmgate modules`: list the modules, show one, delete a version or an alias, and set a
-//! module's environment or outbound hosts.
+//! module's environment, outbound hosts, variables, secrets or key-value stores.
 
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
@@ -50,6 +50,44 @@ enum ModulesAction {
         variables: Vec<String>,
         /// Remove every variable.
         #[arg(long, conflicts_with = "variables")]
+        clear: bool,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Set the variables its instances read through `wasi:config/store`, replacing them.
+    Vars {
+        /// The module.
+        module: String,
+        /// A variable, `NAME=VALUE` (none with --clear).
+        #[arg(value_name = "NAME=VALUE", required_unless_present = "clear")]
+        variables: Vec<String>,
+        /// Remove every variable.
+        #[arg(long, conflicts_with = "variables")]
+        clear: bool,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Set a secret from stdin (stored sealed, never shown back), or delete it.
+    Secret {
+        /// The module.
+        module: String,
+        /// The secret's name (what `wasi:config/store` gives it as).
+        name: String,
+        /// Delete the secret instead.
+        #[arg(long)]
+        delete: bool,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Set the key-value stores its instances may open, replacing them.
+    Stores {
+        /// The module.
+        module: String,
+        /// A store's name, e.g. `default` (none with --clear).
+        #[arg(value_name = "STORE", required_unless_present = "clear")]
+        stores: Vec<String>,
+        /// Allow none.
+        #[arg(long, conflicts_with = "stores")]
         clear: bool,
         #[command(flatten)]
         admin: AdminArgs,
@@ -109,6 +147,27 @@ pub(super) fn modules(args: ModulesArgs) -> anyhow::Result<()> {
             let env = name_values(&variables, "an environment variable")?;
             set_config(&admin, &module, json!({ "env": env }))
         }
+        Some(ModulesAction::Vars {
+            module,
+            variables,
+            clear: _,
+            admin,
+        }) => {
+            let variables = name_values(&variables, "a variable")?;
+            set_config(&admin, &module, json!({ "variables": variables }))
+        }
+        Some(ModulesAction::Stores {
+            module,
+            stores,
+            clear: _,
+            admin,
+        }) => set_config(&admin, &module, json!({ "key_value_stores": stores })),
+        Some(ModulesAction::Secret {
+            module,
+            name,
+            delete,
+            admin,
+        }) => secret(&admin, &module, &name, delete),
         Some(ModulesAction::Outbound {
             module,
             origins,
@@ -120,6 +179,27 @@ pub(super) fn modules(args: ModulesArgs) -> anyhow::Result<()> {
             json!({ "allowed_outbound_hosts": origins }),
         ),
     }
+}
+
+/// Sets the secret `name` from stdin (one trailing newline dropped), or deletes it.
+fn secret(admin: &AdminArgs, module: &str, name: &str, delete: bool) -> anyhow::Result<()> {
+    let client = AdminClient::new(admin)?;
+    let path = format!("/modules/{}/secrets/{}", encode(module), encode(name));
+    if delete {
+        let answer = client.delete(&path)?;
+        return show(admin, &answer, |_| {
+            println!("deleted secret {name} of {module}")
+        });
+    }
+    let mut value = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut value)
+        .map_err(|e| anyhow::anyhow!("cannot read the secret from stdin: {e}"))?;
+    let value = value.strip_suffix('\n').unwrap_or(&value);
+    let value = value.strip_suffix('\r').unwrap_or(value).to_owned();
+    let answer = client.send(reqwest::Method::PUT, &path, Some(value.into()))?;
+    show(admin, &answer, |_| {
+        println!("secret {name} of {module} stored (sealed; never shown back)");
+    })
 }
 
 /// Changes the part of a module's configuration `patch` names.
@@ -215,6 +295,21 @@ fn show_module(admin: &AdminArgs, name: &str) -> anyhow::Result<()> {
         if let Some(hosts) = config["allowed_outbound_hosts"].as_array() {
             let hosts: Vec<String> = hosts.iter().map(text).collect();
             println!("outbound hosts: {}", hosts.join(", "));
+        }
+        if let Some(stores) = config["key_value_stores"].as_array() {
+            let stores: Vec<String> = stores.iter().map(text).collect();
+            println!("key-value stores: {}", stores.join(", "));
+        }
+        if let Some(variables) = config["variables"].as_object() {
+            let pairs: Vec<String> = variables
+                .iter()
+                .map(|(n, v)| format!("{n}={}", text(v)))
+                .collect();
+            println!("variables: {}", pairs.join(", "));
+        }
+        if let Some(secrets) = answer["secrets"].as_array().filter(|s| !s.is_empty()) {
+            let names: Vec<String> = secrets.iter().map(text).collect();
+            println!("secrets: {} (values never shown)", names.join(", "));
         }
     })
 }

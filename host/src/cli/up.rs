@@ -65,6 +65,12 @@ pub(super) struct UpArgs {
     #[arg(long, value_name = "MB", default_value_t = 64)]
     key_value_store_mb: u64,
 
+    /// The key modules' secrets are sealed with, kept outside the data dir [default:
+    /// $XDG_CONFIG_HOME/wasmgate/secrets.key or ~/.config/wasmgate/secrets.key, made (mode
+    /// 0600) when the first secret is set].
+    #[arg(long, value_name = "FILE")]
+    secrets_key_file: Option<PathBuf>,
+
     /// Longest a module may take to compile at upload, in milliseconds (longer: 422).
     #[arg(long, value_name = "MS", default_value_t = 60_000)]
     compile_timeout_ms: u64,
@@ -237,6 +243,16 @@ pub(super) fn run(args: UpArgs, on_serving: Option<OnServing>) -> anyhow::Result
         args.key_value_store_mb << 20,
     )?;
     registry.runtime().set_key_value(Arc::new(key_value));
+    if let Some(path) = args.secrets_key_file.clone().or_else(default_secrets_key) {
+        let key = std::path::absolute(&path)?;
+        if key.starts_with(std::path::absolute(&args.data_dir)?) {
+            anyhow::bail!(
+                "--secrets-key-file {} is inside the data dir: keep the key apart from the secrets it seals",
+                key.display()
+            );
+        }
+        registry.use_secrets_key(crate::secrets::SecretsKey::at(key));
+    }
     // The modules that need compiling compile once the gateway serves the others.
     let (to_compile, waiting) = background_compile::apply_ready_part(&registry, &manifest)
         .map_err(|error| {
@@ -423,4 +439,12 @@ pub(super) fn run(args: UpArgs, on_serving: Option<OnServing>) -> anyhow::Result
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// `$XDG_CONFIG_HOME/wasmgate/secrets.key`, else `~/.config/wasmgate/secrets.key`.
+fn default_secrets_key() -> Option<PathBuf> {
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| Some(PathBuf::from(std::env::var_os("HOME")?).join(".config")))?;
+    Some(config.join("wasmgate").join("secrets.key"))
 }

@@ -35,7 +35,10 @@ pub use cors::{CorsConfig, CorsPolicy};
 pub use integration::{Integration, MAX_MOCK_BODY, MockConfig, MockSpec};
 pub use jwt::decoding_key_from_pem;
 pub use limits::InvocationLimits;
-pub use module::{Executor, ModuleConfig, PREAMBLE_BYTES, WrongBytes};
+pub use module::{
+    Executor, MAX_VARIABLE_BYTES, MAX_VARIABLES, ModuleConfig, ModuleConfigPatch, PREAMBLE_BYTES,
+    WrongBytes, check_variable_name,
+};
 pub use names::{ModuleName, Qualifier, Target, check_alias_name, check_stage_variables};
 pub use plan::{PlanConfig, QuotaConfig, QuotaPeriod};
 pub use problem::Problem;

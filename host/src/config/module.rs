@@ -22,6 +22,64 @@ pub struct ModuleConfig {
     /// module's data only.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub key_value_stores: Vec<String>,
+    /// Settings its instances read through `wasi:config/store` (shown in listings; use a
+    /// secret for a credential).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub variables: BTreeMap<String, String>,
+}
+
+/// The most variables (or secrets) one module may have.
+pub const MAX_VARIABLES: usize = 128;
+/// The largest value of a variable or a secret, in bytes.
+pub const MAX_VARIABLE_BYTES: usize = 64 << 10;
+
+/// Checks the name of a variable or a secret: a letter or `_`, then letters, digits, `_`,
+/// `-` and `.`, at most 128.
+pub fn check_variable_name(name: &str) -> Result<(), String> {
+    let mut bytes = name.bytes();
+    let valid = name.len() <= 128
+        && bytes
+            .next()
+            .is_some_and(|first| first.is_ascii_alphabetic() || first == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not a variable name: a letter or `_`, then letters, digits, `_`, `-` and `.` (at most 128)"
+        ))
+    }
+}
+
+/// A change to some parts of a module's configuration (`PATCH /modules/{name}/config`):
+/// the parts given replace theirs, the others are kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModuleConfigPatch {
+    /// Replaces the environment.
+    pub env: Option<BTreeMap<String, String>>,
+    /// Replaces the outbound hosts.
+    pub allowed_outbound_hosts: Option<Vec<String>>,
+    /// Replaces the key-value stores.
+    pub key_value_stores: Option<Vec<String>>,
+    /// Replaces the variables.
+    pub variables: Option<BTreeMap<String, String>>,
+}
+
+impl ModuleConfigPatch {
+    /// `config` with the patch's parts in place.
+    pub fn apply(self, config: &ModuleConfig) -> ModuleConfig {
+        ModuleConfig {
+            env: self.env.unwrap_or_else(|| config.env.clone()),
+            allowed_outbound_hosts: self
+                .allowed_outbound_hosts
+                .unwrap_or_else(|| config.allowed_outbound_hosts.clone()),
+            key_value_stores: self
+                .key_value_stores
+                .unwrap_or_else(|| config.key_value_stores.clone()),
+            variables: self.variables.unwrap_or_else(|| config.variables.clone()),
+        }
+    }
 }
 
 /// The most key-value stores one module may name.
@@ -46,6 +104,20 @@ impl ModuleConfig {
         for name in self.env.keys() {
             if name.is_empty() || name.contains('=') || name.contains('\0') {
                 return Err(format!("`{name}` is not an environment variable name"));
+            }
+        }
+        if self.variables.len() > MAX_VARIABLES {
+            return Err(format!(
+                "variables: {MAX_VARIABLES} at most, not {}",
+                self.variables.len()
+            ));
+        }
+        for (name, value) in &self.variables {
+            check_variable_name(name).map_err(|e| format!("variables: {e}"))?;
+            if value.len() > MAX_VARIABLE_BYTES {
+                return Err(format!(
+                    "variables: `{name}` is longer than {MAX_VARIABLE_BYTES} bytes"
+                ));
             }
         }
         if self.key_value_stores.len() > MAX_KEY_VALUE_STORES {

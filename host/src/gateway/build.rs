@@ -390,6 +390,10 @@ fn load_versions<T>(
     let resolved = Registry::resolve(state, target).map_err(|e| e.to_string())?;
     let sandbox = match state.modules.get(target.module.as_str()) {
         Some(module) => Sandbox {
+            config: registry
+                .module_settings(target.module.as_str(), module)
+                .map_err(|e| format!("module `{}` is misconfigured: {e}", target.module))?
+                .into(),
             outbound: Arc::new(
                 module
                     .config

@@ -54,6 +54,8 @@ pub(super) struct ModuleEntry {
     #[serde(default)]
     pub key_value_stores: Vec<String>,
     #[serde(default)]
+    pub variables: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
     pub executor: Executor,
     /// Aliases pointed at this file's version at start-up, with their stage variables.
     #[serde(default)]

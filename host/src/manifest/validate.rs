@@ -71,6 +71,7 @@ pub(super) fn validate(
             env: entry.env.clone(),
             allowed_outbound_hosts: entry.allowed_outbound_hosts.clone(),
             key_value_stores: entry.key_value_stores.clone(),
+            variables: entry.variables.clone(),
         };
         if let Err(message) = config.validate() {
             problem(format!("modules[{i}]"), message);

@@ -217,6 +217,14 @@ pub enum Missing {
         /// The alias.
         alias: String,
     },
+    /// A secret of a module.
+    #[error("module `{module}` has no secret `{secret}`")]
+    Secret {
+        /// The module.
+        module: ModuleName,
+        /// The secret's name.
+        secret: String,
+    },
     /// A route, by id.
     #[error("no route with id `{0}`")]
     Route(String),

@@ -19,6 +19,7 @@ mod model;
 mod modules;
 mod redis_store;
 mod routes;
+mod secrets;
 mod store;
 mod sync;
 #[cfg(test)]
@@ -88,6 +89,8 @@ pub struct Registry {
     /// need, kept while routes are only added or changed in place, dropped otherwise.
     /// Locked only while the state is.
     route_index: Mutex<Option<RouteTable<()>>>,
+    /// The key secrets are sealed with (`secrets.rs`).
+    secrets_key: std::sync::OnceLock<Arc<crate::secrets::SecretsKey>>,
 }
 
 /// Who a change through the admin API is recorded as, in the history (unless it came with
@@ -126,6 +129,7 @@ impl Registry {
             listeners: Mutex::new(Vec::new()),
             compile_timeout,
             route_index: Mutex::new(None),
+            secrets_key: std::sync::OnceLock::new(),
         })
     }
 

@@ -89,6 +89,9 @@ pub struct ModuleRecord {
     /// What every version's instances get: environment and outbound access.
     #[serde(default)]
     pub config: ModuleConfig,
+    /// Its secrets, sealed (`crate::secrets`), by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, crate::secrets::Sealed>,
 }
 
 impl ModuleRecord {

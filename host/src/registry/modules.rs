@@ -323,23 +323,16 @@ impl Registry {
         })
     }
 
-    /// Replaces the parts of `name`'s configuration that are given, keeping the others
+    /// Replaces the parts of `name`'s configuration that `patch` gives, keeping the others
     /// (an environment's values are never shown back, so they cannot be sent back either).
     pub fn update_module_config(
         &self,
         name: &ModuleName,
-        env: Option<std::collections::BTreeMap<String, String>>,
-        allowed_outbound_hosts: Option<Vec<String>>,
+        patch: crate::config::ModuleConfigPatch,
     ) -> Result<ModuleConfig, RegistryError> {
         self.change(|next| {
             let module = next.module_mut(name)?;
-            let mut config = module.config.clone();
-            if let Some(env) = env {
-                config.env = env;
-            }
-            if let Some(hosts) = allowed_outbound_hosts {
-                config.allowed_outbound_hosts = hosts;
-            }
+            let config = patch.apply(&module.config);
             config.validate().map_err(Invalid::ModuleConfig)?;
             module.config = config.clone();
             Ok(config)

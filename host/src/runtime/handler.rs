@@ -162,7 +162,7 @@ impl LoadError {
 }
 
 /// WIT packages the linker provides (any 0.2.x version of the WASI ones).
-const PROVIDED_PACKAGES: [&str; 9] = [
+const PROVIDED_PACKAGES: [&str; 10] = [
     "wasi:cli/",
     "wasi:io/",
     "wasi:clocks/",
@@ -171,6 +171,7 @@ const PROVIDED_PACKAGES: [&str; 9] = [
     "wasi:sockets/",
     "wasi:http/",
     "wasi:keyvalue/",
+    "wasi:config/",
     "wasmgate:gateway/",
 ];
 

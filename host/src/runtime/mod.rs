@@ -15,6 +15,7 @@
 
 mod authorizer;
 mod cgi;
+mod config_store;
 mod context;
 mod engine;
 mod guest_log;
@@ -135,6 +136,8 @@ impl Runtime {
         context::add_to_linker(&mut linker, |state| &mut state.facts)
             .map_err(RuntimeError::engine)?;
         keyvalue::add_to_linker(&mut linker, InvocationState::key_value)
+            .map_err(RuntimeError::engine)?;
+        config_store::add_to_linker(&mut linker, InvocationState::config)
             .map_err(RuntimeError::engine)?;
         let mut wagi = wasmtime::Linker::new(&engine);
         wagi::add_to_linker(&mut wagi).map_err(RuntimeError::engine)?;

@@ -11,6 +11,7 @@ use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, 
 
 use std::sync::Arc;
 
+use super::config_store::ConfigValues;
 use super::context::InvocationFacts;
 use super::guest_log::GuestLog;
 use super::keyvalue::{KeyValueAccess, KeyValueView};
@@ -31,6 +32,8 @@ pub struct InvocationState {
     log: Option<GuestLog>,
     /// The key-value stores the module may open.
     key_value: Option<KeyValueAccess>,
+    /// Its variables and opened secrets (`wasi:config/store`).
+    config: Arc<[(String, String)]>,
 }
 
 impl InvocationState {
@@ -73,7 +76,13 @@ impl InvocationState {
             facts,
             log,
             key_value: sandbox.key_value.clone(),
+            config: sandbox.config.clone(),
         }
+    }
+
+    /// What `wasi:config/store` answers.
+    pub(super) fn config(&mut self) -> ConfigValues<'_> {
+        ConfigValues(&self.config)
     }
 
     /// What `wasi:keyvalue`'s host functions work on.
@@ -186,6 +195,9 @@ pub struct Sandbox {
     pub stage_variables: Arc<[(String, String)]>,
     /// The key-value stores it may open (`wasi:keyvalue`).
     pub key_value: Option<KeyValueAccess>,
+    /// Its variables and opened secrets (`wasi:config/store`); a secret shadows a variable
+    /// of the same name.
+    pub config: Arc<[(String, String)]>,
 }
 
 /// What guests may reach over `wasi:http/outgoing-handler` (see `outbound.rs`; the default

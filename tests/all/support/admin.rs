@@ -60,6 +60,12 @@ impl AdminClient {
             .await
     }
 
+    /// `PUT path` with a raw text body.
+    pub async fn put_raw(&self, path: &str, body: &str) -> (u16, Value) {
+        let request = self.http.put(format!("{}{path}", self.base));
+        self.send(request.body(body.to_owned())).await
+    }
+
     /// Adds the route `method path` → `module` (a target: `name`, `name@3`, `name@alias`),
     /// asserting the admin API took it.
     pub async fn put_route(&self, method: &str, path: &str, module: &str) {

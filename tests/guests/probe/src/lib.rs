@@ -88,6 +88,10 @@ fn probe(req: Request) -> Result<Response, Error> {
                 std::env::var(&name).unwrap_or_else(|_| "(unset)".into()),
             ))
         }
+        "config" => Ok(Response::text(
+            wasmgate_sdk::config::get(&req.query("name").unwrap_or_default())
+                .unwrap_or_else(|| "(unset)".into()),
+        )),
         "fetch" => Ok(Response::text(fetch(&req.query("url").unwrap_or_default()))),
         "recurse" => Ok(Response::text(recurse(1_000_000_000).to_string())),
         other => Err(Error::not_found(format!("no probe action `{other}`"))),
