@@ -172,7 +172,7 @@ fn new_refuses_unknown_templates_existing_folders_and_bad_names() {
     let (status, _, stderr) = run(&["new", "x", "--template", "cobol"], root.path());
     assert!(!status.success());
     assert!(
-        stderr.contains("possible values: rust, rust-wagi, authorizer, c"),
+        stderr.contains("possible values: rust, rust-wagi, authorizer, c, python"),
         "{stderr}"
     );
 
@@ -207,4 +207,43 @@ fn new_refuses_unknown_templates_existing_folders_and_bad_names() {
         .map(|e| e.expect("entry").file_name())
         .collect();
     assert_eq!(left, ["taken"]);
+}
+
+needs_examples! {
+    [python_hello]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_python_template_builds_serves_and_logs_an_exception() {
+        let (root, project) = new_project("pyapp", "python");
+        // As a user would: a path that raises.
+        let app = project.join("app.py");
+        let text = std::fs::read_to_string(&app).expect("app");
+        let raising = text.replace(
+            "    name = req.param(\"name\") or \"world\"\n",
+            "    name = req.param(\"name\") or \"world\"\n    if name == \"boom\":\n        \
+             raise ValueError(\"the handler was asked to fail\")\n",
+        );
+        assert_ne!(raising, text);
+        std::fs::write(&app, raising).expect("edit");
+        tokio::task::block_in_place(|| build(&project));
+        let gw = tokio::task::block_in_place(|| serve(root, &project));
+        let (status, _, body) = get(&gw.url("/pyapp/ada")).await;
+        assert_eq!((status, body.as_str()), (200, "Hello from Python, ada!"));
+
+        // The client gets a 500 naming the request; the traceback is in the log, under it.
+        let response = crate::support::client()
+            .get(gw.url("/pyapp/boom"))
+            .send()
+            .await
+            .expect("call");
+        assert_eq!(response.status().as_u16(), 500);
+        let request_id = response.headers()["x-request-id"]
+            .to_str()
+            .expect("id")
+            .to_owned();
+        let body: serde_json::Value = response.json().await.expect("JSON");
+        assert_eq!(body["request_id"], request_id.as_str(), "{body}");
+        assert!(!body.to_string().contains("Traceback"), "{body}");
+        let line = gw.log_line("ValueError: the handler was asked to fail");
+        assert!(line.contains(&request_id), "{line}");
+    }
 }

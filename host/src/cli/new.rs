@@ -1,6 +1,8 @@
 //! `wasmgate new NAME --template T`: writes a ready project — a handler, its build, a
 //! manifest that builds and routes to it (`wasmgate build`, `wasmgate up`, `wasmgate dev`)
-//! and a README. The templates are embedded in the binary (`host/templates/`).
+//! and a README. The templates are embedded in the binary (`host/templates/`), and so are
+//! what a Python project builds with: the helper (`guest-sdk/python/wasmgate.py`) and the
+//! WIT world (`wit/`).
 
 use std::path::{Path, PathBuf};
 
@@ -37,6 +39,8 @@ enum Template {
     Authorizer,
     /// A C program run the WAGI way (clang and wasi-libc).
     C,
+    /// A `wasi:http` component in Python (componentize-py), with wasmgate's helper.
+    Python,
 }
 
 /// One file of a template: its path in the project and its text, with `{{name}}`,
@@ -61,14 +65,60 @@ const RUST_WAGI: &[File] =
 const AUTHORIZER: &[File] =
     template!("authorizer": "Cargo.toml", "src/lib.rs", "wasmgate.toml", "README.md", "gitignore");
 const C: &[File] = template!("c": "handler.c", "wasmgate.toml", "README.md", "gitignore");
+const PYTHON: &[File] = template!("python": "app.py", "wasmgate.toml", "README.md", "gitignore");
+
+/// What a Python project gets besides its template: the helper, and the WIT world it is
+/// built against (wasmgate's `handler` world and the WASI packages it uses).
+const PYTHON_SUPPORT: &[File] = &[
+    (
+        "wasmgate.py",
+        include_str!("../../../guest-sdk/python/wasmgate.py"),
+    ),
+    ("wit/gateway.wit", include_str!("../../../wit/gateway.wit")),
+    ("wit/handler.wit", include_str!("../../../wit/handler.wit")),
+    (
+        "wit/deps/cli.wit",
+        include_str!("../../../wit/deps/cli.wit"),
+    ),
+    (
+        "wit/deps/clocks.wit",
+        include_str!("../../../wit/deps/clocks.wit"),
+    ),
+    (
+        "wit/deps/config.wit",
+        include_str!("../../../wit/deps/config.wit"),
+    ),
+    (
+        "wit/deps/filesystem.wit",
+        include_str!("../../../wit/deps/filesystem.wit"),
+    ),
+    (
+        "wit/deps/http.wit",
+        include_str!("../../../wit/deps/http.wit"),
+    ),
+    ("wit/deps/io.wit", include_str!("../../../wit/deps/io.wit")),
+    (
+        "wit/deps/keyvalue.wit",
+        include_str!("../../../wit/deps/keyvalue.wit"),
+    ),
+    (
+        "wit/deps/random.wit",
+        include_str!("../../../wit/deps/random.wit"),
+    ),
+    (
+        "wit/deps/sockets.wit",
+        include_str!("../../../wit/deps/sockets.wit"),
+    ),
+];
 
 impl Template {
-    fn files(self) -> &'static [File] {
+    fn files(self) -> Vec<File> {
         match self {
-            Template::Rust => RUST,
-            Template::RustWagi => RUST_WAGI,
-            Template::Authorizer => AUTHORIZER,
-            Template::C => C,
+            Template::Rust => RUST.to_vec(),
+            Template::RustWagi => RUST_WAGI.to_vec(),
+            Template::Authorizer => AUTHORIZER.to_vec(),
+            Template::C => C.to_vec(),
+            Template::Python => [PYTHON, PYTHON_SUPPORT].concat(),
         }
     }
 
@@ -87,7 +137,7 @@ impl Template {
         let setup = match self {
             Template::Rust | Template::Authorizer => "rustup target add wasm32-wasip2   # once\n  ",
             Template::RustWagi => "rustup target add wasm32-wasip1   # once\n  ",
-            Template::C => "",
+            Template::C | Template::Python => "",
         };
         format!(
             "  {setup}wasmgate build   # builds what wasmgate.toml declares\n  \
@@ -104,6 +154,21 @@ fn built_from_sdk() -> Option<PathBuf> {
         .is_file()
         .then(|| sdk.canonicalize().ok())
         .flatten()
+}
+
+/// The componentize-py the checkout's examples install (`$WASMGATE_TOOLCHAINS`, else the
+/// checkout's `target/toolchains`), else the one on the PATH.
+fn componentize_py() -> String {
+    let toolchains = std::env::var_os("WASMGATE_TOOLCHAINS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/toolchains"));
+    let installed = toolchains.join("python/bin/componentize-py");
+    match installed.canonicalize() {
+        Ok(path) if !path.to_string_lossy().contains(['"', '\\', ' ']) => {
+            path.to_string_lossy().into_owned()
+        }
+        _ => "componentize-py".to_owned(),
+    }
 }
 
 /// Checks `name`: a module name that is a valid Cargo package and C file name too.
@@ -153,10 +218,12 @@ pub(super) fn new(args: NewArgs) -> anyhow::Result<()> {
         String::new()
     };
     let lib = args.name.replace('-', "_");
+    let componentize_py = componentize_py();
     let fill = |text: &str| {
         text.replace("{{name}}", &args.name)
             .replace("{{lib}}", &lib)
             .replace("{{sdk}}", &sdk)
+            .replace("{{componentize_py}}", &componentize_py)
     };
     // Written into a temporary folder beside it, then renamed: a failure leaves no
     // half-written project, and a folder made meanwhile is not written into.
@@ -167,7 +234,7 @@ pub(super) fn new(args: NewArgs) -> anyhow::Result<()> {
         .tempdir_in(&args.dir)
         .with_context(|| format!("cannot write into {}", args.dir.display()))?;
     for (path, text) in args.template.files() {
-        let path = if *path == "gitignore" {
+        let path = if path == "gitignore" {
             ".gitignore"
         } else {
             path
