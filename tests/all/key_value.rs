@@ -1,8 +1,9 @@
 //! Guest state: `wasi:keyvalue` stores, kept in the data dir's database — they survive a
 //! restart and a `kill -9`, concurrent increments lose nothing, and a module sees only the
-//! stores its configuration names, each holding its own data.
+//! stores its configuration names, each holding its own data. Nodes sharing a Redis share
+//! the stores too.
 
-use crate::support::{Gateway, guests};
+use crate::support::{Gateway, RedisServer, guests, needs_redis};
 
 /// The counter example three times: two modules with a `default` store each, and one
 /// that names none.
@@ -93,4 +94,41 @@ async fn concurrent_increments_lose_nothing() {
         task.await.expect("task");
     }
     assert_eq!(call(&gw, "GET", "/counter/hits").await.1, "hits: 100");
+}
+
+needs_redis! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn nodes_on_one_redis_share_the_stores() {
+        let redis = RedisServer::start();
+        let url = redis.url();
+        let args = ["--listen", "127.0.0.1:0", "--store", url.as_str()];
+        let a = Gateway::start_with_args(&manifest(), &args);
+        let b = Gateway::start_with_args(&manifest(), &args);
+        assert_eq!(call(&a, "POST", "/counter/shared").await.1, "shared: 1");
+        assert_eq!(call(&b, "POST", "/counter/shared").await.1, "shared: 2");
+        assert_eq!(call(&a, "GET", "/counter/shared").await, (200, "shared: 2".to_owned()));
+        // Still one store per module.
+        assert_eq!(call(&b, "GET", "/twin/shared").await.0, 404);
+
+        // Increments from both nodes at once: none lost.
+        let mut tasks = Vec::new();
+        for url in [a.url("/counter/shared"), b.url("/counter/shared")] {
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..20 {
+                    assert_eq!(call_url("POST", url.clone()).await.0, 200);
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.expect("task");
+        }
+        assert_eq!(call(&b, "GET", "/counter/shared").await.1, "shared: 42");
+        let (_, body) = call(&a, "GET", "/counters").await;
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&body).expect("JSON"),
+            serde_json::json!({"shared": 42})
+        );
+        assert_eq!(call(&a, "DELETE", "/counter/shared").await.1, "shared: forgotten");
+        assert_eq!(call(&b, "GET", "/counter/shared").await.0, 404);
+    }
 }

@@ -13,8 +13,8 @@ use super::{background_compile, store};
 use crate::admin::{self, Admin};
 use crate::gateway::{Gateway, GatewayOptions};
 use crate::manifest::{Manifest, ManifestError};
-use crate::registry::ApplyError;
-use crate::runtime::{EngineOptions, LocalKeyValue, Runtime};
+use crate::registry::{ApplyError, RedisKeyValue};
+use crate::runtime::{EngineOptions, KeyValueBackend, LocalKeyValue, Runtime};
 use crate::server::{Server, ServerOptions, ShutdownSignal, tls_server_config};
 
 /// `wasmgate up`'s arguments.
@@ -237,12 +237,17 @@ pub(super) fn run(args: UpArgs, on_serving: Option<OnServing>) -> anyhow::Result
         .into());
     }
     let registry = opened?;
-    // In the data dir the registry opened (and locked): guests' key-value stores.
-    let key_value = LocalKeyValue::open(
-        &args.data_dir.join("keyvalue.redb"),
-        args.key_value_store_mb << 20,
-    )?;
-    registry.runtime().set_key_value(Arc::new(key_value));
+    // Guests' key-value stores: in the Redis the nodes share, else in the data dir the
+    // registry opened (and locked).
+    let store_bytes = args.key_value_store_mb << 20;
+    let key_value: Arc<dyn KeyValueBackend> = match store_url {
+        Some(url) => Arc::new(RedisKeyValue::open(url, store_bytes)?),
+        None => Arc::new(LocalKeyValue::open(
+            &args.data_dir.join("keyvalue.redb"),
+            store_bytes,
+        )?),
+    };
+    registry.runtime().set_key_value(key_value);
     if let Some(path) = args.secrets_key_file.clone().or_else(default_secrets_key) {
         let key = std::path::absolute(&path)?;
         if key.starts_with(std::path::absolute(&args.data_dir)?) {

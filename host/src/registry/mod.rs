@@ -17,6 +17,7 @@ mod keys;
 mod manifest;
 mod model;
 mod modules;
+mod redis_key_value;
 mod redis_store;
 mod routes;
 mod secrets;
@@ -40,6 +41,7 @@ pub use model::{
     ModuleRecord, NativeRecord, QuotaUsed, RegistryState, RouteEntry, RouteRecord, RouteSource,
     SavedQuotaUsage, VersionRecord, route_id,
 };
+pub use redis_key_value::RedisKeyValue;
 pub use redis_store::{ChangeFeed, RedisStore};
 pub use store::{FileStore, RegistryStore, sha256_hex};
 pub use sync::{FOLLOW_INTERVAL, follow};

@@ -210,7 +210,7 @@ impl RedisStore {
 }
 
 /// A connection with bounded waits.
-fn connect(client: &redis::Client) -> redis::RedisResult<Connection> {
+pub(super) fn connect(client: &redis::Client) -> redis::RedisResult<Connection> {
     let connection = client.get_connection_with_timeout(CONNECT_TIMEOUT)?;
     connection.set_read_timeout(Some(IO_TIMEOUT))?;
     connection.set_write_timeout(Some(IO_TIMEOUT))?;
