@@ -172,7 +172,7 @@ fn new_refuses_unknown_templates_existing_folders_and_bad_names() {
     let (status, _, stderr) = run(&["new", "x", "--template", "cobol"], root.path());
     assert!(!status.success());
     assert!(
-        stderr.contains("possible values: rust, rust-wagi, authorizer, c, python"),
+        stderr.contains("possible values: rust, rust-wagi, authorizer, c, python, js"),
         "{stderr}"
     );
 
@@ -244,6 +244,43 @@ needs_examples! {
         assert_eq!(body["request_id"], request_id.as_str(), "{body}");
         assert!(!body.to_string().contains("Traceback"), "{body}");
         let line = gw.log_line("ValueError: the handler was asked to fail");
+        assert!(line.contains(&request_id), "{line}");
+    }
+}
+
+needs_examples! {
+    [js_hello]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_js_template_builds_serves_and_logs_an_exception() {
+        let (root, project) = new_project("jsapp", "js");
+        // As a user would: a path that throws.
+        let app = project.join("app.js");
+        let text = std::fs::read_to_string(&app).expect("app");
+        let throwing = text.replace(
+            "  const name = req.param(\"name\") ?? \"world\";\n",
+            "  const name = req.param(\"name\") ?? \"world\";\n  if (name === \"boom\") {\n    \
+             throw new TypeError(\"the handler was asked to fail\");\n  }\n",
+        );
+        assert_ne!(throwing, text);
+        std::fs::write(&app, throwing).expect("edit");
+        tokio::task::block_in_place(|| build(&project));
+        let gw = tokio::task::block_in_place(|| serve(root, &project));
+        let (status, _, body) = get(&gw.url("/jsapp/ada")).await;
+        assert_eq!((status, body.as_str()), (200, "Hello from JavaScript, ada!"));
+
+        let response = crate::support::client()
+            .get(gw.url("/jsapp/boom"))
+            .send()
+            .await
+            .expect("call");
+        assert_eq!(response.status().as_u16(), 500);
+        let request_id = response.headers()["x-request-id"]
+            .to_str()
+            .expect("id")
+            .to_owned();
+        let body: serde_json::Value = response.json().await.expect("JSON");
+        assert_eq!(body["request_id"], request_id.as_str(), "{body}");
+        let line = gw.log_line("TypeError: the handler was asked to fail");
         assert!(line.contains(&request_id), "{line}");
     }
 }

@@ -41,6 +41,8 @@ enum Template {
     C,
     /// A `wasi:http` component in Python (componentize-py), with wasmgate's helper.
     Python,
+    /// A `wasi:http` component in JavaScript (componentize-js), with wasmgate's helper.
+    Js,
 }
 
 /// One file of a template: its path in the project and its text, with `{{name}}`,
@@ -66,6 +68,83 @@ const AUTHORIZER: &[File] =
     template!("authorizer": "Cargo.toml", "src/lib.rs", "wasmgate.toml", "README.md", "gitignore");
 const C: &[File] = template!("c": "handler.c", "wasmgate.toml", "README.md", "gitignore");
 const PYTHON: &[File] = template!("python": "app.py", "wasmgate.toml", "README.md", "gitignore");
+const JS: &[File] = template!("js": "app.js", "wasmgate.toml", "README.md", "gitignore");
+
+/// What a JavaScript project gets besides its template: the helper, and the world it is
+/// built against (the example's: `wasi:http` at the version StarlingMonkey exports, which
+/// [`http_for_starlingmonkey`] gives the vendored package).
+const JS_SUPPORT: &[File] = &[
+    (
+        "wasmgate.js",
+        include_str!("../../../guest-sdk/js/wasmgate.js"),
+    ),
+    (
+        "wit/world.wit",
+        include_str!("../../../examples/js-hello/wit/world.wit"),
+    ),
+    (
+        "wit/deps/gateway.wit",
+        include_str!("../../../wit/gateway.wit"),
+    ),
+    (
+        "wit/deps/cli.wit",
+        include_str!("../../../wit/deps/cli.wit"),
+    ),
+    (
+        "wit/deps/clocks.wit",
+        include_str!("../../../wit/deps/clocks.wit"),
+    ),
+    (
+        "wit/deps/filesystem.wit",
+        include_str!("../../../wit/deps/filesystem.wit"),
+    ),
+    (
+        "wit/deps/http.wit",
+        include_str!("../../../wit/deps/http.wit"),
+    ),
+    ("wit/deps/io.wit", include_str!("../../../wit/deps/io.wit")),
+    (
+        "wit/deps/random.wit",
+        include_str!("../../../wit/deps/random.wit"),
+    ),
+    (
+        "wit/deps/sockets.wit",
+        include_str!("../../../wit/deps/sockets.wit"),
+    ),
+];
+
+/// The `wasi:http` version StarlingMonkey (componentize-js 0.23) exports.
+const STARLINGMONKEY_HTTP: &str = "0.2.10";
+
+/// `text` with every `wasi:http…@0.2.N` at [`STARLINGMONKEY_HTTP`] (the packages differ
+/// only in their version).
+fn http_for_starlingmonkey(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("wasi:http") {
+        let (before, from) = rest.split_at(at);
+        out.push_str(before);
+        let name_end = from
+            .find(['@', ' ', '\n', ';', ',', '}', '.'])
+            .unwrap_or(from.len());
+        let (name, after) = from.split_at(name_end);
+        out.push_str(name);
+        rest = after;
+        if let Some(version) = rest.strip_prefix("@0.2.") {
+            let digits = version.len()
+                - version
+                    .trim_start_matches(|c: char| c.is_ascii_digit())
+                    .len();
+            if digits > 0 {
+                out.push('@');
+                out.push_str(STARLINGMONKEY_HTTP);
+                rest = &version[digits..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
 
 /// What a Python project gets besides its template: the helper, and the WIT world it is
 /// built against (wasmgate's `handler` world and the WASI packages it uses).
@@ -119,6 +198,7 @@ impl Template {
             Template::Authorizer => AUTHORIZER.to_vec(),
             Template::C => C.to_vec(),
             Template::Python => [PYTHON, PYTHON_SUPPORT].concat(),
+            Template::Js => [JS, JS_SUPPORT].concat(),
         }
     }
 
@@ -137,7 +217,7 @@ impl Template {
         let setup = match self {
             Template::Rust | Template::Authorizer => "rustup target add wasm32-wasip2   # once\n  ",
             Template::RustWagi => "rustup target add wasm32-wasip1   # once\n  ",
-            Template::C | Template::Python => "",
+            Template::C | Template::Python | Template::Js => "",
         };
         format!(
             "  {setup}wasmgate build   # builds what wasmgate.toml declares\n  \
@@ -169,6 +249,34 @@ fn componentize_py() -> String {
         }
         _ => "componentize-py".to_owned(),
     }
+}
+
+/// The PATH a JavaScript build runs with: the checkout's JavaScript example's tools
+/// (jco, rolldown) and the Node.js its toolchains hold, when there, before the PATH.
+fn js_path() -> String {
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let toolchains = std::env::var_os("WASMGATE_TOOLCHAINS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| checkout.join("target/toolchains"));
+    let folders = [
+        checkout.join("examples/js-hello/node_modules/.bin"),
+        toolchains.join("node/bin"),
+    ];
+    let mut path = String::new();
+    for folder in folders {
+        let Ok(folder) = folder.canonicalize() else {
+            continue;
+        };
+        let text = folder.to_string_lossy();
+        // Written into a shell command: only paths that need no quoting.
+        if text.contains(|c: char| !(c.is_ascii_alphanumeric() || "/._-+".contains(c))) {
+            continue;
+        }
+        path.push_str(&text);
+        path.push(':');
+    }
+    path.push_str("$PATH");
+    path
 }
 
 /// Checks `name`: a module name that is a valid Cargo package and C file name too.
@@ -219,11 +327,13 @@ pub(super) fn new(args: NewArgs) -> anyhow::Result<()> {
     };
     let lib = args.name.replace('-', "_");
     let componentize_py = componentize_py();
+    let js_path = js_path();
     let fill = |text: &str| {
         text.replace("{{name}}", &args.name)
             .replace("{{lib}}", &lib)
             .replace("{{sdk}}", &sdk)
             .replace("{{componentize_py}}", &componentize_py)
+            .replace("{{js_path}}", &js_path)
     };
     // Written into a temporary folder beside it, then renamed: a failure leaves no
     // half-written project, and a folder made meanwhile is not written into.
@@ -243,7 +353,12 @@ pub(super) fn new(args: NewArgs) -> anyhow::Result<()> {
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        std::fs::write(&target, fill(text))
+        let text = if args.template == Template::Js && path == "wit/deps/http.wit" {
+            http_for_starlingmonkey(text)
+        } else {
+            text.to_owned()
+        };
+        std::fs::write(&target, fill(&text))
             .with_context(|| format!("cannot write {}", target.display()))?;
     }
     if args.template.needs_sdk()
