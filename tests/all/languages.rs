@@ -102,3 +102,63 @@ needs_examples! {
         check_example(module, "Hello from Python, ada l!", "python").await;
     }
 }
+
+needs_examples! {
+    [python_shortener]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_python_shortener_keeps_its_links_in_the_store() {
+        let wasm = example(guests::PYTHON_SHORTENER);
+        let manifest = [
+            module(
+                "shortener",
+                wasm.to_str().expect("utf-8"),
+                "key_value_stores = [\"default\"]",
+            ),
+            route("POST", "/s", "shortener", ""),
+            route("GET", "/s/{code}", "shortener", ""),
+            route("GET", "/s/{code}/visits", "shortener", ""),
+        ]
+        .concat();
+        let gw = Gateway::start(&manifest);
+        let http = client();
+        let created = http
+            .post(gw.url("/s"))
+            .body("https://example.com/a/long/path")
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(created.status(), 201);
+        let created: serde_json::Value = created.json().await.expect("JSON");
+        let code = created["code"].as_str().expect("code").to_owned();
+        let no_redirects = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        for _ in 0..2 {
+            let followed = no_redirects
+                .get(gw.url(&format!("/s/{code}")))
+                .send()
+                .await
+                .expect("get");
+            assert_eq!(followed.status(), 302);
+            assert_eq!(followed.headers()["location"], "https://example.com/a/long/path");
+        }
+        let bad = http.post(gw.url("/s")).body("ftp://x").send().await.expect("post");
+        assert_eq!(bad.status(), 400);
+        let unknown = http.get(gw.url("/s/nope")).send().await.expect("get");
+        assert_eq!(unknown.status(), 404);
+
+        // The links and their counts survive a restart.
+        let dir = gw.stop_keeping_data();
+        let gw = Gateway::start_in(dir, &["--listen", "127.0.0.1:0"]);
+        let visits: serde_json::Value = client()
+            .get(gw.url(&format!("/s/{code}/visits")))
+            .send()
+            .await
+            .expect("get")
+            .json()
+            .await
+            .expect("JSON");
+        assert_eq!(visits["visits"], 2, "{visits}");
+    }
+}

@@ -26,7 +26,7 @@ struct Example {
     install: &'static str,
 }
 
-const EXAMPLES: [Example; 3] = [
+const EXAMPLES: [Example; 4] = [
     Example {
         folder: "c-hello",
         target: "wasm32-wasip1",
@@ -43,6 +43,12 @@ const EXAMPLES: [Example; 3] = [
         folder: "python-hello",
         target: "wasm32-wasip2",
         sources: &["app.py"],
+        install: "python3 with venv, and PyPI reachable",
+    },
+    Example {
+        folder: "python-shortener",
+        target: "wasm32-wasip2",
+        sources: &["app.py", "../../guest-sdk/python/wasmgate.py"],
         install: "python3 with venv, and PyPI reachable",
     },
 ];
