@@ -217,14 +217,7 @@ pub(super) fn plans(args: PlansArgs) -> anyhow::Result<()> {
             }
             let client = AdminClient::new(&admin)?;
             let answer = client.put_json(&format!("/plans/{}", encode(&name)), &plan)?;
-            show(&admin, &answer, |answer| {
-                let plan = &answer["plan"];
-                println!(
-                    "plan {name}: throttle {}, quota {}",
-                    throttle(plan),
-                    quota(plan)
-                );
-            })
+            show(&admin, &answer, |answer| print_plan(&name, &answer["plan"]))
         }
         PlansAction::Show { name, admin } => {
             let client = AdminClient::new(&admin)?;
@@ -234,14 +227,7 @@ pub(super) fn plans(args: PlansArgs) -> anyhow::Result<()> {
                 .cloned()
                 .ok_or_else(|| anyhow::anyhow!("GET /plans: there is no plan `{name}`"))?;
             let answer = json!({ "name": name, "plan": plan });
-            show(&admin, &answer, |answer| {
-                let plan = &answer["plan"];
-                println!(
-                    "plan {name}: throttle {}, quota {}",
-                    throttle(plan),
-                    quota(plan)
-                );
-            })
+            show(&admin, &answer, |answer| print_plan(&name, &answer["plan"]))
         }
         PlansAction::Delete { name, admin } => {
             let client = AdminClient::new(&admin)?;
@@ -249,6 +235,15 @@ pub(super) fn plans(args: PlansArgs) -> anyhow::Result<()> {
             show(&admin, &answer, |_| println!("deleted plan {name}"))
         }
     }
+}
+
+/// `plan NAME: throttle …, quota …`.
+fn print_plan(name: &str, plan: &Value) {
+    println!(
+        "plan {name}: throttle {}, quota {}",
+        throttle(plan),
+        quota(plan)
+    );
 }
 
 /// `10/s (burst 20)` or `-`.

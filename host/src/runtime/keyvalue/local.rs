@@ -39,6 +39,17 @@ fn entry_key(store: &StoreRef, key: &str) -> Vec<u8> {
     entry
 }
 
+/// The size recorded under `key` in [`SIZES`] (0 for a store never written).
+fn stored_size(
+    sizes: &impl ReadableTable<&'static str, u64>,
+    key: &str,
+) -> Result<u64, KeyValueError> {
+    Ok(sizes
+        .get(key)
+        .map_err(storage)?
+        .map_or(0, |size| size.value()))
+}
+
 /// The key of `store`'s size in [`SIZES`].
 fn size_key(store: &StoreRef) -> String {
     format!("{}\0{}", store.module, store.name)
@@ -85,10 +96,7 @@ impl KeyValueBackend for LocalKeyValue {
             let mut entries = txn.open_table(ENTRIES).map_err(storage)?;
             let mut sizes = txn.open_table(SIZES).map_err(storage)?;
             let size_key = size_key(store);
-            let mut size = sizes
-                .get(size_key.as_str())
-                .map_err(storage)?
-                .map_or(0, |size| size.value());
+            let mut size = stored_size(&sizes, &size_key)?;
             for (key, value) in pairs {
                 let entry = entry_key(store, key);
                 let old = entries
@@ -112,10 +120,7 @@ impl KeyValueBackend for LocalKeyValue {
             let mut entries = txn.open_table(ENTRIES).map_err(storage)?;
             let mut sizes = txn.open_table(SIZES).map_err(storage)?;
             let size_key = size_key(store);
-            let mut size = sizes
-                .get(size_key.as_str())
-                .map_err(storage)?
-                .map_or(0, |size| size.value());
+            let mut size = stored_size(&sizes, &size_key)?;
             for key in keys {
                 let removed = entries
                     .remove(entry_key(store, key).as_slice())
@@ -183,10 +188,7 @@ impl KeyValueBackend for LocalKeyValue {
             })?;
             let text = sum.to_string();
             let size_key = size_key(store);
-            let size = sizes
-                .get(size_key.as_str())
-                .map_err(storage)?
-                .map_or(0, |size| size.value());
+            let size = stored_size(&sizes, &size_key)?;
             let old_len = old.map_or(0, |old| (key.len() + old.len()) as u64);
             let size = size.saturating_sub(old_len) + (key.len() + text.len()) as u64;
             if size > self.max_store_bytes {
