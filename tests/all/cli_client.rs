@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{AdminClient, Gateway, empty_gateway, get, guests, run};
+use crate::support::{AdminClient, Gateway, binary, empty_gateway, get, guests, run};
 
 /// Runs a client command against `gw`: (success, stdout, stderr).
 pub(crate) fn wasmgate(gw: &Gateway, args: &[&str]) -> (bool, String, String) {
@@ -71,6 +71,38 @@ async fn deploy_with_alias_and_route_serves_at_once() {
         tokio::task::block_in_place(|| wasmgate(&gw, &["deploy", &hello, "--name", "greet"]));
     assert!(ok);
     assert!(stdout.contains("greet@1: already deployed"), "{stdout}");
+}
+
+/// On a terminal, an upload draws `indicatif`'s bar on stderr; piped (the other tests), it
+/// draws nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_shows_a_progress_bar_on_a_terminal_only() {
+    let gw = empty_gateway();
+    let token_file = gw.data_dir().join("admin-token");
+    let command = format!(
+        "{} deploy {} --name greet --admin-url {} --admin-token-file {}",
+        binary(),
+        guests::HELLO,
+        gw.admin_url(""),
+        token_file.display()
+    );
+    // script(1) (util-linux) runs the command on a pseudo-terminal and prints what it drew.
+    let drawn = tokio::task::block_in_place(|| {
+        std::process::Command::new("script")
+            .args(["--quiet", "--return", "--command", &command, "/dev/null"])
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .expect("run script(1)")
+    });
+    let text = String::from_utf8_lossy(&drawn.stdout);
+    assert!(drawn.status.success(), "{text}");
+    assert!(text.contains("uploading ["), "{text:?}");
+    assert!(text.contains("greet@1: new version"), "{text:?}");
+
+    let (ok, _, stderr) =
+        tokio::task::block_in_place(|| wasmgate(&gw, &["deploy", guests::ECHO, "--name", "greet"]));
+    assert!(ok, "{stderr}");
+    assert!(!stderr.contains('['), "{stderr:?}");
 }
 
 /// A deploy whose alias or route is refused uploads nothing: the version it would have

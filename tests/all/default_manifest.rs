@@ -22,6 +22,7 @@ fn default_manifest() -> String {
         ("wasm32-wasip1/release/rust-wagi.wasm", guests::RUST_WAGI),
         ("wasm32-wasip2/js-hello.wasm", js),
         ("wasm32-wasip2/python-hello.wasm", python),
+        ("wasm32-wasip2/release/counter.wasm", guests::COUNTER),
     ] {
         let path = format!("path = \"target/{built_by_quickstart}\"");
         assert!(manifest.contains(&path), "wasmgate.toml has no `{path}`");
@@ -79,5 +80,9 @@ needs_examples! {
             let seen: serde_json::Value = response.json().await.expect("json");
             assert_eq!(seen["greeting"], format!("Hello from {language}, ada!"));
         }
+
+        // The key-value example.
+        let counted = http.post(gw.url("/counter/ada")).send().await.expect("send");
+        assert_eq!(counted.text().await.expect("body"), "ada: 1");
     }
 }

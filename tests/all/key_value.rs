@@ -96,6 +96,51 @@ async fn concurrent_increments_lose_nothing() {
     assert_eq!(call(&gw, "GET", "/counter/hits").await.1, "hits: 100");
 }
 
+/// The probe with a `default` store, on a gateway whose stores hold 1 MiB each: writes
+/// past a bound fail with the store's message and change nothing.
+async fn check_bounds(extra_args: &[&str]) {
+    let manifest = format!(
+        "[[modules]]\nname = \"probe\"\npath = \"{}\"\nkey_value_stores = [\"default\"]\n\n\
+         [[routes]]\nmethod = \"ANY\"\npath = \"/probe/{{action}}\"\nmodule = \"probe\"\n",
+        guests::PROBE
+    );
+    let mut args = vec!["--listen", "127.0.0.1:0", "--key-value-store-mb", "1"];
+    args.extend_from_slice(extra_args);
+    let gw = Gateway::start_with_args(&manifest, &args);
+    let set = |key: &str, bytes: usize| format!("/probe/kv-set?key={key}&bytes={bytes}");
+    assert_eq!(call(&gw, "POST", &set("a", 600_000)).await.0, 200);
+    let (status, body) = call(&gw, "POST", &set("b", 600_000)).await;
+    assert_eq!(status, 500, "{body}");
+    assert!(body.contains("is full: 1048576 bytes at most"), "{body}");
+    // Replacing a value counts only the difference; the refused `b` took nothing.
+    assert_eq!(call(&gw, "POST", &set("a", 1_000_000)).await.0, 200);
+    assert_eq!(call(&gw, "POST", &set("b", 40_000)).await.0, 200);
+    let (status, body) = call(&gw, "POST", "/probe/kv-increment?key=a").await;
+    assert_eq!(status, 500, "{body}");
+    assert!(body.contains("`increment`"), "{body}");
+    let (status, body) = call(&gw, "POST", &set("huge", 2 << 20)).await;
+    assert_eq!(status, 500, "{body}");
+    assert!(body.contains("1048576"), "{body}");
+    assert_eq!(
+        call(&gw, "POST", "/probe/kv-increment?key=n").await,
+        (200, "n: 1".to_owned())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_holds_its_size_limit_and_increments_only_numbers() {
+    check_bounds(&[]).await;
+}
+
+needs_redis! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_store_on_redis_holds_its_size_limit_and_increments_only_numbers() {
+        let redis = RedisServer::start();
+        let url = redis.url();
+        check_bounds(&["--store", url.as_str()]).await;
+    }
+}
+
 needs_redis! {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn nodes_on_one_redis_share_the_stores() {

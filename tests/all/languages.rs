@@ -85,6 +85,25 @@ async fn check_example(module: &Path, greeting: &str, handler: &str) {
     assert_eq!(seen["method"], "GET", "{seen}");
 }
 
+/// `wasm` as module `name` with a `default` key-value store, at `routes` (method, path).
+fn store_gateway(name: &str, wasm: &Path, routes: &[(&str, &str)]) -> Gateway {
+    let mut manifest = module(
+        name,
+        wasm.to_str().expect("utf-8"),
+        "key_value_stores = [\"default\"]",
+    );
+    for (method, path) in routes {
+        manifest.push_str(&route(method, path, name, ""));
+    }
+    Gateway::start(&manifest)
+}
+
+/// The JSON `GET path` answers.
+async fn get_json(gw: &Gateway, path: &str) -> Value {
+    let response = client().get(gw.url(path)).send().await.expect("get");
+    response.json().await.expect("JSON")
+}
+
 needs_examples! {
     [js_hello]
     #[tokio::test]
@@ -107,19 +126,11 @@ needs_examples! {
     [python_shortener]
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_python_shortener_keeps_its_links_in_the_store() {
-        let wasm = example(guests::PYTHON_SHORTENER);
-        let manifest = [
-            module(
-                "shortener",
-                wasm.to_str().expect("utf-8"),
-                "key_value_stores = [\"default\"]",
-            ),
-            route("POST", "/s", "shortener", ""),
-            route("GET", "/s/{code}", "shortener", ""),
-            route("GET", "/s/{code}/visits", "shortener", ""),
-        ]
-        .concat();
-        let gw = Gateway::start(&manifest);
+        let gw = store_gateway(
+            "shortener",
+            example(guests::PYTHON_SHORTENER),
+            &[("POST", "/s"), ("GET", "/s/{code}"), ("GET", "/s/{code}/visits")],
+        );
         let http = client();
         let created = http
             .post(gw.url("/s"))
@@ -151,14 +162,52 @@ needs_examples! {
         // The links and their counts survive a restart.
         let dir = gw.stop_keeping_data();
         let gw = Gateway::start_in(dir, &["--listen", "127.0.0.1:0"]);
-        let visits: serde_json::Value = client()
-            .get(gw.url(&format!("/s/{code}/visits")))
-            .send()
-            .await
-            .expect("get")
-            .json()
-            .await
-            .expect("JSON");
+        let visits = get_json(&gw, &format!("/s/{code}/visits")).await;
         assert_eq!(visits["visits"], 2, "{visits}");
+    }
+}
+
+needs_examples! {
+    [js_guestbook]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_javascript_guestbook_keeps_its_entries_in_the_store() {
+        let gw = store_gateway(
+            "guestbook",
+            example(guests::JS_GUESTBOOK),
+            &[("ANY", "/guestbook"), ("GET", "/guestbook/{number}")],
+        );
+        let http = client();
+        for (name, message, number) in [("ada", "first <b>", 1), ("bob", "second", 2)] {
+            let signed = http
+                .post(gw.url("/guestbook"))
+                .json(&serde_json::json!({ "name": name, "message": message }))
+                .send()
+                .await
+                .expect("post");
+            assert_eq!(signed.status(), 201);
+            let signed: Value = signed.json().await.expect("JSON");
+            assert_eq!(signed["number"], number, "{signed}");
+        }
+        for (body, why) in [
+            ("not json", "the body is a JSON object"),
+            ("{\"name\": \"x\"}", "`message` is 1 to 500 characters"),
+        ] {
+            let refused = http.post(gw.url("/guestbook")).body(body).send().await.expect("post");
+            assert_eq!(refused.status(), 400);
+            let refused: Value = refused.json().await.expect("JSON");
+            assert_eq!(refused["message"], why);
+        }
+        let unknown = http.get(gw.url("/guestbook/9")).send().await.expect("get");
+        assert_eq!(unknown.status(), 404);
+
+        // The entries survive a restart, newest first.
+        let dir = gw.stop_keeping_data();
+        let gw = Gateway::start_in(dir, &["--listen", "127.0.0.1:0"]);
+        let book = get_json(&gw, "/guestbook").await;
+        assert_eq!(book["total"], 2, "{book}");
+        assert_eq!(book["entries"][0]["name"], "bob", "{book}");
+        assert_eq!(book["entries"][1]["message"], "first <b>", "{book}");
+        let one = get_json(&gw, "/guestbook/1").await;
+        assert_eq!(one["name"], "ada", "{one}");
     }
 }

@@ -26,7 +26,7 @@ struct Example {
     install: &'static str,
 }
 
-const EXAMPLES: [Example; 4] = [
+const EXAMPLES: [Example; 5] = [
     Example {
         folder: "c-hello",
         target: "wasm32-wasip1",
@@ -36,7 +36,24 @@ const EXAMPLES: [Example; 4] = [
     Example {
         folder: "js-hello",
         target: "wasm32-wasip2",
-        sources: &["app.js", "package.json", "package-lock.json", "wit"],
+        sources: &[
+            "app.js",
+            "package.json",
+            "package-lock.json",
+            "wit",
+            "../../scripts/js-component.sh",
+        ],
+        install: "Node.js 20+ with npm, or python3 with venv to fetch one from PyPI",
+    },
+    Example {
+        folder: "js-guestbook",
+        target: "wasm32-wasip2",
+        sources: &[
+            "app.js",
+            "wit",
+            "../../guest-sdk/js/wasmgate.js",
+            "../../scripts/js-component.sh",
+        ],
         install: "Node.js 20+ with npm, or python3 with venv to fetch one from PyPI",
     },
     Example {

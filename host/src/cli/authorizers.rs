@@ -4,7 +4,7 @@ use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
 use super::args::settings;
-use super::client::{AdminArgs, AdminClient};
+use super::client::{AdminArgs, AdminClient, ByName};
 use super::output::{encode, print_rows, show, text};
 
 /// `wasmgate authorizers`.
@@ -23,19 +23,9 @@ enum AuthorizersAction {
     /// back).
     Set(SetAuthorizer),
     /// Show an authorizer.
-    Show {
-        /// Its name.
-        name: String,
-        #[command(flatten)]
-        admin: AdminArgs,
-    },
+    Show(ByName),
     /// Delete an authorizer no route uses.
-    Delete {
-        /// Its name.
-        name: String,
-        #[command(flatten)]
-        admin: AdminArgs,
-    },
+    Delete(ByName),
 }
 
 /// `wasmgate authorizers set`.
@@ -93,7 +83,7 @@ pub(super) fn authorizers(args: AuthorizersArgs) -> anyhow::Result<()> {
     };
     match action {
         AuthorizersAction::Set(set) => set_authorizer(set),
-        AuthorizersAction::Show { name, admin } => {
+        AuthorizersAction::Show(ByName { name, admin }) => {
             let client = AdminClient::new(&admin)?;
             let answer = client.get(&format!("/authorizers/{}", encode(&name)))?;
             show(&admin, &answer, |answer| {
@@ -102,7 +92,7 @@ pub(super) fn authorizers(args: AuthorizersArgs) -> anyhow::Result<()> {
                 }
             })
         }
-        AuthorizersAction::Delete { name, admin } => {
+        AuthorizersAction::Delete(ByName { name, admin }) => {
             let client = AdminClient::new(&admin)?;
             let answer = client.delete(&format!("/authorizers/{}", encode(&name)))?;
             show(&admin, &answer, |_| println!("deleted authorizer {name}"))

@@ -43,6 +43,24 @@ pub(super) struct AdminArgs {
     pub json: bool,
 }
 
+/// A command on one thing the admin API keeps under a name (an authorizer, a plan).
+#[derive(Debug, Args)]
+pub(super) struct ByName {
+    /// Its name (the list command shows them).
+    pub(super) name: String,
+    #[command(flatten)]
+    pub(super) admin: AdminArgs,
+}
+
+/// A command on one thing the admin API keeps under an id (a route, an API key).
+#[derive(Debug, Args)]
+pub(super) struct ById {
+    /// Its id (the list command shows them).
+    pub(super) id: String,
+    #[command(flatten)]
+    pub(super) admin: AdminArgs,
+}
+
 /// An authenticated connection to the admin API.
 pub(super) struct AdminClient {
     base: String,

@@ -4,7 +4,7 @@
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
-use super::client::{AdminArgs, AdminClient};
+use super::client::{AdminArgs, AdminClient, ById, ByName};
 use super::output::{encode, print_rows, show, text};
 
 /// `wasmgate keys`.
@@ -30,7 +30,7 @@ enum KeysAction {
         admin: AdminArgs,
     },
     /// Show a key (never its secret).
-    Show(KeyId),
+    Show(ById),
     /// Put a key on another plan, or on none.
     Update {
         /// The key's id.
@@ -45,22 +45,13 @@ enum KeysAction {
         admin: AdminArgs,
     },
     /// Let a disabled key call again.
-    Enable(KeyId),
+    Enable(ById),
     /// Refuse a key's calls (403) until it is enabled.
-    Disable(KeyId),
+    Disable(ById),
     /// Give a key a new secret (printed once); the old one stops working.
-    Rotate(KeyId),
+    Rotate(ById),
     /// Delete a key.
-    Delete(KeyId),
-}
-
-/// A key named by its id.
-#[derive(Debug, Args)]
-struct KeyId {
-    /// The key's id (`wasmgate keys` lists them).
-    id: String,
-    #[command(flatten)]
-    admin: AdminArgs,
+    Delete(ById),
 }
 
 pub(super) fn keys(args: KeysArgs) -> anyhow::Result<()> {
@@ -84,7 +75,7 @@ pub(super) fn keys(args: KeysArgs) -> anyhow::Result<()> {
             let answer = client.post("/keys", json!({ "name": name, "plan": plan }).to_string())?;
             show(&admin, &answer, print_secret)
         }
-        KeysAction::Show(KeyId { id, admin }) => {
+        KeysAction::Show(ById { id, admin }) => {
             let client = AdminClient::new(&admin)?;
             let answer = client.get(&format!("/keys/{}", encode(&id)))?;
             show(&admin, &answer, print_key)
@@ -95,16 +86,14 @@ pub(super) fn keys(args: KeysArgs) -> anyhow::Result<()> {
             no_plan: _,
             admin,
         } => update(&admin, &id, json!({ "plan": plan })),
-        KeysAction::Enable(KeyId { id, admin }) => update(&admin, &id, json!({ "enabled": true })),
-        KeysAction::Disable(KeyId { id, admin }) => {
-            update(&admin, &id, json!({ "enabled": false }))
-        }
-        KeysAction::Rotate(KeyId { id, admin }) => {
+        KeysAction::Enable(ById { id, admin }) => update(&admin, &id, json!({ "enabled": true })),
+        KeysAction::Disable(ById { id, admin }) => update(&admin, &id, json!({ "enabled": false })),
+        KeysAction::Rotate(ById { id, admin }) => {
             let client = AdminClient::new(&admin)?;
             let answer = client.post(&format!("/keys/{}/rotate", encode(&id)), "")?;
             show(&admin, &answer, print_secret)
         }
-        KeysAction::Delete(KeyId { id, admin }) => {
+        KeysAction::Delete(ById { id, admin }) => {
             let client = AdminClient::new(&admin)?;
             let answer = client.delete(&format!("/keys/{}", encode(&id)))?;
             show(&admin, &answer, |_| println!("deleted key {id}"))
@@ -170,19 +159,9 @@ enum PlansAction {
         admin: AdminArgs,
     },
     /// Show a plan.
-    Show {
-        /// Its name.
-        name: String,
-        #[command(flatten)]
-        admin: AdminArgs,
-    },
+    Show(ByName),
     /// Delete a plan no key follows.
-    Delete {
-        /// Its name.
-        name: String,
-        #[command(flatten)]
-        admin: AdminArgs,
-    },
+    Delete(ByName),
 }
 
 pub(super) fn plans(args: PlansArgs) -> anyhow::Result<()> {
@@ -219,7 +198,7 @@ pub(super) fn plans(args: PlansArgs) -> anyhow::Result<()> {
             let answer = client.put_json(&format!("/plans/{}", encode(&name)), &plan)?;
             show(&admin, &answer, |answer| print_plan(&name, &answer["plan"]))
         }
-        PlansAction::Show { name, admin } => {
+        PlansAction::Show(ByName { name, admin }) => {
             let client = AdminClient::new(&admin)?;
             let answer = client.get("/plans")?;
             let plan = answer["plans"]
@@ -229,7 +208,7 @@ pub(super) fn plans(args: PlansArgs) -> anyhow::Result<()> {
             let answer = json!({ "name": name, "plan": plan });
             show(&admin, &answer, |answer| print_plan(&name, &answer["plan"]))
         }
-        PlansAction::Delete { name, admin } => {
+        PlansAction::Delete(ByName { name, admin }) => {
             let client = AdminClient::new(&admin)?;
             let answer = client.delete(&format!("/plans/{}", encode(&name)))?;
             show(&admin, &answer, |_| println!("deleted plan {name}"))

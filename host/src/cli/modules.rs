@@ -42,31 +42,9 @@ enum ModulesAction {
     },
     /// Set the environment variables of the module's instances, replacing them (its
     /// outbound hosts are kept).
-    Env {
-        /// The module.
-        module: String,
-        /// A variable, `NAME=VALUE` (none with --clear).
-        #[arg(value_name = "NAME=VALUE", required_unless_present = "clear")]
-        variables: Vec<String>,
-        /// Remove every variable.
-        #[arg(long, conflicts_with = "variables")]
-        clear: bool,
-        #[command(flatten)]
-        admin: AdminArgs,
-    },
+    Env(Variables),
     /// Set the variables its instances read through `wasi:config/store`, replacing them.
-    Vars {
-        /// The module.
-        module: String,
-        /// A variable, `NAME=VALUE` (none with --clear).
-        #[arg(value_name = "NAME=VALUE", required_unless_present = "clear")]
-        variables: Vec<String>,
-        /// Remove every variable.
-        #[arg(long, conflicts_with = "variables")]
-        clear: bool,
-        #[command(flatten)]
-        admin: AdminArgs,
-    },
+    Vars(Variables),
     /// Set a secret from stdin (stored sealed, never shown back), or delete it.
     Secret {
         /// The module.
@@ -108,6 +86,30 @@ enum ModulesAction {
     },
 }
 
+/// `NAME=VALUE` pairs that replace one of a module's sets (`env`, `vars`).
+#[derive(Debug, Args)]
+struct Variables {
+    /// The module.
+    module: String,
+    /// A variable, `NAME=VALUE` (none with --clear).
+    #[arg(value_name = "NAME=VALUE", required_unless_present = "clear")]
+    variables: Vec<String>,
+    /// Remove every variable.
+    #[arg(long, conflicts_with = "variables")]
+    clear: bool,
+    #[command(flatten)]
+    admin: AdminArgs,
+}
+
+impl Variables {
+    /// Replaces the module's `field` (`env` or `variables`) with these pairs; `what` names
+    /// one in messages.
+    fn replace(self, field: &str, what: &str) -> anyhow::Result<()> {
+        let pairs = name_values(&self.variables, what)?;
+        set_config(&self.admin, &self.module, json!({ field: pairs }))
+    }
+}
+
 pub(super) fn modules(args: ModulesArgs) -> anyhow::Result<()> {
     match args.action {
         None => match &args.name {
@@ -138,24 +140,8 @@ pub(super) fn modules(args: ModulesArgs) -> anyhow::Result<()> {
                 println!("deleted alias {module}@{alias}")
             })
         }
-        Some(ModulesAction::Env {
-            module,
-            variables,
-            clear: _,
-            admin,
-        }) => {
-            let env = name_values(&variables, "an environment variable")?;
-            set_config(&admin, &module, json!({ "env": env }))
-        }
-        Some(ModulesAction::Vars {
-            module,
-            variables,
-            clear: _,
-            admin,
-        }) => {
-            let variables = name_values(&variables, "a variable")?;
-            set_config(&admin, &module, json!({ "variables": variables }))
-        }
+        Some(ModulesAction::Env(env)) => env.replace("env", "an environment variable"),
+        Some(ModulesAction::Vars(vars)) => vars.replace("variables", "a variable"),
         Some(ModulesAction::Stores {
             module,
             stores,

@@ -5,7 +5,7 @@ use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
 use super::args::{settings, split_route};
-use super::client::{AdminArgs, AdminClient};
+use super::client::{AdminArgs, AdminClient, ById};
 use super::output::{encode, print_rows, show, text};
 
 /// `wasmgate routes`.
@@ -23,26 +23,11 @@ enum RoutesAction {
     /// Create a route, or replace the one with the same method and path.
     Add(AddRoute),
     /// Show a route with all its settings.
-    Show {
-        /// The route's id (`wasmgate routes` lists them).
-        id: String,
-        #[command(flatten)]
-        admin: AdminArgs,
-    },
+    Show(ById),
     /// Delete a route.
-    Delete {
-        /// The route's id.
-        id: String,
-        #[command(flatten)]
-        admin: AdminArgs,
-    },
+    Delete(ById),
     /// A route's live counts: in flight, queued, throttled and rejected.
-    Stats {
-        /// The route's id.
-        id: String,
-        #[command(flatten)]
-        admin: AdminArgs,
-    },
+    Stats(ById),
 }
 
 /// `wasmgate routes add`.
@@ -83,12 +68,12 @@ pub(super) fn routes(args: RoutesArgs) -> anyhow::Result<()> {
     };
     match action {
         RoutesAction::Add(add) => add_route(add),
-        RoutesAction::Show { id, admin } => {
+        RoutesAction::Show(ById { id, admin }) => {
             let client = AdminClient::new(&admin)?;
             let answer = client.get(&format!("/routes/{}", encode(&id)))?;
             show(&admin, &answer, print_fields)
         }
-        RoutesAction::Delete { id, admin } => {
+        RoutesAction::Delete(ById { id, admin }) => {
             let client = AdminClient::new(&admin)?;
             let answer = client.delete(&format!("/routes/{}", encode(&id)))?;
             show(&admin, &answer, |answer| {
@@ -100,7 +85,7 @@ pub(super) fn routes(args: RoutesArgs) -> anyhow::Result<()> {
                 );
             })
         }
-        RoutesAction::Stats { id, admin } => {
+        RoutesAction::Stats(ById { id, admin }) => {
             let client = AdminClient::new(&admin)?;
             let answer = client.get(&format!("/routes/{}/stats", encode(&id)))?;
             show(&admin, &answer, |answer| print_fields(&answer["stats"]))

@@ -94,6 +94,18 @@ fn probe(req: Request) -> Result<Response, Error> {
         )),
         "fetch" => Ok(Response::text(fetch(&req.query("url").unwrap_or_default()))),
         "recurse" => Ok(Response::text(recurse(1_000_000_000).to_string())),
+        "kv-set" => {
+            // `bytes` bytes under `key` in the `default` store, for the store's bounds.
+            let key = req.query("key").unwrap_or_default();
+            let bytes: usize = req.query("bytes").unwrap_or_default().parse()?;
+            wasmgate_sdk::kv::Store::open("default")?.set(&key, vec![b'x'; bytes])?;
+            Ok(Response::text(format!("{key}: {bytes} bytes")))
+        }
+        "kv-increment" => {
+            let key = req.query("key").unwrap_or_default();
+            let sum = wasmgate_sdk::kv::Store::open("default")?.increment(&key, 1)?;
+            Ok(Response::text(format!("{key}: {sum}")))
+        }
         other => Err(Error::not_found(format!("no probe action `{other}`"))),
     }
 }
