@@ -14,6 +14,7 @@ mod cli_client;
 mod cli_commands;
 mod client_state;
 mod cluster;
+mod console;
 mod cors;
 mod dashboard;
 mod data_dir;

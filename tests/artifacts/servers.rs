@@ -1,4 +1,4 @@
-//! The programs some integration tests run for real (`redis-server` and `chromium` from
+//! The programs some integration tests run for real (`redis-server`, `chromium` and `chromedriver` from
 //! Debian): where one is missing, the `needs_redis!` / `needs_chromium!` macro compiles its
 //! tests as `#[ignore]`d, with the reason,
 //! so `cargo test` counts them as ignored rather than passed. With
@@ -7,11 +7,17 @@
 use std::fmt::Write as _;
 use std::process::{Command, Stdio};
 
-/// Adds `needs_redis!` and `needs_chromium!` to the generated code.
+/// Adds `needs_redis!`, `needs_chromium!` and `needs_chromedriver!` to the generated code.
 pub fn write_macros(code: &mut String) {
     println!("cargo:rerun-if-env-changed=PATH");
     write_macro(code, "needs_redis", "redis-server", "redis-server");
     write_macro(code, "needs_chromium", "chromium", "chromium");
+    write_macro(
+        code,
+        "needs_chromedriver",
+        "chromedriver",
+        "chromium-driver",
+    );
 }
 
 /// Adds macro `name`, which marks a test `#[ignore]`d where `program` (from Debian's

@@ -32,9 +32,11 @@
 //! | `GET /logs` | the latest access records (`?route=TEMPLATE&status=5xx`) |
 //! | `GET /logs/stream` | access records and guest output from now on, as server-sent events (same filters) |
 //! | `GET /healthz`, `GET /readyz` | probes, without a token: the process serves; the routes serve and it is not draining |
+//! | `GET /console` | the web console's files (`console.rs`), without a token: the page signs in with one |
 
 mod apis;
 mod body;
+mod console;
 mod endpoints;
 mod history;
 mod invoke;
@@ -153,6 +155,9 @@ impl Admin {
         request: hyper::Request<hyper::body::Incoming>,
     ) -> hyper::Response<ResponseBody> {
         if let Some(answer) = probes::probe(&self.readiness, &request) {
+            return answer;
+        }
+        if let Some(answer) = console::serve(&request) {
             return answer;
         }
         let Some(actor) = self.authorized(&request) else {

@@ -18,7 +18,9 @@ pub use redis::RedisServer;
 /// The guests, built by `tests/artifacts`: one path constant each (an `Option` for the
 /// examples in other languages, `None` where their toolchain is missing).
 pub use wasmgate_test_artifacts as guests;
-pub use wasmgate_test_artifacts::{needs_chromium, needs_examples, needs_redis};
+pub use wasmgate_test_artifacts::{
+    needs_chromedriver, needs_chromium, needs_examples, needs_redis,
+};
 
 /// The `.wasm` of an example in another language: a test using it is wrapped in
 /// [`needs_examples!`], which ignores it where the example could not be built.

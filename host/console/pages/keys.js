@@ -1,0 +1,94 @@
+// API keys, usage plans and authorizers: create a key (its secret shown once), enable,
+// disable, rotate (a new secret, shown once) and delete keys; plans and authorizers listed.
+
+import { call } from "../api.js";
+import { action, el, message, replace, table } from "../dom.js";
+
+/** The box a new secret is shown in, once. */
+function secretBox(answer) {
+  return el("div", { class: "card" },
+    el("p", {}, `Key ${answer.id}: copy the secret now, it is not shown again.`),
+    el("div", { class: "secret", id: "new-secret" }, answer.key));
+}
+
+export async function render(main) {
+  const out = el("div");
+  const keys = el("div");
+  const plans = el("div");
+  const authorizers = el("div");
+  const name = el("input", { name: "key-name", placeholder: "who the key is for", "aria-label": "key name", required: true });
+  const plan = el("select", { name: "key-plan", "aria-label": "plan" });
+  const form = el("form", {
+    class: "row",
+    onsubmit: async (event) => {
+      event.preventDefault();
+      try {
+        const answer = await call("POST", "/keys", { name: name.value, plan: plan.value || null });
+        replace(out, secretBox(answer));
+        name.value = "";
+        await load();
+      } catch (error) {
+        replace(out, message(error.message));
+      }
+    },
+  }, el("label", {}, "Name", name), el("label", {}, "Plan", plan), el("button", { type: "submit" }, "Create key"));
+  replace(main, el("h1", {}, "Keys & authorizers"),
+    el("section", { class: "card" }, el("h2", {}, "Create an API key"), form), out,
+    el("h2", {}, "API keys"), keys, el("h2", {}, "Usage plans"), plans, el("h2", {}, "Authorizers"), authorizers);
+
+  async function load() {
+    try {
+      const [keyList, planList, authorizerList] = await Promise.all([
+        call("GET", "/keys"), call("GET", "/plans"), call("GET", "/authorizers"),
+      ]);
+      const planNames = Object.keys(planList.plans ?? {});
+      replace(plan, el("option", { value: "" }, "no plan"), planNames.map((p) => el("option", {}, p)));
+      replace(keys, table([
+        ["Id", (k) => el("code", {}, k.id)],
+        ["Name", (k) => k.name],
+        ["Plan", (k) => k.plan ?? ""],
+        ["Enabled", (k) => (k.enabled ? "yes" : "no")],
+        ["Created", (k) => k.created ?? ""],
+        ["", (k) => keyActions(k, out, load)],
+      ], keyList.keys, { empty: "no API keys yet" }));
+      replace(plans, table([
+        ["Plan", ([p]) => p],
+        ["Throttle", ([, p]) => (p.throttle ? `rate ${p.throttle.rate}/s, burst ${p.throttle.burst}` : "")],
+        ["Quota", ([, p]) => (p.quota ? `${p.quota.limit} per ${p.quota.period}` : "")],
+      ], Object.entries(planList.plans ?? {}), { empty: "no usage plans" }));
+      replace(authorizers, table([
+        ["Name", (a) => a.name],
+        ["Kind", (a) => String(a.kind ?? "")],
+        ["Module or issuer", (a) => a.module ?? a.issuer ?? ""],
+        ["Identity sources", (a) => (a.identity_sources ?? (a.header ? [a.header] : [])).join(", ")],
+        ["Cache ttl s#", (a) => String(a.ttl_seconds ?? "")],
+      ], authorizerList.authorizers ?? [], { empty: "no authorizers" }));
+    } catch (error) {
+      replace(keys, message(error.message));
+    }
+  }
+  await load();
+}
+
+function keyActions(key, out, reload) {
+  const path = `/keys/${encodeURIComponent(key.id)}`;
+  return [
+    action(key.enabled ? "Disable" : "Enable", out, async () => {
+      await call("PUT", path, { enabled: !key.enabled });
+      await reload();
+      return `${key.enabled ? "disabled" : "enabled"} key ${key.id}`;
+    }, { kind: "plain" }),
+    " ",
+    action("Rotate", out, async () => {
+      const answer = await call("POST", `${path}/rotate`);
+      replace(out, secretBox(answer));
+      await reload();
+    }, { kind: "plain", confirmText: `Give key ${key.id} a new secret? The old one stops working.` }),
+    " ",
+    action("Delete", out, async () => {
+      await call("DELETE", path);
+      await reload();
+      return `deleted key ${key.id}`;
+    }, { kind: "danger", confirmText: `Delete key ${key.id}?` }),
+  ];
+}
