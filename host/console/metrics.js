@@ -1,95 +1,67 @@
-// `/metrics` (Prometheus's text format) read into what the overview charts: per route and
-// gateway-wide, requests by status class, rejections by kind, latency buckets, in flight and
-// queued, and the instance pool. Counters are totals; `rates` turns two readings into
-// per-second figures.
+// `/metrics?set=console` (Prometheus's text format) read into what the overview charts: per
+// route and gateway-wide, requests by status class, rejections by kind, latency buckets, in
+// flight and queued, and the instance pool. Counters are totals; `rates` turns two readings
+// into per-second figures.
 
-/** The families the console reads; the others are skipped without parsing their labels. */
-const WANTED = [
-  "wasmgate_requests_total",
-  "wasmgate_rejections_total",
-  "wasmgate_request_duration_seconds_bucket",
-  "wasmgate_in_flight",
-  "wasmgate_queued",
-  "wasmgate_instances",
-  "wasmgate_instance_pool",
-];
+/** What each wanted family adds to a route's (and the gateway's) totals. */
+const FAMILIES = new Map([
+  ["wasmgate_requests_total", (totals, line, value) => add(totals.statuses, label(line, "status"), value)],
+  ["wasmgate_rejections_total", (totals, line, value) => add(totals.rejections, label(line, "kind"), value)],
+  ["wasmgate_request_duration_seconds_bucket", (totals, line, value) => add(totals.buckets, label(line, "le"), value)],
+  ["wasmgate_in_flight", (totals, line, value) => { totals.inFlight += value; }],
+  ["wasmgate_queued", (totals, line, value) => { totals.queued += value; }],
+]);
 
-/** Parses `name{a="x",b="y"} value` lines of the wanted families. */
-export function parse(text) {
-  const samples = [];
-  for (const line of text.split("\n")) {
-    if (line === "" || line[0] === "#") continue;
-    const brace = line.indexOf("{");
-    const space = line.lastIndexOf(" ");
-    const name = line.slice(0, brace >= 0 ? brace : line.indexOf(" "));
-    if (!WANTED.includes(name)) continue;
-    const labels = brace >= 0 ? parseLabels(line.slice(brace + 1, line.lastIndexOf("}"))) : {};
-    samples.push({ name, labels, value: Number(line.slice(space + 1)) });
-  }
-  return samples;
+/** The value of label `name` in `line` (`name="value"`), unescaped. */
+export function label(line, name) {
+  const key = `${name}="`;
+  let at = line.indexOf(key);
+  // `le="…"` must not be found inside another label's name.
+  while (at > 0 && line[at - 1] !== "{" && line[at - 1] !== ",") at = line.indexOf(key, at + 1);
+  if (at < 0) return "";
+  const start = at + key.length;
+  let end = line.indexOf('"', start);
+  while (end > 0 && line[end - 1] === "\\") end = line.indexOf('"', end + 1);
+  const value = line.slice(start, end < 0 ? undefined : end);
+  return value.includes("\\") ? value.replace(/\\(.)/g, (_, c) => (c === "n" ? "\n" : c)) : value;
 }
 
-function parseLabels(text) {
-  const labels = {};
-  let i = 0;
-  while (i < text.length) {
-    const eq = text.indexOf("=", i);
-    if (eq < 0) break;
-    const key = text.slice(i, eq).replace(/^,/, "").trim();
-    let value = "";
-    let j = eq + 2; // past `="`
-    while (j < text.length && text[j] !== '"') {
-      if (text[j] === "\\") {
-        j += 1;
-        value += text[j] === "n" ? "\n" : text[j];
-      } else {
-        value += text[j];
-      }
-      j += 1;
-    }
-    labels[key] = value;
-    i = j + 2; // past `",`
-  }
-  return labels;
-}
-
-/** One reading: totals per route (`METHOD template`) and for the whole gateway. */
-export function reading(samples, time) {
+/**
+ * Reads the text of `/metrics` (Prometheus's format) into totals per route (`METHOD
+ * template`) and for the whole gateway. One pass over the lines with `indexOf`, no regular
+ * expressions or per-line objects: a gateway with 1,000 busy routes sends ~2 MB a second.
+ */
+export function reading(text, time) {
   const routes = new Map();
-  const route = (labels) => {
-    const key = `${labels.method} ${labels.route}`;
-    if (!routes.has(key)) routes.set(key, blank(labels.method, labels.route));
-    return routes.get(key);
-  };
   const gateway = blank("", "");
   let instances = 0;
   let pool = 0;
-  for (const { name, labels, value } of samples) {
-    switch (name) {
-      case "wasmgate_requests_total":
-        for (const totals of [route(labels), gateway]) add(totals.statuses, labels.status, value);
-        break;
-      case "wasmgate_rejections_total":
-        for (const totals of [route(labels), gateway]) add(totals.rejections, labels.kind, value);
-        break;
-      case "wasmgate_request_duration_seconds_bucket":
-        for (const totals of [route(labels), gateway]) add(totals.buckets, labels.le, value);
-        break;
-      case "wasmgate_in_flight":
-        route(labels).inFlight += value;
-        gateway.inFlight += value;
-        break;
-      case "wasmgate_queued":
-        route(labels).queued += value;
-        gateway.queued += value;
-        break;
-      case "wasmgate_instances":
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf("\n", start);
+    if (end < 0) end = text.length;
+    if (text.charCodeAt(start) !== 35 /* # */) {
+      const line = text.slice(start, end);
+      const brace = line.indexOf("{");
+      const space = line.lastIndexOf(" ");
+      const name = line.slice(0, brace >= 0 ? brace : space);
+      const value = Number(line.slice(space + 1));
+      const family = FAMILIES.get(name);
+      if (family && brace >= 0) {
+        const method = label(line, "method");
+        const template = label(line, "route");
+        const key = `${method} ${template}`;
+        let totals = routes.get(key);
+        if (!totals) routes.set(key, (totals = blank(method, template)));
+        family(totals, line, value);
+        family(gateway, line, value);
+      } else if (name === "wasmgate_instances") {
         instances = value;
-        break;
-      case "wasmgate_instance_pool":
+      } else if (name === "wasmgate_instance_pool") {
         pool = value;
-        break;
+      }
     }
+    start = end + 1;
   }
   return { time, routes, gateway, instances, pool };
 }

@@ -77,6 +77,27 @@ async fn upload_creates_immutable_versions_by_content() {
             .expect("created")
             .ends_with('Z')
     );
+    // What each version imports and exports.
+    let names = |list: &serde_json::Value| -> Vec<String> {
+        let names = list.as_array().expect("names").iter();
+        names
+            .map(|n| n.as_str().expect("name").to_owned())
+            .collect()
+    };
+    let imports = names(&versions[0]["imports"]);
+    assert!(
+        imports
+            .iter()
+            .any(|n| n.starts_with("wasi:http/types@0.2.")),
+        "{imports:?}"
+    );
+    let exports = names(&versions[0]["exports"]);
+    assert!(
+        exports
+            .iter()
+            .any(|n| n.starts_with("wasi:http/incoming-handler@0.2.")),
+        "{exports:?}"
+    );
     let (status, _) = admin.get("/modules/nobody").await;
     assert_eq!(status, 404);
 }

@@ -124,14 +124,29 @@ async fn a_plan_limits_each_key_by_rate_and_quota() {
     assert_eq!(status, 200);
     assert_eq!(headers["ratelimit-limit"], "2");
 
-    let (_, small) = new_key(&admin, Some("small")).await;
-    // The quota is the only limit here: the headers say what is left of it.
-    for left in ["2", "1", "0"] {
+    let (small_id, small) = new_key(&admin, Some("small")).await;
+    // The quota is the only limit here: the headers say what is left of it, and the admin
+    // API what is used of it.
+    for (left, used) in [("2", 1), ("1", 2), ("0", 3)] {
         let (status, headers, _) = call(&gw, Some(&small)).await;
         assert_eq!(status, 200);
         assert_eq!(headers["ratelimit-limit"], "3");
         assert_eq!(headers["ratelimit-remaining"], left);
+        let (_, key) = admin.get(&format!("/keys/{small_id}")).await;
+        assert_eq!(key["quota"]["used"], used, "{key}");
+        assert_eq!(key["quota"]["limit"], 3, "{key}");
+        assert_eq!(key["quota"]["period"], "day", "{key}");
     }
+    let (_, listed) = admin.get("/keys").await;
+    let gold = listed["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .find(|k| k["plan"] == "gold");
+    assert!(
+        gold.expect("a gold key").get("quota").is_none(),
+        "no quota, no use: {listed}"
+    );
     let (status, headers, body) = call(&gw, Some(&small)).await;
     assert_eq!(status, 429, "{body}");
     assert_eq!(body["error"], "quota_exceeded");

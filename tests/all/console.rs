@@ -198,6 +198,10 @@ needs_chromedriver! {
         file.send_keys(guests::HELLO).await.expect("choose file");
         wait_text(&browser, ".message.ok", |t| t.contains("greet@1: new version")).await;
         wait_text(&browser, "section[data-module=greet] h2", |t| t.starts_with("greet")).await;
+        wait_text(&browser, "section[data-module=greet] details summary", |t| {
+            t.ends_with("exports") && t.contains("imports")
+        })
+        .await;
 
         // A route through the form.
         visit(&browser, &gw, "routes", "Routes").await;
@@ -223,6 +227,11 @@ needs_chromedriver! {
         wait_text(&browser, "#requests-total", |t| t.parse::<u64>().is_ok_and(|n| n >= 25)).await;
         wait_text(&browser, "main table", |t| t.contains("/greet/{name}")).await;
         screenshot(&browser, "overview").await;
+        // A route's row opens its own page.
+        click(&browser, "main table tbody tr.link").await;
+        wait_text(&browser, "main h1", |t| t == "GET /greet/{name}").await;
+        wait_text(&browser, "main pre", |t| t.contains("greet@prod")).await;
+        screenshot(&browser, "route").await;
 
         // A test invoke.
         visit(&browser, &gw, "invoke", "Test invoke").await;

@@ -162,6 +162,28 @@ async fn a_scripted_sequence_is_counted_exactly() {
     // Nothing a client sent became a label.
     assert!(!text.contains("/nowhere"), "{text}");
     assert!(!text.contains("ada"), "{text}");
+
+    // The web console's set: what it charts, and nothing else.
+    let scrape = |query: &'static str| {
+        client()
+            .get(gw.admin_url(&format!("/metrics{query}")))
+            .bearer_auth(gw.admin_token())
+            .send()
+    };
+    let console = scrape("?set=console").await.expect("scrape");
+    assert_eq!(console.status(), 200);
+    let console = console.text().await.expect("text");
+    for wanted in [
+        r#"wasmgate_requests_total{method="GET",route="/hello/{name}",version="hello@1",status="2xx"} 3"#,
+        "wasmgate_request_duration_seconds_bucket{",
+        r#"wasmgate_in_flight{method="GET",route="/hello/{name}"} 0"#,
+        "wasmgate_instance_pool 1000",
+    ] {
+        assert!(console.contains(wanted), "{wanted} in {console}");
+    }
+    assert!(!console.contains("wasmgate_phase_duration"), "{console}");
+    assert!(!console.contains("process_"), "{console}");
+    assert_eq!(scrape("?set=all").await.expect("scrape").status(), 400);
 }
 
 #[tokio::test]

@@ -197,6 +197,12 @@ needs_redis! {
             remaining.push(left);
         }
         assert_eq!(remaining, ["5", "4", "3", "2", "1", "0"]);
+        // Every node's admin API reports the cluster's count.
+        for node in &nodes {
+            let (_, listed) = AdminClient::new(node).get("/keys").await;
+            let key = listed["keys"].as_array().expect("keys").iter().find(|k| k["plan"] == "small");
+            assert_eq!(key.expect("the small key")["quota"]["used"], 6, "{listed}");
+        }
         for node in &nodes {
             assert_eq!(keyed(node, small).await.0, 429, "the quota is used up on every node");
         }

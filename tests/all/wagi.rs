@@ -279,6 +279,17 @@ async fn wagi_modules_upload_through_the_admin_api_and_survive_a_restart() {
     let (status, module) = admin.get("/modules/probe").await;
     assert_eq!(status, 200);
     assert_eq!(module["versions"][0]["executor"], "wagi");
+    let imports = module["versions"][0]["imports"].to_string();
+    assert!(
+        imports.contains("wasi_snapshot_preview1::fd_write"),
+        "{imports}"
+    );
+    assert!(
+        module["versions"][0]["exports"]
+            .to_string()
+            .contains("\"_start\""),
+        "{module}"
+    );
 
     let response = gw.get("/p/status").await;
     assert_eq!(response.status(), 418);

@@ -32,9 +32,26 @@ export async function render(main) {
       }
     },
   }, el("label", {}, "Name", name), el("label", {}, "Plan", plan), el("button", { type: "submit" }, "Create key"));
+  // Authorizers are edited as their JSON (the manifest's fields; secrets are never shown back).
+  const authorizerSettings = el("textarea", { name: "authorizer", "aria-label": "authorizer (JSON)" });
+  authorizerSettings.value = JSON.stringify({ name: "", type: "jwt", issuer: "", jwks_url: "" }, null, 2);
+  const authorizerForm = el("form", {
+    class: "row",
+    onsubmit: async (event) => {
+      event.preventDefault();
+      try {
+        const saved = await call("PUT", "/authorizers", JSON.parse(authorizerSettings.value));
+        replace(out, message(`saved authorizer ${saved.name ?? ""}`, "ok"));
+        await load();
+      } catch (error) {
+        replace(out, message(error instanceof SyntaxError ? `the authorizer is not JSON: ${error.message}` : error.message));
+      }
+    },
+  }, el("label", {}, "Authorizer (JSON: name, type, module or issuer…)", authorizerSettings), el("button", { type: "submit" }, "Save authorizer"));
   replace(main, el("h1", {}, "Keys & authorizers"),
     el("section", { class: "card" }, el("h2", {}, "Create an API key"), form), out,
-    el("h2", {}, "API keys"), keys, el("h2", {}, "Usage plans"), plans, el("h2", {}, "Authorizers"), authorizers);
+    el("h2", {}, "API keys"), keys, el("h2", {}, "Usage plans"), plans, el("h2", {}, "Authorizers"), authorizers,
+    el("section", { class: "card" }, el("h2", {}, "Create or replace an authorizer"), authorizerForm));
 
   async function load() {
     try {
@@ -48,6 +65,7 @@ export async function render(main) {
         ["Name", (k) => k.name],
         ["Plan", (k) => k.plan ?? ""],
         ["Enabled", (k) => (k.enabled ? "yes" : "no")],
+        ["Quota used", quotaUse],
         ["Created", (k) => k.created ?? ""],
         ["", (k) => keyActions(k, out, load)],
       ], keyList.keys, { empty: "no API keys yet" }));
@@ -58,16 +76,40 @@ export async function render(main) {
       ], Object.entries(planList.plans ?? {}), { empty: "no usage plans" }));
       replace(authorizers, table([
         ["Name", (a) => a.name],
-        ["Kind", (a) => String(a.kind ?? "")],
+        ["Type", (a) => String(a.type ?? "")],
         ["Module or issuer", (a) => a.module ?? a.issuer ?? ""],
         ["Identity sources", (a) => (a.identity_sources ?? (a.header ? [a.header] : [])).join(", ")],
         ["Cache ttl s#", (a) => String(a.ttl_seconds ?? "")],
+        ["", (a) => [
+          el("button", { type: "button", class: "plain", onclick: () => {
+            // A secret is never shown back: it must be given again to save.
+            const { secret, ...shown } = a;
+            authorizerSettings.value = JSON.stringify(shown, null, 2);
+            if (secret !== undefined) replace(out, message("Give `secret` again: it is never shown back."));
+            authorizerSettings.scrollIntoView();
+          } }, "Edit"),
+          " ",
+          action("Delete", out, async () => {
+            await call("DELETE", `/authorizers/${encodeURIComponent(a.name)}`);
+            await load();
+            return `deleted authorizer ${a.name}`;
+          }, { kind: "danger", confirmText: `Delete authorizer ${a.name}?` }),
+        ]],
       ], authorizerList.authorizers ?? [], { empty: "no authorizers" }));
     } catch (error) {
       replace(keys, message(error.message));
     }
   }
   await load();
+}
+
+/** `12 of 1000 this day (resets 2026-11-29 00:00 UTC)`, for a key whose plan has a quota. */
+function quotaUse(key) {
+  if (key.quota === undefined) return "";
+  if (key.quota === null) return el("span", { class: "muted" }, "unknown (the shared store does not answer)");
+  const { used, limit, period, resets_at: resetsAt } = key.quota;
+  const resets = new Date(resetsAt * 1000).toISOString().slice(0, 16).replace("T", " ");
+  return `${used} of ${limit} this ${period} (resets ${resets} UTC)`;
 }
 
 function keyActions(key, out, reload) {

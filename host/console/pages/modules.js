@@ -64,6 +64,16 @@ function uploader(out, reload) {
   return el("section", { class: "card" }, el("h2", {}, "Upload a version"), el("div", { class: "row" }, el("label", {}, "Module", name)), drop, progress);
 }
 
+/** A version's imports and exports, folded (versions stored before they were recorded have none). */
+function interfaceOf(version) {
+  if (!version.imports) return el("span", { class: "muted" }, "not recorded");
+  const list = (names) => el("ul", { class: "names" }, names.map((name) => el("li", { class: "mono" }, name)));
+  return el("details", {},
+    el("summary", {}, `${version.imports.length} imports, ${version.exports.length} exports`),
+    el("strong", {}, "imports"), list(version.imports),
+    el("strong", {}, "exports"), list(version.exports));
+}
+
 function moduleCard(module, out, reload) {
   const base = `/modules/${encodeURIComponent(module.name)}`;
   const used = new Set();
@@ -78,6 +88,7 @@ function moduleCard(module, out, reload) {
       ["sha256", (v) => el("code", { title: v.sha256 }, (v.sha256 ?? "").slice(0, 16))],
       ["Created", (v) => v.created ?? ""],
       ["Executor", (v) => v.executor ?? "component"],
+      ["Imports and exports", interfaceOf],
       ["", (v) => used.has(v.version) ? el("span", { class: "muted" }, "in use") :
         action("Delete", out, async () => {
           await call("DELETE", `${base}/versions/${v.version}`);

@@ -5,7 +5,7 @@
 import { text } from "../api.js";
 import { COLORS, LineChart } from "../chart.js";
 import { el, figure, message, replace, table } from "../dom.js";
-import { parse, rates, reading } from "../metrics.js";
+import { rates, reading } from "../metrics.js";
 
 const CLASSES = ["2xx", "3xx", "4xx", "5xx"];
 const KINDS = ["throttled", "quota", "unauthorized", "forbidden", "timeout", "pool_full"];
@@ -26,7 +26,7 @@ export function poll(signal, show, problems) {
   let last = null;
   const tick = async () => {
     try {
-      const now = reading(parse(await text("/metrics")), performance.now());
+      const now = reading(await text("/metrics?set=console"), performance.now());
       if (last) show(now, (now.time - last.time) / 1000, last);
       last = now;
       replace(problems);
@@ -44,12 +44,12 @@ export function poll(signal, show, problems) {
   });
 }
 
-/** Charts for one set of figures (the gateway's or a route's). */
+/** Charts for one set of figures (the gateway's, with its instances, or a route's). */
 export function charts() {
   const requests = chartCard("Requests per second, by status", CLASSES, "");
   const latency = chartCard("Latency (ms)", ["p50", "p99"], "");
   const rejected = chartCard("Refused per second, by kind", [...KINDS, "other"], "");
-  const load = chartCard("In flight and queued", ["in flight", "queued"], "");
+  const load = chartCard("In flight, queued and instances", ["in flight", "queued", "instances"], "");
   return {
     nodes: [requests.node, latency.node, rejected.node, load.node],
     push(figures) {
@@ -59,7 +59,7 @@ export function charts() {
         .filter(([kind]) => !KINDS.includes(kind))
         .reduce((sum, [, value]) => sum + value, 0);
       rejected.chart.push([...KINDS.map((k) => figures.rejections[k] ?? 0), other]);
-      load.chart.push([figures.inFlight, figures.queued]);
+      load.chart.push([figures.inFlight, figures.queued, figures.instances ?? null]);
     },
   };
 }
@@ -83,7 +83,7 @@ export function render(main, signal) {
   let served = 0;
   poll(signal, (now, seconds, last) => {
     const figures = rates(last.gateway, now.gateway, seconds);
-    gateway.push(figures);
+    gateway.push({ ...figures, instances: now.instances });
     served = Object.values(now.gateway.statuses).reduce((a, b) => a + b, 0);
     const refused = Object.values(now.gateway.rejections).reduce((a, b) => a + b, 0);
     replace(

@@ -52,6 +52,8 @@ fn module_json(name: &str, module: &ModuleRecord) -> Value {
                 "size": v.size,
                 "created": v.created,
                 "executor": v.executor,
+                "imports": v.interface.as_ref().map(|i| &i.imports),
+                "exports": v.interface.as_ref().map(|i| &i.exports),
             })
         })
         .collect();

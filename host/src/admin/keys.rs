@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::endpoints::{Api, found, listed, parse_json};
 use super::{ApiError, ApiResult};
 use crate::config::PlanConfig;
-use crate::registry::{ApiKeyRecord, Missing, NewKey};
+use crate::registry::{ApiKeyRecord, Missing, NewKey, RegistryState};
 
 fn key_json(id: &str, key: &ApiKeyRecord) -> Value {
     json!({ "id": id, "name": key.name, "plan": key.plan, "enabled": key.enabled, "created": key.created })
@@ -44,15 +44,45 @@ impl Api<'_> {
         Ok((StatusCode::OK, json!({ "deleted_plan": name })))
     }
 
-    pub fn list_keys(&self) -> ApiResult {
+    pub async fn list_keys(&self) -> ApiResult {
         let state = self.gateway.registry().state();
-        listed("keys", state.keys.iter().map(|(id, key)| key_json(id, key)))
+        let keys = self.with_quota_use(&state, state.keys.iter()).await;
+        listed("keys", keys.into_iter())
     }
 
-    pub fn get_key(&self, id: &str) -> ApiResult {
+    pub async fn get_key(&self, id: &str) -> ApiResult {
         let state = self.gateway.registry().state();
-        let key = state.keys.get(id).map(|key| key_json(id, key));
+        let key = state.keys.get_key_value(id).into_iter();
+        let key = self.with_quota_use(&state, key).await.pop();
         found(key, || Missing::Key(id.to_owned()))
+    }
+
+    /// `keys` as JSON, each whose plan has a quota with its use in the current period:
+    /// `"quota": {"used", "limit", "period", "resets_at"}` (`null` while the store the nodes
+    /// share does not answer).
+    async fn with_quota_use<'a>(
+        &self,
+        state: &RegistryState,
+        keys: impl Iterator<Item = (&'a String, &'a ApiKeyRecord)>,
+    ) -> Vec<Value> {
+        let mut listed: Vec<Value> = Vec::new();
+        let mut quotas = Vec::new();
+        for (id, key) in keys {
+            let quota = key
+                .plan
+                .as_ref()
+                .and_then(|plan| state.plans.get(plan)?.quota);
+            if let Some(quota) = quota {
+                quotas.push((listed.len(), id.as_str(), quota));
+            }
+            listed.push(key_json(id, key));
+        }
+        let asked: Vec<_> = quotas.iter().map(|&(_, id, quota)| (id, quota)).collect();
+        let used = self.gateway.quota_use(&asked).await;
+        for (n, (at, _, _)) in quotas.iter().enumerate() {
+            listed[*at]["quota"] = used.as_ref().map_or(Value::Null, |used| json!(used[n]));
+        }
+        listed
     }
 
     pub async fn create_key(&self, body: &[u8]) -> ApiResult {

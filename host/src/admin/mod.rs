@@ -23,12 +23,12 @@
 //! | `GET /gateway`, `PUT /gateway` | gateway-wide settings: `{"throttle": {"rate": …, "burst": …}, "cors": {…}}` (a setting left out is removed) |
 //! | `GET /plans`, `PUT /plans/{name}`, `DELETE /plans/{name}` | usage plans: `{"throttle": …, "quota": {"limit": n, "period": "day"}}` |
 //! | `GET /keys`, `POST /keys` | API keys; creating one (`{"name": …, "plan": …}`) shows its secret once |
-//! | `GET /keys/{id}`, `PUT /keys/{id}`, `DELETE /keys/{id}` | one key; `PUT` sets `plan` and/or `enabled` |
+//! | `GET /keys/{id}`, `PUT /keys/{id}`, `DELETE /keys/{id}` | one key (with `quota`: its use this period, when its plan has one); `PUT` sets `plan` and/or `enabled` |
 //! | `POST /keys/{id}/rotate` | a new secret (shown once); the old one stops working |
 //! | `GET /history` | alias moves and route changes, newest first: who, when, from, to (`?limit=N&module=NAME`) |
 //! | `GET /apis`, `POST /apis` | the routes and authorizers as an OpenAPI 3.1 document; creating or replacing those of a document (JSON or YAML), all or nothing |
 //! | `POST /invoke` | runs a synthetic request: response, stdout/stderr, timings |
-//! | `GET /metrics` | every metric, in Prometheus's text format |
+//! | `GET /metrics` | every metric, in Prometheus's text format (`?set=console`: only what the web console charts) |
 //! | `GET /logs` | the latest access records (`?route=TEMPLATE&status=5xx`) |
 //! | `GET /logs/stream` | access records and guest output from now on, as server-sent events (same filters) |
 //! | `GET /healthz`, `GET /readyz` | probes, without a token: the process serves; the routes serve and it is not draining |
@@ -171,7 +171,7 @@ impl Admin {
             return response;
         };
         if probes::is_metrics(&request) {
-            return probes::metrics_response();
+            return probes::metrics_response(&request);
         }
         if request.method() == http::Method::GET && request.uri().path() == "/logs/stream" {
             let query = request.uri().query();

@@ -158,7 +158,7 @@ impl KeyEntry {
         };
         let now = unix_now();
         let (number, resets_at) = period_of(now, quota.period);
-        let key = format!("wasmgate:quota:{}:{:?}:{number}", self.id, quota.period);
+        let key = shared_quota_key(&self.id, quota.period, number);
         match shared.count(&key, quota.limit, resets_at).await {
             Ok(Counted::Used(used)) => {
                 plan.counted.inc();
@@ -173,6 +173,65 @@ impl KeyEntry {
             Err(StoreDown) => Err(Rejection::ThrottleStoreDown),
         }
     }
+}
+
+/// The shared store's counter of key `id`'s requests in period `number`.
+fn shared_quota_key(id: &str, period: QuotaPeriod, number: u64) -> String {
+    format!("wasmgate:quota:{id}:{period:?}:{number}")
+}
+
+/// How much of a key's quota its current period has used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct QuotaUse {
+    /// Requests counted in the current period.
+    pub used: u64,
+    /// The plan's quota.
+    pub limit: u64,
+    /// The kind of period.
+    pub period: QuotaPeriod,
+    /// When the next period starts (seconds since the epoch, UTC).
+    pub resets_at: u64,
+}
+
+/// The current period's use of each `(key id, quota)`, counted here or, with `shared`, in
+/// the store the nodes share (one `MGET`); `None` when that store does not answer.
+pub(super) async fn quota_use(
+    usage: &QuotaUsage,
+    shared: Option<&SharedThrottle>,
+    keys: &[(&str, QuotaConfig)],
+) -> Option<Vec<QuotaUse>> {
+    let now = unix_now();
+    let periods: Vec<(u64, u64)> = keys
+        .iter()
+        .map(|(_, quota)| period_of(now, quota.period))
+        .collect();
+    let used = match shared {
+        Some(shared) => {
+            let counters: Vec<String> = keys
+                .iter()
+                .zip(&periods)
+                .map(|((id, quota), (number, _))| shared_quota_key(id, quota.period, *number))
+                .collect();
+            shared.read_counts(&counters).await.ok()?
+        }
+        None => keys
+            .iter()
+            .zip(&periods)
+            .map(|((id, quota), (number, _))| usage.used(id, quota.period, *number))
+            .collect(),
+    };
+    Some(
+        keys.iter()
+            .zip(periods)
+            .zip(used)
+            .map(|(((_, quota), (_, resets_at)), used)| QuotaUse {
+                used,
+                limit: quota.limit,
+                period: quota.period,
+                resets_at,
+            })
+            .collect(),
+    )
 }
 
 /// What is left of `quota` once `used` requests of its period (ending at `resets_at`) were
@@ -241,6 +300,14 @@ impl QuotaUsage {
         entry.used += 1;
         self.changed.store(true, Ordering::Release);
         Ok(quota_left(quota, entry.used, resets_at, now))
+    }
+
+    /// Requests counted for `key` in period `number` of its kind.
+    fn used(&self, key: &str, period: QuotaPeriod, number: u64) -> u64 {
+        self.lock()
+            .get(key)
+            .filter(|u| u.period == period && u.number == number)
+            .map_or(0, |u| u.used)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, QuotaUsed>> {

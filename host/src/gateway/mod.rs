@@ -32,7 +32,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 pub use build::Route;
-pub use keys::API_KEY_HEADER;
+pub use keys::{API_KEY_HEADER, QuotaUse};
 pub use protection::RouteStats;
 pub use request::RequestId;
 
@@ -130,8 +130,9 @@ impl Gateway {
             compiling: ArcSwap::default(),
             cache: Arc::default(),
         });
+        let gauges = Arc::downgrade(&gateway);
         crate::telemetry::metrics()
-            .register_collector(Box::new(gauges::GatewayGauges(Arc::downgrade(&gateway))));
+            .register_collector(|| Box::new(gauges::GatewayGauges(gauges.clone())));
         let weak = Arc::downgrade(&gateway);
         registry.subscribe(move |state| {
             if let Some(gateway) = weak.upgrade() {
@@ -248,6 +249,20 @@ impl Gateway {
     /// The counters of route `id` (live while the gateway runs, even across deploys).
     pub fn route_stats(&self, id: &str) -> Option<serde_json::Value> {
         self.live.stats(id).map(|stats| stats.snapshot())
+    }
+
+    /// How much of its quota each of `keys` (a key's id and its plan's quota) has used in
+    /// the current period; `None` when the store the nodes share does not answer.
+    pub async fn quota_use(
+        &self,
+        keys: &[(&str, crate::config::QuotaConfig)],
+    ) -> Option<Vec<QuotaUse>> {
+        keys::quota_use(
+            &self.live.usage,
+            self.options.shared_throttle.as_deref(),
+            keys,
+        )
+        .await
     }
 
     /// Serves one request: route it, authorize it, run its handler, answer. Never fails:

@@ -177,6 +177,20 @@ impl SharedThrottle {
         })
     }
 
+    /// The quota counters `keys` (0 for one not set): what the admin API reports as used.
+    pub async fn read_counts(&self, keys: &[String]) -> Result<Vec<u64>, StoreDown> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut connection = self.connection().await.map_err(|_| StoreDown)?;
+        let counts: Vec<Option<u64>> = redis::cmd("MGET")
+            .arg(keys)
+            .query_async(&mut connection)
+            .await
+            .map_err(|_| StoreDown)?;
+        Ok(counts.into_iter().map(Option::unwrap_or_default).collect())
+    }
+
     /// Runs a script: its answer, or `None` when Redis failed and the policy lets requests
     /// through.
     async fn answer<T: redis::FromRedisValue>(

@@ -118,6 +118,10 @@ pub struct VersionRecord {
     /// hash is kept here, in the atomically written document, not in a file beside it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub native: Option<NativeRecord>,
+    /// What it imports and exports (recorded when it was uploaded; versions stored before
+    /// wasmgate recorded it have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<crate::runtime::Interface>,
 }
 
 /// The stored compiled code of a module version.

@@ -96,6 +96,7 @@ impl Registry {
             None => self.compile_and_store(origin, &sha256, &bytes, executor)?,
         };
 
+        let interface = handler.interface();
         let mut state = self.lock_for_change()?;
         // Under the state lock, as `commit` evicts what no version references.
         self.modules_lock().insert(sha256.clone(), handler);
@@ -119,6 +120,7 @@ impl Registry {
                     created: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
                     executor,
                     native: None,
+                    interface: Some(interface),
                 },
             );
             version

@@ -84,7 +84,7 @@ impl CompiledModule {
 #[derive(Clone)]
 pub struct HandlerComponent {
     pub(super) pre: ProxyPre<InvocationState>,
-    component: Component,
+    pub(super) component: Component,
     /// Idle instances for routes with `isolation = "reuse"` (shared by the clones).
     pub(super) pool: Arc<InstancePool>,
 }

@@ -22,6 +22,7 @@ mod guest_log;
 mod guest_task;
 mod handler;
 mod idle_timeout;
+mod interface;
 mod invoke;
 mod keyvalue;
 mod limiter;
@@ -46,6 +47,7 @@ pub use engine::{EPOCH_TICK, EngineOptions};
 pub use guest_log::GUEST_LOG_LIMIT;
 pub use handler::{CompiledModule, Handler, HandlerComponent, LoadError, ModuleKind};
 pub use idle_timeout::IdleTimeout;
+pub use interface::Interface;
 pub use keyvalue::{
     KeyValueAccess, KeyValueBackend, KeyValueError, LocalKeyValue, MAX_BATCH, MAX_KEY_BYTES,
     MAX_VALUE_BYTES, StoreRef,

@@ -73,6 +73,11 @@ impl WagiHandler {
         Ok(WagiHandler { pre })
     }
 
+    /// The compiled core module.
+    pub(super) fn module(&self) -> &Module {
+        self.pre.module()
+    }
+
     /// The compiled native code, for the on-disk cache.
     pub(super) fn serialize(&self) -> wasmtime::Result<Vec<u8>> {
         self.pre.module().serialize()

@@ -41,6 +41,8 @@ fn latency_histogram() -> Histogram {
 /// Every metric the gateway keeps.
 pub struct Metrics {
     registry: RwLock<Registry>,
+    /// The families the web console charts (see [`Metrics::encode_console`]).
+    console: RwLock<Registry>,
     /// Requests answered, by route, module version and status class.
     pub requests: Family<RequestLabels, Counter>,
     /// Requests the gateway answered itself, by route and kind.
@@ -88,6 +90,7 @@ pub fn metrics() -> &'static Metrics {
 impl Metrics {
     fn new() -> Self {
         let metrics = Metrics {
+            console: RwLock::default(),
             registry: RwLock::new(Registry::default()),
             requests: Family::default(),
             rejections: Family::default(),
@@ -201,27 +204,61 @@ impl Metrics {
             m.cache_lookups.clone(),
         );
         drop(root);
+        // The console's set: what its overview charts, without the phase histograms and
+        // byte counters that make up most of a busy gateway's text.
+        let mut console = metrics.console.write().unwrap_or_else(|p| p.into_inner());
+        let registry = console.sub_registry_with_prefix("wasmgate");
+        registry.register("requests", "Requests answered", m.requests.clone());
+        registry.register(
+            "rejections",
+            "Requests the gateway answered itself",
+            m.rejections.clone(),
+        );
+        registry.register(
+            "request_duration_seconds",
+            "Time from the request's head to the end of the response's body",
+            m.request_duration.clone(),
+        );
+        registry.register(
+            "instances",
+            "Handler and authorizer instances alive now",
+            m.instances.clone(),
+        );
+        drop(console);
         metrics
     }
 
     /// Adds figures read at each scrape (a gateway's routes' in-flight and queued requests,
-    /// say).
-    pub fn register_collector(&self, collector: Box<dyn Collector>) {
-        self.registry
-            .write()
-            .unwrap_or_else(|poison| poison.into_inner())
-            .sub_registry_with_prefix("wasmgate")
-            .register_collector(collector);
+    /// say): `collector()` makes one for every metric and one for the console's set.
+    pub fn register_collector(&self, collector: impl Fn() -> Box<dyn Collector>) {
+        for registry in [&self.registry, &self.console] {
+            registry
+                .write()
+                .unwrap_or_else(|poison| poison.into_inner())
+                .sub_registry_with_prefix("wasmgate")
+                .register_collector(collector());
+        }
     }
 
     /// Every metric, in Prometheus's text format ([`CONTENT_TYPE`]).
     pub fn encode(&self) -> String {
-        let mut text = String::new();
-        let registry = self.registry.read().unwrap_or_else(|p| p.into_inner());
-        // Writing to a String cannot fail.
-        let _ = prometheus_client::encoding::prometheus_text::encode(&mut text, &registry);
-        text
+        encode(&self.registry)
     }
+
+    /// What the web console charts, in the same format (`GET /metrics?set=console`):
+    /// requests, rejections, request durations, in flight and queued by route, and the
+    /// instances and their pool.
+    pub fn encode_console(&self) -> String {
+        encode(&self.console)
+    }
+}
+
+fn encode(registry: &RwLock<Registry>) -> String {
+    let mut text = String::new();
+    let registry = registry.read().unwrap_or_else(|p| p.into_inner());
+    // Writing to a String cannot fail.
+    let _ = prometheus_client::encoding::prometheus_text::encode(&mut text, &registry);
+    text
 }
 
 #[cfg(test)]
