@@ -47,14 +47,6 @@ export async function call(method, path, body) {
   return text ? JSON.parse(text) : {};
 }
 
-/** `GET path` as text (for `/metrics`). */
-export async function text(path) {
-  const response = await fetch(path, { headers: headers(), cache: "no-store" });
-  const body = await response.text();
-  if (!response.ok) throw failure(response.status, body);
-  return body;
-}
-
 /** `GET path` as a stream of server-sent events' data, each passed to `onData` parsed. */
 export async function follow(path, onData, signal) {
   const response = await fetch(path, { headers: headers(), cache: "no-store", signal });

@@ -45,6 +45,51 @@ export function table(columns, rows, { onRow, empty = "none yet" } = {}) {
   return el("table", {}, el("thead", {}, head), el("tbody", {}, body));
 }
 
+/**
+ * A table updated in place, for figures that change every second: rows are kept by key and
+ * a cell's text is set only when it changed, so an update costs no new elements and little
+ * layout. `columns` are `[heading, text(row)]` pairs (a heading ending in `#` is numeric).
+ */
+export function liveTable(columns, { onRow, empty = "none yet" } = {}) {
+  const body = el("tbody");
+  const node = el("table", { class: "live" },
+    el("thead", {}, el("tr", {}, columns.map(([heading]) => numeric(el("th", {}, heading.replace(/#$/, "")), heading)))),
+    body);
+  const kept = new Map();
+  const none = el("tr", {}, el("td", { colspan: String(columns.length), class: "muted" }, empty));
+  return {
+    node,
+    update(rows, keyOf) {
+      const wanted = new Set();
+      rows.forEach((row, position) => {
+        const key = keyOf(row);
+        wanted.add(key);
+        let entry = kept.get(key);
+        if (!entry) {
+          const cells = columns.map(([heading]) => numeric(el("td"), heading));
+          const tr = el("tr", onRow ? { class: "link", onclick: () => onRow(entry.row) } : {}, cells);
+          entry = { tr, cells, row };
+          kept.set(key, entry);
+        }
+        entry.row = row;
+        columns.forEach(([, text], i) => {
+          const value = String(text(row));
+          if (entry.cells[i].textContent !== value) entry.cells[i].textContent = value;
+        });
+        if (body.children[position] !== entry.tr) body.insertBefore(entry.tr, body.children[position] ?? null);
+      });
+      for (const [key, entry] of kept) {
+        if (!wanted.has(key)) {
+          entry.tr.remove();
+          kept.delete(key);
+        }
+      }
+      if (rows.length === 0 && !none.isConnected) body.append(none);
+      if (rows.length > 0) none.remove();
+    },
+  };
+}
+
 function numeric(cell, heading) {
   if (heading.endsWith("#")) cell.classList.add("num");
   return cell;

@@ -163,27 +163,31 @@ async fn a_scripted_sequence_is_counted_exactly() {
     assert!(!text.contains("/nowhere"), "{text}");
     assert!(!text.contains("ada"), "{text}");
 
-    // The web console's set: what it charts, and nothing else.
-    let scrape = |query: &'static str| {
-        client()
-            .get(gw.admin_url(&format!("/metrics{query}")))
-            .bearer_auth(gw.admin_token())
-            .send()
+    // The same counts as JSON, for the web console: `GET /stats`.
+    let (status, stats) = crate::support::AdminClient::new(&gw).get("/stats").await;
+    assert_eq!(status, 200, "{stats}");
+    let routes = stats["routes"].as_array().expect("routes");
+    let hello = routes
+        .iter()
+        .find(|r| r["route"] == "/hello/{name}")
+        .expect("the hello route");
+    assert_eq!(hello["method"], "GET", "{hello}");
+    assert_eq!(
+        hello["statuses"],
+        serde_json::json!({ "2xx": 3, "4xx": 2 }),
+        "{hello}"
+    );
+    assert_eq!(hello["rejections"]["throttled"], 2, "{hello}");
+    let timed = |route: &serde_json::Value| -> u64 {
+        let durations = route["durations"].as_array().expect("durations").iter();
+        durations.map(|n| n.as_u64().expect("a count")).sum()
     };
-    let console = scrape("?set=console").await.expect("scrape");
-    assert_eq!(console.status(), 200);
-    let console = console.text().await.expect("text");
-    for wanted in [
-        r#"wasmgate_requests_total{method="GET",route="/hello/{name}",version="hello@1",status="2xx"} 3"#,
-        "wasmgate_request_duration_seconds_bucket{",
-        r#"wasmgate_in_flight{method="GET",route="/hello/{name}"} 0"#,
-        "wasmgate_instance_pool 1000",
-    ] {
-        assert!(console.contains(wanted), "{wanted} in {console}");
-    }
-    assert!(!console.contains("wasmgate_phase_duration"), "{console}");
-    assert!(!console.contains("process_"), "{console}");
-    assert_eq!(scrape("?set=all").await.expect("scrape").status(), 400);
+    assert_eq!(timed(hello), 5, "{hello}");
+    assert_eq!(hello["in_flight"], 0);
+    assert!(hello["id"].is_string(), "{hello}");
+    assert_eq!(stats["unmatched"]["statuses"]["4xx"], 1, "{stats}");
+    assert_eq!(stats["latency_buckets"].as_array().map(Vec::len), Some(15));
+    assert_eq!(stats["instance_pool"], 1000);
 }
 
 #[tokio::test]

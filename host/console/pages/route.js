@@ -1,4 +1,4 @@
-// One route's page: its configuration and its own live charts.
+// One route's page (`#/route?id=…`): its configuration and its own live charts.
 
 import { call } from "../api.js";
 import { el, message, replace } from "../dom.js";
@@ -6,23 +6,21 @@ import { rates } from "../metrics.js";
 import { charts, poll } from "./overview.js";
 
 export async function render(main, signal, params) {
-  const method = params.get("method") ?? "";
-  const path = params.get("path") ?? "";
+  const id = params.get("id") ?? "";
+  const heading = el("h1", {}, "Route");
   const problems = el("div");
   const config = el("pre", { class: "mono" });
   const own = charts();
-  replace(main, el("h1", {}, `${method} ${path}`), problems, el("div", { class: "charts" }, own.nodes),
-    el("h2", {}, "Configuration"), config);
+  replace(main, heading, problems, el("div", { class: "charts" }, own.nodes), el("h2", {}, "Configuration"), config);
   try {
-    const { routes } = await call("GET", "/routes");
-    const route = routes.find((r) => r.path === path && (r.method === method || r.method === "ANY"));
-    replace(config, route ? JSON.stringify(route, null, 2) : "(the route is gone)");
+    const route = await call("GET", `/routes/${encodeURIComponent(id)}`);
+    replace(heading, `${route.method} ${route.path}`);
+    replace(config, JSON.stringify(route, null, 2));
   } catch (error) {
     replace(problems, message(error.message));
   }
   poll(signal, (now, seconds, last) => {
-    const key = `${method} ${path}`;
-    const totals = now.routes.get(key);
-    if (totals) own.push(rates(last.routes.get(key), totals, seconds));
+    const key = [...now.routes.keys()].find((k) => now.routes.get(k).id === id);
+    if (key) own.push(rates(last.routes.get(key), now.routes.get(key), seconds, now.bounds));
   }, problems);
 }

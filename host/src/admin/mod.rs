@@ -28,7 +28,8 @@
 //! | `GET /history` | alias moves and route changes, newest first: who, when, from, to (`?limit=N&module=NAME`) |
 //! | `GET /apis`, `POST /apis` | the routes and authorizers as an OpenAPI 3.1 document; creating or replacing those of a document (JSON or YAML), all or nothing |
 //! | `POST /invoke` | runs a synthetic request: response, stdout/stderr, timings |
-//! | `GET /metrics` | every metric, in Prometheus's text format (`?set=console`: only what the web console charts) |
+//! | `GET /metrics` | every metric, in Prometheus's text format |
+//! | `GET /stats` | every route's counts so far (requests by status class, refusals by kind, durations per latency bucket, in flight, queued) and the instances: what the web console charts |
 //! | `GET /logs` | the latest access records (`?route=TEMPLATE&status=5xx`) |
 //! | `GET /logs/stream` | access records and guest output from now on, as server-sent events (same filters) |
 //! | `GET /healthz`, `GET /readyz` | probes, without a token: the process serves; the routes serve and it is not draining |
@@ -171,7 +172,7 @@ impl Admin {
             return response;
         };
         if probes::is_metrics(&request) {
-            return probes::metrics_response(&request);
+            return probes::metrics_response();
         }
         if request.method() == http::Method::GET && request.uri().path() == "/logs/stream" {
             let query = request.uri().query();

@@ -81,20 +81,9 @@ pub(super) fn is_metrics<B>(request: &hyper::Request<B>) -> bool {
     request.uri().path() == "/metrics" && matches!(*request.method(), Method::GET | Method::HEAD)
 }
 
-/// Every metric, in Prometheus's text format; with `?set=console`, only what the web
-/// console charts.
-pub(super) fn metrics_response<B>(request: &hyper::Request<B>) -> hyper::Response<ResponseBody> {
-    let text = match request.uri().query() {
-        None | Some("") => metrics().encode(),
-        Some("set=console") => metrics().encode_console(),
-        Some(_) => {
-            return json_response(
-                StatusCode::BAD_REQUEST,
-                &serde_json::json!({ "message": "`/metrics` takes no query but `set=console`" }),
-            );
-        }
-    };
-    let mut response = hyper::Response::new(full_body(Bytes::from(text)));
+/// Every metric, in Prometheus's text format.
+pub(super) fn metrics_response() -> hyper::Response<ResponseBody> {
+    let mut response = hyper::Response::new(full_body(Bytes::from(metrics().encode())));
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
@@ -112,7 +101,7 @@ impl HttpService for MetricsOnly {
         request: hyper::Request<hyper::body::Incoming>,
     ) -> hyper::Response<ResponseBody> {
         if is_metrics(&request) {
-            return metrics_response(&request);
+            return metrics_response();
         }
         json_response(
             StatusCode::NOT_FOUND,

@@ -162,6 +162,7 @@ fn endpoints() -> Vec<(Method, &'static str, Handler)> {
             c.api().post_apis(&bytes).await
         },
         GET "/logs" => |c| logs::recent(c.parts.uri.query()),
+        GET "/stats" => |c| Ok((StatusCode::OK, c.gateway.live_counts())),
         POST "/invoke" => |c| {
             let bytes = c.upload().await?;
             invoke::invoke(&c.gateway, &bytes).await

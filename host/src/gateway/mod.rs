@@ -18,6 +18,7 @@ mod forwarded;
 mod gauges;
 mod jwt;
 mod keys;
+mod live_counts;
 mod pipeline;
 mod protection;
 mod proxy;
@@ -130,9 +131,8 @@ impl Gateway {
             compiling: ArcSwap::default(),
             cache: Arc::default(),
         });
-        let gauges = Arc::downgrade(&gateway);
         crate::telemetry::metrics()
-            .register_collector(|| Box::new(gauges::GatewayGauges(gauges.clone())));
+            .register_collector(Box::new(gauges::GatewayGauges(Arc::downgrade(&gateway))));
         let weak = Arc::downgrade(&gateway);
         registry.subscribe(move |state| {
             if let Some(gateway) = weak.upgrade() {

@@ -15,9 +15,9 @@ pub const MAX_NAMES: usize = 100;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Interface {
-    /// What it imports (at most [`MAX_NAMES`]).
+    /// What it imports (at most 100).
     pub imports: Vec<String>,
-    /// What it exports (at most [`MAX_NAMES`]).
+    /// What it exports (at most 100).
     pub exports: Vec<String>,
 }
 

@@ -59,16 +59,23 @@ impl StatusClass {
     }
 }
 
-impl EncodeLabelValue for StatusClass {
-    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
-        use std::fmt::Write as _;
-        encoder.write_str(match self {
+impl StatusClass {
+    /// `2xx`, as the label says it.
+    pub fn as_str(self) -> &'static str {
+        match self {
             StatusClass::Informational => "1xx",
             StatusClass::Success => "2xx",
             StatusClass::Redirection => "3xx",
             StatusClass::ClientError => "4xx",
             StatusClass::ServerError => "5xx",
-        })
+        }
+    }
+}
+
+impl EncodeLabelValue for StatusClass {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
+        use std::fmt::Write as _;
+        encoder.write_str(self.as_str())
     }
 }
 

@@ -20,29 +20,19 @@ use super::process::ProcessCollector;
 /// The `Content-Type` of [`Metrics::encode`]'s text.
 pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
 
-/// The buckets of every latency histogram, in seconds: 0.5 ms to 30 s (a handler may run
-/// for 29 s).
-const LATENCY_BUCKETS: [f64; 15] = [
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
-];
-
 pub use super::labels::{
     AuthorizerLabels, CacheLabels, ConnectionRefusalLabels, ListenerLabels, Phase, PhaseLabels,
     PlanLabels, RejectionLabels, RequestLabels, RouteLabels, StatusClass,
 };
-pub use super::route::RouteMetrics;
+pub use super::route::{RouteCounts, RouteMetrics};
 
-type LatencyFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+pub use super::latency::{LATENCY_BUCKETS, LATENCY_COUNTS, Latency};
 
-fn latency_histogram() -> Histogram {
-    Histogram::new(LATENCY_BUCKETS)
-}
+type LatencyFamily<L> = Family<L, Latency>;
 
 /// Every metric the gateway keeps.
 pub struct Metrics {
     registry: RwLock<Registry>,
-    /// The families the web console charts (see [`Metrics::encode_console`]).
-    console: RwLock<Registry>,
     /// Requests answered, by route, module version and status class.
     pub requests: Family<RequestLabels, Counter>,
     /// Requests the gateway answered itself, by route and kind.
@@ -90,12 +80,11 @@ pub fn metrics() -> &'static Metrics {
 impl Metrics {
     fn new() -> Self {
         let metrics = Metrics {
-            console: RwLock::default(),
             registry: RwLock::new(Registry::default()),
             requests: Family::default(),
             rejections: Family::default(),
-            request_duration: Family::new_with_constructor(latency_histogram),
-            phase_duration: Family::new_with_constructor(latency_histogram),
+            request_duration: Family::default(),
+            phase_duration: Family::default(),
             request_bytes: Family::default(),
             response_bytes: Family::default(),
             instances: Gauge::default(),
@@ -204,61 +193,27 @@ impl Metrics {
             m.cache_lookups.clone(),
         );
         drop(root);
-        // The console's set: what its overview charts, without the phase histograms and
-        // byte counters that make up most of a busy gateway's text.
-        let mut console = metrics.console.write().unwrap_or_else(|p| p.into_inner());
-        let registry = console.sub_registry_with_prefix("wasmgate");
-        registry.register("requests", "Requests answered", m.requests.clone());
-        registry.register(
-            "rejections",
-            "Requests the gateway answered itself",
-            m.rejections.clone(),
-        );
-        registry.register(
-            "request_duration_seconds",
-            "Time from the request's head to the end of the response's body",
-            m.request_duration.clone(),
-        );
-        registry.register(
-            "instances",
-            "Handler and authorizer instances alive now",
-            m.instances.clone(),
-        );
-        drop(console);
         metrics
     }
 
     /// Adds figures read at each scrape (a gateway's routes' in-flight and queued requests,
-    /// say): `collector()` makes one for every metric and one for the console's set.
-    pub fn register_collector(&self, collector: impl Fn() -> Box<dyn Collector>) {
-        for registry in [&self.registry, &self.console] {
-            registry
-                .write()
-                .unwrap_or_else(|poison| poison.into_inner())
-                .sub_registry_with_prefix("wasmgate")
-                .register_collector(collector());
-        }
+    /// say).
+    pub fn register_collector(&self, collector: Box<dyn Collector>) {
+        self.registry
+            .write()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .sub_registry_with_prefix("wasmgate")
+            .register_collector(collector);
     }
 
     /// Every metric, in Prometheus's text format ([`CONTENT_TYPE`]).
     pub fn encode(&self) -> String {
-        encode(&self.registry)
+        let mut text = String::new();
+        let registry = self.registry.read().unwrap_or_else(|p| p.into_inner());
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::prometheus_text::encode(&mut text, &registry);
+        text
     }
-
-    /// What the web console charts, in the same format (`GET /metrics?set=console`):
-    /// requests, rejections, request durations, in flight and queued by route, and the
-    /// instances and their pool.
-    pub fn encode_console(&self) -> String {
-        encode(&self.console)
-    }
-}
-
-fn encode(registry: &RwLock<Registry>) -> String {
-    let mut text = String::new();
-    let registry = registry.read().unwrap_or_else(|p| p.into_inner());
-    // Writing to a String cannot fail.
-    let _ = prometheus_client::encoding::prometheus_text::encode(&mut text, &registry);
-    text
 }
 
 #[cfg(test)]

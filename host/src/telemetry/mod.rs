@@ -4,6 +4,7 @@
 //! here.
 
 mod labels;
+mod latency;
 pub mod live;
 pub mod metrics;
 mod process;

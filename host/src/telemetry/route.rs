@@ -1,13 +1,14 @@
 //! One route's metric handles, kept with the route (see [`RouteMetrics`]).
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::histogram::Histogram;
 
 use super::labels::{
     CacheLabels, Phase, PhaseLabels, RejectionLabels, RequestLabels, RouteLabels, StatusClass,
 };
+use super::latency::{LATENCY_COUNTS, Latency};
 use super::metrics::metrics;
 
 /// One route's metrics, looked up on first use and kept with the route, so that its
@@ -17,10 +18,10 @@ use super::metrics::metrics;
 pub struct RouteMetrics {
     /// The route's labels.
     pub labels: RouteLabels,
-    duration: OnceLock<Histogram>,
+    duration: OnceLock<Latency>,
     request_bytes: OnceLock<Counter>,
     response_bytes: OnceLock<Counter>,
-    phases: [OnceLock<Histogram>; 4],
+    phases: [OnceLock<Latency>; 4],
     /// The request counters used so far, by version and status class (a handful).
     requests: Mutex<Vec<(Arc<str>, StatusClass, Counter)>>,
     /// The rejection counters used so far, by kind.
@@ -44,7 +45,7 @@ impl RouteMetrics {
     }
 
     /// Its request-duration histogram.
-    pub fn duration(&self) -> &Histogram {
+    pub fn duration(&self) -> &Latency {
         self.duration
             .get_or_init(|| metrics().request_duration.get_or_create_owned(&self.labels))
     }
@@ -62,7 +63,7 @@ impl RouteMetrics {
     }
 
     /// Its histogram of `phase`.
-    pub fn phase(&self, phase: Phase) -> &Histogram {
+    pub fn phase(&self, phase: Phase) -> &Latency {
         self.phases[phase as usize].get_or_init(|| {
             metrics()
                 .phase_duration
@@ -130,6 +131,23 @@ impl RouteMetrics {
         }
     }
 
+    /// What it has counted so far: the web console's live figures (`GET /stats`).
+    pub fn counts(&self) -> RouteCounts {
+        let mut statuses = BTreeMap::new();
+        for (_, status, counter) in used(&self.requests).iter() {
+            *statuses.entry(status.as_str()).or_default() += counter.get();
+        }
+        let rejections = used(&self.rejections)
+            .iter()
+            .map(|(kind, counter)| (*kind, counter.get()))
+            .collect();
+        RouteCounts {
+            statuses,
+            rejections,
+            durations: self.duration.get().map(Latency::counts).unwrap_or_default(),
+        }
+    }
+
     /// Removes every series of this route's labels from the metrics (its route is gone).
     pub fn forget(&self) {
         let metrics = metrics();
@@ -164,6 +182,18 @@ impl RouteMetrics {
             });
         }
     }
+}
+
+/// A route's counts so far, read back from its metrics.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct RouteCounts {
+    /// Requests answered, by status class (`2xx`…).
+    pub statuses: BTreeMap<&'static str, u64>,
+    /// Requests the gateway answered itself, by kind.
+    pub rejections: BTreeMap<&'static str, u64>,
+    /// Request durations per bucket of [`super::metrics::LATENCY_BUCKETS`] (not
+    /// cumulative), the last past them.
+    pub durations: [u64; LATENCY_COUNTS],
 }
 
 /// The counters a route has used so far. A panic elsewhere while they were locked left

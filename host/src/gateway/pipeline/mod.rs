@@ -18,6 +18,8 @@ mod route;
 mod throttle;
 mod validate;
 
+pub(super) use respond::unmatched_route;
+
 use std::sync::Arc;
 
 use super::Gateway;

@@ -81,7 +81,7 @@ impl RequestLine {
 }
 
 /// Where requests no route took are counted.
-fn unmatched_route() -> Arc<RouteMetrics> {
+pub(in crate::gateway) fn unmatched_route() -> Arc<RouteMetrics> {
     static UNMATCHED: LazyLock<Arc<RouteMetrics>> =
         LazyLock::new(|| Arc::new(RouteMetrics::new(RouteLabels::unmatched())));
     UNMATCHED.clone()
