@@ -71,6 +71,15 @@ export class LineChart {
         drawing = true;
       });
       context.stroke();
+      // The latest value as a dot: a series with one point shows too.
+      const last = points.length - 1;
+      if (last >= 0 && points[last] !== null) {
+        const y = 6 + plotHeight * (1 - (max === 0 ? 0 : points[last] / max));
+        context.fillStyle = COLORS[i % COLORS.length];
+        context.beginPath();
+        context.arc(left + plotWidth, y, 2.5, 0, 2 * Math.PI);
+        context.fill();
+      }
     });
   }
 }

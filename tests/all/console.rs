@@ -47,7 +47,7 @@ impl Driver {
         capabilities.insert(
             "goog:chromeOptions".into(),
             json!({ "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                "--disable-dev-shm-usage", "--window-size=1400,1000"] }),
+                "--disable-dev-shm-usage", "--window-size=1400,1200"] }),
         );
         ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(capabilities)
@@ -220,11 +220,13 @@ needs_chromedriver! {
         // Traffic shows in the overview.
         visit(&browser, &gw, "overview", "Overview").await;
         let http = client();
-        for _ in 0..25 {
+        // Traffic over three seconds, so that the charts draw lines.
+        for _ in 0..30 {
             let response = http.get(gw.url("/greet/ada")).send().await.expect("get");
             assert_eq!(response.status(), 200);
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        wait_text(&browser, "#requests-total", |t| t.parse::<u64>().is_ok_and(|n| n >= 25)).await;
+        wait_text(&browser, "#requests-total", |t| t.parse::<u64>().is_ok_and(|n| n >= 30)).await;
         wait_text(&browser, "main table", |t| t.contains("/greet/{name}")).await;
         screenshot(&browser, "overview").await;
         // A route's row opens its own page.
@@ -275,6 +277,16 @@ needs_chromedriver! {
             .await;
         assert_eq!(status, 200);
         visit(&browser, &gw, "keys", "Keys & authorizers").await;
+        // A usage plan through its form, for the key below.
+        fill(&browser, "input[name=plan-name]", "gold").await;
+        fill(&browser, "input[name=plan-quota]", "5").await;
+        click(&browser, "form:has(input[name=plan-name]) button").await;
+        wait_text(&browser, ".message.ok", |t| t == "saved plan gold").await;
+        wait_text(&browser, "select[name=key-plan]", |t| t.contains("gold")).await;
+        browser
+            .execute("document.querySelector('select[name=key-plan]').value = 'gold';", vec![])
+            .await
+            .expect("choose the plan");
         let hostile = "<img src=x onerror=window.pwned=1>";
         fill(&browser, "input[name=key-name]", hostile).await;
         click(&browser, "main form button[type=submit]").await;
@@ -298,6 +310,8 @@ needs_chromedriver! {
         assert_eq!(keyed(secret.clone()).await, 200);
         click(&browser, "main table tbody button.plain").await;
         wait_text(&browser, ".message.ok", |t| t.starts_with("disabled key")).await;
+        // The list, drawn again, shows the one request the key made of its quota.
+        wait_text(&browser, "main table", |t| t.contains("1 of 5 this day")).await;
         assert_eq!(keyed(secret).await, 403);
         screenshot(&browser, "keys").await;
 

@@ -1,5 +1,6 @@
 // API keys, usage plans and authorizers: create a key (its secret shown once), enable,
-// disable, rotate (a new secret, shown once) and delete keys; plans and authorizers listed.
+// disable, rotate (a new secret, shown once) and delete keys, with each key's quota use;
+// create, replace and delete plans and authorizers.
 
 import { call } from "../api.js";
 import { action, el, message, replace, table } from "../dom.js";
@@ -50,7 +51,9 @@ export async function render(main) {
   }, el("label", {}, "Authorizer (JSON: name, type, module or issuer…)", authorizerSettings), el("button", { type: "submit" }, "Save authorizer"));
   replace(main, el("h1", {}, "Keys & authorizers"),
     el("section", { class: "card" }, el("h2", {}, "Create an API key"), form), out,
-    el("h2", {}, "API keys"), keys, el("h2", {}, "Usage plans"), plans, el("h2", {}, "Authorizers"), authorizers,
+    el("h2", {}, "API keys"), keys, el("h2", {}, "Usage plans"), plans,
+    el("section", { class: "card" }, el("h2", {}, "Create or replace a usage plan"), planForm(out, () => load())),
+    el("h2", {}, "Authorizers"), authorizers,
     el("section", { class: "card" }, el("h2", {}, "Create or replace an authorizer"), authorizerForm));
 
   async function load() {
@@ -73,6 +76,11 @@ export async function render(main) {
         ["Plan", ([p]) => p],
         ["Throttle", ([, p]) => (p.throttle ? `rate ${p.throttle.rate}/s, burst ${p.throttle.burst}` : "")],
         ["Quota", ([, p]) => (p.quota ? `${p.quota.limit} per ${p.quota.period}` : "")],
+        ["", ([name]) => action("Delete", out, async () => {
+          await call("DELETE", `/plans/${encodeURIComponent(name)}`);
+          await load();
+          return `deleted plan ${name}`;
+        }, { kind: "danger", confirmText: `Delete plan ${name}?` })],
       ], Object.entries(planList.plans ?? {}), { empty: "no usage plans" }));
       replace(authorizers, table([
         ["Name", (a) => a.name],
@@ -101,6 +109,33 @@ export async function render(main) {
     }
   }
   await load();
+}
+
+/** A plan: a rate and burst per key, and a quota per period (either may be left empty). */
+function planForm(out, reload) {
+  const name = el("input", { name: "plan-name", placeholder: "gold", "aria-label": "plan name", required: true });
+  const rate = el("input", { name: "plan-rate", type: "number", min: "0", step: "any", placeholder: "10", "aria-label": "rate per second" });
+  const burst = el("input", { name: "plan-burst", type: "number", min: "1", step: "1", placeholder: "20", "aria-label": "burst" });
+  const limit = el("input", { name: "plan-quota", type: "number", min: "1", step: "1", placeholder: "10000", "aria-label": "quota" });
+  const period = el("select", { name: "plan-period", "aria-label": "quota period" }, ["day", "week", "month"].map((p) => el("option", {}, p)));
+  return el("form", {
+    class: "row",
+    onsubmit: async (event) => {
+      event.preventDefault();
+      const plan = {};
+      if (rate.value || burst.value) plan.throttle = { rate: Number(rate.value), burst: Number(burst.value) };
+      if (limit.value) plan.quota = { limit: Number(limit.value), period: period.value };
+      try {
+        await call("PUT", `/plans/${encodeURIComponent(name.value)}`, plan);
+        replace(out, message(`saved plan ${name.value}`, "ok"));
+        await reload();
+      } catch (error) {
+        replace(out, message(error.message));
+      }
+    },
+  },
+  el("label", {}, "Plan", name), el("label", {}, "Rate /s", rate), el("label", {}, "Burst", burst),
+  el("label", {}, "Quota", limit), el("label", {}, "per", period), el("button", { type: "submit" }, "Save plan"));
 }
 
 /** `12 of 1000 this day (resets 2026-11-29 00:00 UTC)`, for a key whose plan has a quota. */

@@ -1,10 +1,14 @@
 // Logs: the live access log and guest output (`GET /logs/stream`), filtered by route and
-// status on the server and by request id here; the newest 500 lines are kept.
+// status on the server and by request id here; the newest 500 lines are kept, 100 shown.
 
 import { follow } from "../api.js";
 import { el, message, replace, table } from "../dom.js";
 
 const KEEP = 500;
+/** The rows shown (the newest); the others are kept for the request-id filter. */
+const SHOWN = 100;
+/** The table is redrawn at most this often (a busy gateway sends thousands of lines a second). */
+const REDRAW_MS = 500;
 
 export function render(main, signal) {
   const route = el("input", { placeholder: "/items/{id}", "aria-label": "route template" });
@@ -16,18 +20,18 @@ export function render(main, signal) {
   let stream = null;
 
   let drawing = false;
-  /** Redraws once per frame however many events arrive. */
+  /** Redraws once per `REDRAW_MS` however many events arrive. */
   const redraw = () => {
     if (drawing) return;
     drawing = true;
-    requestAnimationFrame(() => {
+    setTimeout(() => {
       drawing = false;
       draw();
-    });
+    }, REDRAW_MS);
   };
   const draw = () => {
     const wanted = requestId.value.trim();
-    const shown = wanted ? events.filter((e) => e.request_id === wanted) : events;
+    const shown = (wanted ? events.filter((e) => e.request_id === wanted) : events).slice(0, SHOWN);
     replace(lines, table([
       ["Time", (e) => e.time ?? ""],
       ["Request", (e) => el("code", {}, e.request_id ?? "")],
