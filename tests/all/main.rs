@@ -9,6 +9,7 @@ mod api_keys;
 mod authorizers;
 mod bodies;
 mod caching;
+mod capabilities;
 mod cli;
 mod cli_client;
 mod cli_commands;

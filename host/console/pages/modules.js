@@ -110,6 +110,20 @@ function moduleCard(module, out, reload) {
   );
 }
 
+/**
+ * Points an alias (`PUT path`); when that would give it new capabilities (409), asks the
+ * operator, naming them, and approves them only on their word.
+ */
+async function moveAlias(path, body) {
+  try {
+    return await call("PUT", path, body);
+  } catch (error) {
+    if (error.status !== 409 || !error.message.includes("approve_capabilities")) throw error;
+    if (!window.confirm(`${error.message}\n\nApprove these capabilities and move the alias?`)) throw error;
+    return call("PUT", path, { ...body, approve_capabilities: true });
+  }
+}
+
 /** `prod → 3`, with a canary version and a slider for its percent. */
 function aliasRow(base, module, alias, pointer, out, reload) {
   const path = `${base}/aliases/${encodeURIComponent(alias)}`;
@@ -129,7 +143,7 @@ function aliasRow(base, module, alias, pointer, out, reload) {
       body.canary = { version: Number(canaryVersion.value), percent: Number(percent.value) };
     }
     try {
-      await call("PUT", path, body);
+      await moveAlias(path, body);
       replace(out, message(body.canary
         ? `${module.name}@${alias}: ${body.canary.percent}% to v${body.canary.version}, the rest to v${body.version}`
         : `${module.name}@${alias} → v${body.version}`, "ok"));
@@ -160,7 +174,7 @@ function newAlias(base, module, out, reload) {
     onsubmit: async (event) => {
       event.preventDefault();
       try {
-        await call("PUT", `${base}/aliases/${encodeURIComponent(name.value)}`, { version: Number(version.value) });
+        await moveAlias(`${base}/aliases/${encodeURIComponent(name.value)}`, { version: Number(version.value) });
         await reload();
         replace(out, message(`${module.name}@${name.value} → v${version.value}`, "ok"));
       } catch (error) {

@@ -221,10 +221,24 @@ impl Api<'_> {
 
     pub async fn put_alias(&self, name: &str, alias: &str, body: &[u8]) -> ApiResult {
         let name = module_name(name)?;
-        let record: AliasRecord = parse_json(body)?;
+        let mut body: Value = parse_json(body)?;
+        let approve = match body
+            .as_object_mut()
+            .and_then(|o| o.remove("approve_capabilities"))
+        {
+            None => false,
+            Some(Value::Bool(approve)) => approve,
+            Some(_) => {
+                let message = "`approve_capabilities` is true or false";
+                return Err(ApiError::new(StatusCode::BAD_REQUEST, message));
+            }
+        };
+        let record: AliasRecord = serde_json::from_value(body).map_err(|e| {
+            ApiError::new(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}"))
+        })?;
         let ((name, alias), record) = self
-            .change_on((name, alias.to_owned()), |registry, (name, alias)| {
-                registry.set_alias(name, alias, record)
+            .change_on((name, alias.to_owned()), move |registry, (name, alias)| {
+                registry.set_alias(name, alias, record, approve)
             })
             .await?;
         Ok((

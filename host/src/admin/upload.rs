@@ -9,7 +9,7 @@ use serde_json::json;
 use super::endpoints::{Api, module_name};
 use super::{ApiError, ApiResult};
 use crate::config::{Executor, RouteConfig};
-use crate::registry::Attachments;
+use crate::registry::{Attachments, beyond_aliases};
 
 /// What the query of an upload asks for.
 pub(super) struct UploadOptions {
@@ -43,9 +43,15 @@ impl UploadOptions {
                 "executor" => options.executor = value.parse().map_err(bad)?,
                 "alias" => options.attach.alias = Some(value.into_owned()),
                 "route" => options.attach.route = Some(route_config(&value).map_err(bad)?),
+                "approve_capabilities" => {
+                    options.attach.approve_capabilities = value
+                        .parse()
+                        .map_err(|_| bad("`approve_capabilities` is true or false".to_owned()))?;
+                }
                 _ => {
                     return Err(bad(format!(
-                        "unknown query parameter `{key}`: an upload takes `executor`, `alias` and `route`"
+                        "unknown query parameter `{key}`: an upload takes `executor`, `alias`, \
+                         `route` and `approve_capabilities`"
                     )));
                 }
             }
@@ -102,6 +108,11 @@ impl Api<'_> {
         }
         if let Some(route) = &deployed.route {
             answer["route"] = super::endpoints::route_json(route);
+        }
+        // What the version can reach that each alias's versions cannot: moving one of them
+        // to it needs approval.
+        if let Some(module) = self.gateway.registry().state().modules.get(name.as_str()) {
+            answer["capabilities"] = json!(beyond_aliases(module, upload.version));
         }
         Ok((status, answer))
     }

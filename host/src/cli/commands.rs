@@ -31,6 +31,10 @@ pub(super) struct DeployArgs {
     /// Also route `METHOD /path` to it (to `NAME@ALIAS` with --alias, else `NAME@VERSION`).
     #[arg(long, value_name = "'METHOD /path'")]
     route: Option<String>,
+    /// Let --alias gain capabilities: interfaces the new version imports and the alias's
+    /// versions do not (`wasi:http/outgoing-handler`, say).
+    #[arg(long, requires = "alias")]
+    approve_capabilities: bool,
     #[command(flatten)]
     admin: AdminArgs,
 }
@@ -54,6 +58,10 @@ pub(super) struct AliasArgs {
     /// Remove the alias's stage variables.
     #[arg(long, conflicts_with = "variables")]
     no_vars: bool,
+    /// Let the alias gain capabilities: interfaces the versions it will run import and the
+    /// ones it runs now do not (`wasi:http/outgoing-handler`, say).
+    #[arg(long)]
+    approve_capabilities: bool,
     #[command(flatten)]
     admin: AdminArgs,
 }
@@ -85,6 +93,9 @@ pub(super) fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     }
     if let Some((method, path)) = &route {
         query.push_str(&format!("&route={}", encode(&format!("{method} {path}"))));
+    }
+    if args.approve_capabilities {
+        query.push_str("&approve_capabilities=true");
     }
     crate::config::ModuleName::new(&args.name).map_err(anyhow::Error::msg)?;
     let client = AdminClient::new(&args.admin)?;
@@ -123,6 +134,16 @@ pub(super) fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     if let Some(alias) = &args.alias {
         println!("alias {}@{alias} → version {version}", args.name);
     }
+    for (alias, gained) in upload["capabilities"].as_object().into_iter().flatten() {
+        let gained: Vec<String> = gained.as_array().into_iter().flatten().map(text).collect();
+        println!(
+            "{}@{version} can reach what {}@{alias} cannot: {} (moving the alias there needs \
+             --approve-capabilities)",
+            args.name,
+            args.name,
+            gained.join(", ")
+        );
+    }
     if let Some(route) = upload.get("route") {
         println!(
             "route {} {} → {} (id {})",
@@ -152,6 +173,9 @@ pub(super) fn alias(args: AliasArgs) -> anyhow::Result<()> {
     }
     if args.no_vars || !args.variables.is_empty() {
         body["variables"] = Value::Object(name_values(&args.variables, "--var")?);
+    }
+    if args.approve_capabilities {
+        body["approve_capabilities"] = json!(true);
     }
     let answer = client.put_json(
         &format!("/modules/{}/aliases/{}", args.module, args.alias),

@@ -6,12 +6,15 @@ use super::{
 use crate::config::{ModuleName, Qualifier, Target, check_alias_name, check_stage_variables};
 
 impl Registry {
-    /// Points `alias` of `name` at a version (and optionally a canary version).
+    /// Points `alias` of `name` at a version (and optionally a canary version). An alias
+    /// that would run versions importing interfaces its versions do not is moved only with
+    /// `approve_capabilities` (see `capabilities.rs`).
     pub fn set_alias(
         &self,
         name: &ModuleName,
         alias: &str,
         mut record: AliasRecord,
+        approve_capabilities: bool,
     ) -> Result<AliasRecord, RegistryError> {
         check_alias_name(alias).map_err(Invalid::Name)?;
         if let Some(variables) = &record.variables {
@@ -49,6 +52,9 @@ impl Registry {
                 if !(1..=99).contains(&canary.percent) {
                     return Err(Invalid::CanaryShare(canary.percent).into());
                 }
+            }
+            if let Some(current) = module.aliases.get(alias) {
+                check_capabilities(name, alias, module, current, &record, approve_capabilities)?;
             }
             module.aliases.insert(alias.to_owned(), record.clone());
             self.check_users(next)?;
@@ -113,6 +119,31 @@ impl Registry {
             self.check_users(next)
         })
     }
+}
+
+/// Refuses moving `alias` from `current` to `next` when that gives it new capabilities
+/// and they were not approved.
+pub(super) fn check_capabilities(
+    name: &ModuleName,
+    alias: &str,
+    module: &super::ModuleRecord,
+    current: &AliasRecord,
+    next: &AliasRecord,
+    approved: bool,
+) -> Result<(), RegistryError> {
+    let capabilities = super::capabilities::gained(module, current, next);
+    if approved || capabilities.is_empty() {
+        return Ok(());
+    }
+    let alias = Stored::Alias(Target {
+        module: name.clone(),
+        qualifier: Qualifier::Alias(alias.to_owned()),
+    });
+    Err(Conflict::NewCapabilities {
+        alias,
+        capabilities,
+    }
+    .into())
 }
 
 /// The routes and authorizers whose target satisfies `uses`.

@@ -19,6 +19,8 @@ pub struct Attachments {
     /// A route to create or replace, leading to `module@alias` with an alias, else to
     /// `module@version`; its `module` is set by the deploy.
     pub route: Option<RouteConfig>,
+    /// Whether the alias may gain capabilities (interfaces its versions do not import).
+    pub approve_capabilities: bool,
 }
 
 /// The outcome of a deploy.
@@ -116,6 +118,16 @@ impl Registry {
                     canary: None,
                     variables: module.aliases.get(alias).and_then(|a| a.variables.clone()),
                 };
+                if let Some(current) = module.aliases.get(alias) {
+                    super::aliases::check_capabilities(
+                        name,
+                        alias,
+                        module,
+                        current,
+                        &record,
+                        attach.approve_capabilities,
+                    )?;
+                }
                 module.aliases.insert(alias.clone(), record.clone());
                 Some(record)
             }

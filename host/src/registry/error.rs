@@ -268,6 +268,19 @@ pub enum Conflict {
         /// The alias.
         alias: String,
     },
+    /// An alias would run versions that import interfaces its versions do not, and the
+    /// change did not approve them.
+    #[error(
+        "{alias} would gain capabilities its versions do not have: {}; approve them with \
+         \"approve_capabilities\": true (CLI: --approve-capabilities)",
+        capabilities.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+    )]
+    NewCapabilities {
+        /// The alias.
+        alias: Stored,
+        /// The interfaces it would gain.
+        capabilities: Vec<String>,
+    },
     /// The change would leave a route without a handler, or an authorizer without an
     /// authorizer module.
     #[error("{user} would no longer run {wanted}: {error}")]

@@ -160,7 +160,8 @@ impl Registry {
                 module: name.clone(),
                 alias: alias.to_owned(),
             })?;
-        let now = self.set_alias(name, alias, previous)?;
+        // Back to what the alias ran before: capabilities it had then need no new approval.
+        let now = self.set_alias(name, alias, previous, true)?;
         Ok((current, now))
     }
 }

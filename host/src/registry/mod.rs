@@ -7,6 +7,7 @@
 
 mod aliases;
 mod authorizers;
+mod capabilities;
 mod compiled;
 mod deploy;
 mod error;
@@ -30,6 +31,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+pub use capabilities::beyond_aliases;
 pub use deploy::{Attachments, Deployed};
 pub use error::{Conflict, Invalid, Missing, RegistryError, Stored, Unresolved};
 pub use history::{Change, HistoryEntry};
