@@ -44,6 +44,7 @@ mod routing;
 mod sandbox;
 mod scale;
 mod secrets;
+mod shadow;
 mod shared_limits;
 mod shutdown;
 mod smuggling;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::support::{Gateway, client, guests, module, route, run, scrape, tok_authorizer};
 
 /// The value of the series written exactly as `series` (name and labels), if present.
-fn value(text: &str, series: &str) -> Option<f64> {
+pub(crate) fn value(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .filter(|line| !line.starts_with('#'))
         .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))

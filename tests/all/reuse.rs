@@ -123,8 +123,21 @@ async fn a_module_that_cannot_answer_twice_is_served_fresh_after_its_first_reuse
         tokio::time::sleep(Duration::from_millis(30)).await;
         statuses.push(gw.get("/plain/answers-once").await.status().as_u16());
     }
-    // The first reuse fails; from then on every request has an instance of its own.
-    assert_eq!(statuses, [200, 502, 200, 200, 200]);
+    // The first reuse fails (which request reuses the instance first depends on when it
+    // went back to the pool); from then on every request has an instance of its own.
+    let failed = statuses.iter().position(|&status| status == 502);
+    let failed = failed.unwrap_or_else(|| panic!("no reuse failed: {statuses:?}"));
+    assert!(
+        failed >= 1,
+        "the first request has a fresh instance: {statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .enumerate()
+            .all(|(i, &s)| i == failed || s == 200),
+        "one failure, then fresh instances: {statuses:?}"
+    );
     let warning = gw.log_line("cannot serve two requests from one instance");
     assert_eq!(
         gw.stderr().matches("cannot serve two requests").count(),

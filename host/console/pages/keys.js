@@ -88,6 +88,11 @@ export async function render(main) {
         ["Module or issuer", (a) => a.module ?? a.issuer ?? ""],
         ["Identity sources", (a) => (a.identity_sources ?? (a.header ? [a.header] : [])).join(", ")],
         ["Cache ttl s#", (a) => String(a.ttl_seconds ?? "")],
+        ["Shadow", (a) => (a.shadow ? [`${a.shadow} (${a.shadow_percent ?? 100}%) `, action("Promote", out, async () => {
+          await call("POST", `/authorizers/${encodeURIComponent(a.name)}/promote`);
+          await load();
+          return `authorizer ${a.name} now runs ${a.shadow}`;
+        }, { kind: "plain", confirmText: `Make ${a.shadow} the live authorizer of ${a.name}?` })] : "")],
         ["", (a) => [
           el("button", { type: "button", class: "plain", onclick: () => {
             // A secret is never shown back: it must be given again to save.

@@ -351,6 +351,15 @@ impl Api<'_> {
         found(authorizer, || Missing::Authorizer(name.to_owned()))
     }
 
+    /// Makes an authorizer's shadow live.
+    pub async fn promote_shadow(&self, name: &str) -> ApiResult {
+        let name = name.to_owned();
+        let record = self
+            .change(move |registry| registry.promote_shadow(&name))
+            .await?;
+        Ok((StatusCode::OK, json!(record.config.redacted())))
+    }
+
     pub async fn put_authorizer(&self, body: &[u8]) -> ApiResult {
         let record = self.change_with(body, Registry::put_authorizer).await?;
         Ok((StatusCode::OK, json!(record.config.redacted())))

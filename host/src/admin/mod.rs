@@ -18,6 +18,7 @@
 //! | `GET /routes/{id}`, `DELETE /routes/{id}` | one route |
 //! | `GET /authorizers`, `PUT /authorizers` | lists authorizers; creates or replaces one |
 //! | `GET /authorizers/{name}`, `DELETE /authorizers/{name}` | one authorizer |
+//! | `POST /authorizers/{name}/promote` | makes the authorizer's `shadow` its module |
 //! | `GET /routes/{id}/stats` | in flight, queued, throttled and rejected counts |
 //! | `DELETE /routes/{id}/cache` | forget the responses the route keeps (`?path=/items/7`: those of one path) |
 //! | `GET /gateway`, `PUT /gateway` | gateway-wide settings: `{"throttle": {"rate": …, "burst": …}, "cors": {…}}` (a setting left out is removed) |

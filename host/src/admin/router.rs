@@ -144,6 +144,9 @@ fn endpoints() -> Vec<(Method, &'static str, Handler)> {
         PUT "/authorizers" => |c, json| c.api().put_authorizer(&json).await,
         GET "/authorizers/{name}" => |c| c.api().get_authorizer(&c.param("name")?),
         DELETE "/authorizers/{name}" => |c| c.api().delete_authorizer(&c.param("name")?).await,
+        POST "/authorizers/{name}/promote" => |c| {
+            c.api().promote_shadow(&c.param("name")?).await
+        },
         GET "/gateway" => |c| c.api().get_gateway(),
         PUT "/gateway" => |c, json| c.api().put_gateway(&json).await,
         GET "/plans" => |c| c.api().list_plans(),

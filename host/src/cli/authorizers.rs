@@ -26,6 +26,8 @@ enum AuthorizersAction {
     Show(ByName),
     /// Delete an authorizer no route uses.
     Delete(ByName),
+    /// Make an authorizer's shadow its module (the shadow's decisions become the live ones).
+    Promote(ByName),
 }
 
 /// `wasmgate authorizers set`.
@@ -90,6 +92,13 @@ pub(super) fn authorizers(args: AuthorizersArgs) -> anyhow::Result<()> {
                 for (key, value) in answer.as_object().into_iter().flatten() {
                     println!("{key}: {}", text(value));
                 }
+            })
+        }
+        AuthorizersAction::Promote(ByName { name, admin }) => {
+            let client = AdminClient::new(&admin)?;
+            let answer = client.post(&format!("/authorizers/{}/promote", encode(&name)), "")?;
+            show(&admin, &answer, |answer| {
+                println!("authorizer {name} now runs {}", text(&answer["module"]));
             })
         }
         AuthorizersAction::Delete(ByName { name, admin }) => {

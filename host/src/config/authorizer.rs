@@ -19,6 +19,8 @@ pub const AUTHORIZER_CONCURRENCY: Setting<u32> = Setting::new(32, 1, 10_000, "")
 pub const LEEWAY_SECONDS: Setting<u64> = Setting::new(60, 0, 600, "s");
 /// Seconds fetched signing keys are trusted before they are fetched again.
 pub const JWKS_CACHE_SECONDS: Setting<u64> = Setting::new(600, 1, 86_400, "s");
+/// Percent of the requests a shadow authorizer also decides.
+pub const SHADOW_PERCENT: Setting<u32> = Setting::new(100, 1, 100, "%");
 
 /// An authorizer as written.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -47,6 +49,13 @@ pub struct AuthorizerConfig {
     /// Most runs of the authorizer at once (default 32); more wait briefly, then get 503.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_concurrency: Option<u32>,
+    /// Token and request kinds: a shadow authorizer module (`name@4`), run beside the live
+    /// one off the request's path; its decisions are only compared with the live ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<String>,
+    /// Percent of the requests the shadow also decides (1 to 100, default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow_percent: Option<u32>,
     /// JWT: the required `iss`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
@@ -191,9 +200,20 @@ pub enum AuthorizerKindSpec {
         timeout: Duration,
         /// Most calls at once.
         max_concurrency: u32,
+        /// A module whose decisions are compared with the live ones.
+        shadow: Option<ShadowSpec>,
     },
     /// The built-in JWT validation.
     Jwt(JwtSpec),
+}
+
+/// A shadow authorizer: another module deciding beside the live one, for comparison only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShadowSpec {
+    /// The module, `name`, `name@3` or `name@alias`.
+    pub target: Target,
+    /// Percent of the requests it also decides.
+    pub percent: u32,
 }
 
 /// A built-in JWT authorizer.
@@ -245,6 +265,13 @@ impl AuthorizerConfig {
             ("leeway_seconds", self.leeway_seconds.is_some()),
             ("jwks_cache_seconds", self.jwks_cache_seconds.is_some()),
         ];
+        if self.kind == AuthorizerType::Jwt && self.shadow.is_some() {
+            problem(
+                "shadow",
+                "a jwt authorizer runs no module: a shadow is for token and request authorizers"
+                    .into(),
+            );
+        }
         let mut sources = Vec::new();
         let kind = match self.kind {
             AuthorizerType::Token | AuthorizerType::Jwt => {
@@ -322,12 +349,31 @@ impl AuthorizerConfig {
         let timeout = AUTHORIZER_TIMEOUT_MS.resolve_at("timeout_ms", self.timeout_ms, problem);
         let max_concurrency =
             AUTHORIZER_CONCURRENCY.resolve_at("max_concurrency", self.max_concurrency, problem);
+        let percent = SHADOW_PERCENT.resolve_at("shadow_percent", self.shadow_percent, problem);
+        let shadow = match (&self.shadow, self.shadow_percent) {
+            (Some(shadow), _) => match Target::parse(shadow) {
+                Ok(target) => Some(ShadowSpec { target, percent }),
+                Err(message) => {
+                    problem("shadow", message);
+                    None
+                }
+            },
+            (None, Some(_)) => {
+                problem(
+                    "shadow_percent",
+                    "`shadow_percent` goes with a `shadow`".into(),
+                );
+                None
+            }
+            (None, None) => None,
+        };
         Some(AuthorizerKindSpec::Module {
             token,
             target: target?,
             ttl: Duration::from_secs(ttl),
             timeout: Duration::from_millis(timeout),
             max_concurrency,
+            shadow,
         })
     }
 }

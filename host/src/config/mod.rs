@@ -28,7 +28,8 @@ mod validation;
 
 pub use authorizer::{
     AUTHORIZER_CONCURRENCY, AUTHORIZER_TIMEOUT_MS, AuthorizerConfig, AuthorizerKindSpec,
-    AuthorizerSpec, AuthorizerType, IdentitySource, JwtSpec, KeySource, REDACTED, TTL_SECONDS,
+    AuthorizerSpec, AuthorizerType, IdentitySource, JwtSpec, KeySource, REDACTED, SHADOW_PERCENT,
+    ShadowSpec, TTL_SECONDS,
 };
 pub use cache::{CACHE_TTL_SECONDS, CacheConfig, CacheSpec};
 pub use cors::{CorsConfig, CorsPolicy};

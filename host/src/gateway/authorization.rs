@@ -8,6 +8,9 @@
 //!    oversized decision → 500 (fail closed, the handler never runs);
 //! 4. deny → 403; allow → the handler runs with the principal and context.
 //!
+//! A module authorizer may have a shadow (`shadow.rs`): another module deciding beside it
+//! on a share of the requests, off their path, its decisions only compared.
+//!
 //! A `jwt` authorizer (`jwt.rs`) verifies the token itself instead of steps 2–3: an invalid
 //! token → 401, missing route scopes → 403, the claims become the context and `sub` the
 //! principal.
@@ -21,6 +24,7 @@ pub(super) use super::decisions::AuthorizerCache;
 use super::jwt::{JwtError, JwtVerifier, has_scopes};
 use super::rejection::{Rejection, Unauthenticated, Unavailable};
 use super::request::RequestId;
+pub(super) use super::shadow::Shadow;
 use crate::config::limits::InvocationLimits;
 use crate::config::{AuthorizerSpec, IdentitySource, TTL_SECONDS};
 use crate::runtime::{AuthRequest, AuthorizerComponent, AuthorizerKind, Decision, InvocationFacts};
@@ -43,6 +47,8 @@ pub(super) enum Decider {
         ttl: Duration,
         /// How long one call may take.
         timeout: Duration,
+        /// A module deciding beside it, for comparison only.
+        shadow: Option<Shadow>,
     },
     /// The built-in JWT verifier.
     Jwt(Result<Arc<JwtVerifier>, Arc<str>>),
@@ -85,7 +91,7 @@ impl RouteAuthorizer {
     /// Decides on one request.
     pub(super) async fn check(&self, request: RequestView<'_>) -> Result<Allowed, Rejection> {
         let identity = self.identity(&request)?;
-        let (versions, cache, token, ttl, timeout) = match &self.decider {
+        let (versions, cache, token, ttl, timeout, shadow) = match &self.decider {
             Decider::Jwt(verifier) => return self.verify_jwt(verifier, &request, &identity).await,
             Decider::Module {
                 versions,
@@ -93,7 +99,8 @@ impl RouteAuthorizer {
                 token,
                 ttl,
                 timeout,
-            } => (versions, cache, token, ttl, timeout),
+                shadow,
+            } => (versions, cache, token, ttl, timeout, shadow),
         };
         if !request.scopes.is_empty() {
             // Only a JWT authorizer can check scopes: never serve such a route without them.
@@ -107,6 +114,11 @@ impl RouteAuthorizer {
             let decision = self
                 .run(versions?, *token, *timeout, &request, &identity)
                 .await?;
+            // Off the request's path: the shadow's task compares when it is done.
+            if let Some(shadow) = shadow {
+                let input = || self.input(*token, &request, &identity);
+                shadow.decide_beside(&self.spec.name, &decision, input, *timeout, &request);
+            }
             // The decision may shorten the authorizer's TTL, never lengthen it.
             let ttl = decision.ttl_seconds.map_or(*ttl, |s| {
                 Duration::from_secs(u64::from(s).min(TTL_SECONDS.max)).min(*ttl)
@@ -197,6 +209,34 @@ impl RouteAuthorizer {
         identity: &[String],
     ) -> Result<Decision, Rejection> {
         let version = versions.pick(request.id.uuid());
+        let (auth_request, facts) = self.input(token, request, identity);
+        let limits = InvocationLimits {
+            timeout,
+            ..InvocationLimits::default()
+        };
+        version
+            .compiled
+            .authorize(auth_request, facts, &limits, &version.sandbox)
+            .await
+            .map_err(|error| {
+                tracing::warn!(
+                    authorizer = %self.spec.name,
+                    version = ?version.label,
+                    request_id = request.id.as_str(),
+                    %error,
+                    "authorizer failed: denying"
+                );
+                Rejection::AuthorizerFailed
+            })
+    }
+
+    /// What an authorizer module is given about `request`.
+    fn input(
+        &self,
+        token: bool,
+        request: &RequestView<'_>,
+        identity: &[String],
+    ) -> (AuthRequest, InvocationFacts) {
         let parts = request.parts;
         let auth_request = AuthRequest {
             kind: if token {
@@ -234,24 +274,7 @@ impl RouteAuthorizer {
             stage_variables: Arc::default(),
             traceparent: None,
         };
-        let limits = InvocationLimits {
-            timeout,
-            ..InvocationLimits::default()
-        };
-        version
-            .compiled
-            .authorize(auth_request, facts, &limits, &version.sandbox)
-            .await
-            .map_err(|error| {
-                tracing::warn!(
-                    authorizer = %self.spec.name,
-                    version = ?version.label,
-                    request_id = request.id.as_str(),
-                    %error,
-                    "authorizer failed: denying"
-                );
-                Rejection::AuthorizerFailed
-            })
+        (auth_request, facts)
     }
 }
 

@@ -9,7 +9,7 @@ use tokio::sync::Semaphore;
 
 use http::HeaderValue;
 
-use super::authorization::{AuthorizerCache, Decider, RouteAuthorizer};
+use super::authorization::{AuthorizerCache, Decider, RouteAuthorizer, Shadow};
 use super::keys::{KeyRing, PlanRuntime, QuotaUsage};
 use super::protection::{RouteGuards, RouteStats};
 use super::throttle::Bucket;
@@ -349,21 +349,35 @@ fn build_authorizers(
                 token,
                 ttl,
                 timeout,
+                shadow,
                 ..
             } => {
-                let versions = load_versions(registry, state, target, |module| match module {
-                    CompiledModule::Authorizer(authorizer) => {
-                        Ok::<AuthorizerComponent, _>(authorizer)
+                let load = |target| {
+                    load_versions(registry, state, target, |module| match module {
+                        CompiledModule::Authorizer(authorizer) => {
+                            Ok::<AuthorizerComponent, _>(authorizer)
+                        }
+                        other => Err(other.kind()),
+                    })
+                    .map(Arc::new)
+                };
+                let shadow = shadow.as_ref().and_then(|shadow| match load(&shadow.target) {
+                    Ok(versions) => Some(Shadow {
+                        versions,
+                        percent: shadow.percent,
+                    }),
+                    Err(reason) => {
+                        tracing::error!(authorizer = %name, %reason, "shadow authorizer cannot run");
+                        None
                     }
-                    other => Err(other.kind()),
-                })
-                .map(Arc::new);
+                });
                 Decider::Module {
-                    versions,
+                    versions: load(target),
                     cache,
                     token: *token,
                     ttl: *ttl,
                     timeout: *timeout,
+                    shadow,
                 }
             }
             // The cache holds the fetched JWKS too: live while the configuration is.

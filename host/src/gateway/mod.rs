@@ -25,6 +25,7 @@ mod proxy;
 pub mod record;
 pub mod rejection;
 mod request;
+mod shadow;
 pub mod shared_throttle;
 pub mod throttle;
 

@@ -161,7 +161,7 @@ fn users<'a>(
     let authorizers = state
         .authorizers
         .values()
-        .filter(move |a| a.target().is_some_and(|target| uses(target)))
+        .filter(move |a| a.targets().any(|target| uses(target)))
         .map(|a| Stored::Authorizer(a.config.name.clone()));
     routes.chain(authorizers)
 }

@@ -35,7 +35,7 @@ impl Registry {
         config: AuthorizerConfig,
     ) -> Result<AuthorizerRecord, RegistryError> {
         let record = AuthorizerRecord::new(config).map_err(Invalid::Fields)?;
-        if let Some(target) = record.target() {
+        for target in record.targets() {
             self.check_kind(state, target, ModuleKind::Authorizer)?;
         }
         Ok(record)
@@ -91,13 +91,35 @@ impl Registry {
             }
         }
         for authorizer in state.authorizers.values() {
-            if let Some(target) = authorizer.target() {
+            for target in authorizer.targets() {
                 let user = Stored::Authorizer(authorizer.config.name.clone());
                 self.check_kind(state, target, ModuleKind::Authorizer)
                     .map_err(would_break(user, ModuleKind::Authorizer))?;
             }
         }
         Ok(())
+    }
+
+    /// Makes authorizer `name`'s shadow its module, and leaves it without a shadow.
+    pub fn promote_shadow(&self, name: &str) -> Result<AuthorizerRecord, RegistryError> {
+        self.change(|next| {
+            let Some(current) = next.authorizers.get(name) else {
+                return Err(Missing::Authorizer(name.to_owned()).into());
+            };
+            let mut config = current.config.clone();
+            let Some(shadow) = config.shadow.take() else {
+                return Err(Invalid::Fields(vec![crate::config::Problem::new(
+                    "shadow",
+                    format!("authorizer `{name}` has no shadow to promote"),
+                )])
+                .into());
+            };
+            config.module = Some(shadow);
+            config.shadow_percent = None;
+            let record = self.check_authorizer(next, config)?;
+            next.authorizers.insert(name.to_owned(), record.clone());
+            Ok(record)
+        })
     }
 
     /// Deletes an authorizer no route uses.

@@ -186,8 +186,14 @@ impl Registry {
             compiling.contains(&target.module) && Registry::resolve(next, target).is_err()
         };
         for (i, config) in manifest.authorizers.iter().enumerate() {
-            let module = config.module.as_deref().and_then(|m| Target::parse(m).ok());
-            if let Some(target) = module.filter(|target| waits(&next, target)) {
+            // Its module, or its shadow's, may still be compiling.
+            let modules = [config.module.as_deref(), config.shadow.as_deref()];
+            let waited = modules
+                .into_iter()
+                .flatten()
+                .filter_map(|m| Target::parse(m).ok())
+                .find(|target| waits(&next, target));
+            if let Some(target) = waited {
                 waiting_authorizers.insert(config.name.as_str(), target.module);
                 continue;
             }

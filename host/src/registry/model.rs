@@ -322,6 +322,15 @@ impl AuthorizerEntry {
             AuthorizerKindSpec::Jwt(_) => None,
         }
     }
+
+    /// The modules it runs: its own and its shadow's.
+    pub fn targets(&self) -> impl Iterator<Item = &Target> {
+        let shadow = match &self.spec.kind {
+            AuthorizerKindSpec::Module { shadow, .. } => shadow.as_ref().map(|s| &s.target),
+            AuthorizerKindSpec::Jwt(_) => None,
+        };
+        self.target().into_iter().chain(shadow)
+    }
 }
 
 impl TryFrom<AuthorizerConfig> for AuthorizerEntry {

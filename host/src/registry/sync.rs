@@ -140,7 +140,7 @@ impl Registry {
             .routes
             .iter()
             .filter_map(|route| route.spec().integration.module())
-            .chain(state.authorizers.values().filter_map(|a| a.target()));
+            .chain(state.authorizers.values().flat_map(|a| a.targets()));
         for target in targets {
             let Ok(resolved) = Registry::resolve(state, target) else {
                 continue;

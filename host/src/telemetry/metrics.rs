@@ -55,6 +55,8 @@ pub struct Metrics {
     pub connections_refused: Family<ConnectionRefusalLabels, Counter>,
     /// Authorizer decision-cache lookups, by authorizer and `hit`/`miss`.
     pub authorizer_cache: Family<AuthorizerLabels, Counter>,
+    /// Shadow authorizers' decisions, by authorizer and `agree`/`disagree`/`failed`/`skipped`.
+    pub shadow_authorizer_decisions: Family<AuthorizerLabels, Counter>,
     /// JWKS fetches, by authorizer and `ok`/`failed`.
     pub jwks_fetches: Family<AuthorizerLabels, Counter>,
     /// Time to compile a module (at upload, or at start-up without its compiled code).
@@ -92,6 +94,7 @@ impl Metrics {
             connections_accepted: Family::default(),
             connections_refused: Family::default(),
             authorizer_cache: Family::default(),
+            shadow_authorizer_decisions: Family::default(),
             jwks_fetches: Family::default(),
             compile_duration: Histogram::new([
                 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
@@ -156,6 +159,11 @@ impl Metrics {
             "authorizer_cache_lookups",
             "Authorizer decision-cache lookups, by outcome (hit, miss)",
             m.authorizer_cache.clone(),
+        );
+        registry.register(
+            "shadow_authorizer_decisions",
+            "Shadow authorizers' decisions compared with the live ones, by outcome",
+            m.shadow_authorizer_decisions.clone(),
         );
         registry.register(
             "jwks_fetches",
@@ -254,6 +262,9 @@ mod tests {
             route: route.clone(),
             kind: "throttled",
         });
+        let _ = metrics
+            .shadow_authorizer_decisions
+            .get_or_create_owned(&authorizer("agree"));
         let _ = metrics.request_duration.get_or_create_owned(&route);
         let _ = metrics.phase_duration.get_or_create_owned(&PhaseLabels {
             route: route.clone(),

@@ -1,5 +1,6 @@
 //! Test guest: an authorizer driven by its token (`Bearer <what>`). Each call prints
 //! `authz: called with <token>` to stderr, so tests can count calls in the gateway's log.
+//! With the environment variable `DENY_USER`, that user's `allow-` token is denied.
 
 use wasmgate_sdk::{AuthRequest, AuthorizerKind, Decision, authorizer};
 
@@ -14,6 +15,10 @@ fn authorize(req: AuthRequest) -> Result<Decision, String> {
     let line = format!("authz: called with {token}\n");
     let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
     if let Some(user) = token.strip_prefix("allow-") {
+        // A stricter version (for shadow tests): the module's `DENY_USER` is denied.
+        if std::env::var("DENY_USER").is_ok_and(|denied| denied == user) {
+            return Ok(Decision::deny());
+        }
         let mut decision = Decision::allow(user).with_context("route", req.route.clone());
         if let Some(key) = req.query("key") {
             decision = decision.with_context("key", key);

@@ -1,0 +1,114 @@
+//! Shadow authorizers: another module (a new version, say) deciding beside a live
+//! authorizer on a sampled share of the requests the live one decides. It runs in a task of
+//! its own after the live decision, so it never delays or changes an answer, and only when
+//! an unreserved instance is free (else the request is counted as skipped). Each outcome is
+//! counted in `wasmgate_shadow_authorizer_decisions_total{authorizer,outcome}` (`agree`,
+//! `disagree`, `failed`, `skipped`); a disagreement is logged with the request id and both
+//! decisions. `POST /authorizers/{name}/promote` makes the shadow live.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::authorization::RequestView;
+use super::build::Versions;
+use crate::config::ModuleName;
+use crate::config::limits::InvocationLimits;
+use crate::runtime::{AuthRequest, AuthorizerComponent, Decision, InvocationFacts};
+use crate::telemetry::metrics::{AuthorizerLabels, metrics};
+
+/// A shadow as it runs: its versions and the share of requests it decides.
+pub(super) struct Shadow {
+    /// The version(s) its target resolves to.
+    pub versions: Arc<Versions<AuthorizerComponent>>,
+    /// Percent of the requests it decides.
+    pub percent: u32,
+}
+
+impl Shadow {
+    /// On a sampled request, runs the shadow with what `input` gives it, in a task that
+    /// compares its decision with `live`.
+    pub(super) fn decide_beside(
+        &self,
+        authorizer: &ModuleName,
+        live: &Decision,
+        input: impl FnOnce() -> (AuthRequest, InvocationFacts),
+        timeout: Duration,
+        request: &RequestView<'_>,
+    ) {
+        // The id's upper bits: independent of the canary's pick (its lower bits).
+        let draw = (request.id.uuid().as_u128() >> 64) % 100;
+        if draw >= u128::from(self.percent) {
+            return;
+        }
+        let authorizer: Arc<str> = Arc::from(authorizer.as_str());
+        let Ok(permit) = request.unreserved.clone().try_acquire_owned() else {
+            count(authorizer, "skipped");
+            return;
+        };
+        let (auth_request, facts) = input();
+        let versions = self.versions.clone();
+        let uuid = *request.id.uuid();
+        let request_id = request.id.as_str().to_owned();
+        let live = (live.allow, live.principal_id.clone());
+        tokio::spawn(async move {
+            let _permit = permit;
+            let version = versions.pick(&uuid);
+            let limits = InvocationLimits {
+                timeout,
+                ..InvocationLimits::default()
+            };
+            let decided = version
+                .compiled
+                .authorize(auth_request, facts, &limits, &version.sandbox)
+                .await;
+            let outcome = match decided {
+                Ok(shadow)
+                    if shadow.allow == live.0 && (!live.0 || shadow.principal_id == live.1) =>
+                {
+                    "agree"
+                }
+                Ok(shadow) => {
+                    tracing::warn!(
+                        authorizer = %authorizer,
+                        shadow = ?version.label,
+                        request_id,
+                        live = %said(live.0, &live.1),
+                        shadow_decided = %said(shadow.allow, &shadow.principal_id),
+                        "shadow authorizer disagreed"
+                    );
+                    "disagree"
+                }
+                Err(error) => {
+                    tracing::warn!(
+                        authorizer = %authorizer,
+                        shadow = ?version.label,
+                        request_id,
+                        %error,
+                        "shadow authorizer failed"
+                    );
+                    "failed"
+                }
+            };
+            count(authorizer, outcome);
+        });
+    }
+}
+
+/// `allow ada` or `deny`.
+fn said(allow: bool, principal: &str) -> String {
+    if allow {
+        format!("allow {principal}")
+    } else {
+        "deny".to_owned()
+    }
+}
+
+fn count(authorizer: Arc<str>, outcome: &'static str) {
+    metrics()
+        .shadow_authorizer_decisions
+        .get_or_create(&AuthorizerLabels {
+            authorizer,
+            outcome,
+        })
+        .inc();
+}
