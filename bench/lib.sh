@@ -113,6 +113,19 @@ path = "$wasm/token_authorizer.wasm"
 name = "token"
 module = "token-authorizer"
 
+# The same authorizer without its decision cache, alone and with a shadow deciding beside it
+# on every request (the shadow scenarios' baseline and the shadow's cost).
+[[authorizers]]
+name = "token-uncached"
+module = "token-authorizer"
+ttl_seconds = 0
+
+[[authorizers]]
+name = "token-shadowed"
+module = "token-authorizer"
+ttl_seconds = 0
+shadow = "token-authorizer"
+
 [[authorizers]]
 name = "jwt"
 type = "jwt"
@@ -140,6 +153,18 @@ method = "GET"
 path = "/jwt/{name}"
 module = "hello"
 authorizer = "jwt"
+
+[[routes]]
+method = "GET"
+path = "/uncached/{name}"
+module = "hello"
+authorizer = "token-uncached"
+
+[[routes]]
+method = "GET"
+path = "/shadowed/{name}"
+module = "hello"
+authorizer = "token-shadowed"
 
 [[routes]]
 method = "GET"

@@ -89,6 +89,10 @@ scenario plain            gateway /plain/ada                32
 scenario hello            gateway /hello/ada                32
 scenario authorizer       gateway /private/ada              32 -H "authorization: $bearer"
 scenario jwt              gateway /jwt/ada                  32 -H "authorization: Bearer $token"
+scenario authz-uncached   gateway /uncached/ada             32 -H "authorization: $bearer"
+scenario authz-shadow     gateway /shadowed/ada             32 -H "authorization: $bearer"
+scenario c1-authz-uncached gateway /uncached/ada            1 -H "authorization: $bearer"
+scenario c1-authz-shadow  gateway /shadowed/ada             1 -H "authorization: $bearer"
 scenario throttled        gateway /throttled/ada            32
 scenario echo-1k          gateway /echo/json                32 -s "$work/post-1k.lua"
 scenario echo-1m          gateway /echo/json                32 -s "$work/post-1m.lua"
