@@ -72,8 +72,8 @@ impl Shadow {
                         authorizer = %authorizer,
                         shadow = ?version.label,
                         request_id,
-                        live = %said(live.0, &live.1),
-                        shadow_decided = %said(shadow.allow, &shadow.principal_id),
+                        live = ?said(live.0, &live.1),
+                        shadow_decided = ?said(shadow.allow, &shadow.principal_id),
                         "shadow authorizer disagreed"
                     );
                     "disagree"
@@ -94,7 +94,8 @@ impl Shadow {
     }
 }
 
-/// `allow ada` or `deny`.
+/// `allow ada` or `deny` (logged with `Debug`: a principal the guest chose is quoted and
+/// escaped, so it cannot start a log line of its own).
 fn said(allow: bool, principal: &str) -> String {
     if allow {
         format!("allow {principal}")
