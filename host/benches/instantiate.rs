@@ -54,6 +54,7 @@ async fn invoke(setup: &Setup) {
             authorizer_context: Vec::new(),
             ..InvocationFacts::default()
         },
+        deadline: std::time::Instant::now() + setup.limits.timeout,
         limits: &setup.limits,
         sandbox: &setup.sandbox,
         observation: None,

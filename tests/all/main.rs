@@ -5,6 +5,7 @@ mod support;
 
 mod access_log;
 mod admin;
+mod admission;
 mod api_keys;
 mod authorizers;
 mod bodies;

@@ -43,7 +43,7 @@ pub use module::{
 pub use names::{ModuleName, Qualifier, Target, check_alias_name, check_stage_variables};
 pub use plan::{PlanConfig, QuotaConfig, QuotaPeriod};
 pub use problem::Problem;
-pub use protection::{ClientKey, ConcurrencySpec, Protection};
+pub use protection::{ClientKey, ConcurrencySpec, IPV6_PREFIX, Protection};
 pub use proxies::TrustedProxies;
 pub use proxy::{HOP_BY_HOP, PathPiece, ProxyConfig, ProxySpec, RewriteSpec};
 pub use route::{ClientThrottleConfig, Isolation, MAX_REUSE, RouteConfig, RouteSpec};

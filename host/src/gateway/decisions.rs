@@ -19,8 +19,9 @@ use moka::Expiry;
 use prometheus_client::metrics::counter::Counter;
 use tokio::sync::Semaphore;
 
+use super::gate::ConcurrencyGate;
 use super::jwt::JwtVerifier;
-use super::protection::{ConcurrencyGate, RouteStats, take_unreserved};
+use super::protection::{RouteStats, take_unreserved};
 use super::rejection::Rejection;
 use crate::config::{ConcurrencySpec, JwtSpec};
 use crate::runtime::Decision;
@@ -132,7 +133,7 @@ impl AuthorizerCache {
     ) -> Result<Arc<Decision>, Rejection> {
         if !shared {
             self.misses.inc();
-            let _slot = self.gate.enter(&self.stats).await?;
+            let _slot = self.gate.enter(&self.stats, "", None).await?;
             let _instance = take_unreserved(unreserved)?;
             return run.await.map(|(decision, _)| Arc::new(decision));
         }
@@ -147,7 +148,7 @@ impl AuthorizerCache {
         let ran = std::sync::atomic::AtomicBool::new(false);
         let gated = async {
             ran.store(true, std::sync::atomic::Ordering::Relaxed);
-            let _slot = self.gate.enter(&self.stats).await?;
+            let _slot = self.gate.enter(&self.stats, "", None).await?;
             let _instance = take_unreserved(unreserved)?;
             let (decision, ttl) = run.await?;
             Ok::<_, Rejection>(CachedDecision {

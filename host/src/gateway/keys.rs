@@ -107,6 +107,11 @@ impl KeyRing {
 }
 
 impl KeyEntry {
+    /// The key's id.
+    pub(super) fn id(&self) -> &str {
+        &self.id
+    }
+
     /// Takes a token from the key's bucket, if its plan has a rate limit.
     pub(super) fn throttle(&self) -> Result<Option<Verdict>, Rejection> {
         let Some(buckets) = self.plan.as_ref().and_then(|plan| plan.buckets.as_ref()) else {

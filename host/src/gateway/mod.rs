@@ -6,15 +6,17 @@
 //! keep the `Route` (and handler version) they started with. `pipeline/` takes each
 //! request through its steps (route, identify, throttle, read body, authorize, admit,
 //! invoke, respond) with one [`RequestId`] and context; the other files are the mechanisms
-//! the steps use (buckets, API keys, authorizers, the concurrency gate).
+//! the steps use (buckets, API keys, authorizers, deadlines, the concurrency gate).
 
 mod authorization;
 mod body;
 mod build;
 pub mod cache;
 mod cors;
+mod deadline;
 mod decisions;
 mod forwarded;
+mod gate;
 mod gauges;
 mod jwt;
 mod keys;
@@ -25,6 +27,7 @@ mod proxy;
 pub mod record;
 pub mod rejection;
 mod request;
+mod service_time;
 mod shadow;
 pub mod shared_throttle;
 pub mod throttle;
@@ -34,6 +37,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 pub use build::Route;
+pub use deadline::REQUEST_TIMEOUT;
 pub use keys::{API_KEY_HEADER, QuotaUse};
 pub use protection::RouteStats;
 pub use request::RequestId;

@@ -8,14 +8,17 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
 
 use http::HeaderValue;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::rejection::{Overflow, Rejection};
+use super::gate::{ConcurrencyGate, GateSlot};
+
+use super::rejection::Rejection;
 use super::shared_throttle::SharedBucket;
 use super::throttle::{Bucket, KeyedBuckets, Verdict, kept_key, quota_tag};
-use crate::config::{ClientKey, ConcurrencySpec, Protection};
+use crate::config::{ClientKey, Protection};
 use crate::runtime::InvokeError;
 use crate::server::client_network;
 
@@ -37,6 +40,17 @@ impl RouteStats {
     /// Requests waiting for a slot now.
     pub fn queued(&self) -> usize {
         self.queued.load(Ordering::Relaxed)
+    }
+
+    /// Counts a request the concurrency gate refused.
+    pub(super) fn count_rejected(&self) {
+        self.rejected.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a request waiting for a slot until the guard is dropped.
+    pub(super) fn count_waiting(&self) -> impl Drop + '_ {
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        DecrementOnDrop(&self.queued)
     }
 
     /// The counters as JSON.
@@ -61,54 +75,17 @@ impl Drop for InFlight {
 
 /// Held by an invocation until it ends: its concurrency slot and its in-flight count.
 pub(super) struct Admission {
-    _slot: OwnedSemaphorePermit,
+    _slot: Slot,
     _in_flight: InFlight,
 }
 
-/// At most `limit` invocations at once, `queue` more waiting up to `queue_timeout`.
-pub(super) struct ConcurrencyGate {
-    spec: ConcurrencySpec,
-    slots: Arc<Semaphore>,
-}
-
-impl ConcurrencyGate {
-    pub(super) fn new(spec: ConcurrencySpec) -> Self {
-        ConcurrencyGate {
-            slots: Arc::new(Semaphore::new(spec.limit as usize)),
-            spec,
-        }
-    }
-
-    /// A slot, waiting in the bounded queue if none is free; counted in `stats`.
-    pub(super) async fn enter(
-        &self,
-        stats: &RouteStats,
-    ) -> Result<OwnedSemaphorePermit, Rejection> {
-        if let Ok(slot) = self.slots.clone().try_acquire_owned() {
-            return Ok(slot);
-        }
-        let waiting = stats.queued.fetch_add(1, Ordering::Relaxed) + 1;
-        let _dequeued = DecrementOnDrop(&stats.queued);
-        let overflow = |reason| {
-            stats.rejected.fetch_add(1, Ordering::Relaxed);
-            Rejection::Overflow {
-                status: self.spec.overflow_status,
-                reason,
-                limit: self.spec.limit,
-                queue: self.spec.queue,
-            }
-        };
-        if waiting > self.spec.queue as usize {
-            return Err(overflow(Overflow::QueueFull));
-        }
-        // The semaphore is fair: waiters are served first come, first served.
-        match tokio::time::timeout(self.spec.queue_timeout, self.slots.clone().acquire_owned())
-            .await
-        {
-            Ok(Ok(slot)) => Ok(slot),
-            _ => Err(overflow(Overflow::WaitedTooLong)),
-        }
-    }
+/// A slot an invocation runs in: one of its route's reserved concurrency, or one of the
+/// instances no route reserves.
+pub(super) enum Slot {
+    /// Of the route's concurrency gate.
+    Reserved(#[allow(dead_code)] GateSlot),
+    /// Of the instances no route reserves.
+    Unreserved(#[allow(dead_code)] OwnedSemaphorePermit),
 }
 
 /// Decrements a counter when dropped.
@@ -250,21 +227,43 @@ impl RouteGuards {
         self.gate.is_some()
     }
 
-    /// Waits for a slot of the route's reserved concurrency, or takes one of the instances
-    /// no route reserved (`unreserved`: 503 when none is free); counts the invocation in
+    /// Waits for a slot of the route's reserved concurrency (in `client`'s turn, refused
+    /// at once when it could not start before `deadline`), or takes one of the instances no
+    /// route reserved (`unreserved`: 503 when none is free); counts the invocation in
     /// flight.
-    pub(super) async fn admit(&self, unreserved: &Arc<Semaphore>) -> Result<Admission, Rejection> {
+    pub(super) async fn admit(
+        &self,
+        unreserved: &Arc<Semaphore>,
+        client: &str,
+        deadline: Instant,
+    ) -> Result<Admission, Rejection> {
         let slot = match &self.gate {
-            Some(gate) => gate.enter(&self.stats).await?,
-            None => take_unreserved(unreserved).inspect_err(|_| {
-                self.stats.rejected.fetch_add(1, Ordering::Relaxed);
-            })?,
+            Some(gate) => Slot::Reserved(gate.enter(&self.stats, client, Some(deadline)).await?),
+            None => Slot::Unreserved(take_unreserved(unreserved).inspect_err(|_| {
+                self.stats.count_rejected();
+            })?),
         };
         self.stats.in_flight.fetch_add(1, Ordering::Relaxed);
         Ok(Admission {
             _slot: slot,
             _in_flight: InFlight(self.stats.clone()),
         })
+    }
+
+    /// Who the route's queue takes turns between: the route's per-client rate limit's key
+    /// when it has one, else the client's network.
+    pub(super) fn queue_client(
+        &self,
+        parts: &http::request::Parts,
+        source_ip: Option<IpAddr>,
+    ) -> String {
+        let key = match &self.client_throttle {
+            Some((_, key)) => key,
+            None => &ClientKey::SourceIp {
+                ipv6_prefix: crate::config::IPV6_PREFIX.default,
+            },
+        };
+        kept_key(&client_id(key, parts, source_ip))
     }
 }
 

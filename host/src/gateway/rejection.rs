@@ -31,6 +31,8 @@ pub enum Rejection {
     },
     /// The request body broke off (the client's stream failed).
     BodyBrokeOff,
+    /// The request's `x-request-timeout-ms` is not a whole number of milliseconds from 1.
+    InvalidRequestTimeout,
     /// The route is the manifest's, and its module is still compiling at start-up.
     Compiling(ModuleName),
     /// The shared rate limits' store cannot be reached, and its policy is `fail_closed`.
@@ -75,6 +77,9 @@ pub enum Rejection {
         limit: u32,
         /// The route's queue.
         queue: u32,
+        /// How long the queue would take to reach the request, when the route has served
+        /// requests to tell.
+        retry_after: Option<std::time::Duration>,
     },
     /// The handler failed.
     Handler(InvokeError),
@@ -117,6 +122,11 @@ impl Rejection {
             Rejection::BodyBrokeOff => {
                 ErrorReply::detailed(S::BAD_REQUEST, "bad_request", "the request body broke off")
             }
+            Rejection::InvalidRequestTimeout => ErrorReply::detailed(
+                S::BAD_REQUEST,
+                "bad_request",
+                "`x-request-timeout-ms` must be one whole number of milliseconds, from 1",
+            ),
             Rejection::Unavailable(why) => ErrorReply::detailed(
                 S::SERVICE_UNAVAILABLE,
                 "module_unavailable",
@@ -208,12 +218,33 @@ impl Rejection {
                 reason,
                 limit,
                 queue,
-            } => ErrorReply::detailed(
-                *status,
-                "concurrency_limit",
-                format!("{reason} (concurrency {limit}, queue {queue})"),
-            )
-            .header(header::RETRY_AFTER, HeaderValue::from_static("1")),
+                retry_after,
+            } => {
+                let (kind, message) = match (reason, retry_after) {
+                    (Overflow::PastDeadline, Some(wait)) => (
+                        "deadline",
+                        format!(
+                            "the request would wait about {} ms for a free slot, past its \
+                             deadline (concurrency {limit}, queue {queue})",
+                            wait.as_millis()
+                        ),
+                    ),
+                    (Overflow::OutOfTime, _) => (
+                        "deadline",
+                        format!("{reason} (concurrency {limit}, queue {queue})"),
+                    ),
+                    _ => (
+                        "concurrency_limit",
+                        format!("{reason} (concurrency {limit}, queue {queue})"),
+                    ),
+                };
+                // Whole seconds (RFC 9110), rounded up: never sooner than the estimate.
+                let seconds = retry_after.map_or(1, |wait| {
+                    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+                });
+                ErrorReply::detailed(*status, kind, message)
+                    .header(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)))
+            }
             Rejection::InvalidRequest(violations) => {
                 let listed: Vec<serde_json::Value> = (violations.iter())
                     .map(|v| serde_json::json!({ "pointer": v.pointer, "message": v.message }))
@@ -283,11 +314,13 @@ impl Rejection {
                 reason,
                 limit,
                 queue,
+                retry_after,
             } => Rejection::Overflow {
                 status: *status,
                 reason: *reason,
                 limit: *limit,
                 queue: *queue,
+                retry_after: *retry_after,
             },
             Rejection::Unavailable(why) => Rejection::Unavailable(why.clone()),
             Rejection::Handler(InvokeError::PoolExhausted(why)) => {
@@ -302,7 +335,9 @@ impl Rejection {
         match self {
             Rejection::NotFound => "not_found",
             Rejection::MethodNotAllowed { .. } => "method_not_allowed",
-            Rejection::InvalidParam { .. } | Rejection::BodyBrokeOff => "bad_request",
+            Rejection::InvalidParam { .. }
+            | Rejection::BodyBrokeOff
+            | Rejection::InvalidRequestTimeout => "bad_request",
             Rejection::Unavailable(_) => "unavailable",
             Rejection::Compiling(_) => "compiling",
             Rejection::ThrottleStoreDown => "throttle_unavailable",
@@ -314,6 +349,10 @@ impl Rejection {
             Rejection::RequestTimeout(_) | Rejection::BodyTooSlow(_) => "body_timeout",
             Rejection::ApiKey(_) => "api_key",
             Rejection::QuotaExceeded { .. } => "quota",
+            Rejection::Overflow {
+                reason: Overflow::PastDeadline | Overflow::OutOfTime,
+                ..
+            } => "deadline",
             Rejection::Overflow { .. } => "overflow",
             Rejection::InvalidRequest(_) => "invalid_request",
             Rejection::Upstream(UpstreamFailure::Timeout(_)) => "timeout",
@@ -395,7 +434,17 @@ pub enum Overflow {
     /// Every slot is busy and the queue is full.
     #[error("every slot is busy and the queue is full")]
     QueueFull,
-    /// The request waited longer than the queue timeout.
+    /// The request waited longer than the queue timeout, or until its deadline.
     #[error("waited too long for a free slot")]
     WaitedTooLong,
+    /// The queue was full and a client with fewer waiting requests took this one's place.
+    #[error("the queue is full and another client's request took this one's place")]
+    PushedOut,
+    /// The request would wait longer than its deadline allows.
+    #[error("the request would wait for a free slot past its deadline")]
+    PastDeadline,
+    /// When a slot was free for it, the request's deadline was too close for the handler
+    /// to answer in time (later clients had taken turns before it).
+    #[error("the request's deadline came too close while it waited for a free slot")]
+    OutOfTime,
 }

@@ -8,6 +8,7 @@ use std::time::Instant;
 use http::HeaderValue;
 
 use super::build::{Route, Snapshot};
+use super::deadline::Deadline;
 use super::keys::KeyEntry;
 use super::throttle::Verdict;
 use crate::runtime::{Observation, PhaseTimes};
@@ -85,6 +86,8 @@ pub(super) struct RequestCtx {
     pub received: Instant,
     /// …on the wall clock.
     pub received_at: std::time::SystemTime,
+    /// When it must be answered by.
+    pub deadline: Deadline,
     /// The client's IP address, when the connection has one.
     pub client_ip: Option<IpAddr>,
     /// Whether it came over TLS.

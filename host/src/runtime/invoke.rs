@@ -103,7 +103,10 @@ pub type InvokeResult = Result<hyper::Response<HyperOutgoingBody>, InvokeError>;
 pub struct Invocation<'a> {
     /// What the guest learns through `wasmgate:gateway/context`.
     pub facts: InvocationFacts,
-    /// The route's time, memory and fuel limits.
+    /// When the response head is due (the request's deadline): the guest is interrupted
+    /// then.
+    pub deadline: Instant,
+    /// The route's time (the request's whole budget), memory and fuel limits.
     pub limits: &'a InvocationLimits,
     /// The module's environment and outbound allow-list.
     pub sandbox: &'a Sandbox,
@@ -147,6 +150,7 @@ impl HandlerComponent {
         request: hyper::Request<impl GuestBody>,
         Invocation {
             facts,
+            deadline,
             limits,
             sandbox,
             observation,
@@ -155,7 +159,6 @@ impl HandlerComponent {
             reuse,
         }: Invocation<'_>,
     ) -> InvokeResult {
-        let deadline = deadline_after(limits.timeout);
         let request_id = facts.request_id.clone();
         let over_tls = facts.over_tls;
         let pre = self.pre.clone();
@@ -270,15 +273,6 @@ impl HandlerComponent {
             }
         }
     }
-}
-
-/// Stands in for a deadline too far away to represent.
-const FAR_FUTURE: Duration = Duration::from_secs(365 * 24 * 3600);
-
-/// The deadline of an invocation starting now.
-pub(super) fn deadline_after(timeout: Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(timeout).unwrap_or(now + FAR_FUTURE)
 }
 
 pub(super) fn classify(error: wasmtime::Error, timeout: Duration) -> InvokeError {

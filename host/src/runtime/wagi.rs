@@ -21,7 +21,7 @@ use super::GuestBody;
 use super::cgi::{CgiRequest, parse_response};
 use super::guest_log::GuestLog;
 use super::handler::LoadError;
-use super::invoke::{Invocation, InvokeError, InvokeResult, classify, deadline_after};
+use super::invoke::{Invocation, InvokeError, InvokeResult, classify};
 use super::limiter::{SandboxLimiter, configure_store};
 use super::observe::LiveInstance;
 
@@ -93,7 +93,7 @@ impl WagiHandler {
     ) -> InvokeResult {
         // `invocation`, its admission included, is held until this returns.
         let limits = invocation.limits;
-        let deadline = deadline_after(limits.timeout);
+        let deadline = invocation.deadline;
         let run = self.run(request, &invocation, deadline);
         let output = match tokio::time::timeout_at(deadline.into(), run).await {
             Ok(output) => output?,

@@ -1,5 +1,7 @@
-//! Step 6, admit: the route's concurrency gate gives the request a slot (or queues it, or
-//! answers the route's `overflow_status`), then the API key's quota counts it (429 when it
+//! Step 6, admit: the route's concurrency gate gives the request a slot (or queues it in its
+//! client's turn — the API key's, else the per-client rate limit's client, else the
+//! client's network —, or answers the route's `overflow_status`, or 503 when it could not
+//! start before its deadline), then the API key's quota counts it (429 when it
 //! is used up). Only admitted requests count against a quota: this node's count, or with
 //! a shared store the one every node keeps there.
 
@@ -10,14 +12,26 @@ use super::super::request::RequestCtx;
 use super::throttle::{note_allowed, note_refusal};
 
 /// Admits the request; the admission is held until its invocation ends.
-pub(super) async fn enter(gateway: &Gateway, ctx: &mut RequestCtx) -> Result<Admission, Rejection> {
+pub(super) async fn enter(
+    gateway: &Gateway,
+    ctx: &mut RequestCtx,
+    parts: &http::request::Parts,
+) -> Result<Admission, Rejection> {
     let unreserved = ctx.snapshot.unreserved.clone();
     let started = std::time::Instant::now();
-    let admission = ctx.route.guards.admit(&unreserved).await;
+    let guards = &ctx.route.guards;
     // Only a route with a concurrency limit has a queue to wait in.
-    if ctx.route.guards.has_gate() {
+    let admission = if guards.has_gate() {
+        let client = match &ctx.key {
+            Some(key) => format!("key:{}", key.id()),
+            None => guards.queue_client(parts, ctx.client_ip),
+        };
+        let admission = guards.admit(&unreserved, &client, ctx.deadline.at).await;
         ctx.queue_time = Some(started.elapsed());
-    }
+        admission
+    } else {
+        guards.admit(&unreserved, "", ctx.deadline.at).await
+    };
     let admission = admission?;
     count_quota(gateway, ctx).await?;
     Ok(admission)

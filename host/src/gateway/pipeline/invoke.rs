@@ -39,7 +39,8 @@ pub(super) async fn run(
         Backend::Module(versions) => versions,
         Backend::Mock(mock) => return Ok(mock_response(mock)),
         Backend::Proxy(spec) => {
-            return super::super::proxy::forward(spec, ctx, request, route.limits.timeout).await;
+            let left = ctx.deadline.remaining();
+            return super::super::proxy::forward(spec, ctx, request, left).await;
         }
     };
     let version = versions.pick(ctx.id.uuid());
@@ -55,9 +56,16 @@ pub(super) async fn run(
         stage_variables: version.sandbox.stage_variables.clone(),
         traceparent,
     };
+    // The handler has what is left of the request's deadline; its timeout error names the
+    // time the request was given.
+    let limits = crate::config::InvocationLimits {
+        timeout: ctx.deadline.budget,
+        ..route.limits
+    };
     let invocation = Invocation {
         facts,
-        limits: &route.limits,
+        deadline: ctx.deadline.at,
+        limits: &limits,
         sandbox: &version.sandbox,
         observation: ctx.observation.clone(),
         times: ctx.times.clone(),

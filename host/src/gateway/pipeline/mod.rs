@@ -82,6 +82,7 @@ where
     B: GuestBody + Unpin,
 {
     let (parts, body) = request.into_parts();
+    ctx.deadline = ctx.deadline.shortened_by(ctx.received, &parts.headers)?;
     step!(ctx, "key", identify::api_key(ctx, &parts));
     step!(
         ctx,
@@ -113,7 +114,7 @@ where
         }
         None => body,
     };
-    let admission = step!(ctx, "admit", admit::enter(gateway, ctx).await);
+    let admission = step!(ctx, "admit", admit::enter(gateway, ctx, &parts).await);
     let response = invoke::run(ctx, hyper::Request::from_parts(parts, body), admission).await?;
     Ok(cache::keep(gateway, ctx, response))
 }

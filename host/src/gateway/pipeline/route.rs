@@ -3,6 +3,7 @@
 //! module is still compiling at start-up).
 
 use super::super::Gateway;
+use super::super::deadline::Deadline;
 use super::super::forwarded::client_ip;
 use super::super::rejection::Rejection;
 use super::super::request::{RequestCtx, RequestId, StepTimes};
@@ -53,6 +54,7 @@ pub(super) fn find<B>(
         preflight: false,
         cache_key: None,
         id,
+        deadline: Deadline::new(received, route.limits.timeout),
         received,
         received_at: std::time::SystemTime::now(),
         client_ip,
