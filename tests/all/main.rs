@@ -16,6 +16,7 @@ mod cli_client;
 mod cli_commands;
 mod client_state;
 mod cluster;
+mod compute_quotas;
 mod console;
 mod cors;
 mod dashboard;

@@ -58,8 +58,9 @@ impl Api<'_> {
     }
 
     /// `keys` as JSON, each whose plan has a quota with its use in the current period:
-    /// `"quota": {"used", "limit", "period", "resets_at"}` (`null` while the store the nodes
-    /// share does not answer).
+    /// `"quota": {"used", "limit", "period", "resets_at"}`, and a compute quota:
+    /// `"compute": {"cpu_ms", "cpu_ms_limit", "memory_gb_s", "memory_gb_s_limit", "period",
+    /// "resets_at"}` (`null` while the store the nodes share does not answer).
     async fn with_quota_use<'a>(
         &self,
         state: &RegistryState,
@@ -67,15 +68,21 @@ impl Api<'_> {
     ) -> Vec<Value> {
         let mut listed: Vec<Value> = Vec::new();
         let mut quotas = Vec::new();
+        let mut computes = Vec::new();
         for (id, key) in keys {
-            let quota = key
-                .plan
-                .as_ref()
-                .and_then(|plan| state.plans.get(plan)?.quota);
-            if let Some(quota) = quota {
+            let plan = key.plan.as_ref().and_then(|plan| state.plans.get(plan));
+            if let Some(quota) = plan.and_then(|plan| plan.quota) {
                 quotas.push((listed.len(), id.as_str(), quota));
             }
+            if let Some(compute) = plan.and_then(|plan| plan.compute) {
+                computes.push((listed.len(), (id.as_str(), compute)));
+            }
             listed.push(key_json(id, key));
+        }
+        let asked: Vec<_> = computes.iter().map(|&(_, asked)| asked).collect();
+        let used = self.gateway.compute_use(&asked).await;
+        for (n, (at, _)) in computes.iter().enumerate() {
+            listed[*at]["compute"] = used.as_ref().map_or(Value::Null, |used| json!(used[n]));
         }
         let asked: Vec<_> = quotas.iter().map(|&(_, id, quota)| (id, quota)).collect();
         let used = self.gateway.quota_use(&asked).await;

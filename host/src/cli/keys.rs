@@ -60,11 +60,13 @@ pub(super) fn keys(args: KeysArgs) -> anyhow::Result<()> {
         return show(&args.admin, &client.get("/keys")?, |answer| {
             print_rows(
                 &answer["keys"],
-                &["ID", "NAME", "PLAN", "ENABLED", "CREATED"],
+                &["ID", "NAME", "PLAN", "ENABLED", "CREATED", "COMPUTE USED"],
                 |k| {
-                    ["id", "name", "plan", "enabled", "created"]
+                    let mut row = ["id", "name", "plan", "enabled", "created"]
                         .map(|f| text(&k[f]))
-                        .to_vec()
+                        .to_vec();
+                    row.push(compute_used(&k["compute"]));
+                    row
                 },
             );
         });
@@ -119,6 +121,29 @@ fn print_key(key: &Value) {
             "disabled"
         }
     );
+    if key["compute"].is_object() {
+        println!("compute used: {}", compute_used(&key["compute"]));
+    }
+}
+
+/// A key's compute use against its plan's budgets (`12.5/1000 ms CPU this day`), or `-`.
+fn compute_used(used: &Value) -> String {
+    let Value::Object(_) = used else {
+        return "-".to_owned();
+    };
+    let mut parts = Vec::new();
+    if !used["cpu_ms_limit"].is_null() {
+        let cpu = used["cpu_ms"].as_f64().unwrap_or_default();
+        parts.push(format!("{cpu:.1}/{} ms CPU", text(&used["cpu_ms_limit"])));
+    }
+    if !used["memory_gb_s_limit"].is_null() {
+        let memory = used["memory_gb_s"].as_f64().unwrap_or_default();
+        parts.push(format!(
+            "{memory:.3}/{} GB-s",
+            number(&used["memory_gb_s_limit"])
+        ));
+    }
+    format!("{} this {}", parts.join(", "), text(&used["period"]))
 }
 
 fn print_secret(answer: &Value) {
@@ -155,6 +180,16 @@ enum PlansAction {
         /// The quota's period.
         #[arg(long, value_parser = ["day", "week", "month"], requires = "quota")]
         period: Option<String>,
+        /// Milliseconds of guest CPU time each key may use per compute period.
+        #[arg(long, requires = "compute_period")]
+        cpu_ms: Option<u64>,
+        /// GB-seconds of guest memory (peak memory times run time) each key may use per
+        /// compute period.
+        #[arg(long, requires = "compute_period")]
+        memory_gb_s: Option<f64>,
+        /// The compute quota's period.
+        #[arg(long, value_parser = ["day", "week", "month"])]
+        compute_period: Option<String>,
         #[command(flatten)]
         admin: AdminArgs,
     },
@@ -173,8 +208,10 @@ pub(super) fn plans(args: PlansArgs) -> anyhow::Result<()> {
                 .into_iter()
                 .map(|(name, plan)| json!({ "name": name, "plan": plan }))
                 .collect();
-            print_rows(&Value::Array(rows), &["NAME", "THROTTLE", "QUOTA"], |p| {
-                vec![text(&p["name"]), throttle(&p["plan"]), quota(&p["plan"])]
+            let columns = ["NAME", "THROTTLE", "QUOTA", "COMPUTE"];
+            print_rows(&Value::Array(rows), &columns, |p| {
+                let plan = &p["plan"];
+                vec![text(&p["name"]), throttle(plan), quota(plan), compute(plan)]
             });
         });
     };
@@ -185,6 +222,9 @@ pub(super) fn plans(args: PlansArgs) -> anyhow::Result<()> {
             burst,
             quota: limit,
             period,
+            cpu_ms,
+            memory_gb_s,
+            compute_period,
             admin,
         } => {
             let mut plan = json!({});
@@ -193,6 +233,17 @@ pub(super) fn plans(args: PlansArgs) -> anyhow::Result<()> {
             }
             if let (Some(limit), Some(period)) = (limit, period) {
                 plan["quota"] = json!({ "limit": limit, "period": period });
+            }
+            if let Some(period) = compute_period {
+                // Whichever budgets are given; the gateway refuses a compute quota with none.
+                let mut compute = json!({ "period": period });
+                if let Some(cpu_ms) = cpu_ms {
+                    compute["cpu_ms"] = json!(cpu_ms);
+                }
+                if let Some(memory_gb_s) = memory_gb_s {
+                    compute["memory_gb_s"] = json!(memory_gb_s);
+                }
+                plan["compute"] = compute;
             }
             let client = AdminClient::new(&admin)?;
             let answer = client.put_json(&format!("/plans/{}", encode(&name)), &plan)?;
@@ -218,8 +269,12 @@ pub(super) fn plans(args: PlansArgs) -> anyhow::Result<()> {
 
 /// `plan NAME: throttle …, quota …`.
 fn print_plan(name: &str, plan: &Value) {
+    let compute = match compute(plan).as_str() {
+        "-" => String::new(),
+        budgets => format!(", compute {budgets}"),
+    };
     println!(
-        "plan {name}: throttle {}, quota {}",
+        "plan {name}: throttle {}, quota {}{compute}",
         throttle(plan),
         quota(plan)
     );
@@ -230,15 +285,32 @@ pub(super) fn throttle(settings: &Value) -> String {
     match &settings["throttle"] {
         Value::Null => "-".to_owned(),
         t => {
-            // A whole rate reads as one (`10/s`, not `10.0/s`).
-            let rate = match t["rate"].as_f64() {
-                Some(rate) if rate.fract() == 0.0 && rate.abs() < 1e15 => {
-                    format!("{}", rate as i64)
-                }
-                _ => text(&t["rate"]),
-            };
-            format!("{rate}/s (burst {})", text(&t["burst"]))
+            format!("{}/s (burst {})", number(&t["rate"]), text(&t["burst"]))
         }
+    }
+}
+
+/// `60000 ms CPU, 10 GB-s /day` or `-`.
+fn compute(plan: &Value) -> String {
+    let compute = &plan["compute"];
+    if compute.is_null() {
+        return "-".to_owned();
+    }
+    let mut budgets = Vec::new();
+    if !compute["cpu_ms"].is_null() {
+        budgets.push(format!("{} ms CPU", text(&compute["cpu_ms"])));
+    }
+    if !compute["memory_gb_s"].is_null() {
+        budgets.push(format!("{} GB-s", number(&compute["memory_gb_s"])));
+    }
+    format!("{}/{}", budgets.join(", "), text(&compute["period"]))
+}
+
+/// A number as text, a whole one as one (`10`, not `10.0`).
+fn number(value: &Value) -> String {
+    match value.as_f64() {
+        Some(n) if n.fract() == 0.0 && n.abs() < 1e15 => format!("{}", n as i64),
+        _ => text(value),
     }
 }
 

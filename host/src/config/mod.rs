@@ -41,7 +41,7 @@ pub use module::{
     WrongBytes, check_variable_name,
 };
 pub use names::{ModuleName, Qualifier, Target, check_alias_name, check_stage_variables};
-pub use plan::{PlanConfig, QuotaConfig, QuotaPeriod};
+pub use plan::{ComputeConfig, PlanConfig, QuotaConfig, QuotaPeriod};
 pub use problem::Problem;
 pub use protection::{ClientKey, ConcurrencySpec, IPV6_PREFIX, Protection};
 pub use proxies::TrustedProxies;

@@ -1,4 +1,5 @@
-//! Usage plans: a rate limit and a quota for each API key of the plan.
+//! Usage plans: a rate limit, a request quota and a compute quota for each API key of the
+//! plan.
 
 use serde::{Deserialize, Serialize};
 
@@ -36,4 +37,46 @@ pub struct PlanConfig {
     /// Each key's quota.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota: Option<QuotaConfig>,
+    /// Each key's guest compute per period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compute: Option<ComputeConfig>,
+}
+
+/// Guest compute allowed per period: CPU time, memory-time, or both.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComputeConfig {
+    /// Milliseconds the key's handlers may run on the gateway's threads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_ms: Option<u64>,
+    /// Gigabyte-seconds of memory: each invocation's peak memory times how long it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_gb_s: Option<f64>,
+    /// The period.
+    pub period: QuotaPeriod,
+}
+
+/// Most of either compute budget a plan may give: ten years of one thread a day.
+const MAX_COMPUTE: f64 = 1e12;
+
+impl ComputeConfig {
+    /// Checks the budgets: at least one, each above zero.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.cpu_ms.is_none() && self.memory_gb_s.is_none() {
+            return Err("sets `cpu_ms`, `memory_gb_s` or both".into());
+        }
+        if let Some(cpu_ms) = self.cpu_ms
+            && !(1..=MAX_COMPUTE as u64).contains(&cpu_ms)
+        {
+            return Err(format!("cpu_ms {cpu_ms} is not from 1 to {MAX_COMPUTE:e}"));
+        }
+        if let Some(gb_s) = self.memory_gb_s
+            && !(gb_s > 0.0 && gb_s <= MAX_COMPUTE)
+        {
+            return Err(format!(
+                "memory_gb_s {gb_s} is not above 0 and at most {MAX_COMPUTE:e}"
+            ));
+        }
+        Ok(())
+    }
 }

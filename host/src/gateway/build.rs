@@ -113,8 +113,9 @@ pub(super) struct LiveState {
     global: Mutex<Option<(ThrottleConfig, Arc<Bucket>)>>,
     plans: Mutex<HashMap<String, Arc<PlanRuntime>>>,
     unreserved: Mutex<Option<(usize, Arc<Semaphore>)>>,
-    /// Quota usage of API keys.
-    pub usage: QuotaUsage,
+    /// Quota usage of API keys (shared with invocations, which charge their compute use
+    /// when they end).
+    pub usage: Arc<QuotaUsage>,
 }
 
 /// The routes and the gateway-wide bucket, swapped in as one.
@@ -137,7 +138,7 @@ impl LiveState {
     /// Nothing yet but API keys' quota usage (as an earlier run left it).
     pub fn with_usage(usage: QuotaUsage) -> Self {
         LiveState {
-            usage,
+            usage: Arc::new(usage),
             ..LiveState::default()
         }
     }

@@ -7,14 +7,14 @@
 //! nodes share (Redis), it is counted there instead, once for every node.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::rejection::{KeyRefusal, Rejection};
 use super::shared_throttle::{Counted, SharedBucket, SharedThrottle, StoreDown};
 use super::throttle::{KeyedBuckets, Verdict, quota_tag};
-use crate::config::{PlanConfig, QuotaConfig, QuotaPeriod};
+use crate::config::{ComputeConfig, PlanConfig, QuotaConfig, QuotaPeriod};
 use crate::registry::{QuotaUsed, RegistryState, sha256_hex};
 use crate::telemetry::metrics::{PlanLabels, metrics};
 use prometheus_client::metrics::counter::Counter;
@@ -28,6 +28,8 @@ pub(super) struct PlanRuntime {
     buckets: Option<KeyedBuckets>,
     /// Requests counted against its keys' quotas (`wasmgate_api_key_requests_total`).
     counted: Counter,
+    /// Its keys' guest CPU seconds and memory GB-seconds, with a compute quota.
+    pub(super) compute_used: (Counter<f64, AtomicU64>, Counter<f64, AtomicU64>),
 }
 
 /// One key as the gateway checks it.
@@ -61,10 +63,15 @@ impl KeyRing {
         plans.retain(|name, kept| state.plans.get(name) == Some(&kept.config));
         for (name, config) in &state.plans {
             plans.entry(name.clone()).or_insert_with(|| {
+                let labels = PlanLabels {
+                    plan: Arc::from(name.as_str()),
+                };
                 Arc::new(PlanRuntime {
-                    counted: metrics().api_key_requests.get_or_create_owned(&PlanLabels {
-                        plan: Arc::from(name.as_str()),
-                    }),
+                    counted: metrics().api_key_requests.get_or_create_owned(&labels),
+                    compute_used: (
+                        metrics().api_key_cpu_seconds.get_or_create_owned(&labels),
+                        (metrics().api_key_memory_gb_seconds).get_or_create_owned(&labels),
+                    ),
                     buckets: config
                         .throttle
                         .and_then(|t| t.validate().ok())
@@ -110,6 +117,12 @@ impl KeyEntry {
     /// The key's id.
     pub(super) fn id(&self) -> &str {
         &self.id
+    }
+
+    /// Its plan's compute quota, and the plan.
+    pub(super) fn compute(&self) -> Option<(ComputeConfig, &Arc<PlanRuntime>)> {
+        let plan = self.plan.as_ref()?;
+        Some((plan.config.compute?, plan))
     }
 
     /// Takes a token from the key's bucket, if its plan has a rate limit.
@@ -307,8 +320,24 @@ impl QuotaUsage {
         Ok(quota_left(quota, entry.used, resets_at, now))
     }
 
+    /// Adds `amount` to what `key` used in period `number` of its kind.
+    pub(super) fn add(&self, key: &str, period: QuotaPeriod, number: u64, amount: u64) {
+        let mut used = self.lock();
+        let fresh = QuotaUsed {
+            period,
+            number,
+            used: 0,
+        };
+        let entry = used.entry(key.to_owned()).or_insert(fresh);
+        if entry.period != period || entry.number != number {
+            *entry = fresh;
+        }
+        entry.used = entry.used.saturating_add(amount);
+        self.changed.store(true, Ordering::Release);
+    }
+
     /// Requests counted for `key` in period `number` of its kind.
-    fn used(&self, key: &str, period: QuotaPeriod, number: u64) -> u64 {
+    pub(super) fn used(&self, key: &str, period: QuotaPeriod, number: u64) -> u64 {
         self.lock()
             .get(key)
             .filter(|u| u.period == period && u.number == number)
@@ -323,7 +352,7 @@ impl QuotaUsage {
 }
 
 /// Seconds since the epoch.
-fn unix_now() -> u64 {
+pub(super) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -333,7 +362,7 @@ const DAY: u64 = 86_400;
 
 /// The number of the period holding `now` (seconds since the epoch, UTC) and when the
 /// next one starts.
-fn period_of(now: u64, period: QuotaPeriod) -> (u64, u64) {
+pub(super) fn period_of(now: u64, period: QuotaPeriod) -> (u64, u64) {
     let day = now / DAY;
     match period {
         QuotaPeriod::Day => (day, (day + 1) * DAY),

@@ -12,6 +12,7 @@ mod authorization;
 mod body;
 mod build;
 pub mod cache;
+mod compute;
 mod cors;
 mod deadline;
 mod decisions;
@@ -37,6 +38,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 pub use build::Route;
+pub use compute::{ComputeBudget, ComputeQuotaUse};
 pub use deadline::REQUEST_TIMEOUT;
 pub use keys::{API_KEY_HEADER, QuotaUse};
 pub use protection::RouteStats;
@@ -263,6 +265,20 @@ impl Gateway {
         keys: &[(&str, crate::config::QuotaConfig)],
     ) -> Option<Vec<QuotaUse>> {
         keys::quota_use(
+            &self.live.usage,
+            self.options.shared_throttle.as_deref(),
+            keys,
+        )
+        .await
+    }
+
+    /// Each of `keys`' (a key's id and its plan's compute quota) compute use in the current
+    /// period; `None` when the store the nodes share does not answer.
+    pub async fn compute_use(
+        &self,
+        keys: &[(&str, crate::config::ComputeConfig)],
+    ) -> Option<Vec<ComputeQuotaUse>> {
+        compute::compute_use(
             &self.live.usage,
             self.options.shared_throttle.as_deref(),
             keys,

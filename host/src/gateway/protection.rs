@@ -13,6 +13,7 @@ use std::time::Instant;
 use http::HeaderValue;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::compute::ComputeCharge;
 use super::gate::{ConcurrencyGate, GateSlot};
 
 use super::rejection::Rejection;
@@ -77,6 +78,16 @@ impl Drop for InFlight {
 pub(super) struct Admission {
     _slot: Slot,
     _in_flight: InFlight,
+    /// Charged to the request's API key when the invocation ends, with a compute quota.
+    charge: Option<ComputeCharge>,
+}
+
+impl Admission {
+    /// Charges the invocation's compute use with `charge` when it ends.
+    pub(super) fn charging(mut self, charge: Option<ComputeCharge>) -> Self {
+        self.charge = charge;
+        self
+    }
 }
 
 /// A slot an invocation runs in: one of its route's reserved concurrency, or one of the
@@ -247,6 +258,7 @@ impl RouteGuards {
         Ok(Admission {
             _slot: slot,
             _in_flight: InFlight(self.stats.clone()),
+            charge: None,
         })
     }
 

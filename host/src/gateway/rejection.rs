@@ -67,6 +67,15 @@ pub enum Rejection {
         /// Now (seconds since the epoch).
         now: u64,
     },
+    /// The API key used up a budget of its plan's compute quota for the period.
+    ComputeExceeded {
+        /// The budget used up.
+        budget: super::compute::ComputeBudget,
+        /// When the next period starts (seconds since the epoch).
+        resets_at: u64,
+        /// Now (seconds since the epoch).
+        now: u64,
+    },
     /// The route's concurrency slots and queue are full, or the wait was too long.
     Overflow {
         /// 429 or 503, as the route says.
@@ -213,6 +222,26 @@ impl Rejection {
                     HeaderValue::from(resets_at.saturating_sub(*now).max(1)),
                 )
             }
+            Rejection::ComputeExceeded {
+                budget,
+                resets_at,
+                now,
+            } => {
+                let reset = std::time::UNIX_EPOCH + std::time::Duration::from_secs(*resets_at);
+                ErrorReply::detailed(
+                    S::TOO_MANY_REQUESTS,
+                    "quota_exceeded",
+                    format!("the API key's compute quota of {budget} is used up"),
+                )
+                .field(
+                    "reset",
+                    humantime::format_rfc3339_seconds(reset).to_string(),
+                )
+                .header(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(resets_at.saturating_sub(*now).max(1)),
+                )
+            }
             Rejection::Overflow {
                 status,
                 reason,
@@ -348,7 +377,7 @@ impl Rejection {
             Rejection::PayloadTooLarge(_) => "body_too_large",
             Rejection::RequestTimeout(_) | Rejection::BodyTooSlow(_) => "body_timeout",
             Rejection::ApiKey(_) => "api_key",
-            Rejection::QuotaExceeded { .. } => "quota",
+            Rejection::QuotaExceeded { .. } | Rejection::ComputeExceeded { .. } => "quota",
             Rejection::Overflow {
                 reason: Overflow::PastDeadline | Overflow::OutOfTime,
                 ..

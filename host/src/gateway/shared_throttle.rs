@@ -40,6 +40,23 @@ if used == 1 then redis.call('EXPIREAT', KEYS[1], ARGV[2] + 60) end
 return used
 ";
 
+/// Adds to counters (`KEYS`; `ARGV`: when their period ends, in seconds since the epoch,
+/// then each counter's amount), each expiring a minute after its period.
+const ADD_SCRIPT: &str = r"
+for i, key in ipairs(KEYS) do
+  local amount = tonumber(ARGV[i + 1])
+  if redis.call('INCRBY', key, amount) == amount then
+    redis.call('EXPIREAT', key, ARGV[1] + 60)
+  end
+end
+return 1
+";
+
+/// Reads counters (`KEYS`): their values, false for one not set.
+const READ_SCRIPT: &str = r"
+return redis.call('MGET', unpack(KEYS))
+";
+
 /// Takes one token from each bucket (`KEYS`; `ARGV` per bucket: emission interval and
 /// tolerance, in µs) until one refuses. Returns per bucket evaluated: 1 (allowed) or 0,
 /// then µs until full again (allowed) or until a token (refused), then tokens left.
@@ -72,6 +89,8 @@ pub struct SharedThrottle {
     client: redis::Client,
     take_script: redis::Script,
     count_script: redis::Script,
+    add_script: redis::Script,
+    read_script: redis::Script,
     policy: FailurePolicy,
     /// Made at, for [`SharedThrottle::millis`].
     created: std::time::Instant,
@@ -116,6 +135,8 @@ impl SharedThrottle {
             client: redis::Client::open(url)?,
             take_script: redis::Script::new(TAKE_SCRIPT),
             count_script: redis::Script::new(COUNT_SCRIPT),
+            add_script: redis::Script::new(ADD_SCRIPT),
+            read_script: redis::Script::new(READ_SCRIPT),
             policy,
             created: std::time::Instant::now(),
             retry_at: AtomicU64::new(0),
@@ -175,6 +196,32 @@ impl SharedThrottle {
             Some(used) => u64::try_from(used).map_or(Counted::Full, Counted::Used),
             None => Counted::Skipped,
         })
+    }
+
+    /// Adds `amount`s to the counters, whose period ends at `ends_at` (seconds since the
+    /// epoch), in one round trip; nothing when Redis fails (the failure is counted and
+    /// logged as for any request).
+    pub async fn add(&self, counters: &[(String, u64)], ends_at: u64) {
+        if counters.is_empty() {
+            return;
+        }
+        let mut invocation = self.add_script.prepare_invoke();
+        invocation.arg(ends_at);
+        for (key, amount) in counters {
+            invocation.key(key).arg(amount);
+        }
+        let _ = self.answer::<i64>(&invocation).await;
+    }
+
+    /// The counters `keys` (0 for one not set) as a request is checked against them:
+    /// `None` when Redis failed and the policy lets requests through.
+    pub async fn read(&self, keys: &[String]) -> Result<Option<Vec<u64>>, StoreDown> {
+        let mut invocation = self.read_script.prepare_invoke();
+        for key in keys {
+            invocation.key(key);
+        }
+        Ok((self.answer::<Vec<Option<u64>>>(&invocation).await?)
+            .map(|counts| counts.into_iter().map(Option::unwrap_or_default).collect()))
     }
 
     /// The quota counters `keys` (0 for one not set): what the admin API reports as used.

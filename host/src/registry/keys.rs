@@ -37,6 +37,9 @@ impl Registry {
         if plan.quota.is_some_and(|q| q.limit == 0) {
             return Err(field("quota", "limit must be at least 1".into()));
         }
+        if let Some(compute) = &plan.compute {
+            compute.validate().map_err(|m| field("compute", m))?;
+        }
         self.change(|next| {
             next.plans.insert(name.to_owned(), plan.clone());
             Ok(plan)

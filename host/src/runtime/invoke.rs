@@ -16,6 +16,7 @@ use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use super::GuestBody;
+use super::compute::timed;
 use super::context::InvocationFacts;
 use super::guest_task::{GuardedBody, GuestTask};
 use super::handler::{Handler, HandlerComponent};
@@ -213,6 +214,7 @@ impl HandlerComponent {
         // The guest runs on its own task, so it can keep streaming the body after the head
         // is returned; the store, and the instance, are dropped when that task ends.
         let timeout = limits.timeout;
+        let metered = times.clone();
         let task = GuestTask::spawn(async move {
             let _admission = admission;
             let _live = LiveInstance::new();
@@ -229,9 +231,10 @@ impl HandlerComponent {
                     .call_handle(&mut store, request, out)
                     .await;
                 times.set_guest(handling, Instant::now());
+                (times.compute()).note_memory(store.data().limiter.used_bytes());
                 handled.map(|()| (store, proxy))
             };
-            match tokio::time::timeout_at(deadline.into(), call).await {
+            match tokio::time::timeout_at(deadline.into(), timed(metered, call)).await {
                 Ok(Ok((mut store, proxy))) => {
                     // Only an instance that answered cleanly serves again.
                     if let Some((max_requests, sandbox, pool)) = reuse

@@ -39,6 +39,11 @@ pub(super) struct SandboxLimiter {
 const TABLE_ELEMENT_BYTES: usize = 8;
 
 impl SandboxLimiter {
+    /// Bytes of every memory and table the instance has now (they never shrink).
+    pub(super) fn used_bytes(&self) -> usize {
+        self.used_bytes
+    }
+
     /// The limits of a route's instances.
     pub(super) fn new(limits: &InvocationLimits) -> Self {
         SandboxLimiter {

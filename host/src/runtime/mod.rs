@@ -15,6 +15,7 @@
 
 mod authorizer;
 mod cgi;
+mod compute;
 mod config_store;
 mod context;
 mod engine;
@@ -42,6 +43,7 @@ use wasmtime::component::Linker;
 pub use authorizer::{
     AuthRequest, AuthorizeError, AuthorizerComponent, AuthorizerKind, Decision, MAX_DECISION_BYTES,
 };
+pub use compute::ComputeUse;
 pub use context::InvocationFacts;
 pub use engine::{EPOCH_TICK, EngineOptions};
 pub use guest_log::GUEST_LOG_LIMIT;

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
+use super::compute::ComputeUse;
+
 /// Most bytes of stdout (and of stderr) kept; a guest writing more sees a write error.
 pub const CAPTURE_LIMIT: usize = 1 << 20;
 
@@ -16,9 +18,15 @@ pub const CAPTURE_LIMIT: usize = 1 << 20;
 pub struct PhaseTimes {
     instantiate: OnceLock<(Instant, Instant)>,
     guest: OnceLock<(Instant, Instant)>,
+    compute: ComputeUse,
 }
 
 impl PhaseTimes {
+    /// What the invocation used of the machine so far.
+    pub fn compute(&self) -> &ComputeUse {
+        &self.compute
+    }
+
     /// Time to create the instance, once it was created.
     pub fn instantiate(&self) -> Option<Duration> {
         self.instantiate.get().map(|(start, end)| *end - *start)

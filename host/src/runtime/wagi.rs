@@ -19,6 +19,7 @@ use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 
 use super::GuestBody;
 use super::cgi::{CgiRequest, parse_response};
+use super::compute::timed;
 use super::guest_log::GuestLog;
 use super::handler::LoadError;
 use super::invoke::{Invocation, InvokeError, InvokeResult, classify};
@@ -94,7 +95,10 @@ impl WagiHandler {
         // `invocation`, its admission included, is held until this returns.
         let limits = invocation.limits;
         let deadline = invocation.deadline;
-        let run = self.run(request, &invocation, deadline);
+        let run = timed(
+            invocation.times.clone(),
+            self.run(request, &invocation, deadline),
+        );
         let output = match tokio::time::timeout_at(deadline.into(), run).await {
             Ok(output) => output?,
             Err(_elapsed) => return Err(InvokeError::Timeout(limits.timeout)),
@@ -170,6 +174,7 @@ impl WagiHandler {
             .map_err(|e| InvokeError::Internal(format!("{e:#}")))?;
         let exited = start.call_async(&mut store, ()).await;
         times.set_guest(running, Instant::now());
+        (times.compute()).note_memory(store.data().limiter.used_bytes());
         let output = stdout.contents();
         if output.len() > MAX_OUTPUT {
             return Err(InvokeError::OutputTooLarge(MAX_OUTPUT));

@@ -6,6 +6,7 @@
 //! are in `labels.rs` (a request no route matched is counted under `route="(none)"`); a
 //! route's handles are kept with it (`route.rs`).
 
+use std::sync::atomic::AtomicU64;
 use std::sync::{LazyLock, RwLock};
 
 use prometheus_client::collector::Collector;
@@ -65,6 +66,10 @@ pub struct Metrics {
     pub compiled_code_loads: Counter,
     /// Requests counted against API keys' quotas, by usage plan.
     pub api_key_requests: Family<PlanLabels, Counter>,
+    /// Guest CPU time of API keys with a compute quota, by usage plan.
+    pub api_key_cpu_seconds: Family<PlanLabels, Counter<f64, AtomicU64>>,
+    /// Guest memory-time of API keys with a compute quota, by usage plan.
+    pub api_key_memory_gb_seconds: Family<PlanLabels, Counter<f64, AtomicU64>>,
     /// Changes committed to the registry.
     pub registry_changes: Counter,
     /// Requests whose shared rate limits could not be checked (the store was unreachable).
@@ -101,6 +106,8 @@ impl Metrics {
             ]),
             compiled_code_loads: Counter::default(),
             api_key_requests: Family::default(),
+            api_key_cpu_seconds: Family::default(),
+            api_key_memory_gb_seconds: Family::default(),
             registry_changes: Counter::default(),
             throttle_store_failures: Counter::default(),
             cache_lookups: Family::default(),
@@ -184,6 +191,16 @@ impl Metrics {
             "api_key_requests",
             "Requests counted against API keys' quotas, by usage plan",
             m.api_key_requests.clone(),
+        );
+        registry.register(
+            "api_key_cpu_seconds",
+            "Guest CPU time of API keys with a compute quota, by usage plan",
+            m.api_key_cpu_seconds.clone(),
+        );
+        registry.register(
+            "api_key_memory_gb_seconds",
+            "Guest memory-time (peak GB times seconds) of API keys with a compute quota, by usage plan",
+            m.api_key_memory_gb_seconds.clone(),
         );
         registry.register(
             "registry_changes",
@@ -290,6 +307,16 @@ mod tests {
         let _ = metrics.api_key_requests.get_or_create_owned(&PlanLabels {
             plan: Arc::from("p"),
         });
+        let _ = metrics
+            .api_key_cpu_seconds
+            .get_or_create_owned(&PlanLabels {
+                plan: Arc::from("p"),
+            });
+        let _ = metrics
+            .api_key_memory_gb_seconds
+            .get_or_create_owned(&PlanLabels {
+                plan: Arc::from("p"),
+            });
         let _ = metrics.cache_lookups.get_or_create_owned(&CacheLabels {
             route: route.clone(),
             outcome: "hit",

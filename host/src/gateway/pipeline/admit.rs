@@ -3,9 +3,12 @@
 //! client's network —, or answers the route's `overflow_status`, or 503 when it could not
 //! start before its deadline), then the API key's quota counts it (429 when it
 //! is used up). Only admitted requests count against a quota: this node's count, or with
-//! a shared store the one every node keeps there.
+//! a shared store the one every node keeps there. A key whose plan has a compute quota is
+//! checked against it (429 once used up; `gateway/compute.rs`), and the invocation's use
+//! is charged to it when it ends.
 
 use super::super::Gateway;
+use super::super::compute;
 use super::super::protection::Admission;
 use super::super::rejection::Rejection;
 use super::super::request::RequestCtx;
@@ -33,8 +36,10 @@ pub(super) async fn enter(
         guards.admit(&unreserved, "", ctx.deadline.at).await
     };
     let admission = admission?;
+    // A key out of compute does not use up its request quota too.
+    let charge = compute::check(gateway, ctx).await?;
     count_quota(gateway, ctx).await?;
-    Ok(admission)
+    Ok(admission.charging(charge))
 }
 
 /// Counts the request against its API key's quota (429 when it is used up).

@@ -45,6 +45,16 @@ fn probe(req: Request) -> Result<Response, Error> {
                 .with_header("x-started-ns", started.to_string())
                 .with_header("x-ended-ns", now_ns().to_string()))
         }
+        "burn" => {
+            // Keeps the CPU busy for `ms` milliseconds, then answers.
+            let ms: u64 = req.query("ms").unwrap_or_default().parse()?;
+            let started = std::time::Instant::now();
+            let mut x: u64 = 0;
+            while started.elapsed() < Duration::from_millis(ms) {
+                x = std::hint::black_box(x.wrapping_add(1));
+            }
+            Ok(Response::text(format!("burned {ms} ms")))
+        }
         "spin" => {
             // Burns CPU forever (until the gateway's timeout interrupts it).
             let mut x: u64 = 0;
