@@ -164,13 +164,26 @@ async fn upload_over_the_size_limit_is_413() {
 }
 
 #[tokio::test]
-async fn compilation_over_its_time_limit_is_422() {
+async fn compilation_over_its_time_limit_is_422_but_the_manifests_own_modules_compile() {
+    // The manifest's module takes longer than the limit too: it is the operator's file,
+    // not an upload, and compiles anyway.
+    let manifest = crate::support::module("echo", guests::ECHO, "")
+        + &crate::support::route("GET", "/echo/{proxy+}", "echo", "");
     let gw = crate::support::Gateway::start_with_args(
-        "",
+        &manifest,
         &["--listen", "127.0.0.1:0", "--compile-timeout-ms", "1"],
     );
-    let echo = std::fs::read(guests::ECHO).expect("echo.wasm");
-    let (status, body) = AdminClient::new(&gw).upload("slow", echo).await;
+    let url = gw.url("/echo/x");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while get(&url).await.0 != 200 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the manifest's module never served"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let hello = std::fs::read(guests::HELLO).expect("hello.wasm");
+    let (status, body) = AdminClient::new(&gw).upload("slow", hello).await;
     assert_eq!(status, 422, "{body}");
     let (status, _) = AdminClient::new(&gw).get("/modules/slow").await;
     assert_eq!(status, 404);

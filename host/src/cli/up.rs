@@ -71,7 +71,8 @@ pub(super) struct UpArgs {
     #[arg(long, value_name = "FILE")]
     secrets_key_file: Option<PathBuf>,
 
-    /// Longest a module may take to compile at upload, in milliseconds (longer: 422).
+    /// Longest a module uploaded through the admin API may take to compile, in
+    /// milliseconds (longer: 422); a manifest's own modules compile for as long as they take.
     #[arg(long, value_name = "MS", default_value_t = 60_000)]
     compile_timeout_ms: u64,
 

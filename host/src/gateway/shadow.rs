@@ -1,13 +1,19 @@
 //! Shadow authorizers: another module (a new version, say) deciding beside a live
-//! authorizer on a sampled share of the requests the live one decides. It runs in a task of
-//! its own after the live decision, so it never delays or changes an answer, and only when
-//! an unreserved instance is free (else the request is counted as skipped). Each outcome is
+//! authorizer on a sampled share of the requests the live one decides. It runs after the
+//! live decision on a thread of its own (the `wasmgate-shadow` thread, with a runtime of its
+//! own), so it never delays or changes an answer: on the request's worker thread it would
+//! take its turn before the request's own handler. It runs only when an unreserved instance
+//! is free and the thread's backlog has room (else the request is counted as skipped). Each outcome is
 //! counted in `wasmgate_shadow_authorizer_decisions_total{authorizer,outcome}` (`agree`,
 //! `disagree`, `failed`, `skipped`); a disagreement is logged with the request id and both
 //! decisions. `POST /authorizers/{name}/promote` makes the shadow live.
 
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
+
+use tokio::sync::mpsc;
 
 use super::authorization::RequestView;
 use super::build::Versions;
@@ -41,7 +47,12 @@ impl Shadow {
             return;
         }
         let authorizer: Arc<str> = Arc::from(authorizer.as_str());
+        let skipped = authorizer.clone();
         let Ok(permit) = request.unreserved.clone().try_acquire_owned() else {
+            count(authorizer, "skipped");
+            return;
+        };
+        let Some(worker) = WORKER.as_ref() else {
             count(authorizer, "skipped");
             return;
         };
@@ -50,7 +61,7 @@ impl Shadow {
         let uuid = *request.id.uuid();
         let request_id = request.id.as_str().to_owned();
         let live = (live.allow, live.principal_id.clone());
-        tokio::spawn(async move {
+        let run = async move {
             let _permit = permit;
             let version = versions.pick(&uuid);
             let limits = InvocationLimits {
@@ -90,9 +101,47 @@ impl Shadow {
                 }
             };
             count(authorizer, outcome);
-        });
+        };
+        if let Err(full) = worker.try_send(Box::pin(run)) {
+            // The backlog is full: the job (and its permit) is dropped, counted as skipped.
+            drop(full);
+            count(skipped, "skipped");
+        }
     }
 }
+
+/// A shadow run, as the shadow thread takes it.
+type ShadowRun = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Shadow runs waiting for the shadow thread at most.
+const BACKLOG: usize = 256;
+
+/// The shadow thread's queue; `None` if the thread could not be started (shadows are
+/// then skipped, and it is logged once).
+static WORKER: LazyLock<Option<mpsc::Sender<ShadowRun>>> = LazyLock::new(|| {
+    let (sender, mut runs) = mpsc::channel::<ShadowRun>(BACKLOG);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    let started = runtime.and_then(|runtime| {
+        std::thread::Builder::new()
+            .name("wasmgate-shadow".into())
+            .spawn(move || {
+                runtime.block_on(async {
+                    while let Some(run) = runs.recv().await {
+                        tokio::spawn(run);
+                    }
+                });
+            })
+    });
+    match started {
+        Ok(_) => Some(sender),
+        Err(error) => {
+            tracing::error!(%error, "the shadow authorizers' thread could not start");
+            None
+        }
+    }
+});
 
 /// `allow ada` or `deny` (logged with `Debug`: a principal the guest chose is quoted and
 /// escaped, so it cannot start a log line of its own).

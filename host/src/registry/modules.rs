@@ -26,7 +26,10 @@ impl Registry {
             .map(|deployed| deployed.upload)
     }
 
-    /// [`Registry::upload`] of a file: errors name the file.
+    /// [`Registry::upload`] of a manifest's file: errors name the file. The compile
+    /// timeout bounds what clients upload, not the operator's own files: a manifest's
+    /// module compiles for as long as it takes (in the background at start-up, while the
+    /// other routes serve), however slow or busy the machine.
     pub(super) fn upload_from_file(
         &self,
         name: &ModuleName,
@@ -35,7 +38,8 @@ impl Registry {
         executor: Executor,
     ) -> Result<Upload, RegistryError> {
         let origin = path.display().to_string();
-        self.upload_attached(name, origin, bytes, executor, &Attachments::default())
+        let attach = &Attachments::default();
+        self.upload_compiled_within(name, origin, bytes, executor, attach, None)
             .map(|deployed| deployed.upload)
     }
 
@@ -48,6 +52,20 @@ impl Registry {
         bytes: Vec<u8>,
         executor: Executor,
         attach: &Attachments,
+    ) -> Result<Deployed, RegistryError> {
+        let timeout = Some(self.compile_timeout);
+        self.upload_compiled_within(name, origin, bytes, executor, attach, timeout)
+    }
+
+    /// [`Registry::upload_attached`], compiling within `timeout` if there is one.
+    fn upload_compiled_within(
+        &self,
+        name: &ModuleName,
+        origin: String,
+        bytes: Vec<u8>,
+        executor: Executor,
+        attach: &Attachments,
+        timeout: Option<std::time::Duration>,
     ) -> Result<Deployed, RegistryError> {
         let sha256 = sha256_hex(&bytes);
         if let Some((version, stored)) = self.version_with_hash(name, &sha256) {
@@ -93,7 +111,7 @@ impl Registry {
             .flatten();
         let handler = match reused {
             Some(handler) => handler,
-            None => self.compile_and_store(origin, &sha256, &bytes, executor)?,
+            None => self.compile_and_store(origin, &sha256, &bytes, executor, timeout)?,
         };
 
         let interface = handler.interface();
@@ -178,17 +196,21 @@ impl Registry {
         })
     }
 
-    /// Compiles `bytes` (within the compile timeout) and stores them and their code, by
-    /// `sha256`; the code's hash is recorded in the version's record by the next commit.
+    /// Compiles `bytes` (within `timeout`, if there is one) and stores them and their code,
+    /// by `sha256`; the code's hash is recorded in the version's record by the next commit.
     fn compile_and_store(
         &self,
         origin: String,
         sha256: &str,
         bytes: &[u8],
         executor: Executor,
+        timeout: Option<std::time::Duration>,
     ) -> Result<CompiledModule, RegistryError> {
         let started = std::time::Instant::now();
-        let handler = self.compile_bounded(origin, bytes.to_vec(), executor)?;
+        let handler = match timeout {
+            Some(timeout) => self.compile_bounded(origin, bytes.to_vec(), executor, timeout)?,
+            None => (self.runtime).compile_module(&origin, bytes, Some(executor))?,
+        };
         crate::telemetry::metrics()
             .compile_duration
             .observe(started.elapsed().as_secs_f64());
@@ -231,13 +253,14 @@ impl Registry {
             .map(|(&version, v)| (version, v.executor))
     }
 
-    /// Compiles on a thread of its own, giving up after the compile timeout (the thread
-    /// finishes in the background and its result is dropped).
+    /// Compiles on a thread of its own, giving up after `timeout` (the thread finishes in
+    /// the background and its result is dropped).
     fn compile_bounded(
         &self,
         origin: String,
         bytes: Vec<u8>,
         executor: Executor,
+        timeout: std::time::Duration,
     ) -> Result<CompiledModule, RegistryError> {
         let (sender, receiver) = std::sync::mpsc::channel();
         let runtime = self.runtime.clone();
@@ -246,11 +269,9 @@ impl Registry {
             .spawn(move || {
                 let _ = sender.send(runtime.compile_module(&origin, &bytes, Some(executor)));
             })?;
-        match receiver.recv_timeout(self.compile_timeout) {
+        match receiver.recv_timeout(timeout) {
             Ok(compiled) => Ok(compiled?),
-            Err(_) => Err(RegistryError::CompileTimeout(
-                self.compile_timeout.as_secs(),
-            )),
+            Err(_) => Err(RegistryError::CompileTimeout(timeout.as_secs())),
         }
     }
 
