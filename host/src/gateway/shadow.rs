@@ -1,9 +1,12 @@
 //! Shadow authorizers: another module (a new version, say) deciding beside a live
 //! authorizer on a sampled share of the requests the live one decides. It runs after the
-//! live decision on a thread of its own (the `wasmgate-shadow` thread, with a runtime of its
-//! own), so it never delays or changes an answer: on the request's worker thread it would
-//! take its turn before the request's own handler. It runs only when an unreserved instance
-//! is free and the thread's backlog has room (else the request is counted as skipped). Each outcome is
+//! live decision on a thread of its own (`wasmgate-shadow`, with a runtime of its own) that
+//! the kernel schedules only on otherwise idle cores (`SCHED_IDLE`), so it never delays or
+//! changes an answer: on the request's worker thread it would take its turn before the
+//! request's own handler, and as an ordinary thread it would take the workers' time under
+//! load. It runs only when the thread's backlog has room and, when it starts, an unreserved
+//! instance is free (else the request is counted as skipped): a saturated gateway skips
+//! shadows rather than slowing down. Each outcome is
 //! counted in `wasmgate_shadow_authorizer_decisions_total{authorizer,outcome}` (`agree`,
 //! `disagree`, `failed`, `skipped`); a disagreement is logged with the request id and both
 //! decisions. `POST /authorizers/{name}/promote` makes the shadow live.
@@ -48,10 +51,7 @@ impl Shadow {
         }
         let authorizer: Arc<str> = Arc::from(authorizer.as_str());
         let skipped = authorizer.clone();
-        let Ok(permit) = request.unreserved.clone().try_acquire_owned() else {
-            count(authorizer, "skipped");
-            return;
-        };
+        let unreserved = request.unreserved.clone();
         let Some(worker) = WORKER.as_ref() else {
             count(authorizer, "skipped");
             return;
@@ -62,7 +62,11 @@ impl Shadow {
         let request_id = request.id.as_str().to_owned();
         let live = (live.allow, live.principal_id.clone());
         let run = async move {
-            let _permit = permit;
+            // Taken only when it runs: waiting runs hold no instance.
+            let Ok(_permit) = unreserved.try_acquire_owned() else {
+                count(authorizer, "skipped");
+                return;
+            };
             let version = versions.pick(&uuid);
             let limits = InvocationLimits {
                 timeout,
@@ -114,7 +118,7 @@ impl Shadow {
 type ShadowRun = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// Shadow runs waiting for the shadow thread at most.
-const BACKLOG: usize = 256;
+const BACKLOG: usize = 64;
 
 /// The shadow thread's queue; `None` if the thread could not be started (shadows are
 /// then skipped, and it is logged once).
@@ -127,6 +131,7 @@ static WORKER: LazyLock<Option<mpsc::Sender<ShadowRun>>> = LazyLock::new(|| {
         std::thread::Builder::new()
             .name("wasmgate-shadow".into())
             .spawn(move || {
+                run_when_idle();
                 runtime.block_on(async {
                     while let Some(run) = runs.recv().await {
                         tokio::spawn(run);
@@ -142,6 +147,28 @@ static WORKER: LazyLock<Option<mpsc::Sender<ShadowRun>>> = LazyLock::new(|| {
         }
     }
 });
+
+/// Makes the calling thread run only when a core has nothing else to do (Linux's
+/// `SCHED_IDLE`); elsewhere, or if refused, it stays an ordinary thread (logged).
+#[cfg_attr(
+    target_os = "linux",
+    expect(
+        unsafe_code,
+        reason = "sched_setscheduler is a C function; it reads one sched_param we own"
+    )
+)]
+fn run_when_idle() {
+    #[cfg(target_os = "linux")]
+    {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: `param` is a valid `sched_param` for the call's duration; 0 is this thread.
+        if unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) } == 0 {
+            return;
+        }
+        let error = std::io::Error::last_os_error();
+        tracing::warn!(%error, "the shadow authorizers' thread runs at normal priority");
+    }
+}
 
 /// `allow ada` or `deny` (logged with `Debug`: a principal the guest chose is quoted and
 /// escaped, so it cannot start a log line of its own).
