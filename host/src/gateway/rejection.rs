@@ -109,6 +109,21 @@ pub enum UpstreamFailure {
     Failed(String),
 }
 
+/// 429 for a quota used up until `resets_at` (seconds since the epoch, as `now`): the
+/// reset time in the body and `Retry-After`.
+fn used_up(message: String, resets_at: u64, now: u64) -> ErrorReply {
+    let reset = std::time::UNIX_EPOCH + std::time::Duration::from_secs(resets_at);
+    ErrorReply::detailed(StatusCode::TOO_MANY_REQUESTS, "quota_exceeded", message)
+        .field(
+            "reset",
+            humantime::format_rfc3339_seconds(reset).to_string(),
+        )
+        .header(
+            header::RETRY_AFTER,
+            HeaderValue::from(resets_at.saturating_sub(now).max(1)),
+        )
+}
+
 impl Rejection {
     /// What the client gets: status, body and headers, each variant described here once.
     pub fn reply(&self) -> ErrorReply {
@@ -206,42 +221,20 @@ impl Rejection {
                 limit,
                 resets_at,
                 now,
-            } => {
-                let reset = std::time::UNIX_EPOCH + std::time::Duration::from_secs(*resets_at);
-                ErrorReply::detailed(
-                    S::TOO_MANY_REQUESTS,
-                    "quota_exceeded",
-                    format!("the API key's quota of {limit} requests is used up"),
-                )
-                .field(
-                    "reset",
-                    humantime::format_rfc3339_seconds(reset).to_string(),
-                )
-                .header(
-                    header::RETRY_AFTER,
-                    HeaderValue::from(resets_at.saturating_sub(*now).max(1)),
-                )
-            }
+            } => used_up(
+                format!("the API key's quota of {limit} requests is used up"),
+                *resets_at,
+                *now,
+            ),
             Rejection::ComputeExceeded {
                 budget,
                 resets_at,
                 now,
-            } => {
-                let reset = std::time::UNIX_EPOCH + std::time::Duration::from_secs(*resets_at);
-                ErrorReply::detailed(
-                    S::TOO_MANY_REQUESTS,
-                    "quota_exceeded",
-                    format!("the API key's compute quota of {budget} is used up"),
-                )
-                .field(
-                    "reset",
-                    humantime::format_rfc3339_seconds(reset).to_string(),
-                )
-                .header(
-                    header::RETRY_AFTER,
-                    HeaderValue::from(resets_at.saturating_sub(*now).max(1)),
-                )
-            }
+            } => used_up(
+                format!("the API key's compute quota of {budget} is used up"),
+                *resets_at,
+                *now,
+            ),
             Rejection::Overflow {
                 status,
                 reason,

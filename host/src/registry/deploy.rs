@@ -71,6 +71,7 @@ impl Registry {
             bytes,
             executor,
             attach,
+            Some(self.compile_timeout),
         )
     }
 

@@ -22,8 +22,16 @@ impl Registry {
         executor: Executor,
     ) -> Result<Upload, RegistryError> {
         let origin = format!("the upload of `{name}`");
-        self.upload_attached(name, origin, bytes, executor, &Attachments::default())
-            .map(|deployed| deployed.upload)
+        let timeout = Some(self.compile_timeout);
+        self.upload_attached(
+            name,
+            origin,
+            bytes,
+            executor,
+            &Attachments::default(),
+            timeout,
+        )
+        .map(|deployed| deployed.upload)
     }
 
     /// [`Registry::upload`] of a manifest's file: errors name the file. The compile
@@ -39,26 +47,13 @@ impl Registry {
     ) -> Result<Upload, RegistryError> {
         let origin = path.display().to_string();
         let attach = &Attachments::default();
-        self.upload_compiled_within(name, origin, bytes, executor, attach, None)
+        self.upload_attached(name, origin, bytes, executor, attach, None)
             .map(|deployed| deployed.upload)
     }
 
     /// Uploads `bytes` (named `origin` in errors) and points what `attach` names at the
-    /// version, in one change.
+    /// version, in one change; compiling within `timeout` if there is one.
     pub(super) fn upload_attached(
-        &self,
-        name: &ModuleName,
-        origin: String,
-        bytes: Vec<u8>,
-        executor: Executor,
-        attach: &Attachments,
-    ) -> Result<Deployed, RegistryError> {
-        let timeout = Some(self.compile_timeout);
-        self.upload_compiled_within(name, origin, bytes, executor, attach, timeout)
-    }
-
-    /// [`Registry::upload_attached`], compiling within `timeout` if there is one.
-    fn upload_compiled_within(
         &self,
         name: &ModuleName,
         origin: String,
