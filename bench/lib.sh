@@ -173,6 +173,20 @@ module = "hello"
 throttle = { rate = 1000000, burst = 1000000 }
 
 [[routes]]
+method = "GET"
+path = "/gated/{name}"
+module = "hello"
+concurrency = 64
+
+[[routes]]
+method = "GET"
+path = "/queued/{name}"
+module = "hello"
+concurrency = 2
+queue = 64
+queue_timeout_ms = 5000
+
+[[routes]]
 method = "POST"
 path = "/echo/{proxy+}"
 module = "echo"
