@@ -4,8 +4,8 @@
 //! start before its deadline), then the API key's quota counts it (429 when it
 //! is used up). Only admitted requests count against a quota: this node's count, or with
 //! a shared store the one every node keeps there. A key whose plan has a compute quota is
-//! checked against it (429 once used up; `gateway/compute.rs`), and the invocation's use
-//! is charged to it when it ends.
+//! checked against it first, before any wait (429 once used up; `gateway/compute.rs`),
+//! and the invocation's use is charged to it when it ends.
 
 use super::super::Gateway;
 use super::super::compute;
@@ -20,6 +20,9 @@ pub(super) async fn enter(
     ctx: &mut RequestCtx,
     parts: &http::request::Parts,
 ) -> Result<Admission, Rejection> {
+    // A key out of compute is refused before it waits for a slot, and does not use up its
+    // request quota too.
+    let charge = compute::check(gateway, ctx).await?;
     let unreserved = ctx.snapshot.unreserved.clone();
     let started = std::time::Instant::now();
     let guards = &ctx.route.guards;
@@ -36,8 +39,6 @@ pub(super) async fn enter(
         guards.admit(&unreserved, "", ctx.deadline.at).await
     };
     let admission = admission?;
-    // A key out of compute does not use up its request quota too.
-    let charge = compute::check(gateway, ctx).await?;
     count_quota(gateway, ctx).await?;
     Ok(admission.charging(charge))
 }
