@@ -187,6 +187,12 @@ queue = 64
 queue_timeout_ms = 5000
 
 [[routes]]
+method = "GET"
+path = "/recorded/{name}"
+module = "hello"
+record = { sample_percent = 100, max = 1000 }
+
+[[routes]]
 method = "POST"
 path = "/echo/{proxy+}"
 module = "echo"

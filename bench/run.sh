@@ -96,6 +96,7 @@ scenario c1-authz-shadow  gateway /shadowed/ada             1 -H "authorization:
 scenario throttled        gateway /throttled/ada            32
 scenario gated            gateway /gated/ada                32
 scenario queued           gateway /queued/ada               32
+scenario recorded         gateway /recorded/ada             32
 scenario echo-1k          gateway /echo/json                32 -s "$work/post-1k.lua"
 scenario echo-1m          gateway /echo/json                32 -s "$work/post-1m.lua"
 scenario routes-10k       routes  /r9999/items/42           32

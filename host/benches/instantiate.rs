@@ -61,6 +61,7 @@ async fn invoke(setup: &Setup) {
         times: Arc::new(PhaseTimes::default()),
         admission: Box::new(()),
         reuse: None,
+        tape: None,
     };
     let response = setup
         .handler

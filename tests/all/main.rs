@@ -39,6 +39,7 @@ mod metrics;
 mod mocks;
 mod openapi;
 mod proxies;
+mod replay;
 mod reserved;
 mod restart;
 mod reuse;

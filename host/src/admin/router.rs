@@ -12,7 +12,7 @@ use http::{Method, StatusCode};
 use super::body::{MAX_JSON_BYTES, read_body};
 use super::endpoints::Api;
 use super::upload::UploadOptions;
-use super::{ApiError, ApiResult, invoke, logs};
+use super::{ApiError, ApiResult, invoke, logs, recordings};
 use crate::gateway::Gateway;
 
 /// One call of an endpoint: the request, its path parameters and the gateway.
@@ -137,6 +137,20 @@ fn endpoints() -> Vec<(Method, &'static str, Handler)> {
         GET "/routes/{id}" => |c| c.api().get_route(&c.param("id")?),
         DELETE "/routes/{id}" => |c| c.api().delete_route(&c.param("id")?).await,
         GET "/routes/{id}/stats" => |c| c.api().route_stats(&c.param("id")?),
+        GET "/routes/{id}/recordings" => |c| {
+            recordings::list(&c.gateway, &c.param("id")?, c.parts.uri.query())
+        },
+        GET "/routes/{id}/recordings/{recording}" => |c| {
+            recordings::get(&c.gateway, &c.param("id")?, &c.param("recording")?)
+        },
+        DELETE "/routes/{id}/recordings" => |c| recordings::clear(&c.gateway, &c.param("id")?),
+        POST "/routes/{id}/replay" => |c, json| {
+            recordings::replay_route(&c.gateway, &c.param("id")?, &json).await
+        },
+        POST "/replay" => |c| {
+            let bytes = c.upload().await?;
+            recordings::replay_given(&c.gateway, &bytes).await
+        },
         DELETE "/routes/{id}/cache" => |c| {
             c.api().invalidate_cache(&c.param("id")?, c.parts.uri.query())
         },

@@ -23,6 +23,7 @@ mod openapi;
 mod output;
 mod profile;
 mod progress;
+mod replay;
 mod routes;
 mod store;
 mod top;
@@ -98,6 +99,8 @@ enum Command {
     Rollback(history::RollbackArgs),
     /// Run a request through the gateway without an HTTP client (a test invoke).
     Invoke(commands::InvokeArgs),
+    /// Re-run a route's recorded invocations on another version and show what differs.
+    Replay(replay::ReplayArgs),
     /// Show the latest access records; with --follow, stream them and guest output.
     Logs(logs::LogsArgs),
     /// A live view of the routes: req/s, p50/p99, errors, throttled, in flight, queued.
@@ -135,6 +138,7 @@ pub fn main() -> ExitCode {
         Command::History(args) => history::history(args),
         Command::Rollback(args) => history::rollback(args),
         Command::Invoke(args) => commands::invoke(args),
+        Command::Replay(args) => replay::replay(args),
         Command::Logs(args) => logs::logs(args),
         Command::Top(args) => top::top(args),
         Command::Completions(args) => completions::completions(args),

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use super::limits::{self, InvocationLimits};
 use super::{
     CacheConfig, CacheSpec, CorsConfig, CorsPolicy, Integration, MockConfig, ModuleName, Problem,
-    Protection, ProxyConfig, Setting, Target, ThrottleConfig, ValidationConfig,
+    Protection, ProxyConfig, RecordConfig, RecordSpec, Setting, Target, ThrottleConfig,
+    ValidationConfig,
 };
 use crate::routing::{MethodFilter, RouteTemplate};
 
@@ -89,6 +90,9 @@ pub struct RouteConfig {
     /// Cross-origin requests from browsers (replaces `[gateway] cors` for this route).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cors: Option<CorsConfig>,
+    /// Record a share of its invocations for `wasmgate replay`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<RecordConfig>,
 }
 
 /// How a route's requests share instances.
@@ -147,6 +151,8 @@ pub struct RouteSpec {
     pub cors: Option<Arc<CorsPolicy>>,
     /// Its response cache, if it keeps one.
     pub cache: Option<Arc<CacheSpec>>,
+    /// Its recording setting, if it records invocations.
+    pub record: Option<Arc<RecordSpec>>,
 }
 
 impl fmt::Display for RouteSpec {
@@ -188,6 +194,7 @@ impl RouteConfig {
                     ("memory_mb", self.memory_mb.is_some()),
                     ("fuel", self.fuel.is_some()),
                     ("isolation", self.isolation.is_some()),
+                    ("record", self.record.is_some()),
                 ] {
                     if set {
                         problem(key, format!("`{key}` applies to routes that run a module"));
@@ -265,6 +272,9 @@ impl RouteConfig {
         let cache = (self.cache.as_ref())
             .and_then(|cache| cache.validate(&mut problem))
             .map(Arc::new);
+        let record = (self.record.as_ref())
+            .and_then(|record| record.validate(&mut problem))
+            .map(Arc::new);
         let cors = self
             .cors
             .as_ref()
@@ -291,6 +301,7 @@ impl RouteConfig {
                     reuse,
                     cors,
                     cache,
+                    record,
                 })
             }
             _ => Err(problems),

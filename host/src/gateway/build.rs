@@ -12,6 +12,7 @@ use http::HeaderValue;
 use super::authorization::{AuthorizerCache, Decider, RouteAuthorizer, Shadow};
 use super::keys::{KeyRing, PlanRuntime, QuotaUsage};
 use super::protection::{RouteGuards, RouteStats};
+use super::recording::RecordingWriter;
 use super::throttle::Bucket;
 use crate::config::limits::InvocationLimits;
 use crate::config::{
@@ -57,6 +58,14 @@ pub struct Route {
     pub(super) cache: Option<Arc<RouteCache>>,
     /// Its request schemas, if it validates requests.
     pub(super) validator: Option<Arc<crate::validation::RequestValidator>>,
+    /// Its recording setting, if it records invocations.
+    pub(super) recording: Option<Arc<RouteRecording>>,
+}
+
+/// A route's recording setting and where its recordings go.
+pub(super) struct RouteRecording {
+    pub spec: Arc<crate::config::RecordSpec>,
+    pub writer: Arc<RecordingWriter>,
 }
 
 /// A route's response cache: its setting, and the scope its keys start with (its id and
@@ -116,6 +125,8 @@ pub(super) struct LiveState {
     /// Quota usage of API keys (shared with invocations, which charge their compute use
     /// when they end).
     pub usage: Arc<QuotaUsage>,
+    /// Where routes' recordings are stored.
+    pub recordings: Option<Arc<RecordingWriter>>,
 }
 
 /// The routes and the gateway-wide bucket, swapped in as one.
@@ -269,6 +280,9 @@ pub(super) fn build_routes(
             cors: spec.cors.clone().or_else(|| default_cors.clone()),
             cache,
             validator: record.validator().cloned(),
+            recording: (spec.record.clone())
+                .zip(live.recordings.clone())
+                .map(|(spec, writer)| Arc::new(RouteRecording { spec, writer })),
         }));
     }
     let specs = state
@@ -396,6 +410,20 @@ fn build_authorizers(
 }
 
 /// Loads the version(s) `target` resolves to, each of the kind `accept` takes.
+/// The version `target` runs (an alias's primary version, never its canary), with its
+/// module's sandbox: what recordings are replayed on.
+pub(super) fn load_handler(
+    registry: &Registry,
+    state: &RegistryState,
+    target: &Target,
+) -> Result<Version<Handler>, Arc<str>> {
+    load_versions(registry, state, target, |module| match module {
+        CompiledModule::Handler(handler) => Ok(handler),
+        other => Err(other.kind()),
+    })
+    .map(|versions| versions.primary)
+}
+
 fn load_versions<T>(
     registry: &Registry,
     state: &RegistryState,

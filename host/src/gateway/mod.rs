@@ -26,6 +26,7 @@ mod pipeline;
 mod protection;
 mod proxy;
 pub mod record;
+pub mod recording;
 pub mod rejection;
 mod request;
 mod service_time;
@@ -125,7 +126,11 @@ impl Gateway {
                 keys::QuotaUsage::default()
             }
         };
-        let live = build::LiveState::with_usage(usage);
+        let mut live = build::LiveState::with_usage(usage);
+        let recordings = recording::RecordingWriter::start(registry.recordings()).map_err(|e| {
+            RegistryError::Storage(format!("cannot start the recordings writer: {e}"))
+        })?;
+        live.recordings = Some(recordings);
         let snapshot = build::build_routes(&registry, &registry.state(), &live, None)?;
         // Code compiled for these routes is loaded, not compiled again, at the next start.
         registry.record_native_code();
@@ -236,6 +241,11 @@ impl Gateway {
     /// The registry behind the routes.
     pub fn registry(&self) -> &Arc<Registry> {
         &self.registry
+    }
+
+    /// Where routes' recordings are kept.
+    pub fn recordings(&self) -> crate::registry::RecordingStore {
+        self.registry.recordings()
     }
 
     /// The responses routes keep.

@@ -18,6 +18,7 @@ mod keys;
 mod manifest;
 mod model;
 mod modules;
+mod recordings;
 mod redis_key_value;
 mod redis_store;
 mod routes;
@@ -43,6 +44,7 @@ pub use model::{
     ModuleRecord, NativeRecord, QuotaUsed, RegistryState, RouteEntry, RouteRecord, RouteSource,
     SavedQuotaUsage, VersionRecord, route_id,
 };
+pub use recordings::RecordingStore;
 pub use redis_key_value::RedisKeyValue;
 pub use redis_store::{ChangeFeed, RedisStore};
 pub use store::{FileStore, RegistryStore, sha256_hex};
@@ -222,6 +224,11 @@ impl Registry {
     /// API keys' quota usage as last saved.
     pub fn load_quota_usage(&self) -> Result<SavedQuotaUsage, RegistryError> {
         self.store.local().load_quota_usage()
+    }
+
+    /// Where routes' recordings are kept: this node's data dir.
+    pub fn recordings(&self) -> RecordingStore {
+        RecordingStore::new(self.store.local().root())
     }
 
     /// Saves API keys' quota usage.

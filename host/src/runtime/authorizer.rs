@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::context::InvocationFacts;
 use super::invoke::{InvokeError, classify};
 use super::observe::LiveInstance;
-use super::state::{InvocationState, Sandbox, new_store};
+use super::state::{InvocationState, Sandbox, StoreSetting, new_store};
 use crate::config::limits::InvocationLimits;
 
 mod bindings {
@@ -56,7 +56,13 @@ impl AuthorizerComponent {
         sandbox: &Sandbox,
     ) -> Result<Decision, AuthorizeError> {
         let deadline = Instant::now() + limits.timeout;
-        let mut store = new_store(self.pre.engine(), facts, limits, sandbox, None, deadline);
+        let setting = StoreSetting {
+            facts,
+            sandbox,
+            observation: None,
+            tape: None,
+        };
+        let mut store = new_store(self.pre.engine(), setting, limits, deadline);
         let pre = self.pre.clone();
         // Run inline: the request waits for the decision anyway, and dropping the request
         // (the client went away) drops the call with it.

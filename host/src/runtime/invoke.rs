@@ -23,7 +23,8 @@ use super::handler::{Handler, HandlerComponent};
 use super::limiter::{MemoryLimitExceeded, rearm};
 use super::observe::{LiveInstance, Observation, PhaseTimes};
 use super::reuse::WarmInstance;
-use super::state::{Sandbox, new_store};
+use super::state::{Sandbox, StoreSetting, new_store};
+use super::tape::Tape;
 use crate::config::limits::InvocationLimits;
 
 /// Why an invocation produced no response.
@@ -122,6 +123,9 @@ pub struct Invocation<'a> {
     /// may serve this one, and this one's instance later ones (components only, never when
     /// observed). `None`: a fresh instance, dropped at the end.
     pub reuse: Option<u32>,
+    /// Records the guest's nondeterministic inputs, or plays recorded ones back (components
+    /// only; a taped invocation always gets a fresh instance, dropped at the end).
+    pub tape: Option<Tape>,
 }
 
 impl Handler {
@@ -158,12 +162,13 @@ impl HandlerComponent {
             times,
             admission,
             reuse,
+            tape,
         }: Invocation<'_>,
     ) -> InvokeResult {
         let request_id = facts.request_id.clone();
         let over_tls = facts.over_tls;
         let pre = self.pre.clone();
-        let reuse = reuse.filter(|_| observation.is_none());
+        let reuse = reuse.filter(|_| observation.is_none() && tape.is_none());
         let warm = reuse.and_then(|_| self.pool.take(limits, sandbox));
         let reused = warm.is_some();
         let (mut store, warm_proxy, served) = match warm {
@@ -179,14 +184,13 @@ impl HandlerComponent {
                 (warm.store, Some(warm.proxy), warm.served)
             }
             None => {
-                let store = new_store(
-                    pre.engine(),
+                let setting = StoreSetting {
                     facts,
-                    limits,
                     sandbox,
-                    observation.as_deref(),
-                    deadline,
-                );
+                    observation: observation.as_deref(),
+                    tape,
+                };
+                let store = new_store(pre.engine(), setting, limits, deadline);
                 (store, None, 0)
             }
         };

@@ -12,6 +12,7 @@
 //! - `outbound.rs`: the allow-list and client for guests' outgoing HTTP requests.
 //! - `observe.rs`: capturing one invocation's output and timings (test invoke).
 //! - `guest_task.rs`: the guest's task and response body after the head is sent.
+//! - `tape/`: recording an invocation's nondeterministic inputs, and playing them back.
 
 mod authorizer;
 mod cgi;
@@ -31,6 +32,7 @@ mod observe;
 mod outbound;
 mod reuse;
 mod state;
+mod tape;
 mod trim;
 mod vetted_client;
 mod wagi;
@@ -75,6 +77,10 @@ pub use limiter::MemoryLimitExceeded;
 pub use observe::{CAPTURE_LIMIT, Observation, PhaseTimes};
 pub use reuse::{IDLE_LIFETIME, MAX_IDLE_INSTANCES};
 pub use state::Sandbox;
+pub use tape::{
+    Capture, Captured, Exchange, HeaderPairs, Inputs, MAX_BODY_BYTES, Payload, Player,
+    REDACTED_VALUE, Recorder, Tape, TeeBody, header_pairs,
+};
 pub use trim::release_free_memory;
 
 use crate::config::Executor;

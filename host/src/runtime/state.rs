@@ -17,6 +17,7 @@ use super::guest_log::GuestLog;
 use super::keyvalue::{KeyValueAccess, KeyValueView};
 use super::limiter::{SandboxLimiter, configure_store};
 use super::observe::Observation;
+use super::tape::Tape;
 use crate::allowlist::AllowList;
 use crate::config::limits::InvocationLimits;
 
@@ -45,9 +46,13 @@ impl InvocationState {
         limits: &InvocationLimits,
         sandbox: &Sandbox,
         observation: Option<&Observation>,
+        tape: Option<Tape>,
     ) -> Self {
         let mut builder = WasiCtx::builder();
         builder.envs(&sandbox.env);
+        if let Some(tape) = &tape {
+            tape.configure(&mut builder);
+        }
         let log = match observation {
             Some(observation) => {
                 builder
@@ -71,6 +76,7 @@ impl InvocationState {
             hooks: OutboundPolicy {
                 allowed: sandbox.outbound.clone(),
                 traceparent: facts.traceparent.clone(),
+                tape,
             },
             limiter: SandboxLimiter::new(limits),
             facts,
@@ -143,19 +149,32 @@ impl InvocationState {
     }
 }
 
+/// What a store is built with besides its engine and limits.
+pub(super) struct StoreSetting<'a> {
+    pub facts: InvocationFacts,
+    pub sandbox: &'a Sandbox,
+    pub observation: Option<&'a Observation>,
+    /// Where its clocks, randomness and outbound responses come from and go, when taped.
+    pub tape: Option<Tape>,
+}
+
 /// A fresh store for one component invocation ending at `deadline` (see
 /// [`configure_store`]).
 pub(super) fn new_store(
     engine: &Engine,
-    facts: InvocationFacts,
+    setting: StoreSetting<'_>,
     limits: &InvocationLimits,
-    sandbox: &Sandbox,
-    observation: Option<&Observation>,
     deadline: Instant,
 ) -> Store<InvocationState> {
+    let StoreSetting {
+        facts,
+        sandbox,
+        observation,
+        tape,
+    } = setting;
     let mut store = Store::new(
         engine,
-        InvocationState::new(facts, limits, sandbox, observation),
+        InvocationState::new(facts, limits, sandbox, observation, tape),
     );
     configure_store(&mut store, |state| &mut state.limiter, limits, deadline);
     store
@@ -209,6 +228,8 @@ struct OutboundPolicy {
     allowed: Arc<AllowList>,
     /// Added to outbound requests that carry no `traceparent` of their own.
     traceparent: Option<http::HeaderValue>,
+    /// Records the responses, or answers from a recording.
+    tape: Option<Tape>,
 }
 
 impl WasiHttpHooks for OutboundPolicy {
@@ -233,10 +254,24 @@ impl WasiHttpHooks for OutboundPolicy {
                 .headers_mut()
                 .insert(TRACEPARENT, traceparent.clone());
         }
-        Box::new(super::outbound::send(
-            self.allowed.clone(),
-            request,
-            options,
-        ))
+        let recorder = match &self.tape {
+            None => {
+                return Box::new(super::outbound::send(
+                    self.allowed.clone(),
+                    request,
+                    options,
+                ));
+            }
+            Some(Tape::Record(recorder)) => recorder.clone(),
+            Some(Tape::Replay(player)) => {
+                return Box::new(super::tape::play_outbound(player.clone(), request));
+            }
+        };
+        let (method, uri) = (request.method().clone(), request.uri().clone());
+        let send = super::outbound::send(self.allowed.clone(), request, options);
+        Box::new(async move {
+            let sent = send.await;
+            super::tape::record_outbound(&recorder, &method, &uri, sent)
+        })
     }
 }

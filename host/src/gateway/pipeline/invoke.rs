@@ -1,15 +1,17 @@
 //! Step 7, invoke: the route picks its version (an alias's canary takes its share by the
 //! request id's random bits) and a fresh instance of it handles the request
 //! (`runtime/invoke.rs`, or `runtime/wagi.rs` for WAGI commands); a mock route answers its
-//! configured response instead.
+//! configured response instead. A route that records (`record = {…}`) has a sampled
+//! share of its invocations recorded (`gateway/recording/`).
 
 use super::super::build::Backend;
 use super::super::protection::Admission;
+use super::super::recording::Session;
 use super::super::rejection::{Rejection, Unavailable};
 use super::super::request::RequestCtx;
 use crate::config::MockSpec;
 use crate::gateway::body::RequestBody;
-use crate::runtime::{Invocation, InvocationFacts};
+use crate::runtime::{Handler, Invocation, InvocationFacts};
 use crate::server::response::{ResponseBody, full_body};
 use crate::telemetry::trace::RequestTrace;
 
@@ -62,6 +64,19 @@ pub(super) async fn run(
         timeout: ctx.deadline.budget,
         ..route.limits
     };
+    // A recorded invocation (`record = {…}`, components only) tapes its inputs and copies
+    // its bodies.
+    let recording = match &version.compiled {
+        Handler::Component(_) => {
+            let label = version.label.to_str().unwrap_or_default();
+            Session::begin(&route, label, &facts, &request)
+        }
+        Handler::Wagi(_) => None,
+    };
+    let request = match &recording {
+        Some(session) => request.map(|body| session.tee_request(body)),
+        None => request,
+    };
     let invocation = Invocation {
         facts,
         deadline: ctx.deadline.at,
@@ -71,23 +86,25 @@ pub(super) async fn run(
         times: ctx.times.clone(),
         admission: Box::new(admission),
         reuse: route.reuse,
+        tape: recording.as_ref().map(Session::tape),
     };
-    version
-        .compiled
-        .invoke(request, invocation)
-        .await
-        .map_err(|error| {
-            tracing::warn!(
-                request_id = ctx.id.as_str(),
-                route = %route.template,
-                target = %route.integration,
-                client = ?ctx.client_ip,
-                ms = ctx.received.elapsed().as_millis() as u64,
-                %error,
-                "invocation failed"
-            );
-            Rejection::Handler(error)
-        })
+    let invoked = version.compiled.invoke(request, invocation).await;
+    let invoked = match recording {
+        Some(session) => session.finish(invoked),
+        None => invoked,
+    };
+    invoked.map_err(|error| {
+        tracing::warn!(
+            request_id = ctx.id.as_str(),
+            route = %route.template,
+            target = %route.integration,
+            client = ?ctx.client_ip,
+            ms = ctx.received.elapsed().as_millis() as u64,
+            %error,
+            "invocation failed"
+        );
+        Rejection::Handler(error)
+    })
 }
 
 /// The response a mock route is configured with.

@@ -103,6 +103,25 @@ fn probe(req: Request) -> Result<Response, Error> {
                 .unwrap_or_else(|| "(unset)".into()),
         )),
         "fetch" => Ok(Response::text(fetch(&req.query("url").unwrap_or_default()))),
+        "snapshot" => {
+            // Every input a replay plays back: both clocks, random bytes, an outbound
+            // response and the gateway context. `FLAVOUR` tells builds apart (the replay
+            // test makes a changed version by rewriting it in the binary).
+            let now = now_ns();
+            let started = std::time::Instant::now();
+            let random = wasi::random::random::get_random_bytes(8);
+            let upstream = fetch_body(&req.query("url").unwrap_or_default());
+            let body = String::from_utf8_lossy(req.body()).into_owned();
+            Ok(Response::json(&serde_json::json!({
+                "flavour": FLAVOUR,
+                "now_ns": now.to_string(),
+                "elapsed_ns": started.elapsed().as_nanos().to_string(),
+                "random": random.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+                "upstream": upstream,
+                "request_id": req.request_id(),
+                "body": body,
+            })))
+        }
         "recurse" => Ok(Response::text(recurse(1_000_000_000).to_string())),
         "kv-set" => {
             // `bytes` bytes under `key` in the `default` store, for the store's bounds.
@@ -131,13 +150,43 @@ fn recurse(depth: u64) -> u64 {
     }
 }
 
+/// What the `snapshot` action says it is; the replay test rewrites these bytes.
+const FLAVOUR: &str = "replay-flavour-1";
+
+/// GETs `url` and reads its body as text: the body, or `error: …`.
+fn fetch_body(url: &str) -> String {
+    let response = match send(url) {
+        Ok(response) => response,
+        Err(error) => return error,
+    };
+    let Ok(body) = response.consume() else {
+        return "error: no body".into();
+    };
+    let Ok(stream) = body.stream() else {
+        return "error: no body stream".into();
+    };
+    let mut bytes = Vec::new();
+    while let Ok(chunk) = stream.blocking_read(64 * 1024) {
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
 /// GETs `url` with `wasi:http/outgoing-handler`: `status N` or `error: …`.
 fn fetch(url: &str) -> String {
+    match send(url) {
+        Ok(response) => format!("status {}", response.status()),
+        Err(error) => error,
+    }
+}
+
+/// Sends `GET url`: its response, or `error: …`.
+fn send(url: &str) -> Result<wasi::http::types::IncomingResponse, String> {
     use wasi::http::outgoing_handler;
     use wasi::http::types::{Fields, OutgoingRequest, Scheme};
 
     let Some((scheme, rest)) = url.split_once("://") else {
-        return format!("error: bad url {url}");
+        return Err(format!("error: bad url {url}"));
     };
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
@@ -154,12 +203,12 @@ fn fetch(url: &str) -> String {
     let _ = request.set_path_with_query(Some(path));
     let future = match outgoing_handler::handle(request, None) {
         Ok(future) => future,
-        Err(code) => return format!("error: {code:?}"),
+        Err(code) => return Err(format!("error: {code:?}")),
     };
     future.subscribe().block();
     match future.get() {
-        Some(Ok(Ok(response))) => format!("status {}", response.status()),
-        Some(Ok(Err(code))) => format!("error: {code:?}"),
-        other => format!("error: {other:?}"),
+        Some(Ok(Ok(response))) => Ok(response),
+        Some(Ok(Err(code))) => Err(format!("error: {code:?}")),
+        other => Err(format!("error: {other:?}")),
     }
 }

@@ -1,0 +1,125 @@
+//! The WASI random generators of a taped invocation: the operating system's randomness,
+//! each byte recorded; or the recorded bytes played back in order (then a fixed
+//! deterministic stream, noted).
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use rand_core::TryRng;
+
+use super::{MAX_RANDOM_BYTES, Player, Recorder};
+
+/// The system's random bytes, recorded (`insecure`: for `wasi:random/insecure`).
+pub(super) struct RecordingRng {
+    recorder: Arc<Recorder>,
+    insecure: bool,
+}
+
+impl RecordingRng {
+    pub fn new(recorder: Arc<Recorder>, insecure: bool) -> Self {
+        RecordingRng { recorder, insecure }
+    }
+}
+
+impl TryRng for RecordingRng {
+    type Error = Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+        let mut bytes = [0; 4];
+        self.try_fill_bytes(&mut bytes)?;
+        Ok(u32::from_le_bytes(bytes))
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+        let mut bytes = [0; 8];
+        self.try_fill_bytes(&mut bytes)?;
+        Ok(u64::from_le_bytes(bytes))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
+        if let Err(error) = getrandom::fill(dst) {
+            // wasmtime-wasi's own generator would panic here; the guest gets what the
+            // buffer held, and the log says why.
+            tracing::error!(%error, "the system's random source failed");
+        }
+        let insecure = self.insecure;
+        self.recorder.record(
+            || {
+                format!(
+                    "over {} KiB of random bytes were read",
+                    MAX_RANDOM_BYTES >> 10
+                )
+            },
+            |state| {
+                let stream = if insecure {
+                    &mut state.insecure_random
+                } else {
+                    &mut state.random
+                };
+                stream.extend_from_slice(dst);
+                stream.len() <= MAX_RANDOM_BYTES
+            },
+        );
+        Ok(())
+    }
+}
+
+/// The recorded random bytes, played back.
+pub(super) struct PlayingRng {
+    player: Arc<Player>,
+    insecure: bool,
+}
+
+impl PlayingRng {
+    pub fn new(player: Arc<Player>, insecure: bool) -> Self {
+        PlayingRng { player, insecure }
+    }
+}
+
+impl TryRng for PlayingRng {
+    type Error = Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+        let mut bytes = [0; 4];
+        self.try_fill_bytes(&mut bytes)?;
+        Ok(u32::from_le_bytes(bytes))
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+        let mut bytes = [0; 8];
+        self.try_fill_bytes(&mut bytes)?;
+        Ok(u64::from_le_bytes(bytes))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
+        let player = &self.player;
+        let mut cursor = player.lock();
+        let (stream, position) = if self.insecure {
+            (&player.inputs.insecure_random.0, cursor.insecure)
+        } else {
+            (&player.inputs.random.0, cursor.random)
+        };
+        let recorded = &stream[position.min(stream.len())..];
+        let taken = recorded.len().min(dst.len());
+        dst[..taken].copy_from_slice(&recorded[..taken]);
+        if self.insecure {
+            cursor.insecure += taken;
+        } else {
+            cursor.random += taken;
+        }
+        for byte in &mut dst[taken..] {
+            // Past the recording: a fixed stream (SplitMix64), the same on every replay.
+            cursor.extra_random += 1;
+            *byte = split_mix(cursor.extra_random) as u8;
+        }
+        Ok(())
+    }
+}
+
+/// SplitMix64's output for `n`: well-spread, deterministic bytes.
+fn split_mix(n: u64) -> u64 {
+    let mut z = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
