@@ -47,7 +47,9 @@ pub use problem::Problem;
 pub use protection::{ClientKey, ConcurrencySpec, IPV6_PREFIX, Protection};
 pub use proxies::TrustedProxies;
 pub use proxy::{HOP_BY_HOP, PathPiece, ProxyConfig, ProxySpec, RewriteSpec};
-pub use record::{ALWAYS_REDACTED, RECORD_MAX, RECORD_PERCENT, RecordConfig, RecordSpec};
+pub use record::{
+    ALWAYS_REDACTED, RECORD_MAX, RECORD_PERCENT, RECORDINGS_PER_SECOND, RecordConfig, RecordSpec,
+};
 pub use route::{ClientThrottleConfig, Isolation, MAX_REUSE, RouteConfig, RouteSpec};
 pub use setting::Setting;
 pub use store::{FailurePolicy, StoreConfig};

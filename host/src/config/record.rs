@@ -12,6 +12,9 @@ use super::Setting;
 pub const RECORD_PERCENT: Setting<u32> = Setting::new(10, 1, 100, "%");
 /// Recordings a route keeps (the oldest go first).
 pub const RECORD_MAX: Setting<u32> = Setting::new(100, 1, 10_000, "recordings");
+/// Most recordings a route makes a second: what its sample takes beyond this is not
+/// recorded, so a busy route's recordings cost its requests (and the disk) little.
+pub const RECORDINGS_PER_SECOND: std::num::NonZeroU32 = std::num::NonZeroU32::new(100).unwrap();
 /// Most header names a route may add to the redacted ones.
 const MAX_REDACTED: usize = 64;
 

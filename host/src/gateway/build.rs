@@ -62,10 +62,12 @@ pub struct Route {
     pub(super) recording: Option<Arc<RouteRecording>>,
 }
 
-/// A route's recording setting and where its recordings go.
+/// A route's recording setting, where its recordings go, and the rate they may be made
+/// at ([`crate::config::RECORDINGS_PER_SECOND`]).
 pub(super) struct RouteRecording {
     pub spec: Arc<crate::config::RecordSpec>,
     pub writer: Arc<RecordingWriter>,
+    pub rate: governor::DefaultDirectRateLimiter,
 }
 
 /// A route's response cache: its setting, and the scope its keys start with (its id and
@@ -282,7 +284,11 @@ pub(super) fn build_routes(
             validator: record.validator().cloned(),
             recording: (spec.record.clone())
                 .zip(live.recordings.clone())
-                .map(|(spec, writer)| Arc::new(RouteRecording { spec, writer })),
+                .map(|(spec, writer)| {
+                    let quota = governor::Quota::per_second(crate::config::RECORDINGS_PER_SECOND);
+                    let rate = governor::RateLimiter::direct(quota);
+                    Arc::new(RouteRecording { spec, writer, rate })
+                }),
         }));
     }
     let specs = state

@@ -1,7 +1,7 @@
 //! Where routes' recordings are kept (`record = {…}`, for `wasmgate replay`): one file per
 //! recording in `DATA_DIR/recordings/ROUTE_ID/`, named so that names sort oldest first,
-//! written whole or not at all (`fs.rs`) and readable by the gateway's user only. Each
-//! route keeps at most its `max`: a new recording removes the oldest ones beyond it.
+//! written whole or not at all (`fs.rs`) and readable by the gateway's user only. The
+//! writer (`gateway/recording/writer.rs`) removes a route's oldest beyond its `max`.
 //!
 //! Recordings stay on the node that recorded them, whatever the registry's store.
 
@@ -52,20 +52,25 @@ impl RecordingStore {
         }
     }
 
-    /// Keeps `bytes` as recording `name` of `route`, then removes the route's oldest
-    /// recordings beyond `max`.
-    pub fn save(&self, route: &str, name: &str, bytes: &[u8], max: usize) -> io::Result<()> {
+    /// Keeps `bytes` as recording `name` of `route`.
+    pub fn write(&self, route: &str, name: &str, bytes: &[u8]) -> io::Result<()> {
         if !valid_name(name) {
             return Err(invalid(name));
         }
         let dir = self.route_dir(route)?;
         ensure_dir(&dir)?;
-        write_atomic_with_mode(&dir.join(format!("{name}.json")), bytes, 0o600)?;
-        let names = self.list(route)?;
-        for old in &names[..names.len().saturating_sub(max)] {
-            std::fs::remove_file(dir.join(format!("{old}.json")))?;
+        write_atomic_with_mode(&dir.join(format!("{name}.json")), bytes, 0o600)
+    }
+
+    /// Removes recording `name` of `route`, if it is kept.
+    pub fn remove(&self, route: &str, name: &str) -> io::Result<()> {
+        if !valid_name(name) {
+            return Err(invalid(name));
         }
-        Ok(())
+        match std::fs::remove_file(self.route_dir(route)?.join(format!("{name}.json"))) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
     }
 
     /// The names of `route`'s recordings, oldest first.
@@ -118,13 +123,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_route_keeps_its_newest_recordings_up_to_its_max() {
+    fn recordings_are_listed_oldest_first_read_removed_and_cleared() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = RecordingStore::new(dir.path());
-        for n in 0..5 {
+        for n in [3, 0, 4, 2, 1] {
             let name = format!("{n:04}");
-            store.save("r1", &name, b"{}", 3).expect("save");
+            store.write("r1", &name, b"{}").expect("write");
         }
+        store.remove("r1", "0000").expect("remove");
+        store.remove("r1", "0001").expect("remove");
+        store
+            .remove("r1", "0001")
+            .expect("removing a missing one is not an error");
         assert_eq!(store.list("r1").expect("list"), ["0002", "0003", "0004"]);
         assert_eq!(
             store.read("r1", "0004").expect("read").as_deref(),

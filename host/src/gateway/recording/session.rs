@@ -37,7 +37,9 @@ impl Session {
         request: &hyper::Request<RequestBody>,
     ) -> Option<Self> {
         let recording = route.recording.as_ref()?;
-        if getrandom::u32().ok()? % 100 >= recording.spec.sample_percent {
+        if getrandom::u32().ok()? % 100 >= recording.spec.sample_percent
+            || recording.rate.check().is_err()
+        {
             return None;
         }
         let redacted: Arc<[http::HeaderName]> = recording.spec.redacted.clone().into();

@@ -2,6 +2,8 @@
 //! never waits for a disk. Its queue is bounded: when the disk falls behind, recordings
 //! are dropped (and counted in a warning, at most one a second), not requests delayed.
 
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
@@ -29,12 +31,12 @@ impl RecordingWriter {
         std::thread::Builder::new()
             .name("recordings".into())
             .spawn(move || {
+                // Each route's recordings, oldest first: listed once, then kept up to date
+                // here, so a write never lists the folder.
+                let mut kept: HashMap<String, VecDeque<String>> = HashMap::new();
                 for (recording, max) in receiver {
-                    let route = &recording.route.id;
-                    let saved = serde_json::to_vec(&recording)
-                        .map_err(std::io::Error::other)
-                        .and_then(|json| store.save(route, &recording.id, &json, max as usize));
-                    if let Err(error) = saved {
+                    let route = recording.route.id.clone();
+                    if let Err(error) = write(&store, &mut kept, &recording, max as usize) {
                         tracing::warn!(%error, route, "a recording was not stored");
                     }
                 }
@@ -66,4 +68,27 @@ impl RecordingWriter {
             Err(TrySendError::Disconnected(_)) => {}
         }
     }
+}
+
+/// Stores `recording`, then removes its route's oldest beyond `max`.
+fn write(
+    store: &RecordingStore,
+    kept: &mut HashMap<String, VecDeque<String>>,
+    recording: &Recording,
+    max: usize,
+) -> std::io::Result<()> {
+    let route = &recording.route.id;
+    let json = serde_json::to_vec(recording).map_err(std::io::Error::other)?;
+    let names = match kept.entry(route.clone()) {
+        Entry::Occupied(entry) => entry.into_mut(),
+        Entry::Vacant(entry) => entry.insert(store.list(route)?.into()),
+    };
+    store.write(route, &recording.id, &json)?;
+    names.push_back(recording.id.clone());
+    while names.len() > max {
+        if let Some(oldest) = names.pop_front() {
+            store.remove(route, &oldest)?;
+        }
+    }
+    Ok(())
 }
