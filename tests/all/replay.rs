@@ -24,6 +24,12 @@ fn recording_gateway(upstream: &DocumentServer) -> Gateway {
             module("probe", guests::PROBE, &hosts),
             route("ANY", "/rec/{action}", "probe@1", &record),
             route("ANY", "/plain/{action}", "probe@1", ""),
+            route(
+                "GET",
+                "/reused/{action}",
+                "probe@1",
+                &format!("isolation = \"reuse\"\n{record}"),
+            ),
         ]
         .concat(),
     )
@@ -255,9 +261,42 @@ async fn failures_replay_too_and_bad_requests_are_refused() {
         .and_then(|v| v.to_str().ok())
         .expect("request id")
         .to_owned();
+    // A body over what a recording keeps is served, not recorded.
+    let big = "x".repeat(1_500_000);
+    let response = (client()
+        .post(gw.url("/rec/snapshot"))
+        .body(big)
+        .send()
+        .await)
+        .expect("send");
+    assert_eq!(response.status(), 200);
+    // A response's cookie is stored redacted, and not compared.
+    let response = client()
+        .get(gw.url("/rec/cookie"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 200);
+    let cookie_id = (response.headers().get("x-request-id"))
+        .and_then(|v| v.to_str().ok())
+        .expect("request id")
+        .to_owned();
     let id = route_id(&admin, "/rec/{action}").await;
-    let recordings = stored(&admin, &id, &[request_id]).await;
-    assert_eq!(recordings[0]["response"]["error"], "handler_trapped");
+    let recordings = stored(&admin, &id, &[request_id.clone(), cookie_id.clone()]).await;
+    let by_id = |wanted: &str| {
+        (recordings.iter())
+            .find(|r| r["context"]["request_id"] == wanted)
+            .expect("recorded")
+    };
+    assert_eq!(by_id(&request_id)["response"]["error"], "handler_trapped");
+    let headers = by_id(&cookie_id)["response"]["headers"]
+        .as_array()
+        .expect("headers")
+        .clone();
+    assert!(
+        headers.contains(&json!(["set-cookie", "[redacted]"])),
+        "{headers:?}"
+    );
     let (status, report) = admin
         .post_json(
             &format!("/routes/{id}/replay"),
@@ -265,7 +304,22 @@ async fn failures_replay_too_and_bad_requests_are_refused() {
         )
         .await;
     assert_eq!(status, 200, "{report}");
-    assert_eq!(report["differing"], 0, "{report}");
+    assert_eq!(
+        (&report["replayed"], &report["differing"]),
+        (&json!(2), &json!(0)),
+        "{report}"
+    );
+    assert!(!report.to_string().contains("session=1"), "{report}");
+
+    // A recorded invocation gets a fresh instance, also on a route that reuses them.
+    for _ in 0..3 {
+        let count = client()
+            .get(gw.url("/reused/count"))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(count.text().await.expect("body"), "1");
+    }
 
     // The recording setting is checked.
     for (record, problem) in [

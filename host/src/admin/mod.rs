@@ -29,7 +29,7 @@
 //! | `GET /history` | alias moves and route changes, newest first: who, when, from, to (`?limit=N&module=NAME`) |
 //! | `GET /apis`, `POST /apis` | the routes and authorizers as an OpenAPI 3.1 document; creating or replacing those of a document (JSON or YAML), all or nothing |
 //! | `POST /invoke` | runs a synthetic request: response, stdout/stderr, timings |
-//! | `GET /routes/{id}/recordings`, `GET …/recordings/{recording}`, `DELETE …/recordings` | a recording route's newest recordings (`?limit=N`), one whole, or forget them all |
+//! | `GET /routes/{id}/recordings`, `GET …/recordings/{recording}`, `DELETE …/recordings` | a recording route's ids and newest recordings (`?limit=N`), one whole, or forget them all |
 //! | `POST /routes/{id}/replay`, `POST /replay` | replays a route's recordings (or the `recordings` given) on `{"against": "module@version"}`: what of each response differs |
 //! | `GET /metrics` | every metric, in Prometheus's text format |
 //! | `GET /stats` | every route's counts so far (requests by status class, refusals by kind, durations per latency bucket, in flight, queued) and the instances: what the web console charts |

@@ -1,6 +1,7 @@
 //! A route's recordings and their replay (`record = {…}`, `gateway/recording/`):
 //!
-//! - `GET /routes/{id}/recordings`: the newest recordings, summarised (`?limit=N`, 100).
+//! - `GET /routes/{id}/recordings`: every id, and the newest recordings summarised
+//!   (`?limit=N`, 100).
 //! - `GET /routes/{id}/recordings/{recording}`: one, whole (what fixtures are made of).
 //! - `DELETE /routes/{id}/recordings`: forgets them all.
 //! - `POST /routes/{id}/replay` `{"against": "hello@4"}`: replays them on a version.
@@ -17,7 +18,7 @@ use super::endpoints::{missing, parse_json};
 use super::{ApiError, ApiResult};
 use crate::config::Target;
 use crate::gateway::Gateway;
-use crate::gateway::recording::{Recording, ReplayError, replay};
+use crate::gateway::recording::{Recording, ReplayError, Replayer};
 use crate::registry::Missing;
 
 /// Recordings a listing shows unless `?limit=` says otherwise.
@@ -67,50 +68,76 @@ fn read(gateway: &Gateway, id: &str, name: &str) -> Result<Option<Recording>, Ap
     })
 }
 
-/// `GET /routes/{id}/recordings`.
-pub(super) fn list(gateway: &Gateway, id: &str, query: Option<&str>) -> ApiResult {
-    let names = names(gateway, id)?;
+/// Runs the file work `work` on a blocking thread: the admin API's one worker keeps
+/// answering meanwhile.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("reading the recordings failed: {e}"),
+        )
+    })?
+}
+
+/// `GET /routes/{id}/recordings`: every id (oldest first), and the newest `limit`
+/// summarised.
+pub(super) async fn list(gateway: &Arc<Gateway>, id: &str, query: Option<&str>) -> ApiResult {
     let limit = match query.and_then(|q| q.strip_prefix("limit=")) {
         None => DEFAULT_LIMIT,
         Some(n) => n
             .parse::<usize>()
             .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "`limit` is a number"))?,
     };
-    let mut listed = Vec::new();
-    for name in names.iter().rev().take(limit) {
-        if let Some(recording) = read(gateway, id, name)? {
-            listed.push(json!({
-                "id": recording.id,
-                "recorded_at_ms": recording.recorded_at_ms,
-                "version": recording.version,
-                "request": format!("{} {}", recording.request.method, recording.request.uri),
-                "status": recording.response.status,
-            }));
+    let (gateway, id) = (gateway.clone(), id.to_owned());
+    blocking(move || {
+        let names = names(&gateway, &id)?;
+        let mut listed = Vec::new();
+        for name in names.iter().rev().take(limit) {
+            if let Some(recording) = read(&gateway, &id, name)? {
+                listed.push(json!({
+                    "id": recording.id,
+                    "recorded_at_ms": recording.recorded_at_ms,
+                    "version": recording.version,
+                    "request": format!("{} {}", recording.request.method, recording.request.uri),
+                    "status": recording.response.status,
+                }));
+            }
         }
-    }
-    Ok((
-        StatusCode::OK,
-        json!({ "route": id, "count": names.len(), "recordings": listed }),
-    ))
+        Ok((
+            StatusCode::OK,
+            json!({ "route": id, "count": names.len(), "ids": names, "recordings": listed }),
+        ))
+    })
+    .await
 }
 
 /// `GET /routes/{id}/recordings/{recording}`.
-pub(super) fn get(gateway: &Gateway, id: &str, name: &str) -> ApiResult {
-    names(gateway, id)?;
-    match read(gateway, id, name)? {
-        Some(recording) => Ok((StatusCode::OK, json!(recording))),
-        None => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            format!("route `{id}` has no recording `{name}`"),
-        )),
-    }
+pub(super) async fn get(gateway: &Arc<Gateway>, id: &str, name: &str) -> ApiResult {
+    let (gateway, id, name) = (gateway.clone(), id.to_owned(), name.to_owned());
+    blocking(move || {
+        names(&gateway, &id)?;
+        match read(&gateway, &id, &name)? {
+            Some(recording) => Ok((StatusCode::OK, json!(recording))),
+            None => Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("route `{id}` has no recording `{name}`"),
+            )),
+        }
+    })
+    .await
 }
 
 /// `DELETE /routes/{id}/recordings`.
-pub(super) fn clear(gateway: &Gateway, id: &str) -> ApiResult {
-    names(gateway, id)?;
-    let deleted = gateway.recordings().clear(id).map_err(storage)?;
-    Ok((StatusCode::OK, json!({ "route": id, "deleted": deleted })))
+pub(super) async fn clear(gateway: &Arc<Gateway>, id: &str) -> ApiResult {
+    let (gateway, id) = (gateway.clone(), id.to_owned());
+    blocking(move || {
+        names(&gateway, &id)?;
+        let deleted = gateway.recordings().clear(&id).map_err(storage)?;
+        Ok((StatusCode::OK, json!({ "route": id, "deleted": deleted })))
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -128,17 +155,14 @@ fn target(against: &str) -> Result<Target, ApiError> {
         .map_err(|message| ApiError::new(StatusCode::BAD_REQUEST, format!("`against`: {message}")))
 }
 
-async fn run(gateway: &Gateway, against: &Target, recordings: &[Recording]) -> ApiResult {
-    match replay(gateway, against, recordings).await {
-        Ok(report) => Ok((StatusCode::OK, json!(report))),
-        Err(error @ ReplayError::Target { .. }) => {
-            Err(ApiError::new(StatusCode::NOT_FOUND, error.to_string()))
-        }
-        Err(error) => Err(ApiError::new(StatusCode::BAD_REQUEST, error.to_string())),
-    }
+fn replayer(gateway: &Gateway, against: &Target) -> Result<Replayer, ApiError> {
+    Replayer::new(gateway, against).map_err(|error| match error {
+        ReplayError::Target { .. } => ApiError::new(StatusCode::NOT_FOUND, error.to_string()),
+        _ => ApiError::new(StatusCode::BAD_REQUEST, error.to_string()),
+    })
 }
 
-/// `POST /routes/{id}/replay`.
+/// `POST /routes/{id}/replay`: each recording read as it is replayed, never all at once.
 pub(super) async fn replay_route(gateway: &Arc<Gateway>, id: &str, body: &[u8]) -> ApiResult {
     let request: ReplayRequest = parse_json(body)?;
     if request.recordings.is_some() {
@@ -147,12 +171,20 @@ pub(super) async fn replay_route(gateway: &Arc<Gateway>, id: &str, body: &[u8]) 
             "`recordings` are given to `POST /replay`; this replays the route's own",
         ));
     }
-    let against = target(&request.against)?;
-    let mut recordings = Vec::new();
-    for name in names(gateway, id)? {
-        recordings.extend(read(gateway, id, &name)?);
+    let replayer = replayer(gateway, &target(&request.against)?)?;
+    let names = {
+        let (gateway, id) = (gateway.clone(), id.to_owned());
+        blocking(move || names(&gateway, &id)).await?
+    };
+    let mut results = Vec::with_capacity(names.len());
+    for name in names {
+        let (gateway, id) = (gateway.clone(), id.to_owned());
+        // One removed since it was listed (a newer one pushed it out) is skipped.
+        if let Some(recording) = blocking(move || read(&gateway, &id, &name)).await? {
+            results.push(replayer.run(&recording).await);
+        }
     }
-    run(gateway, &against, &recordings).await
+    Ok((StatusCode::OK, json!(replayer.report(results))))
 }
 
 /// `POST /replay`.
@@ -171,5 +203,10 @@ pub(super) async fn replay_given(gateway: &Arc<Gateway>, body: &[u8]) -> ApiResu
             format!("at most {MAX_GIVEN} recordings at once"),
         ));
     }
-    run(gateway, &against, &recordings).await
+    let replayer = replayer(gateway, &against)?;
+    let mut results = Vec::with_capacity(recordings.len());
+    for recording in &recordings {
+        results.push(replayer.run(recording).await);
+    }
+    Ok((StatusCode::OK, json!(replayer.report(results))))
 }

@@ -138,12 +138,14 @@ fn endpoints() -> Vec<(Method, &'static str, Handler)> {
         DELETE "/routes/{id}" => |c| c.api().delete_route(&c.param("id")?).await,
         GET "/routes/{id}/stats" => |c| c.api().route_stats(&c.param("id")?),
         GET "/routes/{id}/recordings" => |c| {
-            recordings::list(&c.gateway, &c.param("id")?, c.parts.uri.query())
+            recordings::list(&c.gateway, &c.param("id")?, c.parts.uri.query()).await
         },
         GET "/routes/{id}/recordings/{recording}" => |c| {
-            recordings::get(&c.gateway, &c.param("id")?, &c.param("recording")?)
+            recordings::get(&c.gateway, &c.param("id")?, &c.param("recording")?).await
         },
-        DELETE "/routes/{id}/recordings" => |c| recordings::clear(&c.gateway, &c.param("id")?),
+        DELETE "/routes/{id}/recordings" => |c| {
+            recordings::clear(&c.gateway, &c.param("id")?).await
+        },
         POST "/routes/{id}/replay" => |c, json| {
             recordings::replay_route(&c.gateway, &c.param("id")?, &json).await
         },

@@ -86,10 +86,14 @@ fn route_id(client: &AdminClient, route: &str) -> anyhow::Result<String> {
 /// Writes every recording of route `id` into `dir`; how many.
 fn save_fixtures(client: &AdminClient, id: &str, dir: &Path) -> anyhow::Result<usize> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let listed = client.get(&format!("/routes/{}/recordings?limit=10000", encode(id)))?;
+    let listed = client.get(&format!("/routes/{}/recordings?limit=0", encode(id)))?;
     let mut saved = 0;
-    for summary in listed["recordings"].as_array().into_iter().flatten() {
-        let name = text(&summary["id"]);
+    for name in listed["ids"].as_array().into_iter().flatten() {
+        let name = text(name);
+        // The name becomes a file name: letters, digits and `-` only, as the store's.
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            bail!("the admin API named a recording `{name}`, which is not a recording id");
+        }
         let recording = client.get(&format!(
             "/routes/{}/recordings/{}",
             encode(id),

@@ -88,6 +88,11 @@ impl RouteAuthorizer {
         RouteAuthorizer { spec, decider }
     }
 
+    /// Where it reads a request's identity: what a recording keeps redacted.
+    pub(super) fn identity_sources(&self) -> &[IdentitySource] {
+        &self.spec.sources
+    }
+
     /// Decides on one request.
     pub(super) async fn check(&self, request: RequestView<'_>) -> Result<Allowed, Rejection> {
         let identity = self.identity(&request)?;

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::Semaphore;
 
-use http::HeaderValue;
+use http::{HeaderName, HeaderValue};
 
 use super::authorization::{AuthorizerCache, Decider, RouteAuthorizer, Shadow};
 use super::keys::{KeyRing, PlanRuntime, QuotaUsage};
@@ -18,7 +18,7 @@ use crate::config::limits::InvocationLimits;
 use crate::config::{
     AuthorizerKindSpec, CorsPolicy, Integration, MockSpec, Protection, ProxySpec, Target,
 };
-use crate::config::{CacheSpec, Qualifier, ThrottleConfig};
+use crate::config::{CacheSpec, IdentitySource, Qualifier, ThrottleConfig};
 use crate::registry::{AuthorizerRecord, Conflict, Registry, RegistryError, RegistryState};
 use crate::routing::{MethodFilter, RouteTable};
 use crate::runtime::{
@@ -68,6 +68,38 @@ pub(super) struct RouteRecording {
     pub spec: Arc<crate::config::RecordSpec>,
     pub writer: Arc<RecordingWriter>,
     pub rate: governor::DefaultDirectRateLimiter,
+    /// Headers kept redacted: the spec's, and those the route's authorizer reads.
+    pub redacted: Arc<[HeaderName]>,
+    /// Query parameters whose values are kept redacted: those its authorizer reads.
+    pub redacted_query: Vec<String>,
+}
+
+impl RouteRecording {
+    fn new(
+        spec: Arc<crate::config::RecordSpec>,
+        writer: Arc<RecordingWriter>,
+        authorizer: Option<&RouteAuthorizer>,
+    ) -> Self {
+        let quota = governor::Quota::per_second(crate::config::RECORDINGS_PER_SECOND);
+        let mut redacted = spec.redacted.clone();
+        let mut redacted_query = Vec::new();
+        for source in authorizer.map_or(&[][..], |a| a.identity_sources()) {
+            match source {
+                IdentitySource::Header(name) => {
+                    redacted.extend(HeaderName::from_bytes(name.as_bytes()).ok())
+                }
+                IdentitySource::Query(name) => redacted_query.push(name.clone()),
+                IdentitySource::Path(_) | IdentitySource::SourceIp => {}
+            }
+        }
+        RouteRecording {
+            spec,
+            writer,
+            rate: governor::RateLimiter::direct(quota),
+            redacted: redacted.into(),
+            redacted_query,
+        }
+    }
 }
 
 /// A route's response cache: its setting, and the scope its keys start with (its id and
@@ -263,6 +295,11 @@ pub(super) fn build_routes(
             })
         });
         let template: Arc<str> = Arc::from(spec.template.as_str());
+        let recording = (spec.record.clone())
+            .zip(live.recordings.clone())
+            .map(|(spec, writer)| {
+                Arc::new(RouteRecording::new(spec, writer, authorizer.as_deref()))
+            });
         routes.push(Arc::new(Route {
             guards: live.guards(record.id(), &spec.protection),
             id: record.id().to_owned(),
@@ -282,13 +319,7 @@ pub(super) fn build_routes(
             cors: spec.cors.clone().or_else(|| default_cors.clone()),
             cache,
             validator: record.validator().cloned(),
-            recording: (spec.record.clone())
-                .zip(live.recordings.clone())
-                .map(|(spec, writer)| {
-                    let quota = governor::Quota::per_second(crate::config::RECORDINGS_PER_SECOND);
-                    let rate = governor::RateLimiter::direct(quota);
-                    Arc::new(RouteRecording { spec, writer, rate })
-                }),
+            recording,
         }));
     }
     let specs = state

@@ -17,7 +17,7 @@ use super::guest_log::GuestLog;
 use super::keyvalue::{KeyValueAccess, KeyValueView};
 use super::limiter::{SandboxLimiter, configure_store};
 use super::observe::Observation;
-use super::tape::Tape;
+use super::tape::{OutboundSlot, Tape};
 use crate::allowlist::AllowList;
 use crate::config::limits::InvocationLimits;
 
@@ -254,7 +254,7 @@ impl WasiHttpHooks for OutboundPolicy {
                 .headers_mut()
                 .insert(TRACEPARENT, traceparent.clone());
         }
-        let recorder = match &self.tape {
+        let slot = match &self.tape {
             None => {
                 return Box::new(super::outbound::send(
                     self.allowed.clone(),
@@ -262,16 +262,16 @@ impl WasiHttpHooks for OutboundPolicy {
                     options,
                 ));
             }
-            Some(Tape::Record(recorder)) => recorder.clone(),
-            Some(Tape::Replay(player)) => {
-                return Box::new(super::tape::play_outbound(player.clone(), request));
-            }
+            Some(tape) => tape.outbound(request.method(), request.uri()),
         };
-        let (method, uri) = (request.method().clone(), request.uri().clone());
-        let send = super::outbound::send(self.allowed.clone(), request, options);
-        Box::new(async move {
-            let sent = send.await;
-            super::tape::record_outbound(&recorder, &method, &uri, sent)
-        })
+        match slot {
+            OutboundSlot::Replay(exchange) => {
+                Box::new(super::tape::play_outbound(exchange, request))
+            }
+            OutboundSlot::Record(recorder, index) => {
+                let send = super::outbound::send(self.allowed.clone(), request, options);
+                Box::new(async move { recorder.fill(index, send.await) })
+            }
+        }
     }
 }

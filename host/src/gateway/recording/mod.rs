@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::runtime::{HeaderPairs, Inputs, Payload};
 
 pub use diff::Difference;
-pub use replay::{ReplayError, ReplayReport, Replayed, replay};
+pub use replay::{ReplayError, ReplayReport, Replayed, Replayer};
 pub(super) use session::Session;
 pub(super) use writer::RecordingWriter;
 
@@ -74,6 +74,13 @@ pub struct RecordedRequest {
     pub headers: HeaderPairs,
     /// What the guest read of the body.
     pub body: Payload,
+    /// Whether the guest read the body to its end (else `body` is what it read of it).
+    #[serde(default = "yes")]
+    pub body_complete: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The gateway facts of a recorded invocation.

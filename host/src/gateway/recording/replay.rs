@@ -4,10 +4,11 @@
 //!
 //! A replay runs in a sandbox like the version's own, but without its key-value stores
 //! (a replay must not change live data): a handler that opens one gets an error. Its
-//! output is captured, not logged, and it runs one recording at a time.
+//! output is captured, not logged, and it runs one recording at a time (the caller loads
+//! each as it goes: a route's recordings are never all in memory).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -17,7 +18,8 @@ use super::super::Gateway;
 use super::super::build::load_handler;
 use super::diff::{Difference, differences};
 use super::{Outcome, Recording};
-use crate::config::{InvocationLimits, Target};
+use crate::config::{ALWAYS_REDACTED, InvocationLimits, Target};
+use crate::runtime::REDACTED_VALUE;
 use crate::runtime::{
     Handler, Invocation, InvocationFacts, MAX_BODY_BYTES, Observation, Payload, PhaseTimes, Player,
     Sandbox, Tape, header_pairs,
@@ -67,50 +69,71 @@ pub struct ReplayReport {
     pub results: Vec<Replayed>,
 }
 
-/// Replays `recordings` on the version `against` names.
-pub async fn replay(
-    gateway: &Gateway,
-    against: &Target,
-    recordings: &[Recording],
-) -> Result<ReplayReport, ReplayError> {
-    let registry = gateway.registry();
-    let version = load_handler(registry, &registry.state(), against).map_err(|reason| {
-        ReplayError::Target {
-            target: against.to_string(),
-            reason: reason.to_string(),
+/// A version ready to replay recordings on.
+pub struct Replayer {
+    label: String,
+    handler: Handler,
+    sandbox: Sandbox,
+    routes: Vec<Arc<super::super::Route>>,
+}
+
+impl Replayer {
+    /// Loads the version `against` names.
+    pub fn new(gateway: &Gateway, against: &Target) -> Result<Self, ReplayError> {
+        let registry = gateway.registry();
+        let version = load_handler(registry, &registry.state(), against).map_err(|reason| {
+            ReplayError::Target {
+                target: against.to_string(),
+                reason: reason.to_string(),
+            }
+        })?;
+        let label = version.label.to_str().unwrap_or_default().to_owned();
+        if !matches!(version.compiled, Handler::Component(_)) {
+            return Err(ReplayError::NotComponent(label));
         }
-    })?;
-    let label = version.label.to_str().unwrap_or_default().to_owned();
-    if !matches!(version.compiled, Handler::Component(_)) {
-        return Err(ReplayError::NotComponent(label));
+        Ok(Replayer {
+            label,
+            handler: version.compiled,
+            // No key-value stores: a replay must not change live data.
+            sandbox: Sandbox {
+                key_value: None,
+                ..(*version.sandbox).clone()
+            },
+            routes: gateway.routes(),
+        })
     }
-    // No key-value stores: a replay must not change live data.
-    let sandbox = Sandbox {
-        key_value: None,
-        ..(*version.sandbox).clone()
-    };
-    let routes = gateway.routes();
-    let mut results = Vec::with_capacity(recordings.len());
-    for recording in recordings {
-        let limits = routes
-            .iter()
+
+    /// Replays `recording`: what of its response differs, with the player's notes.
+    pub async fn run(&self, recording: &Recording) -> Replayed {
+        // The route's limits, while it exists; the defaults for a fixture of a route gone.
+        let limits = (self.routes.iter())
             .find(|route| route.id == recording.route.id)
             .map_or_else(InvocationLimits::default, |route| route.limits);
-        let (outcome, notes) = run(&version.compiled, &sandbox, &limits, recording).await;
-        results.push(Replayed {
+        let (outcome, mut notes) = run(&self.handler, &self.sandbox, &limits, recording).await;
+        if !recording.request.body_complete {
+            notes.push(format!(
+                "the recorded request body holds only the {} bytes the recorded version read",
+                recording.request.body.0.len()
+            ));
+        }
+        Replayed {
             recording: recording.id.clone(),
             request: format!("{} {}", recording.request.method, recording.request.uri),
             recorded_version: recording.version.clone(),
             differences: differences(&recording.response, &outcome),
             notes,
-        });
+        }
     }
-    Ok(ReplayReport {
-        against: label,
-        replayed: results.len(),
-        differing: results.iter().filter(|r| !r.differences.is_empty()).count(),
-        results,
-    })
+
+    /// The report of `results`, replayed by this.
+    pub fn report(&self, results: Vec<Replayed>) -> ReplayReport {
+        ReplayReport {
+            against: self.label.clone(),
+            replayed: results.len(),
+            differing: results.iter().filter(|r| !r.differences.is_empty()).count(),
+            results,
+        }
+    }
 }
 
 /// Runs one recording; its outcome, and the player's notes.
@@ -138,9 +161,10 @@ async fn run(
         Ok(request) => request,
         Err(message) => return (failed(400, "bad_recording", message), Vec::new()),
     };
+    let deadline = Instant::now() + limits.timeout;
     let invocation = Invocation {
         facts,
-        deadline: Instant::now() + limits.timeout,
+        deadline,
         limits,
         sandbox,
         observation: Some(Arc::new(Observation::default())),
@@ -153,13 +177,12 @@ async fn run(
         Err(error) => Outcome::failed(&error),
         Ok(response) => {
             let (parts, body) = response.into_parts();
-            let left = limits.timeout.max(Duration::from_millis(1));
             let body = Limited::new(body, MAX_BODY_BYTES).collect();
-            match tokio::time::timeout(left, body).await {
+            match tokio::time::timeout_at(deadline.into(), body).await {
                 Ok(Ok(body)) => Outcome {
                     status: parts.status.as_u16(),
                     error: None,
-                    headers: header_pairs(&parts.headers, &[]),
+                    headers: header_pairs(&parts.headers, &redacted(&recording.response)),
                     body: Payload(body.to_bytes()),
                 },
                 Ok(Err(error)) => failed(502, "response_body", error.to_string()),
@@ -172,6 +195,23 @@ async fn run(
         }
     };
     (outcome, player.notes())
+}
+
+/// The headers a replayed response keeps redacted: the credentials, and those the recorded
+/// response has redacted.
+fn redacted(recorded: &Outcome) -> Vec<http::HeaderName> {
+    let mut names: Vec<http::HeaderName> = ALWAYS_REDACTED
+        .iter()
+        .map(|name| http::HeaderName::from_static(name))
+        .collect();
+    for (name, value) in &recorded.headers {
+        if value == REDACTED_VALUE
+            && let Ok(name) = http::HeaderName::from_bytes(name.as_bytes())
+        {
+            names.push(name);
+        }
+    }
+    names
 }
 
 /// An outcome the replay itself produced (no response to compare).

@@ -15,7 +15,7 @@ use super::{
     Outcome, RECORDING_FORMAT, RecordedContext, RecordedRequest, RecordedRoute, Recording,
 };
 use crate::runtime::{
-    Capture, InvocationFacts, InvokeResult, MAX_BODY_BYTES, Payload, Recorder, Tape, TeeBody,
+    Capture, InvocationFacts, InvokeResult, Payload, REDACTED_VALUE, Recorder, Tape, TeeBody,
     header_pairs,
 };
 
@@ -42,7 +42,7 @@ impl Session {
         {
             return None;
         }
-        let redacted: Arc<[http::HeaderName]> = recording.spec.redacted.clone().into();
+        let redacted = recording.redacted.clone();
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
@@ -59,9 +59,10 @@ impl Session {
             version: version.to_owned(),
             request: RecordedRequest {
                 method: request.method().to_string(),
-                uri: request.uri().to_string(),
+                uri: redact_query(request.uri(), &recording.redacted_query),
                 headers: header_pairs(request.headers(), &redacted),
                 body: Payload::default(),
+                body_complete: true,
             },
             context: RecordedContext {
                 request_id: facts.request_id.clone(),
@@ -80,9 +81,10 @@ impl Session {
                 body: Payload::default(),
             },
         };
+        let recorder = Recorder::new(redacted);
         Some(Session {
-            recorder: Recorder::new(redacted),
-            request_body: Capture::new(MAX_BODY_BYTES),
+            request_body: recorder.capture(),
+            recorder,
             draft: Box::new(draft),
             route: recording.clone(),
         })
@@ -110,10 +112,10 @@ impl Session {
                 let outcome = Outcome {
                     status: response.status().as_u16(),
                     error: None,
-                    headers: header_pairs(response.headers(), &self.route.spec.redacted),
+                    headers: header_pairs(response.headers(), &self.route.redacted),
                     body: Payload::default(),
                 };
-                let capture = Capture::new(MAX_BODY_BYTES);
+                let capture = self.recorder.capture();
                 let guard = StoreOnDrop {
                     session: Some(self),
                     outcome: Some(outcome),
@@ -133,7 +135,9 @@ impl Session {
             |reason: &str| tracing::debug!(request_id = %id, reason, "invocation not recorded");
         if let Some(body) = body {
             let body = body.taken();
-            if body.over || !body.ended {
+            // A response to HEAD has no body to read to its end.
+            let head = self.draft.request.method == http::Method::HEAD.as_str();
+            if body.over || !(body.ended || head) {
                 return skip("its response body was over the limit or did not end");
             }
             outcome.body = Payload(body.bytes);
@@ -148,6 +152,7 @@ impl Session {
         };
         let mut recording = self.draft;
         recording.request.body = Payload(request_body.bytes);
+        recording.request.body_complete = request_body.ended;
         recording.inputs = inputs;
         recording.response = outcome;
         self.route.writer.send(recording, self.route.spec.max);
@@ -167,4 +172,21 @@ impl Drop for StoreOnDrop {
             session.store(outcome, Some(&self.body));
         }
     }
+}
+
+/// `uri`'s path and query, the values of the query parameters `names` redacted.
+fn redact_query(uri: &http::Uri, names: &[String]) -> String {
+    let (Some(query), false) = (uri.query(), names.is_empty()) else {
+        return uri.to_string();
+    };
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if names.iter().any(|n| n == name) => {
+                format!("{name}={REDACTED_VALUE}")
+            }
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{}?{}", uri.path(), pairs.join("&"))
 }

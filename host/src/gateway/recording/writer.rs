@@ -13,7 +13,7 @@ use super::Recording;
 use crate::registry::RecordingStore;
 
 /// Recordings that may wait for the writer.
-const QUEUE: usize = 64;
+const QUEUE: usize = 16;
 
 /// Queues recordings for the writer thread.
 pub(in crate::gateway) struct RecordingWriter {
@@ -86,8 +86,13 @@ fn write(
     store.write(route, &recording.id, &json)?;
     names.push_back(recording.id.clone());
     while names.len() > max {
-        if let Some(oldest) = names.pop_front() {
-            store.remove(route, &oldest)?;
+        let Some(oldest) = names.pop_front() else {
+            break;
+        };
+        if let Err(error) = store.remove(route, &oldest) {
+            // Tried again after the next recording.
+            names.push_front(oldest);
+            return Err(error);
         }
     }
     Ok(())

@@ -3,16 +3,46 @@
 //! response it wrote and the outbound responses it read, without holding them up.
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 use http_body::{Body, Frame, SizeHint};
 
+/// Bytes several captures (and a recording's random bytes) share: what one recording may
+/// keep in all.
+#[derive(Debug)]
+pub struct Budget(AtomicUsize);
+
+impl Budget {
+    /// A budget of `bytes`.
+    pub fn new(bytes: usize) -> Arc<Self> {
+        Arc::new(Budget(AtomicUsize::new(bytes)))
+    }
+
+    /// Takes `bytes` from the budget; false (taking nothing) when fewer are left.
+    pub fn take(&self, bytes: usize) -> bool {
+        self.0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(bytes)
+            })
+            .is_ok()
+    }
+}
+
 /// The copy one [`TeeBody`] keeps.
 pub struct Capture {
     limit: usize,
-    state: Mutex<Captured>,
+    budget: Arc<Budget>,
+    state: Mutex<CaptureState>,
+}
+
+#[derive(Default)]
+struct CaptureState {
+    bytes: BytesMut,
+    over: bool,
+    ended: bool,
 }
 
 /// What a [`Capture`] holds.
@@ -20,54 +50,51 @@ pub struct Capture {
 pub struct Captured {
     /// The bytes that passed, up to the limit.
     pub bytes: Bytes,
-    /// Whether more than the limit passed (the rest is not kept).
+    /// Whether more than the limit (or the budget) passed: then nothing is kept.
     pub over: bool,
     /// Whether the body ended (rather than being dropped part-way).
     pub ended: bool,
 }
 
 impl Capture {
-    /// A capture keeping up to `limit` bytes.
-    pub fn new(limit: usize) -> Arc<Self> {
+    /// A capture keeping up to `limit` bytes, taken from `budget`.
+    pub fn new(limit: usize, budget: Arc<Budget>) -> Arc<Self> {
         Arc::new(Capture {
             limit,
-            state: Mutex::new(Captured::default()),
+            budget,
+            state: Mutex::new(CaptureState::default()),
         })
     }
 
-    fn with<R>(&self, f: impl FnOnce(&mut Captured) -> R) -> R {
+    fn with<R>(&self, f: impl FnOnce(&mut CaptureState) -> R) -> R {
         f(&mut self.state.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     fn push(&self, data: &Bytes) {
-        let limit = self.limit;
-        self.with(|captured| {
-            if captured.over {
+        self.with(|state| {
+            if state.over {
                 return;
             }
-            if captured.bytes.len() + data.len() > limit {
-                captured.over = true;
-                captured.bytes = Bytes::new();
+            if state.bytes.len() + data.len() > self.limit || !self.budget.take(data.len()) {
+                state.over = true;
+                state.bytes = BytesMut::new();
                 return;
             }
-            if captured.bytes.is_empty() {
-                captured.bytes = data.clone();
-            } else {
-                let mut joined = BytesMut::with_capacity(captured.bytes.len() + data.len());
-                joined.extend_from_slice(&captured.bytes);
-                joined.extend_from_slice(data);
-                captured.bytes = joined.freeze();
-            }
+            state.bytes.extend_from_slice(data);
         });
     }
 
     fn end(&self) {
-        self.with(|captured| captured.ended = true);
+        self.with(|state| state.ended = true);
     }
 
     /// What passed so far.
     pub fn taken(&self) -> Captured {
-        self.with(|captured| captured.clone())
+        self.with(|state| Captured {
+            bytes: Bytes::copy_from_slice(&state.bytes),
+            over: state.over,
+            ended: state.ended,
+        })
     }
 }
 
@@ -134,8 +161,8 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn a_body_within_the_limit_is_kept_whole_and_one_over_it_is_marked() {
-        let capture = Capture::new(8);
+    async fn a_body_within_the_limit_is_kept_whole_and_one_over_it_or_the_budget_is_marked() {
+        let capture = Capture::new(8, Budget::new(100));
         let body = TeeBody::new(Full::new(Bytes::from("hello")), capture.clone(), None);
         assert_eq!(body.collect().await.expect("body").to_bytes(), "hello");
         let captured = capture.taken();
@@ -145,9 +172,19 @@ mod tests {
         );
         assert!(captured.ended);
 
-        let capture = Capture::new(4);
+        let capture = Capture::new(4, Budget::new(100));
         let body = TeeBody::new(Full::new(Bytes::from("hello")), capture.clone(), None);
         assert_eq!(body.collect().await.expect("body").to_bytes(), "hello");
         assert!(capture.taken().over);
+
+        // Captures sharing a budget: the second one finds it spent.
+        let budget = Budget::new(6);
+        let first = Capture::new(8, budget.clone());
+        let second = Capture::new(8, budget);
+        let body = TeeBody::new(Full::new(Bytes::from("hello")), first.clone(), None);
+        body.collect().await.expect("body");
+        let body = TeeBody::new(Full::new(Bytes::from("hello")), second.clone(), None);
+        body.collect().await.expect("body");
+        assert!(!first.taken().over && second.taken().over);
     }
 }

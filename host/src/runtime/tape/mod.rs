@@ -22,8 +22,8 @@ use base64::Engine as _;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-pub use capture::{Capture, Captured, TeeBody};
-pub(super) use outbound::{play_outbound, record_outbound};
+pub use capture::{Budget, Capture, Captured, TeeBody};
+pub(super) use outbound::{OutboundSlot, play_outbound};
 
 /// Most readings of each clock one recording keeps.
 pub const MAX_CLOCK_READINGS: usize = 10_000;
@@ -33,6 +33,9 @@ pub const MAX_RANDOM_BYTES: usize = 1 << 20;
 pub const MAX_OUTBOUND: usize = 64;
 /// Most bytes of one body (request, response or outbound response) a recording keeps.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
+/// Most bytes of bodies and random bytes one recording keeps in all (its file is at most
+/// about 1.5 MiB: base64, and the clock readings, add to it).
+pub const MAX_RECORDING_BYTES: usize = 1 << 20;
 
 /// What an invocation does with its nondeterministic inputs.
 #[derive(Clone)]
@@ -58,12 +61,18 @@ struct PayloadJson {
 
 impl Serialize for Payload {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let json = match std::str::from_utf8(&self.0) {
-            Ok(text) => PayloadJson {
+        // Text only when JSON keeps it as it is: control characters would take 6 bytes.
+        let text = std::str::from_utf8(&self.0).ok().filter(|text| {
+            !text
+                .chars()
+                .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        });
+        let json = match text {
+            Some(text) => PayloadJson {
                 text: Some(text.to_owned()),
                 base64: None,
             },
-            Err(_) => PayloadJson {
+            None => PayloadJson {
                 text: None,
                 base64: Some(base64::engine::general_purpose::STANDARD.encode(&self.0)),
             },
@@ -135,6 +144,13 @@ pub struct Exchange {
     /// What the guest read of the response's body.
     #[serde(default)]
     pub body: Payload,
+    /// Whether the guest read the body to its end (else `body` is what it read of it).
+    #[serde(default = "yes")]
+    pub body_complete: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Every nondeterministic input of one invocation, in the order the guest received it.
@@ -161,7 +177,7 @@ pub struct Inputs {
     pub outbound: Vec<Exchange>,
 }
 
-/// An outbound request whose response is still being read.
+/// An outbound request: its response head once it came, and the copy of its body.
 struct PendingExchange {
     exchange: Exchange,
     body: Option<Arc<Capture>>,
@@ -172,6 +188,8 @@ pub struct Recorder {
     state: Mutex<RecorderState>,
     /// Headers of outbound responses stored redacted.
     redacted: Arc<[http::HeaderName]>,
+    /// What the recording's bodies and random bytes may take in all.
+    budget: Arc<Budget>,
 }
 
 struct RecorderState {
@@ -179,6 +197,7 @@ struct RecorderState {
     /// What each generator produced so far (secure, insecure).
     random: Vec<u8>,
     insecure_random: Vec<u8>,
+    /// Outbound requests in the order the guest sent them.
     outbound: Vec<PendingExchange>,
     /// Why the invocation cannot be recorded, once it read more than a recording keeps.
     overflow: Option<String>,
@@ -202,7 +221,14 @@ impl Recorder {
                 overflow: None,
             }),
             redacted,
+            budget: Budget::new(MAX_RECORDING_BYTES),
         })
+    }
+
+    /// A capture of one body of this recording (at most [`MAX_BODY_BYTES`], from the
+    /// recording's budget).
+    pub fn capture(&self) -> Arc<Capture> {
+        Capture::new(MAX_BODY_BYTES, self.budget.clone())
     }
 
     fn lock(&self) -> MutexGuard<'_, RecorderState> {
@@ -212,7 +238,8 @@ impl Recorder {
     }
 
     /// Runs `record` on the state unless the recording overflowed already; `over` says
-    /// why it overflows when `record` returns false.
+    /// why it overflows when `record` returns false. An overflowed recording lets go of
+    /// what it kept.
     fn record(
         &self,
         over: impl FnOnce() -> String,
@@ -221,6 +248,10 @@ impl Recorder {
         let mut state = self.lock();
         if state.overflow.is_none() && !record(&mut state) {
             state.overflow = Some(over());
+            state.inputs = Inputs::default();
+            state.random = Vec::new();
+            state.insecure_random = Vec::new();
+            state.outbound = Vec::new();
         }
     }
 
@@ -239,11 +270,13 @@ impl Recorder {
                 let captured = capture.taken();
                 if captured.over {
                     return Err(format!(
-                        "an outbound response body is over {} KiB",
-                        MAX_BODY_BYTES >> 10
+                        "an outbound response body is over {} KiB, or the recording over {} KiB",
+                        MAX_BODY_BYTES >> 10,
+                        MAX_RECORDING_BYTES >> 10
                     ));
                 }
                 exchange.body = Payload(captured.bytes);
+                exchange.body_complete = captured.ended;
             }
             inputs.outbound.push(exchange);
         }
@@ -266,7 +299,8 @@ struct Cursor {
     monotonic: usize,
     random: usize,
     insecure: usize,
-    outbound: usize,
+    /// Which recorded outbound requests were answered.
+    answered: Vec<bool>,
     extra_wall: u64,
     extra_monotonic: u64,
     /// When each clock was first read past its recorded readings.
@@ -309,10 +343,14 @@ impl Player {
     /// Plays `inputs` back; `recorded_at` (nanoseconds since the epoch) is what the wall
     /// clock reads when nothing was recorded of it.
     pub fn new(inputs: Inputs, recorded_at: u64) -> Arc<Self> {
+        let answered = vec![false; inputs.outbound.len()];
         Arc::new(Player {
             inputs,
             fallback_wall: recorded_at,
-            cursor: Mutex::new(Cursor::default()),
+            cursor: Mutex::new(Cursor {
+                answered,
+                ..Cursor::default()
+            }),
         })
     }
 
@@ -340,7 +378,8 @@ impl Player {
                 cursor.extra_random
             ));
         }
-        let unused = self.inputs.outbound.len().saturating_sub(cursor.outbound);
+        let answered = cursor.answered.iter().filter(|answered| **answered).count();
+        let unused = self.inputs.outbound.len().saturating_sub(answered);
         if unused > 0 {
             notes.push(format!(
                 "sent {unused} outbound request(s) fewer than recorded"
