@@ -135,3 +135,14 @@ for server in "${servers[@]}"; do
 done
 
 report "${selected[@]}"
+
+# What the shadow authorizer decided during the loads (all scenarios together): `skipped`
+# counts the shadow runs left out because no instance or backlog slot was free.
+gateway_admin=$(grep -oE 'admin API on http://[0-9.:]+' "$work/gateway.out" | grep -oE 'http://[0-9.:]+' | head -1)
+shadow_counts=$(curl -sf -H "authorization: Bearer $(cat "$work/gateway-data/admin-token")" \
+  "$gateway_admin/metrics" | grep '^wasmgate_shadow_authorizer_decisions_total' || true)
+if [ -n "$shadow_counts" ]; then
+  echo
+  echo "Shadow authorizer decisions during the loads:"
+  echo "$shadow_counts"
+fi
