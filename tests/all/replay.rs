@@ -151,6 +151,13 @@ async fn recordings_replay_unchanged_on_their_version_and_name_the_field_a_new_o
             assert_eq!(value[1], "[redacted]", "{secret}");
         }
     }
+    // The CLI lists them, newest first.
+    let (ok, stdout, stderr) = replay(&gw, &["routes", "recordings", &id]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("3 recording(s) kept"), "{stdout}");
+    assert_eq!(stdout.matches("probe@1").count(), KEPT, "{stdout}");
+    assert!(stdout.contains("POST /rec/snapshot?url="), "{stdout}");
+
     // Credentials never reach the disk.
     let on_disk = gw.data_dir().join("recordings").join(&id);
     for entry in std::fs::read_dir(&on_disk).expect("recordings folder") {

@@ -1,5 +1,5 @@
-//! `wasmgate routes`: list the routes, add (or replace) one, show, delete, and its live
-//! counts.
+//! `wasmgate routes`: list the routes, add (or replace) one, show, delete, its live
+//! counts, and its recordings.
 
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
@@ -28,6 +28,8 @@ enum RoutesAction {
     Delete(ById),
     /// A route's live counts: in flight, queued, throttled and rejected.
     Stats(ById),
+    /// A recording route's newest recordings (`record = {…}`), for `wasmgate replay`.
+    Recordings(ById),
 }
 
 /// `wasmgate routes add`.
@@ -84,6 +86,11 @@ pub(super) fn routes(args: RoutesArgs) -> anyhow::Result<()> {
                     text(&deleted["path"])
                 );
             })
+        }
+        RoutesAction::Recordings(ById { id, admin }) => {
+            let client = AdminClient::new(&admin)?;
+            let answer = client.get(&format!("/routes/{}/recordings", encode(&id)))?;
+            show(&admin, &answer, print_recordings)
         }
         RoutesAction::Stats(ById { id, admin }) => {
             let client = AdminClient::new(&admin)?;
@@ -152,6 +159,23 @@ fn list(admin: &AdminArgs) -> anyhow::Result<()> {
             },
         );
     })
+}
+
+/// A route's recordings, newest first, and how many it keeps.
+fn print_recordings(answer: &Value) {
+    print_rows(
+        &answer["recordings"],
+        &["ID", "RECORDED", "VERSION", "STATUS", "REQUEST"],
+        |r| {
+            let at = r["recorded_at_ms"].as_u64().unwrap_or(0);
+            let when = std::time::UNIX_EPOCH + std::time::Duration::from_millis(at);
+            let [id, version, status, request] =
+                ["id", "version", "status", "request"].map(|field| text(&r[field]));
+            let when = humantime::format_rfc3339_seconds(when).to_string();
+            vec![id, when, version, status, request]
+        },
+    );
+    println!("{} recording(s) kept", text(&answer["count"]));
 }
 
 /// An object's fields, one `key: value` line each (objects as compact JSON).
