@@ -9,6 +9,37 @@ use rand_core::TryRng;
 
 use super::{MAX_RANDOM_BYTES, Player, Recorder};
 
+/// What a taped generator is: a stream of bytes.
+pub(super) trait ByteSource {
+    /// Fills `dst` with the stream's next bytes.
+    fn fill(&mut self, dst: &mut [u8]);
+}
+
+/// A generator over a [`ByteSource`]: its `u32`s and `u64`s are the stream's next 4 and 8
+/// bytes, so what the guest got is one byte stream whatever it asked for.
+pub(super) struct Generator<S>(S);
+
+impl<S: ByteSource> TryRng for Generator<S> {
+    type Error = Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+        let mut bytes = [0; 4];
+        self.0.fill(&mut bytes);
+        Ok(u32::from_le_bytes(bytes))
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+        let mut bytes = [0; 8];
+        self.0.fill(&mut bytes);
+        Ok(u64::from_le_bytes(bytes))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
+        self.0.fill(dst);
+        Ok(())
+    }
+}
+
 /// The system's random bytes, recorded (`insecure`: for `wasi:random/insecure`).
 pub(super) struct RecordingRng {
     recorder: Arc<Recorder>,
@@ -16,27 +47,13 @@ pub(super) struct RecordingRng {
 }
 
 impl RecordingRng {
-    pub fn new(recorder: Arc<Recorder>, insecure: bool) -> Self {
-        RecordingRng { recorder, insecure }
+    pub fn new(recorder: Arc<Recorder>, insecure: bool) -> Generator<Self> {
+        Generator(RecordingRng { recorder, insecure })
     }
 }
 
-impl TryRng for RecordingRng {
-    type Error = Infallible;
-
-    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
-        let mut bytes = [0; 4];
-        self.try_fill_bytes(&mut bytes)?;
-        Ok(u32::from_le_bytes(bytes))
-    }
-
-    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
-        let mut bytes = [0; 8];
-        self.try_fill_bytes(&mut bytes)?;
-        Ok(u64::from_le_bytes(bytes))
-    }
-
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
+impl ByteSource for RecordingRng {
+    fn fill(&mut self, dst: &mut [u8]) {
         if let Err(error) = getrandom::fill(dst) {
             // wasmtime-wasi's own generator would panic here; the guest gets what the
             // buffer held, and the log says why.
@@ -60,7 +77,6 @@ impl TryRng for RecordingRng {
                 stream.len() <= MAX_RANDOM_BYTES
             },
         );
-        Ok(())
     }
 }
 
@@ -71,27 +87,13 @@ pub(super) struct PlayingRng {
 }
 
 impl PlayingRng {
-    pub fn new(player: Arc<Player>, insecure: bool) -> Self {
-        PlayingRng { player, insecure }
+    pub fn new(player: Arc<Player>, insecure: bool) -> Generator<Self> {
+        Generator(PlayingRng { player, insecure })
     }
 }
 
-impl TryRng for PlayingRng {
-    type Error = Infallible;
-
-    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
-        let mut bytes = [0; 4];
-        self.try_fill_bytes(&mut bytes)?;
-        Ok(u32::from_le_bytes(bytes))
-    }
-
-    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
-        let mut bytes = [0; 8];
-        self.try_fill_bytes(&mut bytes)?;
-        Ok(u64::from_le_bytes(bytes))
-    }
-
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
+impl ByteSource for PlayingRng {
+    fn fill(&mut self, dst: &mut [u8]) {
         let player = &self.player;
         let mut cursor = player.lock();
         let (stream, position) = if self.insecure {
@@ -112,7 +114,6 @@ impl TryRng for PlayingRng {
             cursor.extra_random += 1;
             *byte = split_mix(cursor.extra_random) as u8;
         }
-        Ok(())
     }
 }
 
