@@ -61,6 +61,20 @@ pub(super) struct ById {
     pub(super) admin: AdminArgs,
 }
 
+/// `answer`, or, for a status other than 2xx, an error carrying the API's message.
+fn success(
+    method: &reqwest::Method,
+    path: &str,
+    status: reqwest::StatusCode,
+    answer: Value,
+) -> anyhow::Result<Value> {
+    if !status.is_success() {
+        let message = answer["message"].as_str().unwrap_or("(no message)");
+        bail!("{method} {path}: {status}: {message}");
+    }
+    Ok(answer)
+}
+
 /// An authenticated connection to the admin API.
 pub(super) struct AdminClient {
     base: String,
@@ -154,6 +168,17 @@ impl AdminClient {
         path: &str,
         body: Option<reqwest::Body>,
     ) -> anyhow::Result<Value> {
+        let (status, answer) = self.answer(method.clone(), path, body)?;
+        success(&method, path, status, answer)
+    }
+
+    /// Sends a request: the answer's status and JSON, whatever the status.
+    fn answer(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<reqwest::Body>,
+    ) -> anyhow::Result<(reqwest::StatusCode, Value)> {
         let mut request = self.request(method.clone(), path);
         if let Some(body) = body {
             request = request.body(body);
@@ -165,12 +190,16 @@ impl AdminClient {
                 .json()
                 .await
                 .with_context(|| format!("{method} {path}: the admin API did not answer JSON"))?;
-            if !status.is_success() {
-                let message = body["message"].as_str().unwrap_or("(no message)");
-                bail!("{method} {path}: {status}: {message}");
-            }
-            Ok(body)
+            Ok((status, body))
         })
+    }
+
+    /// [`AdminClient::get`], with `None` for a 404 (something gone since it was listed).
+    pub fn get_if_found(&self, path: &str) -> anyhow::Result<Option<Value>> {
+        match self.answer(reqwest::Method::GET, path, None)? {
+            (reqwest::StatusCode::NOT_FOUND, _) => Ok(None),
+            (status, answer) => success(&reqwest::Method::GET, path, status, answer).map(Some),
+        }
     }
 
     /// Follows the server-sent events at `path`, calling `on_event` with each event's JSON
