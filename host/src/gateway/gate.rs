@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use super::protection::RouteStats;
-use super::rejection::{Overflow, Rejection};
+use super::rejection::{GateRefusal, Overflow, Rejection};
 use super::service_time::ServiceTimes;
 use crate::config::ConcurrencySpec;
 
@@ -116,7 +116,7 @@ impl ConcurrencyGate {
         let spec = &shared.spec;
         let refuse = |reason, retry_after| {
             stats.count_rejected();
-            Rejection::Overflow {
+            Rejection::Overflow(GateRefusal {
                 status: match reason {
                     Overflow::PastDeadline | Overflow::OutOfTime => {
                         http::StatusCode::SERVICE_UNAVAILABLE
@@ -127,7 +127,7 @@ impl ConcurrencyGate {
                 limit: spec.limit,
                 queue: spec.queue,
                 retry_after,
-            }
+            })
         };
         let now = Instant::now();
         let (woken, wait) = {
@@ -430,12 +430,12 @@ mod tests {
         gate.shared.service.record(Duration::from_millis(100));
         let soon = Instant::now() + Duration::from_millis(150);
         let refused = gate.enter(&stats, "a", Some(soon)).await;
-        let Err(Rejection::Overflow {
+        let Err(Rejection::Overflow(GateRefusal {
             status,
             reason: Overflow::PastDeadline,
             retry_after: Some(wait),
             ..
-        }) = refused
+        })) = refused
         else {
             panic!("refused for its deadline");
         };

@@ -77,19 +77,7 @@ pub enum Rejection {
         now: u64,
     },
     /// The route's concurrency slots and queue are full, or the wait was too long.
-    Overflow {
-        /// 429 or 503, as the route says.
-        status: StatusCode,
-        /// What was full.
-        reason: Overflow,
-        /// The route's concurrency.
-        limit: u32,
-        /// The route's queue.
-        queue: u32,
-        /// How long the queue would take to reach the request, when the route has served
-        /// requests to tell.
-        retry_after: Option<std::time::Duration>,
-    },
+    Overflow(GateRefusal),
     /// The handler failed.
     Handler(InvokeError),
     /// The route's upstream HTTP service did not answer.
@@ -235,13 +223,13 @@ impl Rejection {
                 *resets_at,
                 *now,
             ),
-            Rejection::Overflow {
+            Rejection::Overflow(GateRefusal {
                 status,
                 reason,
                 limit,
                 queue,
                 retry_after,
-            } => {
+            }) => {
                 let (kind, message) = match (reason, retry_after) {
                     (Overflow::PastDeadline, Some(wait)) => (
                         "deadline",
@@ -331,19 +319,7 @@ impl Rejection {
     /// the gate's overflow as it was, any other failure as [`Rejection::AuthorizerFailed`].
     pub(super) fn for_waiter(&self) -> Rejection {
         match self {
-            Rejection::Overflow {
-                status,
-                reason,
-                limit,
-                queue,
-                retry_after,
-            } => Rejection::Overflow {
-                status: *status,
-                reason: *reason,
-                limit: *limit,
-                queue: *queue,
-                retry_after: *retry_after,
-            },
+            Rejection::Overflow(refusal) => Rejection::Overflow(*refusal),
             Rejection::Unavailable(why) => Rejection::Unavailable(why.clone()),
             Rejection::Handler(InvokeError::PoolExhausted(why)) => {
                 Rejection::Handler(InvokeError::PoolExhausted(why.clone()))
@@ -371,11 +347,11 @@ impl Rejection {
             Rejection::RequestTimeout(_) | Rejection::BodyTooSlow(_) => "body_timeout",
             Rejection::ApiKey(_) => "api_key",
             Rejection::QuotaExceeded { .. } | Rejection::ComputeExceeded { .. } => "quota",
-            Rejection::Overflow {
+            Rejection::Overflow(GateRefusal {
                 reason: Overflow::PastDeadline | Overflow::OutOfTime,
                 ..
-            } => "deadline",
-            Rejection::Overflow { .. } => "overflow",
+            }) => "deadline",
+            Rejection::Overflow(_) => "overflow",
             Rejection::InvalidRequest(_) => "invalid_request",
             Rejection::Upstream(UpstreamFailure::Timeout(_)) => "timeout",
             Rejection::Upstream(_) => "upstream",
@@ -447,6 +423,22 @@ pub enum KeyRefusal {
     /// The key is disabled.
     #[error("the API key is disabled")]
     Disabled,
+}
+
+/// A route's concurrency gate refusing a request: what was full, and what the client is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GateRefusal {
+    /// 429 or 503, as the route says.
+    pub status: StatusCode,
+    /// What was full.
+    pub reason: Overflow,
+    /// The route's concurrency.
+    pub limit: u32,
+    /// The route's queue.
+    pub queue: u32,
+    /// How long the queue would take to reach the request, when the route has served
+    /// requests to tell.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 /// Why a route's concurrency gate refused.

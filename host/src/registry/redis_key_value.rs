@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use redis::Connection;
 
-use crate::runtime::{KeyValueBackend, KeyValueError, StoreRef};
+use crate::runtime::{KeyPage, KeyValueBackend, KeyValueError, KeyValueResult, StoreRef};
 
 /// Sets pairs (`ARGV[2..]`, no key twice) if the store stays within `ARGV[1]` bytes;
 /// returns the new size, or -1 (and changes nothing) past the limit.
@@ -77,7 +77,7 @@ fn unreachable(error: redis::RedisError) -> KeyValueError {
 
 impl RedisKeyValue {
     /// The stores in the Redis at `url`; a store may hold `max_store_bytes`.
-    pub fn open(url: &str, max_store_bytes: u64) -> Result<Self, KeyValueError> {
+    pub fn open(url: &str, max_store_bytes: u64) -> KeyValueResult<Self> {
         let client = redis::Client::open(url)
             .map_err(|e| KeyValueError::Storage(format!("--store is not a Redis URL: {e}")))?;
         Ok(RedisKeyValue {
@@ -94,7 +94,7 @@ impl RedisKeyValue {
     fn with<T>(
         &self,
         work: impl FnOnce(&mut Connection) -> redis::RedisResult<T>,
-    ) -> Result<T, KeyValueError> {
+    ) -> KeyValueResult<T> {
         let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let mut connection = match idle {
             Some(connection) => connection,
@@ -140,12 +140,12 @@ fn keys(store: &StoreRef) -> (String, String) {
 }
 
 impl KeyValueBackend for RedisKeyValue {
-    fn get(&self, store: &StoreRef, key: &str) -> Result<Option<Vec<u8>>, KeyValueError> {
+    fn get(&self, store: &StoreRef, key: &str) -> KeyValueResult<Option<Vec<u8>>> {
         let (hash, _) = keys(store);
         self.with(|c| redis::cmd("HGET").arg(&hash).arg(key).query(c))
     }
 
-    fn set_many(&self, store: &StoreRef, pairs: &[(String, Vec<u8>)]) -> Result<(), KeyValueError> {
+    fn set_many(&self, store: &StoreRef, pairs: &[(String, Vec<u8>)]) -> KeyValueResult<()> {
         // A key given twice: its last value, once (the script counts each key once).
         let mut unique: Vec<&(String, Vec<u8>)> = Vec::with_capacity(pairs.len());
         for pair in pairs.iter().rev() {
@@ -168,11 +168,7 @@ impl KeyValueBackend for RedisKeyValue {
         Ok(())
     }
 
-    fn delete_many(
-        &self,
-        store: &StoreRef,
-        keys_to_delete: &[String],
-    ) -> Result<(), KeyValueError> {
+    fn delete_many(&self, store: &StoreRef, keys_to_delete: &[String]) -> KeyValueResult<()> {
         let (hash, size) = keys(store);
         let _: i64 = self.with(|c| {
             let mut call = self.delete_many.key(&hash);
@@ -185,22 +181,19 @@ impl KeyValueBackend for RedisKeyValue {
         Ok(())
     }
 
-    fn list_keys(
-        &self,
-        store: &StoreRef,
-        skip: u64,
-        limit: usize,
-    ) -> Result<(Vec<String>, bool), KeyValueError> {
+    fn list_keys(&self, store: &StoreRef, skip: u64, limit: usize) -> KeyValueResult<KeyPage> {
         let (hash, _) = keys(store);
         let mut all: Vec<String> = self.with(|c| redis::cmd("HKEYS").arg(&hash).query(c))?;
         all.sort();
         let skip = usize::try_from(skip).unwrap_or(usize::MAX).min(all.len());
         let rest = &all[skip..];
-        let more = rest.len() > limit;
-        Ok((rest.iter().take(limit).cloned().collect(), more))
+        Ok(KeyPage {
+            keys: rest.iter().take(limit).cloned().collect(),
+            more: rest.len() > limit,
+        })
     }
 
-    fn increment(&self, store: &StoreRef, key: &str, delta: u64) -> Result<u64, KeyValueError> {
+    fn increment(&self, store: &StoreRef, key: &str, delta: u64) -> KeyValueResult<u64> {
         let delta = i64::try_from(delta).map_err(|_| {
             KeyValueError::NotANumber(format!("a delta past {} is not supported", i64::MAX))
         })?;

@@ -53,8 +53,8 @@ pub use handler::{CompiledModule, Handler, HandlerComponent, LoadError, ModuleKi
 pub use idle_timeout::IdleTimeout;
 pub use interface::Interface;
 pub use keyvalue::{
-    KeyValueAccess, KeyValueBackend, KeyValueError, LocalKeyValue, MAX_BATCH, MAX_KEY_BYTES,
-    MAX_VALUE_BYTES, StoreRef,
+    KeyPage, KeyValueAccess, KeyValueBackend, KeyValueError, KeyValueResult, LocalKeyValue,
+    MAX_BATCH, MAX_KEY_BYTES, MAX_VALUE_BYTES, StoreRef,
 };
 pub use wagi::{MAX_OUTPUT, WagiHandler};
 

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
-use super::{KeyValueBackend, KeyValueError, StoreRef};
+use super::{KeyPage, KeyValueBackend, KeyValueError, KeyValueResult, StoreRef};
 
 const ENTRIES: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("entries");
 const SIZES: TableDefinition<'_, &str, u64> = TableDefinition::new("sizes");
@@ -40,10 +40,7 @@ fn entry_key(store: &StoreRef, key: &str) -> Vec<u8> {
 }
 
 /// The size recorded under `key` in [`SIZES`] (0 for a store never written).
-fn stored_size(
-    sizes: &impl ReadableTable<&'static str, u64>,
-    key: &str,
-) -> Result<u64, KeyValueError> {
+fn stored_size(sizes: &impl ReadableTable<&'static str, u64>, key: &str) -> KeyValueResult<u64> {
     Ok(sizes
         .get(key)
         .map_err(storage)?
@@ -58,7 +55,7 @@ fn size_key(store: &StoreRef) -> String {
 impl LocalKeyValue {
     /// Opens (or creates) the database at `path`; a store may hold `max_store_bytes` of
     /// keys and values.
-    pub fn open(path: &Path, max_store_bytes: u64) -> Result<Self, KeyValueError> {
+    pub fn open(path: &Path, max_store_bytes: u64) -> KeyValueResult<Self> {
         let db = Database::create(path)
             .map_err(|e| KeyValueError::Storage(format!("cannot open {}: {e}", path.display())))?;
         // The tables exist from here on: readers never find them missing.
@@ -81,7 +78,7 @@ impl LocalKeyValue {
 }
 
 impl KeyValueBackend for LocalKeyValue {
-    fn get(&self, store: &StoreRef, key: &str) -> Result<Option<Vec<u8>>, KeyValueError> {
+    fn get(&self, store: &StoreRef, key: &str) -> KeyValueResult<Option<Vec<u8>>> {
         let txn = self.db.begin_read().map_err(storage)?;
         let entries = txn.open_table(ENTRIES).map_err(storage)?;
         let value = entries
@@ -90,7 +87,7 @@ impl KeyValueBackend for LocalKeyValue {
         Ok(value.map(|value| value.value().to_vec()))
     }
 
-    fn set_many(&self, store: &StoreRef, pairs: &[(String, Vec<u8>)]) -> Result<(), KeyValueError> {
+    fn set_many(&self, store: &StoreRef, pairs: &[(String, Vec<u8>)]) -> KeyValueResult<()> {
         let txn = self.db.begin_write().map_err(storage)?;
         {
             let mut entries = txn.open_table(ENTRIES).map_err(storage)?;
@@ -114,7 +111,7 @@ impl KeyValueBackend for LocalKeyValue {
         txn.commit().map_err(storage)
     }
 
-    fn delete_many(&self, store: &StoreRef, keys: &[String]) -> Result<(), KeyValueError> {
+    fn delete_many(&self, store: &StoreRef, keys: &[String]) -> KeyValueResult<()> {
         let txn = self.db.begin_write().map_err(storage)?;
         {
             let mut entries = txn.open_table(ENTRIES).map_err(storage)?;
@@ -133,12 +130,7 @@ impl KeyValueBackend for LocalKeyValue {
         txn.commit().map_err(storage)
     }
 
-    fn list_keys(
-        &self,
-        store: &StoreRef,
-        skip: u64,
-        limit: usize,
-    ) -> Result<(Vec<String>, bool), KeyValueError> {
+    fn list_keys(&self, store: &StoreRef, skip: u64, limit: usize) -> KeyValueResult<KeyPage> {
         let start = prefix(store);
         // Just past every key with the prefix: its last byte (the `\0`) plus one.
         let mut end = start.clone();
@@ -161,10 +153,10 @@ impl KeyValueBackend for LocalKeyValue {
             let key = &key.value()[start.len()..];
             keys.push(String::from_utf8_lossy(key).into_owned());
         }
-        Ok((keys, more))
+        Ok(KeyPage { keys, more })
     }
 
-    fn increment(&self, store: &StoreRef, key: &str, delta: u64) -> Result<u64, KeyValueError> {
+    fn increment(&self, store: &StoreRef, key: &str, delta: u64) -> KeyValueResult<u64> {
         let txn = self.db.begin_write().map_err(storage)?;
         let sum = {
             let mut entries = txn.open_table(ENTRIES).map_err(storage)?;
@@ -249,9 +241,9 @@ mod tests {
             None,
             "a refused write leaves nothing"
         );
-        let (keys, more) = kv.list_keys(&a, 0, 1).expect("list");
+        let KeyPage { keys, more } = kv.list_keys(&a, 0, 1).expect("list");
         assert_eq!((keys, more), (vec!["k".to_owned()], true));
-        let (keys, more) = kv.list_keys(&a, 1, 10).expect("list");
+        let KeyPage { keys, more } = kv.list_keys(&a, 1, 10).expect("list");
         assert_eq!((keys, more), (vec!["n".to_owned()], false));
         kv.delete_many(&a, &["k".into()]).expect("delete");
         // A deleted entry gives its bytes back.

@@ -72,23 +72,30 @@ pub enum KeyValueError {
     Storage(String),
 }
 
+/// What a key-value operation returns.
+pub type KeyValueResult<T> = Result<T, KeyValueError>;
+
+/// One page of a store's keys, in key order.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct KeyPage {
+    /// The keys.
+    pub keys: Vec<String>,
+    /// Whether more keys follow this page.
+    pub more: bool,
+}
+
 /// What keeps the stores' data.
 pub trait KeyValueBackend: Send + Sync + 'static {
     /// The value of `key`.
-    fn get(&self, store: &StoreRef, key: &str) -> Result<Option<Vec<u8>>, KeyValueError>;
+    fn get(&self, store: &StoreRef, key: &str) -> KeyValueResult<Option<Vec<u8>>>;
     /// Sets every pair, in one transaction.
-    fn set_many(&self, store: &StoreRef, pairs: &[(String, Vec<u8>)]) -> Result<(), KeyValueError>;
+    fn set_many(&self, store: &StoreRef, pairs: &[(String, Vec<u8>)]) -> KeyValueResult<()>;
     /// Removes every key, in one transaction.
-    fn delete_many(&self, store: &StoreRef, keys: &[String]) -> Result<(), KeyValueError>;
+    fn delete_many(&self, store: &StoreRef, keys: &[String]) -> KeyValueResult<()>;
     /// Up to `limit` keys in key order, after the first `skip`; and whether more follow.
-    fn list_keys(
-        &self,
-        store: &StoreRef,
-        skip: u64,
-        limit: usize,
-    ) -> Result<(Vec<String>, bool), KeyValueError>;
+    fn list_keys(&self, store: &StoreRef, skip: u64, limit: usize) -> KeyValueResult<KeyPage>;
     /// Adds `delta` to the decimal number at `key` (absent: 0), atomically.
-    fn increment(&self, store: &StoreRef, key: &str, delta: u64) -> Result<u64, KeyValueError>;
+    fn increment(&self, store: &StoreRef, key: &str, delta: u64) -> KeyValueResult<u64>;
 }
 
 /// What one module's instances may open.
@@ -262,7 +269,7 @@ impl store::HostBucket for KeyValueView<'_> {
     ) -> Result<store::KeyResponse, store::Error> {
         let bucket = self.bucket(&bucket)?;
         let skip = cursor.unwrap_or(0);
-        let (keys, more) = bucket
+        let KeyPage { keys, more } = bucket
             .backend
             .list_keys(&bucket.store, skip, MAX_BATCH)
             .map_err(other)?;
