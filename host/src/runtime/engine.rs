@@ -4,7 +4,9 @@
 //! What `shared/PERF-NOTES.md` measured on wasmtime 48, applied here: the pool resets only
 //! the pages a guest dirtied (`linear_memory_keep_resident` + `table_keep_resident` with
 //! `pagemap_scan`), instead of `madvise`-ing whole slots away on every Store drop. Without
-//! `pagemap_scan` keep-resident gains nothing, so its state is logged at start-up.
+//! `pagemap_scan` keep-resident gains nothing, so its state is logged at start-up. Where the
+//! kernel may swap the gateway's memory out, the scan is not safe and is turned off
+//! (`runtime/swap.rs`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -71,7 +73,15 @@ pub(super) fn build_engine(options: &EngineOptions) -> wasmtime::Result<Engine> 
         .table_keep_resident(KEEP_RESIDENT)
         .max_unused_warm_slots(UNUSED_WARM_SLOTS)
         .pagemap_scan(Enabled::Auto);
-    if PoolingAllocationConfig::is_pagemap_scan_available() {
+    if let Some(why) = super::swap::swap_possible() {
+        // See `runtime/swap.rs`: the scan would miss dirty pages that were swapped out.
+        pool.pagemap_scan(Enabled::No);
+        tracing::warn!(
+            "instance pool: {why}, so instances are reset without pagemap_scan (a swapped-out page \
+             would escape the dirty-page scan and reach the next instance); this is slower: \
+             turn swap off for the gateway (its cgroup's memory.swap.max = 0) to get it back"
+        );
+    } else if PoolingAllocationConfig::is_pagemap_scan_available() {
         tracing::info!("instance pool: dirty-page reset with pagemap_scan");
     } else {
         tracing::warn!(

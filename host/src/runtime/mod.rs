@@ -32,6 +32,7 @@ mod observe;
 mod outbound;
 mod reuse;
 mod state;
+mod swap;
 mod tape;
 mod trim;
 mod vetted_client;
