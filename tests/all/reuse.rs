@@ -24,8 +24,9 @@ fn manifest() -> String {
 /// back to its pool).
 async fn count(gw: &Gateway, path: &str) -> String {
     // The instance goes back to the pool just after the guest returns, which can be a
-    // moment after the client has the whole response.
-    tokio::time::sleep(Duration::from_millis(30)).await;
+    // moment after the client has the whole response: longer on a loaded machine (30 ms
+    // was once too short with the whole suite running on two cores).
+    tokio::time::sleep(Duration::from_millis(100)).await;
     let response = gw.get(path).await;
     assert_eq!(response.status(), 200, "{path}");
     response.text().await.expect("body")
@@ -56,7 +57,7 @@ async fn a_reused_instance_logs_each_request_under_its_own_id() {
     let gw = Gateway::start(&manifest());
     assert_eq!(count(&gw, "/warm/count").await, "1");
     for id in ["reuse-first", "reuse-second"] {
-        tokio::time::sleep(Duration::from_millis(30)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
         let response = gw
             .get_with("/warm/chatter?lines=1", "x-request-id", id)
             .await;
