@@ -2,7 +2,7 @@
 //! route, up to `max_reuse`; one that trapped is never reused; a fresh route stays fresh.
 //! The probe guest's `count` action answers how many requests its instance has seen.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::support::{AdminClient, Gateway, guests};
 
@@ -20,13 +20,25 @@ fn manifest() -> String {
     )
 }
 
+/// Waits until no instance is alive: the last request's instance went back to its pool,
+/// or was dropped. It goes back just after the guest returns, which can be a moment after
+/// the client has the whole response (longer on a loaded machine).
+async fn settled(gw: &Gateway) {
+    let admin = AdminClient::new(gw);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while admin.metric("wasmgate_instances").await != Some(0.0) {
+        assert!(
+            Instant::now() < deadline,
+            "an instance is still alive after 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 /// The body of `GET path` (one request at a time, each after the previous instance went
 /// back to its pool).
 async fn count(gw: &Gateway, path: &str) -> String {
-    // The instance goes back to the pool just after the guest returns, which can be a
-    // moment after the client has the whole response: longer on a loaded machine (30 ms
-    // was once too short with the whole suite running on two cores).
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    settled(gw).await;
     let response = gw.get(path).await;
     assert_eq!(response.status(), 200, "{path}");
     response.text().await.expect("body")
@@ -57,7 +69,7 @@ async fn a_reused_instance_logs_each_request_under_its_own_id() {
     let gw = Gateway::start(&manifest());
     assert_eq!(count(&gw, "/warm/count").await, "1");
     for id in ["reuse-first", "reuse-second"] {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        settled(&gw).await;
         let response = gw
             .get_with("/warm/chatter?lines=1", "x-request-id", id)
             .await;
@@ -121,7 +133,7 @@ async fn a_module_that_cannot_answer_twice_is_served_fresh_after_its_first_reuse
     let gw = Gateway::start(&manifest());
     let mut statuses = Vec::new();
     for _ in 0..5 {
-        tokio::time::sleep(Duration::from_millis(30)).await;
+        settled(&gw).await;
         statuses.push(gw.get("/plain/answers-once").await.status().as_u16());
     }
     // The first reuse fails (which request reuses the instance first depends on when it
@@ -172,7 +184,7 @@ async fn idle_instances_never_take_the_slots_fresh_requests_need() {
         let response = sleeper.await.expect("join").expect("send");
         assert_eq!(response.status(), 200);
     }
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    settled(&gw).await;
     // Four instances served and two went back to the pool: two slots are free.
     let (first, second) = tokio::join!(gw.get("/hello/a"), gw.get("/hello/b"));
     assert_eq!(

@@ -36,6 +36,22 @@ impl AdminClient {
             .await
     }
 
+    /// The value of the sample `name` (no labels) in `GET /metrics`, if it is there.
+    pub async fn metric(&self, name: &str) -> Option<f64> {
+        let response = self
+            .http
+            .get(format!("{}/metrics", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("admin request");
+        assert_eq!(response.status(), 200, "GET /metrics");
+        let text = response.text().await.expect("metrics text");
+        text.lines()
+            .filter_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+            .find_map(|value| value.trim().parse().ok())
+    }
+
     pub async fn upload(&self, name: &str, bytes: Vec<u8>) -> (u16, Value) {
         self.send(
             self.http
