@@ -9,6 +9,7 @@ mod admission;
 mod api_keys;
 mod authorizers;
 mod bodies;
+mod busy_poll;
 mod caching;
 mod capabilities;
 mod cli;

@@ -62,5 +62,6 @@ impl Drop for ActiveRequest {
             .lock()
             .unwrap_or_else(|poison| poison.into_inner()) = Instant::now();
         self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+        super::spin::Spin::response_ended();
     }
 }

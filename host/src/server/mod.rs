@@ -24,6 +24,7 @@ mod framing_head;
 mod listen;
 mod metered;
 pub mod response;
+mod spin;
 mod tls;
 
 pub use clients::client_network;
@@ -90,6 +91,9 @@ pub struct ServerOptions {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// What metrics call this server's listener (`gateway`, `admin`, `metrics`).
     pub name: &'static str,
+    /// How long a worker keeps polling its sockets after a response before it sleeps
+    /// (`spin.rs`); zero: it sleeps at once.
+    pub busy_poll: Duration,
 }
 
 impl Default for ServerOptions {
@@ -105,6 +109,7 @@ impl Default for ServerOptions {
             trusted_proxies: crate::config::TrustedProxies::default(),
             tls: None,
             name: "gateway",
+            busy_poll: Duration::ZERO,
         }
     }
 }
@@ -258,6 +263,7 @@ async fn serve<H: HttpService>(
 ) -> io::Result<()> {
     let listener = tokio::net::TcpListener::from_std(listener)?;
     let builder = Arc::new(connection_builder(&options));
+    spin::Spin::start_on_this_worker(options.busy_poll);
     let graceful = GracefulShutdown::new();
     let counted = ConnectionMetrics::new(options.name);
 

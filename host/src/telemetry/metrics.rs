@@ -76,6 +76,8 @@ pub struct Metrics {
     pub throttle_store_failures: Counter,
     /// Response-cache lookups, by route and `hit`/`miss`.
     pub cache_lookups: Family<CacheLabels, Counter>,
+    /// Time workers spent polling for the next request instead of sleeping.
+    pub busy_poll_seconds: Counter<f64, AtomicU64>,
 }
 
 /// The process's metrics.
@@ -111,6 +113,7 @@ impl Metrics {
             registry_changes: Counter::default(),
             throttle_store_failures: Counter::default(),
             cache_lookups: Family::default(),
+            busy_poll_seconds: Counter::default(),
         };
         let mut root = metrics.registry.write().unwrap_or_else(|p| p.into_inner());
         root.register_collector(Box::new(ProcessCollector::new()));
@@ -216,6 +219,11 @@ impl Metrics {
             "cache_lookups",
             "Response-cache lookups of routes with a cache, by outcome (hit, miss)",
             m.cache_lookups.clone(),
+        );
+        registry.register(
+            "busy_poll_seconds",
+            "Time workers spent polling for the next request after a response instead of sleeping (--busy-poll-us)",
+            m.busy_poll_seconds.clone(),
         );
         drop(root);
         metrics
