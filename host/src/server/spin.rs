@@ -10,8 +10,8 @@
 //! mode, so one task per worker yields in a loop for the window: each `yield_now` lets the
 //! runtime poll its I/O driver without blocking, and once the window passes with no new
 //! response it waits on a [`Notify`] like any idle task. The cost is the CPU of the window
-//! after the last response of a burst (at most `window` per response), counted in
-//! `wasmgate_busy_poll_seconds_total`. Off unless `--busy-poll-us` is given.
+//! after the last response of a burst (at most `window` per response); the windows' time
+//! (an upper bound on it) is counted in `wasmgate_busy_poll_seconds_total`. Off unless `--busy-poll-us` is given.
 
 use std::cell::RefCell;
 use std::sync::Arc;

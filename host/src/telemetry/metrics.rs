@@ -76,7 +76,8 @@ pub struct Metrics {
     pub throttle_store_failures: Counter,
     /// Response-cache lookups, by route and `hit`/`miss`.
     pub cache_lookups: Family<CacheLabels, Counter>,
-    /// Time workers spent polling for the next request instead of sleeping.
+    /// Time workers spent in polling windows after responses (an upper bound on the CPU
+    /// polling cost: a window under load also holds the requests served in it).
     pub busy_poll_seconds: Counter<f64, AtomicU64>,
 }
 
@@ -222,7 +223,7 @@ impl Metrics {
         );
         registry.register(
             "busy_poll_seconds",
-            "Time workers spent polling for the next request after a response instead of sleeping (--busy-poll-us)",
+            "Time workers spent in polling windows after responses, polling for the next request instead of sleeping (--busy-poll-us)",
             m.busy_poll_seconds.clone(),
         );
         drop(root);
