@@ -313,6 +313,9 @@ report() {
     echo
     echo "One connection: wasmgate adds $(( $(median_of "${results[c1-gateway]}" 2) - $(median_of "${results[c1-native]}" 2) )) µs" \
       "to native's p50; \`wasmtime serve\` adds $(( $(median_of "${results[c1-serve]:-0 0}" 2) - $(median_of "${results[c1-native]}" 2) )) µs."
+    if [ -n "${results[c1-polling]:-}" ]; then
+      echo "With \`--busy-poll-us 50\`, wasmgate adds $(( $(median_of "${results[c1-polling]}" 2) - $(median_of "${results[c1-native]}" 2) )) µs."
+    fi
   fi
   echo
   echo "| server | idle RSS | RSS after the loads | PSS after the loads | peak RSS |"
@@ -321,6 +324,7 @@ report() {
   memory_row "\`wasmtime serve\`" serve
   memory_row "wasmgate (every scenario but 10,000 routes)" gateway
   memory_row "wasmgate, 10,000 routes" routes
+  memory_row "wasmgate, SDK hello alone, \`--busy-poll-us 50\`" polling
   for language in js python; do
     [ -n "${idle_rss[serve-$language]:-}" ] || continue
     memory_row "\`wasmtime serve\`, plain $language hello" "serve-$language"

@@ -62,7 +62,12 @@ restart gateway "${gateway_command[@]}" # measured as it runs after a restart: c
 write_many_routes "$work/routes.toml" "$wasm/hello.wasm" 10000
 start routes "$CARGO_TARGET_DIR/release/wasmgate" up "$work/routes.toml" \
   --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --data-dir "$work/routes-data"
-servers=(native serve gateway routes)
+# The SDK hello alone on a gateway that polls for 50 µs after each response.
+write_many_routes "$work/polling.toml" "$wasm/hello.wasm" 1
+start polling "$CARGO_TARGET_DIR/release/wasmgate" up "$work/polling.toml" \
+  --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --data-dir "$work/polling-data" \
+  --busy-poll-us 50
+servers=(native serve gateway routes polling)
 # The same gateway with its rate limits in Redis (--store), where redis-server is installed.
 if command -v redis-server >/dev/null; then
   redis-server --port 0 --unixsocket "$work/redis.sock" --unixsocketperm 700 --save "" \
@@ -105,6 +110,8 @@ scenario c1-native        native  /hello/ada                1
 scenario c1-serve         serve   /                         1
 scenario c1-gateway       gateway /hello/ada                1
 scenario c1-throttled     gateway /throttled/ada            1
+scenario polling          polling /r0/items/ada             32
+scenario c1-polling       polling /r0/items/ada             1
 if [ -n "${server_url[shared]:-}" ]; then
   scenario throttled-redis    shared /throttled/ada         32
   scenario c1-throttled-redis shared /throttled/ada         1
