@@ -9,8 +9,10 @@ use crate::error::Error;
 
 /// An incoming HTTP request, its body already read.
 ///
-/// Path parameters, the request id and the authorizer's principal come from the gateway
-/// through the `wasmgate:gateway/context` import, asked for only when used.
+/// Its headers, path parameters, request id and the authorizer's principal are asked of the
+/// gateway only when used (the headers through `wasi:http`, the rest through the
+/// `wasmgate:gateway/context` import): a handler that reads none of them does not pay for
+/// copying them in.
 ///
 /// ```no_run
 /// use wasmgate_sdk::{Request, Response};
@@ -26,9 +28,37 @@ use crate::error::Error;
 pub struct Request {
     method: String,
     path_with_query: String,
-    headers: Vec<(String, Vec<u8>)>,
+    headers: OnceCell<Vec<(String, Vec<u8>)>>,
+    /// Where the headers are read from when first asked for; none when given in parts.
+    incoming: Option<IncomingHeaders>,
     body: Vec<u8>,
     params: OnceCell<Vec<(String, String)>>,
+}
+
+/// An incoming request's headers, kept unread with the request they belong to. Fields
+/// drop in declaration order: the headers (a child resource of the request) go first, as
+/// `wasi:http` requires.
+#[derive(Debug)]
+pub(crate) struct IncomingHeaders {
+    headers: wasi::http::types::Fields,
+    _request: wasi::http::types::IncomingRequest,
+}
+
+impl IncomingHeaders {
+    /// The headers of `request`, read when [`Request::headers`] first needs them.
+    pub(crate) fn of(request: wasi::http::types::IncomingRequest) -> Self {
+        IncomingHeaders {
+            headers: request.headers(),
+            _request: request,
+        }
+    }
+}
+
+fn lowercased(headers: Vec<(String, Vec<u8>)>) -> Vec<(String, Vec<u8>)> {
+    headers
+        .into_iter()
+        .map(|(name, value)| (name.to_ascii_lowercase(), value))
+        .collect()
 }
 
 impl Request {
@@ -52,10 +82,25 @@ impl Request {
         Request {
             method: method.into(),
             path_with_query: path_with_query.into(),
-            headers: headers
-                .into_iter()
-                .map(|(name, value)| (name.to_ascii_lowercase(), value))
-                .collect(),
+            headers: OnceCell::from(lowercased(headers)),
+            incoming: None,
+            body,
+            params: OnceCell::new(),
+        }
+    }
+
+    /// A request whose headers are read from `incoming` when first asked for.
+    pub(crate) fn from_incoming(
+        method: String,
+        path_with_query: String,
+        incoming: IncomingHeaders,
+        body: Vec<u8>,
+    ) -> Self {
+        Request {
+            method,
+            path_with_query,
+            headers: OnceCell::new(),
+            incoming: Some(incoming),
             body,
             params: OnceCell::new(),
         }
@@ -153,7 +198,7 @@ impl Request {
     /// assert_eq!(req.header("content-type"), Some("text/plain"));
     /// ```
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
+        self.headers()
             .iter()
             .find(|(key, _)| key.eq_ignore_ascii_case(name))
             .and_then(|(_, value)| std::str::from_utf8(value).ok())
@@ -166,7 +211,10 @@ impl Request {
     /// assert_eq!(req.headers(), [("x-a".to_string(), b"1".to_vec())]);
     /// ```
     pub fn headers(&self) -> &[(String, Vec<u8>)] {
-        &self.headers
+        self.headers.get_or_init(|| match &self.incoming {
+            Some(incoming) => lowercased(incoming.headers.entries()),
+            None => Vec::new(),
+        })
     }
 
     /// The body's bytes.

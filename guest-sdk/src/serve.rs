@@ -8,7 +8,7 @@ use wasi::http::types::{
 };
 
 use crate::error::Error;
-use crate::request::Request;
+use crate::request::{IncomingHeaders, Request};
 use crate::response::{IntoResponse, Response};
 
 /// Runs `handler` for one request and sends its response.
@@ -27,7 +27,6 @@ pub fn serve<R: IntoResponse>(
 fn read_request(incoming: IncomingRequest) -> Result<Request, Error> {
     let method = method_name(incoming.method());
     let path_with_query = incoming.path_with_query().unwrap_or_else(|| "/".into());
-    let headers = incoming.headers().entries();
     let mut body = Vec::new();
     if let Ok(incoming_body) = incoming.consume() {
         if let Ok(mut stream) = incoming_body.stream() {
@@ -37,7 +36,13 @@ fn read_request(incoming: IncomingRequest) -> Result<Request, Error> {
         }
         IncomingBody::finish(incoming_body);
     }
-    Ok(Request::from_parts(method, path_with_query, headers, body))
+    let headers = IncomingHeaders::of(incoming);
+    Ok(Request::from_incoming(
+        method,
+        path_with_query,
+        headers,
+        body,
+    ))
 }
 
 fn method_name(method: Method) -> String {
