@@ -3,15 +3,16 @@
 //! (the next one on a kept-alive connection) finds the thread running.
 //!
 //! Why: on a virtual machine a core that goes idle halts its vCPU, and the next request
-//! then runs, most likely, on caches and TLBs the host has emptied, which hurts a request that touches an
-//! instance's code and memory far more than a native hello. Measured at one connection on
-//! a 2-vCPU VM (`bench/RESULTS.md`, "One connection: polling before sleeping"), the SDK
-//! hello's p50 fell from about 100 to 53–75 µs with a 50 µs window. tokio has no poll
-//! mode, so one task per worker yields in a loop for the window: each `yield_now` lets the
-//! runtime poll its I/O driver without blocking, and once the window passes with no new
-//! response it waits on a [`Notify`] like any idle task. The cost is the CPU of the window
-//! after the last response of a burst (at most `window` per response); the windows' time
-//! (an upper bound on it) is counted in `wasmgate_busy_poll_seconds_total`. Off unless `--busy-poll-us` is given.
+//! then runs, most likely, on caches and TLBs the host has emptied, which hurts a request
+//! that touches an instance's code and memory far more than a native hello. Measured at
+//! one connection on a 2-vCPU VM (`bench/RESULTS.md`, "One connection: polling before
+//! sleeping"), the SDK hello's p50 fell from about 100 to 53–75 µs with a 50 µs window.
+//! tokio has no poll mode, so one task per worker yields in a loop for the window: each
+//! `yield_now` lets the runtime poll its I/O driver without blocking, and once the window
+//! passes with no new response it waits on a [`Notify`] like any idle task. The cost is
+//! the CPU of the window after the last response of a burst (at most `window` per
+//! response); the windows' time (an upper bound on it) is counted in
+//! `wasmgate_busy_poll_seconds_total`. Off unless `--busy-poll-us` is given.
 
 use std::cell::RefCell;
 use std::sync::Arc;
