@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{AdminClient, Gateway, client, guests, run, write_manifest};
+use crate::support::{AdminClient, Gateway, assert_option_out_of_range, client, guests};
 
 const POLLED: &str = "wasmgate_busy_poll_seconds_total";
 
@@ -75,12 +75,5 @@ async fn busy_polling_is_off_by_default() {
 
 #[test]
 fn the_window_is_at_most_ten_milliseconds() {
-    let (dir, path) = write_manifest(&manifest());
-    let manifest = path.to_str().expect("utf-8 path");
-    let (status, _, stderr) = run(&["up", manifest, "--busy-poll-us", "10001"], dir.path());
-    assert_eq!(status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("--busy-poll-us") && stderr.contains("10001 is not in 0..=10000"),
-        "{stderr}"
-    );
+    assert_option_out_of_range(&manifest(), "--busy-poll-us", "10001", "0..=10000");
 }

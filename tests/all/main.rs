@@ -52,6 +52,7 @@ mod shadow;
 mod shared_limits;
 mod shutdown;
 mod smuggling;
+mod spares;
 mod stages;
 mod start_up;
 mod stored_files;

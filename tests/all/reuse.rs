@@ -39,9 +39,7 @@ async fn settled(gw: &Gateway) {
 /// back to its pool).
 async fn count(gw: &Gateway, path: &str) -> String {
     settled(gw).await;
-    let response = gw.get(path).await;
-    assert_eq!(response.status(), 200, "{path}");
-    response.text().await.expect("body")
+    gw.get_text(path).await
 }
 
 #[tokio::test]

@@ -38,6 +38,12 @@ pub(super) struct UpArgs {
     #[arg(long, value_name = "N", default_value_t = EngineOptions::default().max_instances)]
     max_instances: u32,
 
+    /// Fresh instances made ahead of requests while the gateway is idle, at most (never more
+    /// than an eighth of --max-instances): a request on an idle gateway then skips
+    /// instantiating. Each has served nothing, as a fresh instance. 0: none.
+    #[arg(long, value_name = "N", default_value_t = EngineOptions::default().spare_instances, value_parser = clap::value_parser!(u32).range(0..=64))]
+    spare_instances: u32,
+
     /// Seconds to wait for requests in flight when shutting down.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     shutdown_timeout: u64,
@@ -223,6 +229,7 @@ pub(super) fn run(args: UpArgs, on_serving: Option<OnServing>) -> anyhow::Result
     let runtime = Arc::new(Runtime::new(&EngineOptions {
         max_instances: args.max_instances,
         fuel_metering: args.fuel_metering,
+        spare_instances: args.spare_instances,
     })?);
     let store_url = args.store.as_deref().or(manifest.store.url.as_deref());
     let opened = store::open_registry(

@@ -28,6 +28,7 @@ fn deleting_a_version_drops_its_compiled_code() {
         Runtime::new(&EngineOptions {
             max_instances: 4,
             fuel_metering: false,
+            ..EngineOptions::default()
         })
         .expect("engine"),
     );

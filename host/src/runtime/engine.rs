@@ -46,6 +46,9 @@ pub struct EngineOptions {
     /// Count the instructions guests run, so routes can set a `fuel` budget (costs some
     /// speed on every route).
     pub fuel_metering: bool,
+    /// Most fresh instances made ahead of requests while the gateway is idle (`spares.rs`);
+    /// at most an eighth of `max_instances`. 0: none.
+    pub spare_instances: u32,
 }
 
 impl Default for EngineOptions {
@@ -53,6 +56,7 @@ impl Default for EngineOptions {
         EngineOptions {
             max_instances: 1000,
             fuel_metering: false,
+            spare_instances: 2,
         }
     }
 }

@@ -8,6 +8,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 use super::reuse::{IdleBudget, InstancePool};
+use super::spares::Spares;
 
 use super::authorizer::{AuthorizerComponent, AuthorizerPre};
 use super::state::InvocationState;
@@ -38,6 +39,8 @@ pub(super) struct Linkers {
     pub wagi: wasmtime::Linker<WagiState>,
     /// The idle reusable instances all versions may keep, together.
     pub idle: Arc<IdleBudget>,
+    /// Fresh instances made ahead of requests while the gateway is idle.
+    pub spares: Arc<Spares>,
 }
 
 /// What a compiled module is for.
@@ -87,6 +90,8 @@ pub struct HandlerComponent {
     pub(super) component: Component,
     /// Idle instances for routes with `isolation = "reuse"` (shared by the clones).
     pub(super) pool: Arc<InstancePool>,
+    /// The gateway's spare instances (`spares.rs`).
+    pub(super) spares: Arc<Spares>,
 }
 
 /// Why bytes could not be loaded as a handler. Every message names where they came from.
@@ -247,6 +252,7 @@ impl CompiledModule {
                         pre,
                         component,
                         pool: Arc::new(InstancePool::new(linkers.idle.clone())),
+                        spares: linkers.spares.clone(),
                     },
                 )));
             }

@@ -23,6 +23,7 @@ use super::handler::{Handler, HandlerComponent};
 use super::limiter::{MemoryLimitExceeded, rearm};
 use super::observe::{LiveInstance, Observation, PhaseTimes};
 use super::reuse::WarmInstance;
+use super::spares::{SpareKind, instantiate};
 use super::state::{Sandbox, StoreSetting, new_store};
 use super::tape::Tape;
 use crate::config::limits::InvocationLimits;
@@ -169,10 +170,18 @@ impl HandlerComponent {
         let over_tls = facts.over_tls;
         let pre = self.pre.clone();
         let reuse = reuse.filter(|_| observation.is_none() && tape.is_none());
+        // A request that gets a fresh instance anyway may get a spare, made ahead.
+        let spare_may_serve =
+            reuse.is_none() && observation.is_none() && tape.is_none() && self.spares.enabled();
+        let spare = if spare_may_serve {
+            self.spares.take(&self.pool, limits, sandbox)
+        } else {
+            None
+        };
         let warm = reuse.and_then(|_| self.pool.take(limits, sandbox));
         let reused = warm.is_some();
-        let (mut store, warm_proxy, served) = match warm {
-            Some(mut warm) => {
+        let (mut store, warm_proxy, served) = match (warm, spare) {
+            (Some(mut warm), _) => {
                 // Ready for this request: its facts and log, deadline and fuel.
                 warm.store.data_mut().rebind(facts);
                 rearm(
@@ -183,7 +192,13 @@ impl HandlerComponent {
                 );
                 (warm.store, Some(warm.proxy), warm.served)
             }
-            None => {
+            // Never used: ready for this request as a warm instance is.
+            (None, Some((mut store, proxy))) => {
+                store.data_mut().rebind(facts);
+                rearm(&mut store, |state| &mut state.limiter, limits, deadline);
+                (store, Some(proxy), 0)
+            }
+            (None, None) => {
                 let setting = StoreSetting {
                     facts,
                     sandbox,
@@ -201,6 +216,17 @@ impl HandlerComponent {
             let sandbox = Arc::new(sandbox.clone());
             (max_requests, sandbox, self.pool.clone())
         });
+        // Where the instance goes when it answered cleanly: to the spares' preparer.
+        let retire = spare_may_serve.then(|| {
+            let kind = SpareKind {
+                version: self.pool.clone(),
+                pre: self.pre.clone(),
+                limits,
+                sandbox: Arc::new(sandbox.clone()),
+            };
+            (self.spares.clone(), kind)
+        });
+        let spares = self.spares.clone();
 
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let mut http = store.data_mut().http();
@@ -226,7 +252,7 @@ impl HandlerComponent {
                 let instantiating = Instant::now();
                 let proxy = match warm_proxy {
                     Some(proxy) => proxy,
-                    None => pre.instantiate_async(&mut store).await?,
+                    None => instantiate(&pre, &mut store, &spares).await?,
                 };
                 let handling = Instant::now();
                 times.set_instantiate(instantiating, handling);
@@ -253,6 +279,9 @@ impl HandlerComponent {
                             sandbox,
                             idle_since: Instant::now(),
                         });
+                    } else if let Some((spares, kind)) = retire {
+                        let alive = crate::telemetry::metrics().instances.get();
+                        spares.retire(store, proxy, kind, alive);
                     }
                     Ok(())
                 }

@@ -8,6 +8,7 @@
 //! - `state.rs`: the per-invocation store data (WASI, `wasi:http`, limits, facts).
 //! - `context.rs`: the `wasmgate:gateway/context` import.
 //! - `invoke.rs`: one request through a fresh instance.
+//! - `reuse.rs`, `spares.rs`: warm instances of reused routes; fresh ones made ahead while idle.
 //! - `wagi.rs`, `cgi.rs`: the WAGI executor, for `wasm32-wasip1` commands.
 //! - `outbound.rs`: the allow-list and client for guests' outgoing HTTP requests.
 //! - `observe.rs`: capturing one invocation's output and timings (test invoke).
@@ -31,6 +32,7 @@ mod limiter;
 mod observe;
 mod outbound;
 mod reuse;
+mod spares;
 mod state;
 mod swap;
 mod tape;
@@ -163,6 +165,13 @@ impl Runtime {
                 idle: std::sync::Arc::new(reuse::IdleBudget::new(
                     options.max_instances.max(1) as usize / 2,
                 )),
+                // Spares never hold more than an eighth of the slots.
+                spares: spares::Spares::new(
+                    options.spare_instances.min(options.max_instances / 8) as usize
+                )
+                .map_err(|e| {
+                    RuntimeError(format!("cannot start the spare instances' thread: {e}"))
+                })?,
             },
             fuel_metering: options.fuel_metering,
             max_instances: options.max_instances.max(1),

@@ -48,6 +48,10 @@ pub struct Metrics {
     pub response_bytes: Family<RouteLabels, Counter>,
     /// Handler and authorizer instances alive now.
     pub instances: Gauge,
+    /// Spare instances waiting for a request now.
+    pub spare_instances: Gauge,
+    /// Requests that took a spare instance.
+    pub spare_instances_taken: Counter,
     /// Connections open now, by listener.
     pub connections: Family<ListenerLabels, Gauge>,
     /// Connections accepted, by listener.
@@ -98,6 +102,8 @@ impl Metrics {
             request_bytes: Family::default(),
             response_bytes: Family::default(),
             instances: Gauge::default(),
+            spare_instances: Gauge::default(),
+            spare_instances_taken: Counter::default(),
             connections: Family::default(),
             connections_accepted: Family::default(),
             connections_refused: Family::default(),
@@ -154,6 +160,16 @@ impl Metrics {
             "instances",
             "Handler and authorizer instances alive now",
             m.instances.clone(),
+        );
+        registry.register(
+            "spare_instances",
+            "Fresh instances made ahead of requests, waiting for one now",
+            m.spare_instances.clone(),
+        );
+        registry.register(
+            "spare_instances_taken",
+            "Requests served by a spare instance",
+            m.spare_instances_taken.clone(),
         );
         registry.register("connections", "Connections open now", m.connections.clone());
         registry.register(

@@ -391,6 +391,19 @@ impl Drop for Gateway {
     }
 }
 
+/// Asserts that `wasmgate up` with `manifest` refuses `--FLAG value` as out of `range`
+/// (clap's usage error, exit status 2), naming the option.
+pub fn assert_option_out_of_range(manifest: &str, flag: &str, value: &str, range: &str) {
+    let (dir, path) = write_manifest(manifest);
+    let manifest = path.to_str().expect("utf-8 path");
+    let (status, _, stderr) = run(&["up", manifest, flag, value], dir.path());
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(flag) && stderr.contains(&format!("{value} is not in {range}")),
+        "{stderr}"
+    );
+}
+
 /// Runs `wasmgate` with `args` to completion: (exit status, stdout, stderr). `up` gets a
 /// data dir in `cwd` and an ephemeral admin port.
 pub fn run(args: &[&str], cwd: &Path) -> (ExitStatus, String, String) {

@@ -11,6 +11,13 @@ impl Gateway {
         client().get(self.url(path)).send().await.expect("send")
     }
 
+    /// GET `path`, which must answer 200: its body.
+    pub async fn get_text(&self, path: &str) -> String {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        response.text().await.expect("body")
+    }
+
     /// GET `path` with the header `name: value`.
     pub async fn get_with(&self, path: &str, name: &str, value: &str) -> Response {
         client()

@@ -10,7 +10,7 @@ mod redis;
 
 pub use admin::AdminClient;
 pub use document_server::DocumentServer;
-pub use gateway::{Gateway, binary, exclusive, run, write_manifest};
+pub use gateway::{Gateway, assert_option_out_of_range, binary, exclusive, run, write_manifest};
 pub use http::{assert_error_detail, assert_message, echoed, header, read_json, read_until};
 pub use manifests::{authorizer, module, route, standard_manifest, tok_authorizer};
 pub use otlp::OtlpCollector;
