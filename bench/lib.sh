@@ -313,6 +313,9 @@ report() {
     echo
     echo "One connection: wasmgate adds $(( $(median_of "${results[c1-gateway]}" 2) - $(median_of "${results[c1-native]}" 2) )) µs" \
       "to native's p50; \`wasmtime serve\` adds $(( $(median_of "${results[c1-serve]:-0 0}" 2) - $(median_of "${results[c1-native]}" 2) )) µs."
+    if [ -n "${results[c1-spareless]:-}" ]; then
+      echo "Without spare instances (\`--spare-instances 0\`), wasmgate adds $(( $(median_of "${results[c1-spareless]}" 2) - $(median_of "${results[c1-native]}" 2) )) µs."
+    fi
     if [ -n "${results[c1-polling]:-}" ]; then
       echo "With \`--busy-poll-us 50\`, wasmgate adds $(( $(median_of "${results[c1-polling]}" 2) - $(median_of "${results[c1-native]}" 2) )) µs."
     fi
@@ -325,6 +328,7 @@ report() {
   memory_row "wasmgate (every scenario but 10,000 routes)" gateway
   memory_row "wasmgate, 10,000 routes" routes
   memory_row "wasmgate, SDK hello alone, \`--busy-poll-us 50\`" polling
+  memory_row "wasmgate, SDK hello alone, \`--spare-instances 0\`" spareless
   for language in js python; do
     [ -n "${idle_rss[serve-$language]:-}" ] || continue
     memory_row "\`wasmtime serve\`, plain $language hello" "serve-$language"

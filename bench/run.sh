@@ -67,7 +67,12 @@ write_many_routes "$work/polling.toml" "$wasm/hello.wasm" 1
 start polling "$CARGO_TARGET_DIR/release/wasmgate" up "$work/polling.toml" \
   --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --data-dir "$work/polling-data" \
   --busy-poll-us 50
-servers=(native serve gateway routes polling)
+# The SDK hello alone on a gateway without spare instances: each request instantiates.
+write_many_routes "$work/spareless.toml" "$wasm/hello.wasm" 1
+start spareless "$CARGO_TARGET_DIR/release/wasmgate" up "$work/spareless.toml" \
+  --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --data-dir "$work/spareless-data" \
+  --spare-instances 0
+servers=(native serve gateway routes polling spareless)
 # The same gateway with its rate limits in Redis (--store), where redis-server is installed.
 if command -v redis-server >/dev/null; then
   redis-server --port 0 --unixsocket "$work/redis.sock" --unixsocketperm 700 --save "" \
@@ -112,6 +117,8 @@ scenario c1-gateway       gateway /hello/ada                1
 scenario c1-throttled     gateway /throttled/ada            1
 scenario polling          polling /r0/items/ada             32
 scenario c1-polling       polling /r0/items/ada             1
+scenario spareless        spareless /r0/items/ada           32
+scenario c1-spareless     spareless /r0/items/ada           1
 if [ -n "${server_url[shared]:-}" ]; then
   scenario throttled-redis    shared /throttled/ada         32
   scenario c1-throttled-redis shared /throttled/ada         1

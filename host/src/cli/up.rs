@@ -311,6 +311,8 @@ pub(super) fn run(args: UpArgs, on_serving: Option<OnServing>) -> anyhow::Result
         tls,
         name: "gateway",
         busy_poll: Duration::from_micros(args.busy_poll_us),
+        // Spare instances are made only after a worker has been idle.
+        on_idle: Some(crate::runtime::worker_idle),
     };
     gateway.set_compiling(&waiting);
     let server = Server::bind_or_inherit(gateway.clone(), inherited_gateway, &options)
@@ -325,6 +327,7 @@ pub(super) fn run(args: UpArgs, on_serving: Option<OnServing>) -> anyhow::Result
         tls: None,
         name: "admin",
         busy_poll: Duration::ZERO,
+        on_idle: None,
         ..options.clone()
     };
     // A generated token is printed once, below.

@@ -59,6 +59,7 @@ pub use keyvalue::{
     KeyPage, KeyValueAccess, KeyValueBackend, KeyValueError, KeyValueResult, LocalKeyValue,
     MAX_BATCH, MAX_KEY_BYTES, MAX_VALUE_BYTES, StoreRef,
 };
+pub use spares::worker_idle;
 pub use wagi::{MAX_OUTPUT, WagiHandler};
 
 pub use invoke::{Invocation, InvokeError, InvokeResult};

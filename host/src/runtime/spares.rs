@@ -1,7 +1,8 @@
 //! Spare instances: fresh instances made ahead of requests while the gateway is idle.
 //!
-//! When a fresh instance has answered cleanly and no other instance is alive, its `Store`
-//! goes to the preparer thread, which drops it there and makes a spare: a new instance of
+//! When a fresh instance has answered cleanly on a gateway worker that is not under load
+//! (it slept since its last hand-over, and no other instance is alive), its `Store` goes
+//! to the preparer thread, which drops it there and makes a spare: a new instance of
 //! the same version with the same limits and sandbox, which no request has touched. The
 //! next request to that version takes the spare instead of instantiating. Instantiating
 //! and dropping an instance, about 40% of a small handler's cost, so leave the path of a
@@ -11,13 +12,15 @@
 //! `isolation = "fresh"`. Only a request that gets a fresh instance anyway takes one (not
 //! an observed or recorded one, nor a reused route's).
 //!
-//! Under load (another instance alive) nothing is handed over: the work would only move
-//! between busy cores, at a cost (measured: 15-20% fewer requests a second at 32
-//! connections when every request handed over). Spares hold instance slots, so there are
-//! few: at most `--spare-instances` for all versions together, and never more than an
-//! eighth of `--max-instances`; an instantiation that finds the pool full drops them and
-//! tries again, so a spare does not cost a request its slot.
+//! Under load (a worker that does not sleep, or another instance alive) nothing is handed
+//! over: the work would only move between busy cores, at a cost (measured: 15-20% fewer
+//! requests a second at 32 connections when every request handed over). Spares hold
+//! instance slots, so there are few: at most `--spare-instances` for all versions
+//! together, and never more than an eighth of `--max-instances`; an instantiation that
+//! finds the pool full drops them and tries again, so a spare does not cost a request its
+//! slot.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex, Weak};
@@ -131,8 +134,9 @@ impl Spares {
         Some((spare.store, spare.proxy))
     }
 
-    /// An instance that answered cleanly: handed to the preparer when no other instance
-    /// is alive (`alive` counts this one) and the preparer is free, else dropped here.
+    /// An instance that answered cleanly: handed to the preparer when its worker slept
+    /// since its last hand-over ([`worker_idle`]: it is not under load), no other instance
+    /// is alive (`alive` counts this one) and the preparer is free; else dropped here.
     pub(super) fn retire(
         &self,
         store: Store<InvocationState>,
@@ -143,9 +147,12 @@ impl Spares {
         let Some(preparer) = &self.preparer else {
             return;
         };
-        if alive > 1 {
+        if alive > 1 || !SLEPT.replace(false) {
             return;
         }
+        // At once, before the response is written: the spare is then made while the
+        // response and the next request travel (measured: handing over after the write
+        // left the next request without its spare more often).
         let retired = Retired { store, proxy, kind };
         // A busy preparer: the instance is dropped here (in the error), as without spares.
         let _ = preparer.try_send(retired);
@@ -189,6 +196,18 @@ fn set_gauge(count: usize) {
     crate::telemetry::metrics()
         .spare_instances
         .set(i64::try_from(count).unwrap_or(i64::MAX));
+}
+
+thread_local! {
+    /// Whether this gateway worker slept since it last handed an instance over.
+    static SLEPT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Called by a gateway worker each time it has nothing to run, before it sleeps. A worker
+/// that never sleeps is under load: it hands nothing over, so nothing moves between busy
+/// cores.
+pub fn worker_idle() {
+    SLEPT.set(true);
 }
 
 /// Instantiates `pre` into `store`; when the pool has no free slot and spares hold some,

@@ -94,6 +94,8 @@ pub struct ServerOptions {
     /// How long a worker keeps polling its sockets after a response before it sleeps
     /// (`spin.rs`); zero: it sleeps at once.
     pub busy_poll: Duration,
+    /// Called on a worker thread each time it has nothing to run, before it sleeps.
+    pub on_idle: Option<fn()>,
 }
 
 impl Default for ServerOptions {
@@ -110,6 +112,7 @@ impl Default for ServerOptions {
             tls: None,
             name: "gateway",
             busy_poll: Duration::ZERO,
+            on_idle: None,
         }
     }
 }
@@ -160,9 +163,12 @@ impl<H: HttpService> Server<H> {
         let mut workers = Vec::with_capacity(self.listeners.len());
         for (index, listener) in self.listeners.into_iter().enumerate() {
             // Built here so that a failure shows at start-up, not at shutdown.
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
+            let mut runtime = tokio::runtime::Builder::new_current_thread();
+            runtime.enable_all();
+            if let Some(on_idle) = self.options.on_idle {
+                runtime.on_thread_park(on_idle);
+            }
+            let runtime = runtime.build()?;
             let handler = self.handler.clone();
             let options = self.options.clone();
             let stop = stop_rx.clone();
