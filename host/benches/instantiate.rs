@@ -21,7 +21,7 @@ use wasmgate::runtime::{
 /// What every invocation shares.
 struct Setup {
     handler: Handler,
-    sandbox: Sandbox,
+    sandbox: std::sync::Arc<Sandbox>,
     limits: InvocationLimits,
 }
 
@@ -33,7 +33,7 @@ fn setup() -> Arc<Setup> {
     };
     Arc::new(Setup {
         handler,
-        sandbox: Sandbox::default(),
+        sandbox: std::sync::Arc::default(),
         limits: InvocationLimits::default(),
     })
 }

@@ -112,7 +112,7 @@ pub struct Invocation<'a> {
     /// The route's time (the request's whole budget), memory and fuel limits.
     pub limits: &'a InvocationLimits,
     /// The module's environment and outbound allow-list.
-    pub sandbox: &'a Sandbox,
+    pub sandbox: &'a Arc<Sandbox>,
     /// Where to capture the guest's output and timings (a test invoke), instead of logging.
     pub observation: Option<Arc<Observation>>,
     /// Where the instantiation and guest times are recorded.
@@ -212,17 +212,14 @@ impl HandlerComponent {
         let limits = *limits;
         // Where the instance may go back, and what it is matched by there; only for reuse
         // (it clones the environment).
-        let reuse = reuse.map(|max_requests| {
-            let sandbox = Arc::new(sandbox.clone());
-            (max_requests, sandbox, self.pool.clone())
-        });
+        let reuse = reuse.map(|max_requests| (max_requests, sandbox.clone(), self.pool.clone()));
         // Where the instance goes when it answered cleanly: to the spares' preparer.
         let retire = spare_may_serve.then(|| {
             let kind = SpareKind {
                 version: self.pool.clone(),
                 pre: self.pre.clone(),
                 limits,
-                sandbox: Arc::new(sandbox.clone()),
+                sandbox: sandbox.clone(),
             };
             (self.spares.clone(), kind)
         });

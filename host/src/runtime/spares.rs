@@ -125,8 +125,8 @@ impl Spares {
             .iter()
             .position(|spare| spare.kind.is(version, limits, sandbox))?;
         let spare = shelf.remove(position)?;
+        set_gauge(shelf.len());
         drop(shelf);
-        set_gauge(self.count());
         if spare.made.elapsed() >= SPARE_LIFETIME {
             return None;
         }
@@ -181,10 +181,6 @@ impl Spares {
         self.lock()
             .iter()
             .any(|spare| spare.kind.is(&kind.version, &kind.limits, &kind.sandbox))
-    }
-
-    fn count(&self) -> usize {
-        self.lock().len()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Spare>> {

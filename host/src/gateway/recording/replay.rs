@@ -73,7 +73,7 @@ pub struct ReplayReport {
 pub struct Replayer {
     label: String,
     handler: Handler,
-    sandbox: Sandbox,
+    sandbox: Arc<Sandbox>,
     routes: Vec<Arc<super::super::Route>>,
 }
 
@@ -95,10 +95,10 @@ impl Replayer {
             label,
             handler: version.compiled,
             // No key-value stores: a replay must not change live data.
-            sandbox: Sandbox {
+            sandbox: Arc::new(Sandbox {
                 key_value: None,
                 ..(*version.sandbox).clone()
-            },
+            }),
             routes: gateway.routes(),
         })
     }
@@ -139,7 +139,7 @@ impl Replayer {
 /// Runs one recording; its outcome, and the player's notes.
 async fn run(
     handler: &Handler,
-    sandbox: &Sandbox,
+    sandbox: &Arc<Sandbox>,
     limits: &InvocationLimits,
     recording: &Recording,
 ) -> (Outcome, Vec<String>) {
