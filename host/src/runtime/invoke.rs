@@ -23,7 +23,7 @@ use super::handler::{Handler, HandlerComponent};
 use super::limiter::{MemoryLimitExceeded, rearm};
 use super::observe::{LiveInstance, Observation, PhaseTimes};
 use super::reuse::WarmInstance;
-use super::spares::{SpareKind, instantiate};
+use super::spares::{SpareKind, Spares, instantiate};
 use super::state::{Sandbox, StoreSetting, new_store};
 use super::tape::Tape;
 use crate::config::limits::InvocationLimits;
@@ -213,8 +213,9 @@ impl HandlerComponent {
         // Where the instance may go back, and what it is matched by there; only for reuse
         // (it clones the environment).
         let reuse = reuse.map(|max_requests| (max_requests, sandbox.clone(), self.pool.clone()));
-        // Where the instance goes when it answered cleanly: to the spares' preparer.
-        let retire = spare_may_serve.then(|| {
+        // Where the instance goes when it answered cleanly: to the spares' preparer (only
+        // from a worker that slept since its last hand-over; a busy one clones nothing).
+        let retire = (spare_may_serve && Spares::worker_slept()).then(|| {
             let kind = SpareKind {
                 version: self.pool.clone(),
                 pre: self.pre.clone(),
