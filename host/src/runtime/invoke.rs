@@ -180,25 +180,18 @@ impl HandlerComponent {
         };
         let warm = reuse.and_then(|_| self.pool.take(limits, sandbox));
         let reused = warm.is_some();
-        let (mut store, warm_proxy, served) = match (warm, spare) {
-            (Some(mut warm), _) => {
+        // An instance that exists already: a warm one, or a spare (which served nothing).
+        let ready = warm
+            .map(|warm| (warm.store, warm.proxy, warm.served))
+            .or(spare.map(|(store, proxy)| (store, proxy, 0)));
+        let (mut store, warm_proxy, served) = match ready {
+            Some((mut store, proxy, served)) => {
                 // Ready for this request: its facts and log, deadline and fuel.
-                warm.store.data_mut().rebind(facts);
-                rearm(
-                    &mut warm.store,
-                    |state| &mut state.limiter,
-                    limits,
-                    deadline,
-                );
-                (warm.store, Some(warm.proxy), warm.served)
-            }
-            // Never used: ready for this request as a warm instance is.
-            (None, Some((mut store, proxy))) => {
                 store.data_mut().rebind(facts);
                 rearm(&mut store, |state| &mut state.limiter, limits, deadline);
-                (store, Some(proxy), 0)
+                (store, Some(proxy), served)
             }
-            (None, None) => {
+            None => {
                 let setting = StoreSetting {
                     facts,
                     sandbox,
@@ -210,19 +203,15 @@ impl HandlerComponent {
             }
         };
         let limits = *limits;
-        // Where the instance may go back, and what it is matched by there; only for reuse
-        // (it clones the environment).
+        // Where the instance may go back, and what it is matched by there; only for reuse.
         let reuse = reuse.map(|max_requests| (max_requests, sandbox.clone(), self.pool.clone()));
         // Where the instance goes when it answered cleanly: to the spares' preparer (only
         // from a worker that slept since its last hand-over; a busy one clones nothing).
-        let retire = (spare_may_serve && Spares::worker_slept()).then(|| {
-            let kind = SpareKind {
-                version: self.pool.clone(),
-                pre: self.pre.clone(),
-                limits,
-                sandbox: sandbox.clone(),
-            };
-            (self.spares.clone(), kind)
+        let retire = (spare_may_serve && Spares::worker_slept()).then(|| SpareKind {
+            version: self.pool.clone(),
+            pre: self.pre.clone(),
+            limits,
+            sandbox: sandbox.clone(),
         });
         let spares = self.spares.clone();
 
@@ -246,11 +235,12 @@ impl HandlerComponent {
         let task = GuestTask::spawn(async move {
             let _admission = admission;
             let _live = LiveInstance::new();
+            let spares_ref = &spares;
             let call = async move {
                 let instantiating = Instant::now();
                 let proxy = match warm_proxy {
                     Some(proxy) => proxy,
-                    None => instantiate(&pre, &mut store, &spares).await?,
+                    None => instantiate(&pre, &mut store, spares_ref).await?,
                 };
                 let handling = Instant::now();
                 times.set_instantiate(instantiating, handling);
@@ -277,9 +267,8 @@ impl HandlerComponent {
                             sandbox,
                             idle_since: Instant::now(),
                         });
-                    } else if let Some((spares, kind)) = retire {
-                        let alive = crate::telemetry::metrics().instances.get();
-                        spares.retire(store, proxy, kind, alive);
+                    } else if let Some(kind) = retire {
+                        spares.retire(store, proxy, kind);
                     }
                     Ok(())
                 }

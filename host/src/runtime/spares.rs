@@ -136,17 +136,12 @@ impl Spares {
 
     /// An instance that answered cleanly: handed to the preparer when its worker slept
     /// since its last hand-over ([`worker_idle`]: it is not under load), no other instance
-    /// is alive (`alive` counts this one) and the preparer is free; else dropped here.
-    pub(super) fn retire(
-        &self,
-        store: Store<InvocationState>,
-        proxy: Proxy,
-        kind: SpareKind,
-        alive: i64,
-    ) {
+    /// is alive (the gauge counts this one) and the preparer is free; else dropped here.
+    pub(super) fn retire(&self, store: Store<InvocationState>, proxy: Proxy, kind: SpareKind) {
         let Some(preparer) = &self.preparer else {
             return;
         };
+        let alive = crate::telemetry::metrics().instances.get();
         if alive > 1 || !SLEPT.replace(false) {
             return;
         }
