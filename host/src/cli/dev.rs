@@ -15,7 +15,8 @@ use anyhow::Context;
 use notify::{RecursiveMode, Watcher};
 
 use super::build::{load_for_build, run_build};
-use super::up::{self, UpArgs};
+use super::up;
+use super::up_args::UpArgs;
 use crate::gateway::Gateway;
 use crate::manifest::Manifest;
 

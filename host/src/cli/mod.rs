@@ -28,6 +28,7 @@ mod routes;
 mod store;
 mod top;
 mod up;
+mod up_args;
 
 use std::process::ExitCode;
 
@@ -62,14 +63,14 @@ enum LogFormat {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the routes of a manifest (and of the registry) until SIGINT or SIGTERM.
-    Up(up::UpArgs),
+    Up(up_args::UpArgs),
     /// Start a project from a template: a handler, its build, a manifest and a README.
     New(new::NewArgs),
     /// Run the builds the manifest's modules declare (`build = { command = "…" }`).
     Build(build::BuildArgs),
     /// Build, serve, and rebuild and redeploy on every change of a source (as `up`, plus
     /// watching).
-    Dev(up::UpArgs),
+    Dev(up_args::UpArgs),
     /// Upload a module as a new version; optionally point an alias and a route at it.
     Deploy(commands::DeployArgs),
     /// List the modules or show one; delete a version or an alias; set a module's

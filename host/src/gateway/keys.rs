@@ -9,7 +9,10 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+
+mod periods;
+
+pub(super) use periods::{period_of, unix_now};
 
 use super::rejection::{KeyRefusal, Rejection};
 use super::shared_throttle::{Counted, SharedBucket, SharedThrottle, StoreDown};
@@ -351,150 +354,5 @@ impl QuotaUsage {
     }
 }
 
-/// Seconds since the epoch.
-pub(super) fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-const DAY: u64 = 86_400;
-
-/// The number of the period holding `now` (seconds since the epoch, UTC) and when the
-/// next one starts.
-pub(super) fn period_of(now: u64, period: QuotaPeriod) -> (u64, u64) {
-    let day = now / DAY;
-    match period {
-        QuotaPeriod::Day => (day, (day + 1) * DAY),
-        QuotaPeriod::Week => {
-            // 1970-01-01 was a Thursday: shifting by 3 days starts weeks on Mondays.
-            let week = (day + 3) / 7;
-            (week, ((week + 1) * 7 - 3) * DAY)
-        }
-        QuotaPeriod::Month => {
-            let (year, month) = year_month(day);
-            let next = if month == 12 {
-                days_from_civil(year + 1, 1)
-            } else {
-                days_from_civil(year, month + 1)
-            };
-            (year as u64 * 12 + u64::from(month), next * DAY)
-        }
-    }
-}
-
-/// Year and month (1–12) of a day number (days since 1970-01-01), as in Howard Hinnant's
-/// `civil_from_days`.
-fn year_month(day: u64) -> (i64, u32) {
-    let z = day as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month)
-}
-
-/// Day number of the first day of `month` in `year` (Hinnant's `days_from_civil`).
-fn days_from_civil(year: i64, month: u32) -> u64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    (era * 146_097 + doe - 719_468) as u64
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Seconds since the epoch of a UTC date.
-    fn at(year: i64, month: u32, day: u64) -> u64 {
-        (days_from_civil(year, month) + day - 1) * DAY
-    }
-
-    #[test]
-    fn periods_start_and_end_on_calendar_boundaries() {
-        let noon = at(2026, 11, 25) + 12 * 3600;
-        assert_eq!(period_of(noon, QuotaPeriod::Day).1, at(2026, 11, 26));
-        // 2026-11-25 is a Wednesday: the week ends on Monday the 30th.
-        assert_eq!(period_of(noon, QuotaPeriod::Week).1, at(2026, 11, 30));
-        assert_eq!(period_of(noon, QuotaPeriod::Month).1, at(2026, 12, 1));
-        assert_eq!(
-            period_of(at(2026, 12, 31), QuotaPeriod::Month).1,
-            at(2027, 1, 1)
-        );
-        assert_eq!(
-            period_of(at(2028, 2, 29), QuotaPeriod::Month).1,
-            at(2028, 3, 1)
-        );
-        assert_ne!(
-            period_of(at(2026, 11, 29), QuotaPeriod::Week).0,
-            period_of(at(2026, 11, 30), QuotaPeriod::Week).0
-        );
-        assert_eq!(at(1970, 1, 1), 0);
-        assert_eq!(year_month(days_from_civil(2000, 2)), (2000, 2));
-    }
-
-    #[test]
-    fn a_quota_refuses_past_its_limit_until_the_next_period() {
-        let usage = QuotaUsage::default();
-        let quota = QuotaConfig {
-            limit: 2,
-            period: QuotaPeriod::Day,
-        };
-        assert!(usage.take("k", quota).is_ok());
-        assert!(usage.take("k", quota).is_ok());
-        assert!(matches!(
-            usage.take("k", quota),
-            Err(Rejection::QuotaExceeded { limit: 2, .. })
-        ));
-        assert!(usage.take("other", quota).is_ok());
-    }
-
-    #[test]
-    fn usage_is_saved_when_it_changed_and_resumes_when_restored() {
-        let quota = QuotaConfig {
-            limit: 2,
-            period: QuotaPeriod::Day,
-        };
-        let usage = QuotaUsage::default();
-        assert_eq!(usage.changes(), None);
-        assert!(usage.take("k", quota).is_ok());
-        let saved = usage.changes().expect("a request was counted");
-        assert_eq!(saved["k"].used, 1);
-        assert_eq!(usage.changes(), None, "nothing new since");
-
-        let mut saved = saved;
-        // A period that is over is dropped from the next save, and counts from zero.
-        saved.insert(
-            "old".into(),
-            QuotaUsed {
-                period: QuotaPeriod::Day,
-                number: 3,
-                used: 2,
-            },
-        );
-        let restored = QuotaUsage::restored(saved);
-        assert!(restored.take("k", quota).is_ok());
-        assert!(
-            restored.take("k", quota).is_err(),
-            "1 saved + 1 = the limit"
-        );
-        assert!(restored.take("old", quota).is_ok());
-        restored.unsaved();
-        let saved = restored.changes().expect("changed");
-        assert_eq!(saved["old"].used, 1);
-
-        // A plan whose period changes starts its key over.
-        let weekly = QuotaConfig {
-            limit: 2,
-            period: QuotaPeriod::Week,
-        };
-        assert!(restored.take("k", weekly).is_ok());
-    }
-}
+mod tests;

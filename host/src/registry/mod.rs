@@ -10,6 +10,7 @@ mod authorizers;
 mod capabilities;
 mod compiled;
 mod deploy;
+mod entries;
 mod error;
 mod fs;
 mod history;
@@ -34,15 +35,17 @@ use std::time::Duration;
 
 pub use capabilities::beyond_aliases;
 pub use deploy::{Attachments, Deployed};
+pub use entries::{
+    AuthorizerEntry, AuthorizerRecord, RouteEntry, RouteRecord, RouteSource, route_id,
+};
 pub use error::{Conflict, Invalid, Missing, RegistryError, Stored, Unresolved};
 pub use history::{Change, HistoryEntry};
 pub use import::Imported;
 pub use keys::NewKey;
 pub use manifest::{ApplyError, WaitingRoute};
 pub use model::{
-    AliasRecord, ApiKeyRecord, AuthorizerEntry, AuthorizerRecord, Canary, GatewaySettings,
-    ModuleRecord, NativeRecord, QuotaUsed, RegistryState, RouteEntry, RouteRecord, RouteSource,
-    SavedQuotaUsage, VersionRecord, route_id,
+    AliasRecord, ApiKeyRecord, Canary, GatewaySettings, ModuleRecord, NativeRecord, QuotaUsed,
+    RegistryState, SavedQuotaUsage, VersionRecord,
 };
 pub use recordings::RecordingStore;
 pub use redis_key_value::RedisKeyValue;
