@@ -5,7 +5,7 @@ use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::{ApiError, ApiResult};
-use crate::config::ModuleName;
+use crate::config::{ModuleConfig, ModuleName};
 use crate::gateway::Gateway;
 use crate::registry::{AliasRecord, Missing, ModuleRecord, Registry, RegistryError, RouteRecord};
 
@@ -138,28 +138,30 @@ impl Api<'_> {
         found(module, || Missing::Module(name.to_owned()))
     }
 
+    /// `PUT /modules/{name}/config`: the whole configuration is replaced.
     pub async fn put_module_config(&self, name: &str, body: &[u8]) -> ApiResult {
-        let name = module_name(name)?;
-        let config: crate::config::ModuleConfig = parse_json(body)?;
-        let (name, config) = self
-            .change_on(name, |registry, name| {
-                registry.set_module_config(name, config)
-            })
-            .await?;
-        Ok((
-            StatusCode::OK,
-            json!({ "name": name.as_str(), "config": config.redacted() }),
-        ))
+        self.change_module_config(name, body, Registry::set_module_config)
+            .await
     }
 
     /// `PATCH /modules/{name}/config`: the parts given replace theirs, the rest is kept.
     pub async fn patch_module_config(&self, name: &str, body: &[u8]) -> ApiResult {
+        self.change_module_config(name, body, Registry::update_module_config)
+            .await
+    }
+
+    /// Applies the JSON `body` (a configuration or a patch) to module `name`'s configuration
+    /// with `change`; answers the configuration it then has, secrets redacted.
+    async fn change_module_config<Change: serde::de::DeserializeOwned + Send + 'static>(
+        &self,
+        name: &str,
+        body: &[u8],
+        change: fn(&Registry, &ModuleName, Change) -> Result<ModuleConfig, RegistryError>,
+    ) -> ApiResult {
         let name = module_name(name)?;
-        let patch: crate::config::ModuleConfigPatch = parse_json(body)?;
+        let given: Change = parse_json(body)?;
         let (name, config) = self
-            .change_on(name, |registry, name| {
-                registry.update_module_config(name, patch)
-            })
+            .change_on(name, move |registry, name| change(registry, name, given))
             .await?;
         Ok((
             StatusCode::OK,

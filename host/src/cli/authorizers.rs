@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::args::settings;
 use super::client::{AdminArgs, AdminClient, ByName};
-use super::output::{encode, print_rows, show, text};
+use super::output::{encode, print_rows, show, show_get, text};
 
 /// `wasmgate authorizers`.
 #[derive(Debug, Args)]
@@ -64,8 +64,7 @@ struct SetAuthorizer {
 
 pub(super) fn authorizers(args: AuthorizersArgs) -> anyhow::Result<()> {
     let Some(action) = args.action else {
-        let client = AdminClient::new(&args.admin)?;
-        return show(&args.admin, &client.get("/authorizers")?, |answer| {
+        return show_get(&args.admin, "/authorizers", |answer| {
             print_rows(
                 &answer["authorizers"],
                 &["NAME", "TYPE", "MODULE OR ISSUER", "TTL"],
@@ -85,15 +84,15 @@ pub(super) fn authorizers(args: AuthorizersArgs) -> anyhow::Result<()> {
     };
     match action {
         AuthorizersAction::Set(set) => set_authorizer(set),
-        AuthorizersAction::Show(ByName { name, admin }) => {
-            let client = AdminClient::new(&admin)?;
-            let answer = client.get(&format!("/authorizers/{}", encode(&name)))?;
-            show(&admin, &answer, |answer| {
+        AuthorizersAction::Show(ByName { name, admin }) => show_get(
+            &admin,
+            &format!("/authorizers/{}", encode(&name)),
+            |answer| {
                 for (key, value) in answer.as_object().into_iter().flatten() {
                     println!("{key}: {}", text(value));
                 }
-            })
-        }
+            },
+        ),
         AuthorizersAction::Promote(ByName { name, admin }) => {
             let client = AdminClient::new(&admin)?;
             let answer = client.post(&format!("/authorizers/{}/promote", encode(&name)), "")?;

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::client::{AdminArgs, AdminClient};
 use super::keys::throttle;
-use super::output::show;
+use super::output::{show, show_get};
 
 /// `wasmgate gateway`.
 #[derive(Debug, Args)]
@@ -44,8 +44,7 @@ pub(super) fn gateway(args: GatewayArgs) -> anyhow::Result<()> {
         admin,
     }) = args.action
     else {
-        let client = AdminClient::new(&args.admin)?;
-        return show(&args.admin, &client.get("/gateway")?, print_settings);
+        return show_get(&args.admin, "/gateway", print_settings);
     };
     let client = AdminClient::new(&admin)?;
     // PUT /gateway replaces every setting: the others go back as they are.

@@ -5,7 +5,7 @@ use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
 use super::client::{AdminArgs, AdminClient, ById, ByName};
-use super::output::{encode, print_rows, show, text};
+use super::output::{encode, print_rows, show, show_get, text};
 
 /// `wasmgate keys`.
 #[derive(Debug, Args)]
@@ -56,8 +56,7 @@ enum KeysAction {
 
 pub(super) fn keys(args: KeysArgs) -> anyhow::Result<()> {
     let Some(action) = args.action else {
-        let client = AdminClient::new(&args.admin)?;
-        return show(&args.admin, &client.get("/keys")?, |answer| {
+        return show_get(&args.admin, "/keys", |answer| {
             print_rows(
                 &answer["keys"],
                 &["ID", "NAME", "PLAN", "ENABLED", "CREATED", "COMPUTE USED"],
@@ -78,9 +77,7 @@ pub(super) fn keys(args: KeysArgs) -> anyhow::Result<()> {
             show(&admin, &answer, print_secret)
         }
         KeysAction::Show(ById { id, admin }) => {
-            let client = AdminClient::new(&admin)?;
-            let answer = client.get(&format!("/keys/{}", encode(&id)))?;
-            show(&admin, &answer, print_key)
+            show_get(&admin, &format!("/keys/{}", encode(&id)), print_key)
         }
         KeysAction::Update {
             id,
@@ -201,8 +198,7 @@ enum PlansAction {
 
 pub(super) fn plans(args: PlansArgs) -> anyhow::Result<()> {
     let Some(action) = args.action else {
-        let client = AdminClient::new(&args.admin)?;
-        return show(&args.admin, &client.get("/plans")?, |answer| {
+        return show_get(&args.admin, "/plans", |answer| {
             let plans = answer["plans"].as_object().cloned().unwrap_or_default();
             let rows: Vec<Value> = plans
                 .into_iter()

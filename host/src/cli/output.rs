@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 
 use serde_json::Value;
 
-use super::client::AdminArgs;
+use super::client::{AdminArgs, AdminClient};
 
 /// Prints `value` as pretty JSON.
 pub(super) fn print_json(value: &Value) -> anyhow::Result<()> {
@@ -24,6 +24,16 @@ pub(super) fn show(
     }
     human(answer);
     Ok(())
+}
+
+/// Asks the admin API for `path` and prints the answer as [`show`] does.
+pub(super) fn show_get(
+    admin: &AdminArgs,
+    path: &str,
+    human: impl FnOnce(&Value),
+) -> anyhow::Result<()> {
+    let answer = AdminClient::new(admin)?.get(path)?;
+    show(admin, &answer, human)
 }
 
 /// Prints `items` (a JSON array) as a table, one row per item.

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::args::{settings, split_route};
 use super::client::{AdminArgs, AdminClient, ById};
-use super::output::{encode, print_rows, show, text};
+use super::output::{encode, print_rows, show, show_get, text};
 
 /// `wasmgate routes`.
 #[derive(Debug, Args)]
@@ -71,9 +71,7 @@ pub(super) fn routes(args: RoutesArgs) -> anyhow::Result<()> {
     match action {
         RoutesAction::Add(add) => add_route(add),
         RoutesAction::Show(ById { id, admin }) => {
-            let client = AdminClient::new(&admin)?;
-            let answer = client.get(&format!("/routes/{}", encode(&id)))?;
-            show(&admin, &answer, print_fields)
+            show_get(&admin, &format!("/routes/{}", encode(&id)), print_fields)
         }
         RoutesAction::Delete(ById { id, admin }) => {
             let client = AdminClient::new(&admin)?;
@@ -87,16 +85,16 @@ pub(super) fn routes(args: RoutesArgs) -> anyhow::Result<()> {
                 );
             })
         }
-        RoutesAction::Recordings(ById { id, admin }) => {
-            let client = AdminClient::new(&admin)?;
-            let answer = client.get(&format!("/routes/{}/recordings", encode(&id)))?;
-            show(&admin, &answer, print_recordings)
-        }
-        RoutesAction::Stats(ById { id, admin }) => {
-            let client = AdminClient::new(&admin)?;
-            let answer = client.get(&format!("/routes/{}/stats", encode(&id)))?;
-            show(&admin, &answer, |answer| print_fields(&answer["stats"]))
-        }
+        RoutesAction::Recordings(ById { id, admin }) => show_get(
+            &admin,
+            &format!("/routes/{}/recordings", encode(&id)),
+            print_recordings,
+        ),
+        RoutesAction::Stats(ById { id, admin }) => show_get(
+            &admin,
+            &format!("/routes/{}/stats", encode(&id)),
+            |answer| print_fields(&answer["stats"]),
+        ),
     }
 }
 
