@@ -9,10 +9,11 @@ use crate::error::Error;
 
 /// An incoming HTTP request, its body already read.
 ///
-/// Its headers, path parameters, request id and the authorizer's principal are asked of the
-/// gateway only when used (the headers through `wasi:http`, the rest through the
-/// `wasmgate:gateway/context` import): a handler that reads none of them does not pay for
-/// copying them in.
+/// Its method, path, headers, path parameters, request id and the authorizer's principal
+/// are asked of the gateway only when used (the first three through `wasi:http`, the rest
+/// through the `wasmgate:gateway/context` import): a handler that reads none of them does
+/// not pay for copying them in. The body is read in full before the handler runs, so a
+/// body that breaks off is answered 400 and never seen in part.
 ///
 /// ```no_run
 /// use wasmgate_sdk::{Request, Response};
@@ -26,31 +27,53 @@ use crate::error::Error;
 /// ```
 #[derive(Debug)]
 pub struct Request {
-    method: String,
-    path_with_query: String,
+    method: OnceCell<String>,
+    path_with_query: OnceCell<String>,
     headers: OnceCell<Vec<(String, Vec<u8>)>>,
-    /// Where the headers are read from when first asked for; none when given in parts.
-    incoming: Option<IncomingHeaders>,
+    /// Where the method, path and headers are read from when first asked for; none when
+    /// given in parts.
+    incoming: Option<IncomingParts>,
     body: Vec<u8>,
     params: OnceCell<Vec<(String, String)>>,
 }
 
-/// An incoming request's headers, kept unread with the request they belong to. Fields
-/// drop in declaration order: the headers (a child resource of the request) go first, as
-/// `wasi:http` requires.
+/// An incoming request kept unread: its method, path and headers are each asked of the
+/// host only when first needed (a handler that reads none of them makes no call for them).
 #[derive(Debug)]
-pub(crate) struct IncomingHeaders {
-    headers: wasi::http::types::Fields,
-    _request: wasi::http::types::IncomingRequest,
+pub(crate) struct IncomingParts {
+    request: wasi::http::types::IncomingRequest,
 }
 
-impl IncomingHeaders {
-    /// The headers of `request`, read when [`Request::headers`] first needs them.
+impl IncomingParts {
+    /// The parts of `request`, read when the handler first asks for them.
     pub(crate) fn of(request: wasi::http::types::IncomingRequest) -> Self {
-        IncomingHeaders {
-            headers: request.headers(),
-            _request: request,
+        IncomingParts { request }
+    }
+
+    /// Every header, as the host has them. The `fields` handle (a child resource of the
+    /// request) is dropped before this returns, as `wasi:http` requires of children.
+    fn headers(&self) -> Vec<(String, Vec<u8>)> {
+        self.request.headers().entries()
+    }
+
+    fn method(&self) -> String {
+        use wasi::http::types::Method;
+        match self.request.method() {
+            Method::Get => "GET".into(),
+            Method::Head => "HEAD".into(),
+            Method::Post => "POST".into(),
+            Method::Put => "PUT".into(),
+            Method::Delete => "DELETE".into(),
+            Method::Connect => "CONNECT".into(),
+            Method::Options => "OPTIONS".into(),
+            Method::Trace => "TRACE".into(),
+            Method::Patch => "PATCH".into(),
+            Method::Other(other) => other,
         }
+    }
+
+    fn path_with_query(&self) -> String {
+        self.request.path_with_query().unwrap_or_else(|| "/".into())
     }
 }
 
@@ -80,8 +103,8 @@ impl Request {
         body: Vec<u8>,
     ) -> Self {
         Request {
-            method: method.into(),
-            path_with_query: path_with_query.into(),
+            method: OnceCell::from(method.into()),
+            path_with_query: OnceCell::from(path_with_query.into()),
             headers: OnceCell::from(lowercased(headers)),
             incoming: None,
             body,
@@ -89,16 +112,12 @@ impl Request {
         }
     }
 
-    /// A request whose headers are read from `incoming` when first asked for.
-    pub(crate) fn from_incoming(
-        method: String,
-        path_with_query: String,
-        incoming: IncomingHeaders,
-        body: Vec<u8>,
-    ) -> Self {
+    /// A request whose method, path and headers are read from `incoming` when first asked
+    /// for.
+    pub(crate) fn from_incoming(incoming: IncomingParts, body: Vec<u8>) -> Self {
         Request {
-            method,
-            path_with_query,
+            method: OnceCell::new(),
+            path_with_query: OnceCell::new(),
             headers: OnceCell::new(),
             incoming: Some(incoming),
             body,
@@ -127,7 +146,18 @@ impl Request {
     /// assert_eq!(req.method(), "POST");
     /// ```
     pub fn method(&self) -> &str {
-        &self.method
+        self.method.get_or_init(|| match &self.incoming {
+            Some(incoming) => incoming.method(),
+            None => String::new(),
+        })
+    }
+
+    /// The path and query as sent.
+    fn path_with_query(&self) -> &str {
+        self.path_with_query.get_or_init(|| match &self.incoming {
+            Some(incoming) => incoming.path_with_query(),
+            None => "/".into(),
+        })
     }
 
     /// The path as sent, still percent-encoded, without the query.
@@ -137,9 +167,10 @@ impl Request {
     /// assert_eq!(req.path(), "/a%20b");
     /// ```
     pub fn path(&self) -> &str {
-        match self.path_with_query.split_once('?') {
+        let path_with_query = self.path_with_query();
+        match path_with_query.split_once('?') {
             Some((path, _)) => path,
-            None => &self.path_with_query,
+            None => path_with_query,
         }
     }
 
@@ -150,7 +181,7 @@ impl Request {
     /// assert_eq!(req.query_string(), "a=1&b=2");
     /// ```
     pub fn query_string(&self) -> &str {
-        self.path_with_query
+        self.path_with_query()
             .split_once('?')
             .map_or("", |(_, query)| query)
     }
@@ -212,7 +243,7 @@ impl Request {
     /// ```
     pub fn headers(&self) -> &[(String, Vec<u8>)] {
         self.headers.get_or_init(|| match &self.incoming {
-            Some(incoming) => lowercased(incoming.headers.entries()),
+            Some(incoming) => lowercased(incoming.headers()),
             None => Vec::new(),
         })
     }

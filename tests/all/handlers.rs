@@ -1,7 +1,7 @@
 //! What handlers receive and send: methods, query strings, headers, bodies, the request id,
 //! and a fresh instance per request.
 
-use crate::support::{client, echoed, header, read_json, standard_gateway};
+use crate::support::{assert_message, client, echoed, header, read_json, standard_gateway};
 use serde_json::Value;
 
 #[tokio::test]
@@ -78,6 +78,21 @@ async fn sdk_error_with_a_status_is_a_json_response() {
     let (status, body) = read_json(gw.get("/probe/fail").await).await;
     assert_eq!(status, 418);
     assert_eq!(body["message"], "the probe was asked to fail");
+}
+
+#[tokio::test]
+async fn a_status_and_headers_the_handler_sets_reach_the_client_and_invalid_ones_are_a_named_500() {
+    let gw = standard_gateway();
+    let response = gw.get("/probe/reply?status=201&header=x-made").await;
+    assert_eq!(response.status(), 201);
+    assert_eq!(header(&response, "x-made"), "set");
+    assert_eq!(response.text().await.expect("body"), "replied");
+    let (status, body) = gw.get_json("/probe/reply?header=bad%20name").await;
+    assert_eq!(status, 500);
+    assert_message(&body, "invalid header `bad name`");
+    let (status, body) = gw.get_json("/probe/reply?status=99").await;
+    assert_eq!(status, 500);
+    assert_message(&body, "invalid status 99");
 }
 
 #[tokio::test]

@@ -92,6 +92,16 @@ fn probe(req: Request) -> Result<Response, Error> {
                 .unwrap_or_else(|| "(none)".into()),
         )),
         "fail" => Err(Error::new(418, "the probe was asked to fail")),
+        "reply" => {
+            // Answers with the status in `status` and, with `header`, a header of that name:
+            // what the SDK does when a handler sets ones the host refuses.
+            let status = req.query("status").map_or(Ok(200), |s| s.parse())?;
+            let response = Response::text("replied").with_status(status);
+            Ok(match req.query("header") {
+                Some(name) => response.with_header(name, "set"),
+                None => response,
+            })
+        }
         "env" => {
             let name = req.query("name").unwrap_or_default();
             Ok(Response::text(
