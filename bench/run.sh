@@ -38,10 +38,13 @@ if [ -z "${NO_BUILD:-}" ]; then
 fi
 wasm=$CARGO_TARGET_DIR/wasm32-wasip2/release
 wasmtime=$(peer_wasmtime "$root/target/toolchains/wasmtime")
-# The plain JavaScript and Python hellos, where their toolchains can be installed.
+# The plain JavaScript and Python hellos, where their toolchains can be installed (with
+# NO_BUILD, those built already).
 languages=()
 for language in js python; do
-  if bench/plain-$language/build.sh "$wasm/plain-$language.wasm" >/dev/null 2>"$work/$language.build"; then
+  if [ -n "${NO_BUILD:-}" ] && [ -f "$wasm/plain-$language.wasm" ]; then
+    languages+=("$language")
+  elif bench/plain-$language/build.sh "$wasm/plain-$language.wasm" >/dev/null 2>"$work/$language.build"; then
     languages+=("$language")
   else
     echo "    (no plain-$language: $(tail -1 "$work/$language.build"))" >&2

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{AdminClient, Gateway, guests};
+use crate::support::{AdminClient, Gateway, assert_option_out_of_range, guests};
 
 fn manifest() -> String {
     format!(
@@ -192,4 +192,34 @@ async fn idle_instances_never_take_the_slots_fresh_requests_need() {
     // And the pool still serves.
     assert_eq!(count(&gw, "/warm/count").await, "1");
     assert_eq!(count(&gw, "/warm/count").await, "2");
+}
+
+/// Polls the metric `name` until it reads `value`, for up to 10 s.
+async fn metric_reaches(admin: &AdminClient, name: &str, value: f64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while admin.metric(name).await != Some(value) {
+        assert!(
+            Instant::now() < deadline,
+            "{name} is {:?} after 10 s, not {value}",
+            admin.metric(name).await
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_idle_instance_is_dropped_after_the_idle_timeout_though_no_request_comes() {
+    let gw = Gateway::start_with_args(
+        &manifest(),
+        &["--listen", "127.0.0.1:0", "--reuse-idle-timeout", "1"],
+    );
+    let admin = AdminClient::new(&gw);
+    assert_eq!(count(&gw, "/warm/count").await, "1");
+    // It went back to its pool…
+    metric_reaches(&admin, "wasmgate_idle_instances", 1.0).await;
+    // …and, with no request for it, it is dropped a little after a second.
+    metric_reaches(&admin, "wasmgate_idle_instances", 0.0).await;
+    // The route's next request gets a fresh instance.
+    assert_eq!(count(&gw, "/warm/count").await, "1");
+    assert_option_out_of_range(&manifest(), "--reuse-idle-timeout", "0", "1..=86400");
 }

@@ -82,6 +82,7 @@ pub(super) fn run(args: UpArgs, on_serving: Option<OnServing>) -> anyhow::Result
         max_instances: args.max_instances,
         fuel_metering: args.fuel_metering,
         spare_instances: args.spare_instances,
+        reuse_idle_timeout: Duration::from_secs(args.reuse_idle_timeout),
     })?);
     let store_url = args.store.as_deref().or(manifest.store.url.as_deref());
     let opened = store::open_registry(

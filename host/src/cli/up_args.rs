@@ -34,6 +34,11 @@ pub(super) struct UpArgs {
     #[arg(long, value_name = "N", default_value_t = EngineOptions::default().spare_instances, value_parser = clap::value_parser!(u32).range(0..=64))]
     pub(super) spare_instances: u32,
 
+    /// Seconds an idle instance of an `isolation = "reuse"` route is kept for the route's
+    /// next request before it is dropped (giving back its slot and memory).
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::runtime::IDLE_LIFETIME.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub(super) reuse_idle_timeout: u64,
+
     /// Seconds to wait for requests in flight when shutting down.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub(super) shutdown_timeout: u64,

@@ -49,6 +49,8 @@ pub struct EngineOptions {
     /// Most fresh instances made ahead of requests while the gateway is idle (`spares.rs`);
     /// at most an eighth of `max_instances`. 0: none.
     pub spare_instances: u32,
+    /// How long an idle instance of an `isolation = "reuse"` route is kept (`reuse.rs`).
+    pub reuse_idle_timeout: std::time::Duration,
 }
 
 impl Default for EngineOptions {
@@ -57,6 +59,7 @@ impl Default for EngineOptions {
             max_instances: 1000,
             fuel_metering: false,
             spare_instances: 2,
+            reuse_idle_timeout: super::reuse::IDLE_LIFETIME,
         }
     }
 }

@@ -251,7 +251,7 @@ impl CompiledModule {
                     HandlerComponent {
                         pre,
                         component,
-                        pool: Arc::new(InstancePool::new(linkers.idle.clone())),
+                        pool: InstancePool::new(&linkers.idle),
                         spares: linkers.spares.clone(),
                     },
                 )));

@@ -165,6 +165,7 @@ impl Runtime {
                 // fresh requests always find room.
                 idle: std::sync::Arc::new(reuse::IdleBudget::new(
                     options.max_instances.max(1) as usize / 2,
+                    options.reuse_idle_timeout,
                 )),
                 // Spares never hold more than an eighth of the slots.
                 spares: spares::Spares::new(

@@ -8,7 +8,7 @@
 //! reused; a request that is observed (`POST /invoke`) always gets a fresh one.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use wasmtime::Store;
@@ -22,21 +22,30 @@ use crate::config::limits::InvocationLimits;
 /// the pool when they end while there is room.
 pub const MAX_IDLE_INSTANCES: usize = 8;
 
-/// How long an idle instance is kept: one older is dropped instead of serving.
+/// How long an idle instance is kept by default (`--reuse-idle-timeout`): one idle longer
+/// is dropped, by the sweeper or when a request looks for one.
 pub const IDLE_LIFETIME: Duration = Duration::from_secs(300);
 
 /// How many idle instances all versions' pools may keep together (half of
-/// `--max-instances`), and how many they keep now.
+/// `--max-instances`), how many they keep now, and how long each may stay idle.
 pub(super) struct IdleBudget {
     max: usize,
     now: AtomicUsize,
+    lifetime: Duration,
+    /// Every version's pool, for the sweeper.
+    pools: Mutex<Vec<Weak<InstancePool>>>,
+    /// Whether the sweeper thread runs (started with the first idle instance).
+    sweeping: AtomicBool,
 }
 
 impl IdleBudget {
-    pub(super) fn new(max: usize) -> Self {
+    pub(super) fn new(max: usize, lifetime: Duration) -> Self {
         IdleBudget {
             max,
             now: AtomicUsize::new(0),
+            lifetime,
+            pools: Mutex::default(),
+            sweeping: AtomicBool::new(false),
         }
     }
 
@@ -47,8 +56,52 @@ impl IdleBudget {
                 (now < self.max).then_some(now + 1)
             })
             .ok()?;
+        crate::telemetry::metrics().idle_instances.inc();
         Some(IdleSlot(self.clone()))
     }
+
+    /// Drops the instances idle for longer than their lifetime in every pool, so that a
+    /// route that went quiet gives back its instances' slots and memory.
+    fn sweep(&self) {
+        let pools: Vec<Arc<InstancePool>> = {
+            let mut pools = lock(&self.pools);
+            pools.retain(|pool| pool.strong_count() > 0);
+            pools.iter().filter_map(Weak::upgrade).collect()
+        };
+        for pool in pools {
+            pool.drop_expired();
+        }
+    }
+
+    /// Starts the sweeper once: a thread that sweeps a few times per lifetime until the
+    /// budget is dropped. Started with the first idle instance, so a gateway without
+    /// `isolation = "reuse"` routes has none.
+    fn start_sweeper(self: &Arc<Self>) {
+        if self.sweeping.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let every = (self.lifetime / 4).clamp(Duration::from_millis(100), Duration::from_secs(30));
+        let budget = Arc::downgrade(self);
+        let started = std::thread::Builder::new()
+            .name("wasmgate-idle".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(every);
+                    match budget.upgrade() {
+                        Some(budget) => budget.sweep(),
+                        None => return,
+                    }
+                }
+            });
+        if let Err(error) = started {
+            // Idle instances are then dropped only when a request looks for one.
+            tracing::warn!(%error, "cannot start the idle instances' sweeper");
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// One idle instance's place in the [`IdleBudget`], given back when dropped.
@@ -57,6 +110,7 @@ struct IdleSlot(Arc<IdleBudget>);
 impl Drop for IdleSlot {
     fn drop(&mut self) {
         self.0.now.fetch_sub(1, Ordering::AcqRel);
+        crate::telemetry::metrics().idle_instances.dec();
     }
 }
 
@@ -86,16 +140,23 @@ pub(super) struct WarmInstance {
 }
 
 impl InstancePool {
-    pub(super) fn new(budget: Arc<IdleBudget>) -> Self {
-        InstancePool {
+    /// An empty pool, known to `budget`'s sweeper.
+    pub(super) fn new(budget: &Arc<IdleBudget>) -> Arc<Self> {
+        let pool = Arc::new(InstancePool {
             idle: Mutex::default(),
-            budget,
+            budget: budget.clone(),
             refused: AtomicBool::new(false),
-        }
+        });
+        let mut pools = lock(&budget.pools);
+        // Versions come and go with deploys: forget those gone.
+        pools.retain(|pool| pool.strong_count() > 0);
+        pools.push(Arc::downgrade(&pool));
+        drop(pools);
+        pool
     }
 
     /// The most recently used idle instance made with `limits` and `sandbox`, if any;
-    /// instances idle for longer than [`IDLE_LIFETIME`] are dropped on the way.
+    /// instances idle for longer than their lifetime are dropped on the way.
     pub(super) fn take(
         &self,
         limits: &InvocationLimits,
@@ -105,11 +166,24 @@ impl InstancePool {
             return None;
         }
         let mut idle = self.lock();
-        idle.retain(|(warm, _)| warm.idle_since.elapsed() < IDLE_LIFETIME);
+        let lifetime = self.budget.lifetime;
+        let expired = take_expired(&mut idle, lifetime);
         let position = idle
             .iter()
-            .rposition(|(warm, _)| warm.limits == *limits && *warm.sandbox == *sandbox)?;
-        Some(idle.remove(position).0)
+            .rposition(|(warm, _)| warm.limits == *limits && *warm.sandbox == *sandbox);
+        let taken = position.map(|position| idle.remove(position).0);
+        // Dropped after the lock is released.
+        drop(idle);
+        drop(expired);
+        taken
+    }
+
+    /// Drops the instances idle for longer than their lifetime (after the lock is
+    /// released: dropping a store resets its memory).
+    fn drop_expired(&self) {
+        let lifetime = self.budget.lifetime;
+        let expired = take_expired(&mut self.lock(), lifetime);
+        drop(expired);
     }
 
     /// Keeps an instance that served a request cleanly; when the pool, or the budget of
@@ -137,11 +211,15 @@ impl InstancePool {
                 })
             })
         };
+        let kept = slot.is_some();
         if let Some(slot) = slot {
             idle.push((warm, slot));
         }
         drop(idle);
         drop(evicted);
+        if kept {
+            self.budget.start_sweeper();
+        }
     }
 
     /// A reused instance returned without a response to `request_id`: from now on the
@@ -161,6 +239,19 @@ impl InstancePool {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(WarmInstance, IdleSlot)>> {
-        self.idle.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.idle)
     }
+}
+
+/// Takes the instances of `idle` (most recently used last) idle for `lifetime` or longer.
+fn take_expired(
+    idle: &mut Vec<(WarmInstance, IdleSlot)>,
+    lifetime: Duration,
+) -> Vec<(WarmInstance, IdleSlot)> {
+    // The oldest come first: those up to the first one still young have expired.
+    let fresh_from = idle
+        .iter()
+        .position(|(warm, _)| warm.idle_since.elapsed() < lifetime)
+        .unwrap_or(idle.len());
+    idle.drain(..fresh_from).collect()
 }

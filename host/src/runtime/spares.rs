@@ -22,7 +22,7 @@
 
 use std::cell::Cell;
 use std::collections::VecDeque;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -33,8 +33,11 @@ use super::reuse::InstancePool;
 use super::state::{InvocationState, Sandbox, StoreSetting, new_store};
 use crate::config::limits::InvocationLimits;
 
-/// How long a spare is kept: an older one is dropped instead of serving.
+/// How long a spare is kept: an older one is dropped instead of serving, or by the
+/// preparer when it has had nothing else to do for [`SWEEP_EVERY`].
 const SPARE_LIFETIME: Duration = Duration::from_secs(60);
+/// How often an idle preparer drops the spares past their lifetime.
+const SWEEP_EVERY: Duration = Duration::from_secs(15);
 
 /// The gateway's spare instances and the thread that makes them.
 pub(super) struct Spares {
@@ -166,6 +169,21 @@ impl Spares {
         !dropped.is_empty()
     }
 
+    /// Drops the spares past their lifetime (a version that went quiet, or was replaced,
+    /// gives back their slots and its compiled code).
+    fn drop_expired(&self) {
+        let mut shelf = self.lock();
+        // Oldest first: those up to the first one still young have expired.
+        let young_from = shelf
+            .iter()
+            .position(|spare| spare.made.elapsed() < SPARE_LIFETIME)
+            .unwrap_or(shelf.len());
+        let expired: Vec<Spare> = shelf.drain(..young_from).collect();
+        set_gauge(shelf.len());
+        drop(shelf);
+        drop(expired);
+    }
+
     /// Keeps `spare`, dropping the oldest when the shelf is full.
     fn put(&self, spare: Spare) {
         let mut shelf = self.lock();
@@ -228,7 +246,8 @@ pub(super) async fn instantiate(
 }
 
 /// The preparer thread: makes the spares and drops retired instances, on a runtime of
-/// its own (a guest's start may yield to it), until the gateway's `Spares` are dropped.
+/// its own (a guest's start may yield to it), and drops spares past their lifetime when
+/// it has nothing else to do, until the gateway's `Spares` are dropped.
 fn prepare(receiver: Receiver<Retired>, spares: Weak<Spares>) {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -240,7 +259,18 @@ fn prepare(receiver: Receiver<Retired>, spares: Weak<Spares>) {
             return;
         }
     };
-    while let Ok(retired) = receiver.recv() {
+    loop {
+        let retired = match receiver.recv_timeout(SWEEP_EVERY) {
+            Ok(retired) => retired,
+            Err(RecvTimeoutError::Timeout) => {
+                let Some(spares) = spares.upgrade() else {
+                    return;
+                };
+                spares.drop_expired();
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
         let Some(spares) = spares.upgrade() else {
             return;
         };

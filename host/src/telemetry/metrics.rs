@@ -52,6 +52,8 @@ pub struct Metrics {
     pub spare_instances: Gauge,
     /// Requests that took a spare instance.
     pub spare_instances_taken: Counter,
+    /// Instances of `isolation = "reuse"` routes idle now, waiting for a request.
+    pub idle_instances: Gauge,
     /// Connections open now, by listener.
     pub connections: Family<ListenerLabels, Gauge>,
     /// Connections accepted, by listener.
@@ -104,6 +106,7 @@ impl Metrics {
             instances: Gauge::default(),
             spare_instances: Gauge::default(),
             spare_instances_taken: Counter::default(),
+            idle_instances: Gauge::default(),
             connections: Family::default(),
             connections_accepted: Family::default(),
             connections_refused: Family::default(),
@@ -170,6 +173,11 @@ impl Metrics {
             "spare_instances_taken",
             "Requests served by a spare instance",
             m.spare_instances_taken.clone(),
+        );
+        registry.register(
+            "idle_instances",
+            "Instances of reuse routes idle now, kept for their route's next request",
+            m.idle_instances.clone(),
         );
         registry.register("connections", "Connections open now", m.connections.clone());
         registry.register(
