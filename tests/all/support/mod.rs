@@ -4,14 +4,16 @@ mod admin;
 mod document_server;
 mod gateway;
 mod http;
+mod machine;
 mod manifests;
 mod otlp;
 mod redis;
 
 pub use admin::AdminClient;
 pub use document_server::DocumentServer;
-pub use gateway::{Gateway, assert_option_out_of_range, binary, exclusive, run, write_manifest};
+pub use gateway::{Gateway, assert_option_out_of_range, binary, run, write_manifest};
 pub use http::{assert_error_detail, assert_message, echoed, header, read_json, read_until};
+pub use machine::exclusive;
 pub use manifests::{authorizer, module, route, standard_manifest, tok_authorizer};
 pub use otlp::OtlpCollector;
 pub use redis::RedisServer;
