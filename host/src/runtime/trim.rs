@@ -5,7 +5,9 @@
 //! returns those free pages to the system: 180 MB.
 
 /// Returns the allocator's free memory to the system, where the allocator is glibc's: for
-/// after a compile, once its working memory and the serialised code are dropped.
+/// after a compile, once its working memory and the serialised code are dropped. (The
+/// `wasmgate` binary allocates with jemalloc, whose background threads do this by
+/// themselves; then this only trims glibc's small heap of C allocations.)
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[expect(
     unsafe_code,
