@@ -7,9 +7,9 @@
 
 /// Top-level modules by layer, lowest first.
 const LAYERS: &[&[&str]] = &[
-    // Pure libraries: route matching, the outbound allow-list, sealing secrets; the
-    // metrics every layer records into.
-    &["routing", "allowlist", "telemetry", "secrets"],
+    // Pure libraries: route matching, the outbound allow-list, sealing secrets, periodic
+    // housekeeping threads; the metrics every layer records into.
+    &["routing", "allowlist", "telemetry", "secrets", "periodic"],
     // The configuration types shared by the manifest, the registry and the admin API.
     &["config"],
     // Running guests; reading the manifest file; compiling request schemas.

@@ -42,6 +42,7 @@ pub mod gateway;
 #[cfg(test)]
 mod layers;
 pub mod manifest;
+pub mod periodic;
 pub mod registry;
 pub mod routing;
 pub mod runtime;

@@ -2,8 +2,6 @@
 //! route, up to `max_reuse`; one that trapped is never reused; a fresh route stays fresh.
 //! The probe guest's `count` action answers how many requests its instance has seen.
 
-use std::time::{Duration, Instant};
-
 use crate::support::{AdminClient, Gateway, assert_option_out_of_range, guests};
 
 fn manifest() -> String {
@@ -24,15 +22,9 @@ fn manifest() -> String {
 /// or was dropped. It goes back just after the guest returns, which can be a moment after
 /// the client has the whole response (longer on a loaded machine).
 async fn settled(gw: &Gateway) {
-    let admin = AdminClient::new(gw);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while admin.metric("wasmgate_instances").await != Some(0.0) {
-        assert!(
-            Instant::now() < deadline,
-            "an instance is still alive after 10 s"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    AdminClient::new(gw)
+        .wait_for_metric("wasmgate_instances", 0.0)
+        .await;
 }
 
 /// The body of `GET path` (one request at a time, each after the previous instance went
@@ -194,19 +186,6 @@ async fn idle_instances_never_take_the_slots_fresh_requests_need() {
     assert_eq!(count(&gw, "/warm/count").await, "2");
 }
 
-/// Polls the metric `name` until it reads `value`, for up to 10 s.
-async fn metric_reaches(admin: &AdminClient, name: &str, value: f64) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while admin.metric(name).await != Some(value) {
-        assert!(
-            Instant::now() < deadline,
-            "{name} is {:?} after 10 s, not {value}",
-            admin.metric(name).await
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test]
 async fn an_idle_instance_is_dropped_after_the_idle_timeout_though_no_request_comes() {
     let gw = Gateway::start_with_args(
@@ -216,9 +195,9 @@ async fn an_idle_instance_is_dropped_after_the_idle_timeout_though_no_request_co
     let admin = AdminClient::new(&gw);
     assert_eq!(count(&gw, "/warm/count").await, "1");
     // It went back to its pool…
-    metric_reaches(&admin, "wasmgate_idle_instances", 1.0).await;
+    admin.wait_for_metric("wasmgate_idle_instances", 1.0).await;
     // …and, with no request for it, it is dropped a little after a second.
-    metric_reaches(&admin, "wasmgate_idle_instances", 0.0).await;
+    admin.wait_for_metric("wasmgate_idle_instances", 0.0).await;
     // The route's next request gets a fresh instance.
     assert_eq!(count(&gw, "/warm/count").await, "1");
     assert_option_out_of_range(&manifest(), "--reuse-idle-timeout", "0", "1..=86400");

@@ -3,7 +3,7 @@
 //! served nothing (the probe's `count` answers 1), is taken only with the sandbox it was
 //! made with, never costs a request its instance slot, and the setting is bounded.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 
@@ -23,19 +23,6 @@ fn manifest() -> String {
     .concat()
 }
 
-/// Waits until `wasmgate_spare_instances` reads `count` (it is made just after a response).
-async fn spares_become(admin: &AdminClient, count: f64) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while admin.metric(SPARES).await != Some(count) {
-        assert!(
-            Instant::now() < deadline,
-            "{SPARES} is {:?}, not {count}, after 10 s",
-            admin.metric(SPARES).await
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
 #[tokio::test]
 async fn a_request_on_an_idle_gateway_takes_a_spare_that_has_served_nothing() {
     let gw = Gateway::start(&manifest());
@@ -43,7 +30,7 @@ async fn a_request_on_an_idle_gateway_takes_a_spare_that_has_served_nothing() {
     let taken_before = admin.metric(TAKEN).await.expect("the counter");
     assert_eq!(gw.get_text("/fresh/count").await, "1");
     for taken in 1..=3 {
-        spares_become(&admin, 1.0).await;
+        admin.wait_for_metric(SPARES, 1.0).await;
         // A fresh instance each time: the spare counted no request before this one.
         assert_eq!(gw.get_text("/fresh/count").await, "1");
         assert_eq!(
@@ -58,7 +45,7 @@ async fn a_spare_made_before_the_module_config_changed_is_not_taken() {
     let gw = Gateway::start(&manifest());
     let admin = AdminClient::new(&gw);
     assert_eq!(gw.get_text("/fresh/env?name=GREETING").await, "(unset)");
-    spares_become(&admin, 1.0).await;
+    admin.wait_for_metric(SPARES, 1.0).await;
     let taken = admin.metric(TAKEN).await;
 
     let (status, body) = admin
@@ -81,7 +68,7 @@ async fn spares_never_cost_a_request_its_instance_slot() {
     );
     let admin = AdminClient::new(&gw);
     assert_eq!(gw.get_text("/hello/ada").await, "Hello, ada!");
-    spares_become(&admin, 1.0).await;
+    admin.wait_for_metric(SPARES, 1.0).await;
 
     // Eight requests at once on another route: the eighth finds the slots full but for
     // the spare, which is dropped for it.

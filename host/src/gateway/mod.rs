@@ -151,21 +151,13 @@ impl Gateway {
                 gateway.rebuild(state);
             }
         });
-        let weak = Arc::downgrade(&gateway);
-        std::thread::Builder::new()
-            .name("quota-usage".into())
-            .spawn(move || {
-                loop {
-                    std::thread::sleep(QUOTA_USAGE_SAVE_INTERVAL);
-                    match weak.upgrade() {
-                        Some(gateway) => gateway.save_quota_usage(),
-                        None => break,
-                    }
-                }
-            })
-            .map_err(|e| {
-                RegistryError::Storage(format!("cannot start the quota usage saver: {e}"))
-            })?;
+        crate::periodic::every(
+            "quota-usage",
+            QUOTA_USAGE_SAVE_INTERVAL,
+            &gateway,
+            Gateway::save_quota_usage,
+        )
+        .map_err(|e| RegistryError::Storage(format!("cannot start the quota usage saver: {e}")))?;
         Ok(gateway)
     }
 

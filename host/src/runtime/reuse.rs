@@ -81,18 +81,7 @@ impl IdleBudget {
             return;
         }
         let every = (self.lifetime / 4).clamp(Duration::from_millis(100), Duration::from_secs(30));
-        let budget = Arc::downgrade(self);
-        let started = std::thread::Builder::new()
-            .name("wasmgate-idle".into())
-            .spawn(move || {
-                loop {
-                    std::thread::sleep(every);
-                    match budget.upgrade() {
-                        Some(budget) => budget.sweep(),
-                        None => return,
-                    }
-                }
-            });
+        let started = crate::periodic::every("wasmgate-idle", every, self, IdleBudget::sweep);
         if let Err(error) = started {
             // Idle instances are then dropped only when a request looks for one.
             tracing::warn!(%error, "cannot start the idle instances' sweeper");

@@ -52,6 +52,23 @@ impl AdminClient {
             .find_map(|value| value.trim().parse().ok())
     }
 
+    /// Waits until the sample `name` reads `value` (gauges move just after a response),
+    /// failing the test after 10 s.
+    pub async fn wait_for_metric(&self, name: &str, value: f64) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let now = self.metric(name).await;
+            if now == Some(value) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{name} is {now:?}, not {value}, after 10 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
     pub async fn upload(&self, name: &str, bytes: Vec<u8>) -> (u16, Value) {
         self.send(
             self.http
