@@ -23,6 +23,7 @@ pub const JWKS_CACHE_SECONDS: Setting<u64> = Setting::new(600, 1, 86_400, "s");
 pub const SHADOW_PERCENT: Setting<u32> = Setting::new(100, 1, 100, "%");
 
 /// An authorizer as written.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthorizerConfig {
@@ -32,32 +33,24 @@ pub struct AuthorizerConfig {
     #[serde(rename = "type", default)]
     pub kind: AuthorizerType,
     /// Token and request kinds: the authorizer module, `name`, `name@3` or `name@alias`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub module: Option<String>,
     /// Token kind: the header holding the token (default `Authorization`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub header: Option<String>,
     /// Request kind: `header:NAME`, `query:NAME`, `path:NAME` or `source_ip`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub identity_sources: Vec<String>,
     /// Seconds a decision is reused for the same identity (0: never; at most 3600).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl_seconds: Option<u64>,
     /// Time the authorizer may take, in milliseconds (at most 10000).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
     /// Most runs of the authorizer at once (default 32); more wait briefly, then get 503.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_concurrency: Option<u32>,
     /// Token and request kinds: a shadow authorizer module (`name@4`), run beside the live
     /// one off the request's path; its decisions are only compared with the live ones.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shadow: Option<String>,
     /// Percent of the requests the shadow also decides (1 to 100, default 100).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shadow_percent: Option<u32>,
     /// JWT: the required `iss`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
     /// JWT: accepted `aud` values (one must be in the token).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -66,22 +59,16 @@ pub struct AuthorizerConfig {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub algorithms: Vec<String>,
     /// JWT: URL of a JWKS (JSON Web Key Set) with the signing keys.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks_url: Option<String>,
     /// JWT: file holding a JWKS (relative to the manifest's folder in a manifest).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks_file: Option<String>,
     /// JWT: shared secret of `HS*` algorithms.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
     /// JWT: PEM public key of `RS*`, `PS*`, `ES*` or `EdDSA` algorithms.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_key_pem: Option<String>,
     /// JWT: seconds of clock skew allowed on `exp` and `nbf` (default 60).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leeway_seconds: Option<u64>,
     /// JWT: seconds fetched JWKS keys are trusted (default 600).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks_cache_seconds: Option<u64>,
 }
 

@@ -15,11 +15,11 @@ pub const CACHE_TTL_SECONDS: Setting<u64> = Setting::new(300, 1, 3_600, "s");
 const MAX_KEY_PARTS: usize = 20;
 
 /// The response cache as written.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CacheConfig {
     /// Seconds a response is kept (1 to 3600, default 300).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl_seconds: Option<u64>,
     /// Query parameters whose values are part of the key (others are ignored).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

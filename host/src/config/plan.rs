@@ -28,29 +28,26 @@ pub struct QuotaConfig {
 }
 
 /// A usage plan.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlanConfig {
     /// Each key's rate limit.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throttle: Option<ThrottleConfig>,
     /// Each key's quota.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota: Option<QuotaConfig>,
     /// Each key's guest compute per period.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compute: Option<ComputeConfig>,
 }
 
 /// Guest compute allowed per period: CPU time, memory-time, or both.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ComputeConfig {
     /// Milliseconds the key's handlers may run on the gateway's threads.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_ms: Option<u64>,
     /// Gigabyte-seconds of memory: each invocation's peak memory times how long it ran.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_gb_s: Option<f64>,
     /// The period.
     pub period: QuotaPeriod,

@@ -29,14 +29,13 @@ pub const ALWAYS_REDACTED: [&str; 6] = [
 ];
 
 /// The recording setting as written.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecordConfig {
     /// Percent of invocations recorded (1 to 100, default 10).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample_percent: Option<u32>,
     /// Recordings kept (1 to 10,000, default 100).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<u32>,
     /// Headers stored redacted, besides [`ALWAYS_REDACTED`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

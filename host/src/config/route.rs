@@ -17,6 +17,7 @@ use crate::routing::{MethodFilter, RouteTemplate};
 
 /// A route as written: one `[[routes]]` entry, a stored route, or the body of the admin
 /// API's `PUT /routes`. [`RouteConfig::validate`] turns it into a [`RouteSpec`].
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteConfig {
@@ -25,73 +26,52 @@ pub struct RouteConfig {
     /// The path template.
     pub path: String,
     /// The module it runs: `name`, `name@version` or `name@alias` (or `mock`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub module: Option<String>,
     /// An upstream HTTP service instead of a module: its URL (`{name}`: a path parameter).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy: Option<ProxyConfig>,
     /// A fixed answer instead of a module.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mock: Option<MockConfig>,
     /// Timeout of one invocation, in milliseconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
     /// Memory of one instance, in MiB.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_mb: Option<u64>,
     /// Largest request body, in MiB (default 10).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_body_mb: Option<u64>,
     /// A CPU budget in fuel units (about one per wasm instruction); needs the gateway's
     /// `--fuel-metering`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fuel: Option<u64>,
     /// The authorizer that must allow a request before the handler runs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorizer: Option<String>,
     /// Scopes a JWT authorizer requires in the token's `scope` (or `scp`) claim.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scopes: Vec<String>,
     /// A rate limit for the whole route.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throttle: Option<ThrottleConfig>,
     /// A rate limit per client (by source IP, or a header's value).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_throttle: Option<ClientThrottleConfig>,
     /// Most invocations of the handler running at once (reserved concurrency).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<u32>,
     /// Requests that may wait for a free slot beyond `concurrency` (default 100).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue: Option<u32>,
     /// Longest a request waits in the queue, in milliseconds (default 1000).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_timeout_ms: Option<u64>,
     /// Status for a request the queue cannot take or that waited too long: 429 (default) or
     /// 503.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overflow_status: Option<u16>,
     /// Requests must carry an enabled API key in `x-api-key` (its usage plan applies).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key_required: Option<bool>,
     /// `fresh` (the default: a new instance per request) or `reuse` (an instance that
     /// answered cleanly serves later requests too).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub isolation: Option<Isolation>,
     /// With `isolation = "reuse"`: most requests one instance serves (default 1000).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_reuse: Option<u32>,
     /// JSON Schemas its parameters and JSON body must match before anything runs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validate: Option<ValidationConfig>,
     /// Keep `GET` responses for a while and answer repeats from memory.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache: Option<CacheConfig>,
     /// Cross-origin requests from browsers (replaces `[gateway] cors` for this route).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cors: Option<CorsConfig>,
     /// Record a share of its invocations for `wasmgate replay`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record: Option<RecordConfig>,
 }
 
@@ -109,6 +89,7 @@ pub enum Isolation {
 pub const MAX_REUSE: Setting<u32> = Setting::new(1_000, 1, 1_000_000, "requests");
 
 /// A per-client rate limit: `client_throttle = { rate = 5, burst = 5, key = "source_ip" }`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientThrottleConfig {
@@ -117,10 +98,8 @@ pub struct ClientThrottleConfig {
     /// Each client's bucket capacity.
     pub burst: u32,
     /// What tells clients apart: `source_ip` (default) or `header:NAME`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// With `source_ip`: the bits of an IPv6 address that tell clients apart (default 64).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipv6_prefix: Option<u8>,
 }
 

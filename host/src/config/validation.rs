@@ -12,6 +12,7 @@ use serde_json::Value;
 pub const MAX_VALIDATED_PARAMETERS: usize = 50;
 
 /// Request validation as written.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ValidationConfig {
@@ -25,11 +26,11 @@ pub struct ValidationConfig {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, ParameterRule>,
     /// The schema of a JSON body, which is then required.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<Value>,
 }
 
 /// One query parameter or header.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ParameterRule {
@@ -37,6 +38,5 @@ pub struct ParameterRule {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub required: bool,
     /// The schema its value must match (as a string, or as the number or boolean it spells).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<Value>,
 }

@@ -26,6 +26,7 @@ pub struct HistoryEntry {
 }
 
 /// What one entry records.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Change {
@@ -36,10 +37,8 @@ pub enum Change {
         /// The alias.
         alias: String,
         /// What it pointed at before (none: it was created).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         from: Option<AliasRecord>,
         /// What it points at after (none: it was deleted).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         to: Option<AliasRecord>,
     },
     /// A route was created, changed or deleted: what it ran before and after.
@@ -51,10 +50,8 @@ pub enum Change {
         /// Its path template.
         path: String,
         /// What it ran before (none: it was created).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         from: Option<String>,
         /// What it runs after (none: it was deleted).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         to: Option<String>,
     },
 }

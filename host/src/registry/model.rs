@@ -39,17 +39,16 @@ pub struct RegistryState {
 }
 
 /// Settings of the whole gateway.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GatewaySettings {
     /// A rate limit shared by every route.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throttle: Option<ThrottleConfig>,
     /// Whether the manifest set `throttle` (then the next start-up may replace or clear it).
     #[serde(default)]
     pub throttle_from_manifest: bool,
     /// The CORS policy of routes that set none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cors: Option<CorsConfig>,
     /// Whether the manifest set `cors` (then the next start-up may replace or clear it).
     #[serde(default)]
@@ -98,6 +97,7 @@ impl ModuleRecord {
 }
 
 /// One immutable version: the sha256 of its bytes names its stored file.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VersionRecord {
@@ -112,11 +112,9 @@ pub struct VersionRecord {
     pub executor: Executor,
     /// Its compiled code as last stored. That code is loaded as trusted native code, so its
     /// hash is kept here, in the atomically written document, not in a file beside it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub native: Option<NativeRecord>,
     /// What it imports and exports (recorded when it was uploaded; versions stored before
     /// wasmgate recorded it have none).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interface: Option<crate::runtime::Interface>,
 }
 
@@ -131,17 +129,16 @@ pub struct NativeRecord {
 }
 
 /// An alias (a stage, as Lambda's): a version, optionally sharing traffic with a second.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AliasRecord {
     /// The version it points at.
     pub version: u32,
     /// A second version taking a share of the requests.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary: Option<Canary>,
     /// Stage variables: settings the versions it runs read (`context.stage-variables`).
     /// Setting an alias without them keeps the ones it had; `{}` removes them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variables: Option<BTreeMap<String, String>>,
 }
 
@@ -156,6 +153,7 @@ pub struct Canary {
 }
 
 /// A stored API key.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyRecord {
@@ -164,7 +162,6 @@ pub struct ApiKeyRecord {
     /// sha256 of the secret (the secret itself is never stored).
     pub hash: String,
     /// The usage plan it belongs to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<String>,
     /// Disabled keys are refused (403).
     pub enabled: bool,

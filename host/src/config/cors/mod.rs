@@ -20,6 +20,7 @@ const MAX_ENTRIES: usize = 100;
 const MAX_REQUESTED_HEADERS: usize = 64;
 
 /// CORS as written.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CorsConfig {
@@ -35,10 +36,8 @@ pub struct CorsConfig {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expose_headers: Vec<String>,
     /// Whether requests may carry cookies and HTTP authentication (then no `*` anywhere).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_credentials: Option<bool>,
     /// Seconds a browser may reuse a preflight's answer (at most 86400).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_age: Option<u64>,
 }
 

@@ -19,18 +19,16 @@ const MAX_TEXT_DIFF: usize = 8 << 10;
 const FRAMING_HEADERS: [&str; 2] = ["content-length", "transfer-encoding"];
 
 /// One difference: the field, and its recorded and replayed values (absent: none).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Difference {
     /// `status`, `error`, `header NAME`, `body` or `body $.path`.
     pub field: String,
     /// The recorded value (absent: there was none).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recorded: Option<Value>,
     /// The replayed value (absent: there was none).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub replayed: Option<Value>,
     /// A unified diff, for text bodies.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
 }
 

@@ -104,13 +104,13 @@ pub struct RecordedContext {
 }
 
 /// What an invocation answered: a response, or the error a client got instead.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Outcome {
     /// The status the client got.
     pub status: u16,
     /// The error's kind (`handler_trapped`…) when the guest gave no response.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// The response's headers, as the guest set them.
     #[serde(default)]
