@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 use serde::{Deserialize, Serialize};
@@ -69,19 +71,29 @@ impl SecretsKey {
         }
     }
 
-    /// Runs `work` with the cipher, loading or making the key first.
-    fn with_cipher<T>(
+    /// `msg` sealed (with `seal`) or opened with the key, loaded or made first, and bound to
+    /// the secret `name` of `module`.
+    fn crypt(
         &self,
-        work: impl FnOnce(&ChaCha20Poly1305) -> Result<T, SecretsError>,
-    ) -> Result<T, SecretsError> {
+        seal: bool,
+        nonce: [u8; 12],
+        msg: &[u8],
+        (module, name): (&str, &str),
+    ) -> Result<Vec<u8>, SecretsError> {
         let mut cipher = self.cipher.lock().unwrap_or_else(|p| p.into_inner());
         if cipher.is_none() {
             *cipher = Some(self.load_or_make()?);
         }
-        match cipher.as_ref() {
-            Some(cipher) => work(cipher),
-            None => Err(self.key_error("not loaded")),
-        }
+        let Some(cipher) = cipher.as_ref() else {
+            return Err(self.key_error("not loaded"));
+        };
+        let aad = associated(module, name);
+        let (nonce, payload) = (Nonce::from(nonce), Payload { msg, aad: &aad });
+        let done = match seal {
+            true => cipher.encrypt(&nonce, payload),
+            false => cipher.decrypt(&nonce, payload),
+        };
+        done.map_err(|_| SecretsError::Open)
     }
 
     fn load_or_make(&self) -> Result<ChaCha20Poly1305, SecretsError> {
@@ -111,50 +123,20 @@ impl SecretsKey {
     pub fn seal(&self, module: &str, name: &str, plaintext: &str) -> Result<Sealed, SecretsError> {
         let mut nonce = [0u8; 12];
         getrandom::fill(&mut nonce).map_err(|e| self.key_error(e))?;
-        let aad = associated(module, name);
-        let ciphertext = self.with_cipher(|cipher| {
-            cipher
-                .encrypt(
-                    &Nonce::from(nonce),
-                    Payload {
-                        msg: plaintext.as_bytes(),
-                        aad: &aad,
-                    },
-                )
-                .map_err(|_| SecretsError::Open)
-        })?;
-        use base64::Engine as _;
-        let engine = base64::engine::general_purpose::STANDARD;
+        let ciphertext = self.crypt(true, nonce, plaintext.as_bytes(), (module, name))?;
         Ok(Sealed {
-            nonce: engine.encode(nonce),
-            ciphertext: engine.encode(ciphertext),
+            nonce: BASE64.encode(nonce),
+            ciphertext: BASE64.encode(ciphertext),
         })
     }
 
     /// The plaintext of the secret `name` of `module`.
     pub fn open(&self, module: &str, name: &str, sealed: &Sealed) -> Result<String, SecretsError> {
-        use base64::Engine as _;
-        let engine = base64::engine::general_purpose::STANDARD;
-        let nonce: [u8; 12] = engine
-            .decode(&sealed.nonce)
-            .ok()
+        let nonce: [u8; 12] = (BASE64.decode(&sealed.nonce).ok())
             .and_then(|nonce| nonce.try_into().ok())
             .ok_or(SecretsError::Open)?;
-        let ciphertext = engine
-            .decode(&sealed.ciphertext)
-            .map_err(|_| SecretsError::Open)?;
-        let aad = associated(module, name);
-        let plaintext = self.with_cipher(|cipher| {
-            cipher
-                .decrypt(
-                    &Nonce::from(nonce),
-                    Payload {
-                        msg: &ciphertext,
-                        aad: &aad,
-                    },
-                )
-                .map_err(|_| SecretsError::Open)
-        })?;
+        let ciphertext = (BASE64.decode(&sealed.ciphertext)).map_err(|_| SecretsError::Open)?;
+        let plaintext = self.crypt(false, nonce, &ciphertext, (module, name))?;
         String::from_utf8(plaintext).map_err(|_| SecretsError::Open)
     }
 }

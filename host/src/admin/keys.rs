@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use super::endpoints::{Api, found, listed, parse_json};
 use super::{ApiError, ApiResult};
 use crate::config::PlanConfig;
+use crate::gateway::PlanLimits;
 use crate::registry::{ApiKeyRecord, Missing, NewKey, RegistryState};
 
 fn key_json(id: &str, key: &ApiKeyRecord) -> Value {
@@ -67,27 +68,25 @@ impl Api<'_> {
         keys: impl Iterator<Item = (&'a String, &'a ApiKeyRecord)>,
     ) -> Vec<Value> {
         let mut listed: Vec<Value> = Vec::new();
-        let mut quotas = Vec::new();
-        let mut computes = Vec::new();
+        let mut asked = Vec::new();
         for (id, key) in keys {
             let plan = key.plan.as_ref().and_then(|plan| state.plans.get(plan));
-            if let Some(quota) = plan.and_then(|plan| plan.quota) {
-                quotas.push((listed.len(), id.as_str(), quota));
-            }
-            if let Some(compute) = plan.and_then(|plan| plan.compute) {
-                computes.push((listed.len(), (id.as_str(), compute)));
-            }
+            asked.push(PlanLimits {
+                key: id,
+                quota: plan.and_then(|plan| plan.quota),
+                compute: plan.and_then(|plan| plan.compute),
+            });
             listed.push(key_json(id, key));
         }
-        let asked: Vec<_> = computes.iter().map(|&(_, asked)| asked).collect();
-        let used = self.gateway.compute_use(&asked).await;
-        for (n, (at, _)) in computes.iter().enumerate() {
-            listed[*at]["compute"] = used.as_ref().map_or(Value::Null, |used| json!(used[n]));
-        }
-        let asked: Vec<_> = quotas.iter().map(|&(_, id, quota)| (id, quota)).collect();
-        let used = self.gateway.quota_use(&asked).await;
-        for (n, (at, _, _)) in quotas.iter().enumerate() {
-            listed[*at]["quota"] = used.as_ref().map_or(Value::Null, |used| json!(used[n]));
+        let used = self.gateway.plan_use(&asked).await;
+        for (n, (json, limits)) in listed.iter_mut().zip(&asked).enumerate() {
+            let used = used.as_ref().map(|used| used[n]);
+            if limits.quota.is_some() {
+                json["quota"] = used.map_or(Value::Null, |used| json!(used.quota));
+            }
+            if limits.compute.is_some() {
+                json["compute"] = used.map_or(Value::Null, |used| json!(used.compute));
+            }
         }
         listed
     }

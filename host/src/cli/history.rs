@@ -66,25 +66,16 @@ fn row(entry: &Value) -> Vec<String> {
         _ => "-".to_owned(),
     };
     let text = |value: &Value| value.as_str().unwrap_or("-").to_owned();
+    let field = |name: &str| text(&change[name]);
     let (what, from, to) = match change["kind"].as_str() {
-        Some("alias") => (
-            format!(
-                "alias {}@{}",
-                text(&change["module"]),
-                text(&change["alias"])
-            ),
-            alias(&change["from"]),
-            alias(&change["to"]),
-        ),
-        _ => (
-            format!(
-                "route {} {}",
-                text(&change["method"]),
-                text(&change["path"])
-            ),
-            text(&change["from"]),
-            text(&change["to"]),
-        ),
+        Some("alias") => {
+            let what = format!("alias {}@{}", field("module"), field("alias"));
+            (what, alias(&change["from"]), alias(&change["to"]))
+        }
+        _ => {
+            let what = format!("route {} {}", field("method"), field("path"));
+            (what, field("from"), field("to"))
+        }
     };
     vec![when, text(&entry["by"]), what, from, to]
 }

@@ -31,7 +31,7 @@ const MIB_MS_PER_GB_S: f64 = 1024.0 * 1000.0;
 const KINDS: [&str; 2] = ["cpu_us", "memory_mib_ms"];
 
 /// The counters of key `id` in period `number`: kept here, or in the shared store.
-fn counters(id: &str, period: QuotaPeriod, number: u64, shared: bool) -> [String; 2] {
+pub(super) fn counters(id: &str, period: QuotaPeriod, number: u64, shared: bool) -> [String; 2] {
     KINDS.map(|kind| match shared {
         true => format!("wasmgate:compute:{kind}:{id}:{period:?}:{number}"),
         false => format!("compute:{kind}:{id}"),
@@ -190,47 +190,17 @@ impl Drop for ComputeCharge {
     }
 }
 
-/// Each of `keys`' (a key's id and its plan's compute quota) use in the current period,
-/// counted here or, with `shared`, in the store the nodes share; `None` when that store
-/// does not answer.
-pub(super) async fn compute_use(
-    usage: &QuotaUsage,
-    shared: Option<&SharedThrottle>,
-    keys: &[(&str, ComputeConfig)],
-) -> Option<Vec<ComputeQuotaUse>> {
-    let now = unix_now();
-    let periods: Vec<(u64, u64)> = (keys.iter())
-        .map(|(_, compute)| period_of(now, compute.period))
-        .collect();
-    let used: Vec<u64> = match shared {
-        // One round trip for every key.
-        Some(store) => {
-            let counters: Vec<String> = (keys.iter().zip(&periods))
-                .flat_map(|((id, compute), (number, _))| {
-                    counters(id, compute.period, *number, true)
-                })
-                .collect();
-            store.read_counts(&counters).await.ok()?
-        }
-        None => (keys.iter().zip(&periods))
-            .flat_map(|((id, compute), (number, _))| {
-                counters(id, compute.period, *number, false)
-                    .map(|key| usage.used(&key, compute.period, *number))
-            })
-            .collect(),
-    };
-    Some(
-        (keys.iter().zip(periods).zip(used.chunks_exact(2)))
-            .map(|(((_, compute), (_, resets_at)), used)| ComputeQuotaUse {
-                cpu_ms: used[0] as f64 / 1000.0,
-                cpu_ms_limit: compute.cpu_ms,
-                memory_gb_s: used[1] as f64 / MIB_MS_PER_GB_S,
-                memory_gb_s_limit: compute.memory_gb_s,
-                period: compute.period,
-                resets_at,
-            })
-            .collect(),
-    )
+/// What `compute`'s period counted so far: `used` CPU microseconds and memory
+/// MiB-milliseconds, at `now`.
+pub(super) fn compute_use(compute: ComputeConfig, used: [u64; 2], now: u64) -> ComputeQuotaUse {
+    ComputeQuotaUse {
+        cpu_ms: used[0] as f64 / 1000.0,
+        cpu_ms_limit: compute.cpu_ms,
+        memory_gb_s: used[1] as f64 / MIB_MS_PER_GB_S,
+        memory_gb_s_limit: compute.memory_gb_s,
+        period: compute.period,
+        resets_at: period_of(now, compute.period).1,
+    }
 }
 
 #[cfg(test)]

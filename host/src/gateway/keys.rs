@@ -201,6 +201,15 @@ fn shared_quota_key(id: &str, period: QuotaPeriod, number: u64) -> String {
     format!("wasmgate:quota:{id}:{period:?}:{number}")
 }
 
+/// The quota counter of key `id` in period `number`: kept here (by the key's id), or in
+/// the shared store.
+pub(super) fn quota_counter(id: &str, period: QuotaPeriod, number: u64, shared: bool) -> String {
+    match shared {
+        true => shared_quota_key(id, period, number),
+        false => id.to_owned(),
+    }
+}
+
 /// How much of a key's quota its current period has used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct QuotaUse {
@@ -212,47 +221,6 @@ pub struct QuotaUse {
     pub period: QuotaPeriod,
     /// When the next period starts (seconds since the epoch, UTC).
     pub resets_at: u64,
-}
-
-/// The current period's use of each `(key id, quota)`, counted here or, with `shared`, in
-/// the store the nodes share (one `MGET`); `None` when that store does not answer.
-pub(super) async fn quota_use(
-    usage: &QuotaUsage,
-    shared: Option<&SharedThrottle>,
-    keys: &[(&str, QuotaConfig)],
-) -> Option<Vec<QuotaUse>> {
-    let now = unix_now();
-    let periods: Vec<(u64, u64)> = keys
-        .iter()
-        .map(|(_, quota)| period_of(now, quota.period))
-        .collect();
-    let used = match shared {
-        Some(shared) => {
-            let counters: Vec<String> = keys
-                .iter()
-                .zip(&periods)
-                .map(|((id, quota), (number, _))| shared_quota_key(id, quota.period, *number))
-                .collect();
-            shared.read_counts(&counters).await.ok()?
-        }
-        None => keys
-            .iter()
-            .zip(&periods)
-            .map(|((id, quota), (number, _))| usage.used(id, quota.period, *number))
-            .collect(),
-    };
-    Some(
-        keys.iter()
-            .zip(periods)
-            .zip(used)
-            .map(|(((_, quota), (_, resets_at)), used)| QuotaUse {
-                used,
-                limit: quota.limit,
-                period: quota.period,
-                resets_at,
-            })
-            .collect(),
-    )
 }
 
 /// What is left of `quota` once `used` requests of its period (ending at `resets_at`) were

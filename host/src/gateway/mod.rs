@@ -23,6 +23,7 @@ mod jwt;
 mod keys;
 mod live_counts;
 mod pipeline;
+mod plan_use;
 mod protection;
 mod proxy;
 pub mod record;
@@ -42,6 +43,7 @@ pub use build::Route;
 pub use compute::{ComputeBudget, ComputeQuotaUse};
 pub use deadline::REQUEST_TIMEOUT;
 pub use keys::{API_KEY_HEADER, QuotaUse};
+pub use plan_use::{PlanLimits, PlanUse};
 pub use protection::RouteStats;
 pub use request::RequestId;
 
@@ -258,34 +260,6 @@ impl Gateway {
     /// The counters of route `id` (live while the gateway runs, even across deploys).
     pub fn route_stats(&self, id: &str) -> Option<serde_json::Value> {
         self.live.stats(id).map(|stats| stats.snapshot())
-    }
-
-    /// How much of its quota each of `keys` (a key's id and its plan's quota) has used in
-    /// the current period; `None` when the store the nodes share does not answer.
-    pub async fn quota_use(
-        &self,
-        keys: &[(&str, crate::config::QuotaConfig)],
-    ) -> Option<Vec<QuotaUse>> {
-        keys::quota_use(
-            &self.live.usage,
-            self.options.shared_throttle.as_deref(),
-            keys,
-        )
-        .await
-    }
-
-    /// Each of `keys`' (a key's id and its plan's compute quota) compute use in the current
-    /// period; `None` when the store the nodes share does not answer.
-    pub async fn compute_use(
-        &self,
-        keys: &[(&str, crate::config::ComputeConfig)],
-    ) -> Option<Vec<ComputeQuotaUse>> {
-        compute::compute_use(
-            &self.live.usage,
-            self.options.shared_throttle.as_deref(),
-            keys,
-        )
-        .await
     }
 
     /// Serves one request: route it, authorize it, run its handler, answer. Never fails:

@@ -11,6 +11,21 @@ fn gate(limit: u32, queue: u32) -> ConcurrencyGate {
     })
 }
 
+/// A gate of one slot, taken by the returned holder, with room for `queue` requests.
+async fn one_slot_taken(queue: u32) -> (Arc<ConcurrencyGate>, Arc<RouteStats>, GateSlot) {
+    let gate = Arc::new(gate(1, queue));
+    let stats = Arc::new(RouteStats::default());
+    let holder = gate.enter(&stats, "first", None).await;
+    (gate, stats, holder.expect("a free slot"))
+}
+
+/// Waits until `count` requests are queued.
+async fn until_queued(stats: &RouteStats, count: usize) {
+    while stats.queued() < count {
+        tokio::task::yield_now().await;
+    }
+}
+
 /// Queues a request of `client` on its own task; it answers once it got a slot (and
 /// holds it until told to let go) or was refused.
 fn queued(
@@ -37,21 +52,14 @@ fn queued(
 
 #[tokio::test]
 async fn freed_slots_go_to_the_clients_in_turn() {
-    let gate = Arc::new(gate(1, 10));
-    let stats = Arc::new(RouteStats::default());
-    let holder = gate
-        .enter(&stats, "first", None)
-        .await
-        .expect("a free slot");
+    let (gate, stats, holder) = one_slot_taken(10).await;
     let (sender, mut admitted) = tokio::sync::mpsc::unbounded_channel();
     let mut tasks = Vec::new();
     for client in ["flood", "flood", "flood", "flood", "quiet", "quiet"] {
         tasks.push(queued(&gate, &stats, client, sender.clone()));
         tokio::task::yield_now().await;
     }
-    while stats.queued() < 6 {
-        tokio::task::yield_now().await;
-    }
+    until_queued(&stats, 6).await;
     drop(holder);
     let mut order = Vec::new();
     for _ in 0..6 {
@@ -65,28 +73,19 @@ async fn freed_slots_go_to_the_clients_in_turn() {
 
 #[tokio::test]
 async fn a_full_queue_drops_the_longest_queues_newest_request() {
-    let gate = Arc::new(gate(1, 3));
-    let stats = Arc::new(RouteStats::default());
-    let _holder = gate
-        .enter(&stats, "first", None)
-        .await
-        .expect("a free slot");
+    let (gate, stats, _holder) = one_slot_taken(3).await;
     let (sender, mut answers) = tokio::sync::mpsc::unbounded_channel();
     for _ in 0..3 {
         queued(&gate, &stats, "flood", sender.clone());
     }
-    while stats.queued() < 3 {
-        tokio::task::yield_now().await;
-    }
+    until_queued(&stats, 3).await;
     // The flood cannot add a fourth…
     queued(&gate, &stats, "flood", sender.clone());
     assert_eq!(answers.recv().await, Some(Err("flood")));
     // …but a quiet client takes the flood's newest place.
     queued(&gate, &stats, "quiet", sender.clone());
     assert_eq!(answers.recv().await, Some(Err("flood")));
-    while stats.queued() < 3 {
-        tokio::task::yield_now().await;
-    }
+    until_queued(&stats, 3).await;
     assert_eq!(stats.snapshot()["rejected"], 2);
 }
 

@@ -50,12 +50,11 @@ pub enum Tape {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Payload(pub Bytes);
 
+#[serde_with::skip_serializing_none]
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PayloadJson {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     text: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     base64: Option<String>,
 }
 
@@ -126,6 +125,7 @@ pub fn header_pairs(headers: &http::HeaderMap, redacted: &[http::HeaderName]) ->
 }
 
 /// One outbound request and the response the guest got.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Exchange {
@@ -136,7 +136,6 @@ pub struct Exchange {
     /// The response's status, or none when the request failed.
     pub status: Option<u16>,
     /// Why it failed, when it did.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// The response's headers.
     #[serde(default)]
@@ -322,8 +321,8 @@ impl Tape {
                 builder
                     .wall_clock(clocks::RecordingWallClock(recorder.clone()))
                     .monotonic_clock(clocks::RecordingMonotonicClock::new(recorder.clone()))
-                    .secure_random(random::RecordingRng::new(recorder.clone(), false))
-                    .insecure_random(random::RecordingRng::new(recorder.clone(), true))
+                    .secure_random(random::TapedRng::new(recorder.clone(), false))
+                    .insecure_random(random::TapedRng::new(recorder.clone(), true))
                     .insecure_random_seed(u128::from(seed.0) | (u128::from(seed.1) << 64));
             }
             Tape::Replay(player) => {
@@ -331,8 +330,8 @@ impl Tape {
                 builder
                     .wall_clock(clocks::PlayingWallClock(player.clone()))
                     .monotonic_clock(clocks::PlayingMonotonicClock(player.clone()))
-                    .secure_random(random::PlayingRng::new(player.clone(), false))
-                    .insecure_random(random::PlayingRng::new(player.clone(), true))
+                    .secure_random(random::TapedRng::new(player.clone(), false))
+                    .insecure_random(random::TapedRng::new(player.clone(), true))
                     .insecure_random_seed(u128::from(seed.0) | (u128::from(seed.1) << 64));
             }
         }

@@ -40,19 +40,22 @@ impl<S: ByteSource> TryRng for Generator<S> {
     }
 }
 
-/// The system's random bytes, recorded (`insecure`: for `wasi:random/insecure`).
-pub(super) struct RecordingRng {
-    recorder: Arc<Recorder>,
+/// A taped generator: `wasi:random/random`'s, or with `insecure` `wasi:random/insecure`'s,
+/// over a tape's [`Recorder`] (the system's random bytes, recorded) or its [`Player`] (the
+/// recorded bytes, played back).
+pub(super) struct TapedRng<T> {
+    tape: Arc<T>,
     insecure: bool,
 }
 
-impl RecordingRng {
-    pub fn new(recorder: Arc<Recorder>, insecure: bool) -> Generator<Self> {
-        Generator(RecordingRng { recorder, insecure })
+impl<T> TapedRng<T> {
+    pub fn new(tape: Arc<T>, insecure: bool) -> Generator<Self> {
+        Generator(TapedRng { tape, insecure })
     }
 }
 
-impl ByteSource for RecordingRng {
+/// The system's random bytes, recorded.
+impl ByteSource for TapedRng<Recorder> {
     fn fill(&mut self, dst: &mut [u8]) {
         if let Err(error) = getrandom::fill(dst) {
             // wasmtime-wasi's own generator would panic here; the guest gets what the
@@ -60,7 +63,7 @@ impl ByteSource for RecordingRng {
             tracing::error!(%error, "the system's random source failed");
         }
         let insecure = self.insecure;
-        self.recorder.record(
+        self.tape.record(
             || {
                 format!(
                     "over {} KiB of random bytes were read",
@@ -81,20 +84,9 @@ impl ByteSource for RecordingRng {
 }
 
 /// The recorded random bytes, played back.
-pub(super) struct PlayingRng {
-    player: Arc<Player>,
-    insecure: bool,
-}
-
-impl PlayingRng {
-    pub fn new(player: Arc<Player>, insecure: bool) -> Generator<Self> {
-        Generator(PlayingRng { player, insecure })
-    }
-}
-
-impl ByteSource for PlayingRng {
+impl ByteSource for TapedRng<Player> {
     fn fill(&mut self, dst: &mut [u8]) {
-        let player = &self.player;
+        let player = &self.tape;
         let mut cursor = player.lock();
         let (stream, position) = if self.insecure {
             (&player.inputs.insecure_random.0, cursor.insecure)

@@ -10,7 +10,7 @@ fn recorded_inputs_play_back_in_order_and_reads_past_them_are_noted() {
     let recorder = Recorder::new(Arc::from([]));
     let wall = clocks::RecordingWallClock(recorder.clone());
     let monotonic = clocks::RecordingMonotonicClock::new(recorder.clone());
-    let mut random = random::RecordingRng::new(recorder.clone(), false);
+    let mut random = random::TapedRng::new(recorder.clone(), false);
     let readings = (wall.now(), monotonic.now(), random.next_u64());
     let inputs = recorder.finish().expect("within the bounds");
     assert_eq!(
@@ -22,7 +22,7 @@ fn recorded_inputs_play_back_in_order_and_reads_past_them_are_noted() {
     let player = Player::new(inputs.clone(), 0);
     let wall = clocks::PlayingWallClock(player.clone());
     let monotonic = clocks::PlayingMonotonicClock(player.clone());
-    let mut random = random::PlayingRng::new(player.clone(), false);
+    let mut random = random::TapedRng::new(player.clone(), false);
     assert_eq!((wall.now(), monotonic.now(), random.next_u64()), readings);
     assert!(player.notes().is_empty(), "{:?}", player.notes());
 
@@ -31,7 +31,7 @@ fn recorded_inputs_play_back_in_order_and_reads_past_them_are_noted() {
     assert!(wall.now() >= readings.0);
     let extra = random.next_u32();
     let again = Player::new(inputs, 0);
-    let mut replayed = random::PlayingRng::new(again, false);
+    let mut replayed = random::TapedRng::new(again, false);
     replayed.next_u64();
     assert_eq!(replayed.next_u32(), extra, "the same bytes on every replay");
     assert_eq!(
