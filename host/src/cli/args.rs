@@ -29,8 +29,12 @@ pub(super) fn name_values(pairs: &[String], what: &str) -> anyhow::Result<Map<St
 }
 
 /// `KEY=JSON` settings (`--set`): the value is JSON (`{"rate": 10}`, `5`, `true`) or else
-/// taken as a string (`--set header=X-Token`).
-pub(super) fn settings(pairs: &[String]) -> anyhow::Result<Map<String, Value>> {
+/// taken as a string (`--set header=X-Token`); then each of the command's own `options`
+/// that was given (they win over `--set`).
+pub(super) fn settings(
+    pairs: &[String],
+    options: impl IntoIterator<Item = (&'static str, Option<Value>)>,
+) -> anyhow::Result<Map<String, Value>> {
     let mut map = Map::new();
     for pair in pairs {
         let (key, raw) = pair
@@ -41,6 +45,11 @@ pub(super) fn settings(pairs: &[String]) -> anyhow::Result<Map<String, Value>> {
         }
         let value = serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_owned()));
         map.insert(key.to_owned(), value);
+    }
+    for (key, value) in options {
+        if let Some(value) = value {
+            map.insert(key.to_owned(), value);
+        }
     }
     Ok(map)
 }
@@ -68,17 +77,19 @@ mod tests {
 
     #[test]
     fn settings_are_json_or_else_strings() {
-        let parsed = settings(&[
+        let pairs = [
             r#"throttle={"rate": 10, "burst": 20}"#.into(),
             "timeout_ms=500".into(),
             "header=X-Token".into(),
-        ])
-        .expect("valid");
+        ];
+        // A command's own options win over `--set`; those not given leave it be.
+        let options = [("timeout_ms", Some(json!(700))), ("header", None)];
+        let parsed = settings(&pairs, options).expect("valid");
         assert_eq!(
             Value::Object(parsed),
-            json!({"throttle": {"rate": 10, "burst": 20}, "timeout_ms": 500, "header": "X-Token"})
+            json!({"throttle": {"rate": 10, "burst": 20}, "timeout_ms": 700, "header": "X-Token"})
         );
-        assert!(settings(&["no-equals".into()]).is_err());
+        assert!(settings(&["no-equals".into()], []).is_err());
     }
 
     #[test]

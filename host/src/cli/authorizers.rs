@@ -109,24 +109,17 @@ pub(super) fn authorizers(args: AuthorizersArgs) -> anyhow::Result<()> {
 }
 
 fn set_authorizer(set: SetAuthorizer) -> anyhow::Result<()> {
-    let mut config = settings(&set.settings)?;
-    config.insert("name".into(), json!(set.name));
-    let flags = [
+    let audience = (!set.audience.is_empty()).then(|| json!(set.audience));
+    let options = [
+        ("name", Some(json!(set.name))),
         ("type", set.kind.map(Value::from)),
         ("module", set.module.map(Value::from)),
         ("issuer", set.issuer.map(Value::from)),
         ("jwks_url", set.jwks_url.map(Value::from)),
         ("ttl_seconds", set.ttl_seconds.map(Value::from)),
-        (
-            "audience",
-            (!set.audience.is_empty()).then(|| json!(set.audience)),
-        ),
+        ("audience", audience),
     ];
-    for (key, value) in flags {
-        if let Some(value) = value {
-            config.insert(key.into(), value);
-        }
-    }
+    let config = settings(&set.settings, options)?;
     let client = AdminClient::new(&set.admin)?;
     let answer = client.put_json("/authorizers", &Value::Object(config))?;
     show(&set.admin, &answer, |answer| {

@@ -100,25 +100,18 @@ pub(super) fn routes(args: RoutesArgs) -> anyhow::Result<()> {
 
 fn add_route(add: AddRoute) -> anyhow::Result<()> {
     let (method, path) = split_route(&add.route)?;
-    let mut route = settings(&add.settings)?;
-    route.insert("method".into(), json!(method));
-    route.insert("path".into(), json!(path));
-    let flags = [
+    let key_required = add.api_key_required.then_some(Value::Bool(true));
+    let options = [
+        ("method", Some(json!(method))),
+        ("path", Some(json!(path))),
         ("module", add.module.map(Value::from)),
         ("proxy", add.proxy.map(Value::from)),
         ("authorizer", add.authorizer.map(Value::from)),
         ("timeout_ms", add.timeout_ms.map(Value::from)),
         ("memory_mb", add.memory_mb.map(Value::from)),
-        (
-            "api_key_required",
-            add.api_key_required.then_some(Value::Bool(true)),
-        ),
+        ("api_key_required", key_required),
     ];
-    for (key, value) in flags {
-        if let Some(value) = value {
-            route.insert(key.into(), value);
-        }
-    }
+    let route = settings(&add.settings, options)?;
     let client = AdminClient::new(&add.admin)?;
     let answer = client.put_json("/routes", &Value::Object(route))?;
     show(&add.admin, &answer, |answer| {
