@@ -50,9 +50,9 @@ impl Gateway {
             }
             if let Some(compute) = limits.compute {
                 let (number, _) = period_of(now, compute.period);
-                let [cpu, memory] =
+                let counters =
                     compute::counters(limits.key, compute.period, number, shared.is_some());
-                names.extend([cpu, memory]);
+                names.extend(counters);
                 periods.extend([(compute.period, number); 2]);
             }
         }
