@@ -80,7 +80,11 @@ async fn cpu_time_is_counted_per_key_and_refused_past_the_budget() {
         assert_eq!(status, 400, "{body}");
         assert!(body.to_string().contains(problem), "{body}");
     }
-    let plan = json!({ "compute": { "cpu_ms": 1000, "memory_gb_s": 1000.0, "period": "day" } });
+    // A request quota beside: the listing reads both kinds of counters in one go.
+    let plan = json!({
+        "quota": { "limit": 100_000, "period": "day" },
+        "compute": { "cpu_ms": 1000, "memory_gb_s": 1000.0, "period": "day" },
+    });
     let (status, body) = admin.put("/plans/metered", plan).await;
     assert_eq!(status, 200, "{body}");
     let (id, key) = new_key(&admin, "metered").await;
@@ -90,6 +94,9 @@ async fn cpu_time_is_counted_per_key_and_refused_past_the_budget() {
     for _ in 0..50 {
         assert_eq!(call(&gw, "/cheap/ada", &key).await.0, 200);
     }
+    let (_, listed) = admin.get(&format!("/keys/{id}")).await;
+    assert_eq!(listed["quota"]["used"], 50, "{listed}");
+    assert_eq!(listed["quota"]["limit"], 100_000, "{listed}");
     let used = compute_used(&admin, &id).await;
     assert_eq!(used["cpu_ms_limit"], 1000, "{used}");
     assert_eq!(used["period"], "day", "{used}");
