@@ -207,6 +207,11 @@ async fn a_slow_upstream_is_504_and_an_absent_one_502() {
     let (status, body) = gateway.get_json("/slow").await;
     assert_eq!(status, 504, "{body}");
     assert_eq!(body["error"], "upstream_timeout");
+    // It names the time the request was given, not what was left of it when sent.
+    assert_eq!(
+        body["detail"], "the upstream did not answer within 300 ms",
+        "{body}"
+    );
     assert!(started.elapsed() < Duration::from_secs(2));
     let (status, body) = gateway.get_json("/away").await;
     assert_eq!(status, 502, "{body}");

@@ -62,13 +62,14 @@ thread_local! {
 }
 
 /// Sends `request` to the route's upstream and returns its response; no answer within
-/// `timeout` → 504, none at all → 502.
+/// what is left of the request's deadline → 504 (naming the time the request was given,
+/// as a handler's timeout does), none at all → 502.
 pub(super) async fn forward(
     spec: &ProxySpec,
     ctx: &RequestCtx,
     request: hyper::Request<RequestBody>,
-    timeout: Duration,
 ) -> Result<hyper::Response<ResponseBody>, Rejection> {
+    let left = ctx.deadline.remaining();
     let client = CLIENT
         .with(Clone::clone)
         .map_err(|error| Rejection::Upstream(UpstreamFailure::Failed(error)))?;
@@ -79,8 +80,11 @@ pub(super) async fn forward(
     if !http_body::Body::is_end_stream(&body) {
         upstream = upstream.body(reqwest::Body::wrap_stream(BodyDataStream::new(body)));
     }
-    let response = match tokio::time::timeout(timeout, upstream.send()).await {
-        Err(_) => return Err(Rejection::Upstream(UpstreamFailure::Timeout(timeout))),
+    let response = match tokio::time::timeout(left, upstream.send()).await {
+        Err(_) => {
+            let given = ctx.deadline.budget;
+            return Err(Rejection::Upstream(UpstreamFailure::Timeout(given)));
+        }
         Ok(Err(error)) => {
             tracing::warn!(request_id = ctx.id.as_str(), upstream = %spec.authority, %error, "upstream request failed");
             let failure = if error.is_connect() {

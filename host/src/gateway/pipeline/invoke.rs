@@ -40,10 +40,7 @@ pub(super) async fn run(
     let versions = match backend {
         Backend::Module(versions) => versions,
         Backend::Mock(mock) => return Ok(mock_response(mock)),
-        Backend::Proxy(spec) => {
-            let left = ctx.deadline.remaining();
-            return super::super::proxy::forward(spec, ctx, request, left).await;
-        }
+        Backend::Proxy(spec) => return super::super::proxy::forward(spec, ctx, request).await,
     };
     let version = versions.pick(ctx.id.uuid());
     ctx.version_label = Some(version.label.clone());
