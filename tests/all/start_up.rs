@@ -162,3 +162,34 @@ async fn routes_serve_while_another_module_compiles_and_theirs_wait_with_retry_a
     assert_eq!(readyz.status(), 200);
     eprintln!("big served after {:?}", started.elapsed());
 }
+
+/// The soft and hard `Max open files` of process `pid` (from `/proc/PID/limits`).
+fn open_file_limits(pid: u32) -> (String, String) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).expect("limits");
+    let line = (limits.lines())
+        .find_map(|line| line.strip_prefix("Max open files"))
+        .expect("Max open files");
+    let mut values = line.split_whitespace();
+    let soft = values.next().expect("soft").to_owned();
+    (soft, values.next().expect("hard").to_owned())
+}
+
+#[tokio::test]
+async fn start_up_raises_the_open_file_limit_to_the_hard_limit() {
+    let (_, hard) = open_file_limits(std::process::id());
+    if hard.parse::<u64>().is_ok_and(|hard| hard <= 256) {
+        eprintln!("SKIPPED: the hard open-file limit here is {hard}, no higher than 256");
+        return;
+    }
+    // Started with a soft limit of 256 (each connection and each loaded module holds a
+    // descriptor), the gateway raises it to the hard limit.
+    let manifest = format!(
+        "{}{}",
+        module("hello", guests::HELLO, ""),
+        route("GET", "/hello/{name}", "hello", "")
+    );
+    let gw = Gateway::start_launched_by(&manifest, &["prlimit", "--nofile=256:"]);
+    let response = gw.get("/hello/ada").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(open_file_limits(gw.pid()), (hard.clone(), hard));
+}

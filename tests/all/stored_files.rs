@@ -31,6 +31,39 @@ async fn hello_at_hi(gw: &Gateway) -> AdminClient {
     admin
 }
 
+/// Whether process `pid` maps `file` (from `/proc/PID/maps`).
+fn maps_file(pid: u32, file: &std::path::Path) -> bool {
+    let file = std::fs::canonicalize(file).expect("canonical path");
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).expect("maps");
+    maps.lines()
+        .any(|line| line.ends_with(file.to_str().expect("utf-8 path")))
+}
+
+#[tokio::test]
+async fn compiled_code_is_mapped_from_its_file_in_the_data_dir() {
+    // Compiled at upload: the copy in memory gives way to the stored file.
+    let gw = empty_gateway();
+    hello_at_hi(&gw).await;
+    let (status, _, body) = get(&gw.url("/hi/ada")).await;
+    assert_eq!((status, body.as_str()), (200, "Hello, ada!"));
+    let native = only_file(&gw.data_dir().join("native"), "cwasm");
+    assert!(maps_file(gw.pid(), &native), "{native:?} is not mapped");
+
+    // Loaded from the data dir after a restart: mapped as well.
+    let dir = gw.stop_keeping_data();
+    let gw = Gateway::start_in(dir, &["--listen", "127.0.0.1:0"]);
+    let (status, _, body) = get(&gw.url("/hi/again")).await;
+    assert_eq!((status, body.as_str()), (200, "Hello, again!"));
+    let admin = AdminClient::new(&gw);
+    let loads = admin.metric("wasmgate_compiled_code_loads_total").await;
+    assert_eq!(
+        loads,
+        Some(1.0),
+        "loaded from the data dir, not compiled again"
+    );
+    assert!(maps_file(gw.pid(), &native), "{native:?} is not mapped");
+}
+
 #[tokio::test]
 async fn stored_files_that_fail_their_hash_are_quarantined_never_loaded() {
     let gw = empty_gateway();

@@ -19,6 +19,7 @@ mod log_writer;
 mod logs;
 mod modules;
 mod new;
+mod open_files;
 mod openapi;
 mod output;
 mod profile;

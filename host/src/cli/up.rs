@@ -60,6 +60,7 @@ pub(super) fn run(args: UpArgs, on_serving: Option<OnServing>) -> anyhow::Result
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
     warn_about_backtraces();
+    super::open_files::raise_open_file_limit();
     // A manifest with problems of its own is still checked against the registry below,
     // so that one run names every problem.
     let (manifest, manifest_problems) = match Manifest::load(&args.manifest) {

@@ -25,7 +25,7 @@ impl Registry {
         let origin = format!("stored module {sha256}");
         let expected = self.native_lock().get(sha256).cloned();
         let native = match expected {
-            Some(expected) => self.store.local().get_native(sha256, &engine, &expected)?,
+            Some(expected) => self.store.local().native_file(sha256, &engine, &expected)?,
             None => None,
         };
         let cached = native.and_then(|native| {
@@ -48,10 +48,17 @@ impl Registry {
                 metrics()
                     .compile_duration
                     .observe(started.elapsed().as_secs_f64());
-                if let Ok(native) = compiled.serialize() {
-                    let native_sha256 = self.store.local().put_native(sha256, &engine, &native)?;
-                    self.native_lock().insert(sha256.to_owned(), native_sha256);
-                }
+                let compiled = match compiled.serialize() {
+                    Ok(native) => {
+                        let native_sha256 =
+                            self.store.local().put_native(sha256, &engine, &native)?;
+                        self.native_lock()
+                            .insert(sha256.to_owned(), native_sha256.clone());
+                        drop(native);
+                        self.mapped(&origin, sha256, &native_sha256, compiled)
+                    }
+                    Err(_) => compiled,
+                };
                 drop(bytes);
                 crate::runtime::release_free_memory();
                 compiled
@@ -60,6 +67,27 @@ impl Registry {
         self.modules_lock()
             .insert(sha256.to_owned(), compiled.clone());
         Ok(compiled)
+    }
+
+    /// `compiled`, whose native code was just stored with the hash `native_sha256`, loaded
+    /// again from that file: mapped, so its copy in the heap is freed and only the pages
+    /// that run are resident. `compiled` itself if the file cannot be loaded.
+    pub(super) fn mapped(
+        &self,
+        origin: &str,
+        sha256: &str,
+        native_sha256: &str,
+        compiled: CompiledModule,
+    ) -> CompiledModule {
+        let engine = self.runtime.compatibility_key();
+        let file = self
+            .store
+            .local()
+            .native_file(sha256, &engine, native_sha256);
+        match file.map(|file| file.map(|file| self.runtime.load_precompiled(origin, &file))) {
+            Ok(Some(Ok(mapped))) => mapped,
+            _ => compiled,
+        }
     }
 
     /// Writes the registry document again if code was compiled and stored since it was

@@ -202,6 +202,7 @@ impl Registry {
         timeout: Option<std::time::Duration>,
     ) -> Result<CompiledModule, RegistryError> {
         let started = std::time::Instant::now();
+        let label = origin.clone();
         let handler = match timeout {
             Some(timeout) => self.compile_bounded(origin, bytes.to_vec(), executor, timeout)?,
             None => (self.runtime).compile_module(&origin, bytes, Some(executor))?,
@@ -215,8 +216,10 @@ impl Registry {
         self.store.put_module(sha256, bytes)?;
         let engine = self.runtime.compatibility_key();
         let native_sha256 = self.store.local().put_native(sha256, &engine, &native)?;
-        self.native_lock().insert(sha256.to_owned(), native_sha256);
+        self.native_lock()
+            .insert(sha256.to_owned(), native_sha256.clone());
         drop(native);
+        let handler = self.mapped(&label, sha256, &native_sha256, handler);
         // The compiler's working memory and the serialised code are free now: without
         // this, glibc keeps them (the default manifest's gateway: 435 MB after compiling
         // it, 180 MB with this).

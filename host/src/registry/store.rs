@@ -226,25 +226,28 @@ impl FileStore {
         Ok(sha256_hex(bytes))
     }
 
-    /// Compiled code, if present and its sha256 is `expected` (the hash the registry
-    /// document recorded); a mismatch quarantines it and returns `None`.
-    pub fn get_native(
+    /// The file of compiled code, if present and its sha256 is `expected` (the hash the
+    /// registry document recorded); a mismatch quarantines it and returns `None`. The file
+    /// is hashed as it is read, never held whole: the runtime maps it afterwards.
+    pub fn native_file(
         &self,
         sha256: &str,
         engine: &str,
         expected: &str,
-    ) -> Result<Option<Vec<u8>>, RegistryError> {
+    ) -> Result<Option<PathBuf>, RegistryError> {
         let code = self.native_path(sha256, engine);
-        let bytes = match std::fs::read(&code) {
-            Ok(bytes) => bytes,
+        let mut file = match std::fs::File::open(&code) {
+            Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(storage_error("read", &code, e)),
         };
-        if sha256_hex(&bytes) != expected {
+        let mut hasher = Sha256::new();
+        std::io::copy(&mut file, &mut hasher).map_err(|e| storage_error("read", &code, e))?;
+        if hex::encode(hasher.finalize()) != expected {
             self.quarantine(&code, MISMATCH);
             return Ok(None);
         }
-        Ok(Some(bytes))
+        Ok(Some(code))
     }
 
     /// API keys' quota usage as last saved (empty if never saved).

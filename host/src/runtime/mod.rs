@@ -12,6 +12,7 @@
 //! - `wagi.rs`, `cgi.rs`: the WAGI executor, for `wasm32-wasip1` commands.
 //! - `outbound.rs`: the allow-list and client for guests' outgoing HTTP requests.
 //! - `observe.rs`: capturing one invocation's output and timings (test invoke).
+//! - `precompiled.rs`: native code from the data dir, mapped from its file.
 //! - `guest_task.rs`: the guest's task and response body after the head is sent.
 //! - `tape/`: recording an invocation's nondeterministic inputs, and playing them back.
 
@@ -31,6 +32,7 @@ mod keyvalue;
 mod limiter;
 mod observe;
 mod outbound;
+mod precompiled;
 mod reuse;
 mod spares;
 mod state;
@@ -89,32 +91,8 @@ pub use trim::release_free_memory;
 
 use crate::config::Executor;
 use handler::Linkers;
+use precompiled::Precompiled;
 use state::InvocationState;
-
-#[expect(
-    unsafe_code,
-    reason = "Component::deserialize trusts its input; callers pass only hash-checked bytes this engine serialised"
-)]
-fn deserialize(engine: &Engine, native: &[u8]) -> wasmtime::Result<Precompiled> {
-    // SAFETY: `Runtime::load_precompiled`'s contract: the bytes are exactly the output of
-    // `Component::serialize` or `Module::serialize` by an engine with this configuration,
-    // verified by sha256.
-    unsafe {
-        match Engine::detect_precompiled(native) {
-            Some(wasmtime::Precompiled::Module) => {
-                wasmtime::Module::deserialize(engine, native).map(Precompiled::Module)
-            }
-            _ => wasmtime::component::Component::deserialize(engine, native)
-                .map(Precompiled::Component),
-        }
-    }
-}
-
-/// Native code loaded from the cache.
-enum Precompiled {
-    Component(wasmtime::component::Component),
-    Module(wasmtime::Module),
-}
 
 /// The runtime could not be created.
 #[derive(Debug, thiserror::Error)]
@@ -230,16 +208,14 @@ impl Runtime {
         CompiledModule::compile(&self.linkers, origin, bytes, executor)
     }
 
-    /// Loads native code made by [`CompiledModule::serialize`] with this engine's settings.
+    /// Loads native code made by [`CompiledModule::serialize`] with this engine's settings
+    /// from the file at `path`, mapping it where it can (`precompiled.rs`).
     ///
-    /// The bytes must be exactly what `serialize` produced: the caller checks them against
-    /// the hash it recorded when it stored them, as wasmtime runs them without validation.
-    pub fn load_precompiled(
-        &self,
-        origin: &str,
-        native: &[u8],
-    ) -> Result<CompiledModule, LoadError> {
-        let loaded = deserialize(self.engine(), native).map_err(|e| LoadError::Invalid {
+    /// The file must hold exactly what `serialize` produced, and never change while loaded:
+    /// the caller checks it against the hash it recorded when it stored it, as wasmtime runs
+    /// it without validation.
+    pub fn load_precompiled(&self, origin: &str, path: &Path) -> Result<CompiledModule, LoadError> {
+        let loaded = precompiled::load(self.engine(), path).map_err(|e| LoadError::Invalid {
             origin: origin.to_owned(),
             message: format!("{e:#}"),
         })?;

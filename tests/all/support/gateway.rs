@@ -120,14 +120,24 @@ impl Gateway {
         manifest: &Path,
         args: &[&str],
     ) -> Gateway {
-        let mut gateway = Self::spawn_command(dir, command, manifest, args, &[]);
+        let mut gateway = Self::spawn_command(dir, command, manifest, args, &[], &[]);
+        gateway.wait_ready();
+        gateway
+    }
+
+    /// [`Gateway::start`], run by `launcher`: a program and its arguments, which are given
+    /// the gateway's command line after them (`["prlimit", "--nofile=256:"]`).
+    pub fn start_launched_by(manifest: &str, launcher: &[&str]) -> Gateway {
+        let (dir, path) = write_manifest(manifest);
+        let args = ["--listen", "127.0.0.1:0"];
+        let mut gateway = Self::spawn_command(dir, "up", &path, &args, &[], launcher);
         gateway.wait_ready();
         gateway
     }
 
     fn spawn(dir: tempfile::TempDir, args: &[&str], env: &[(&str, &str)]) -> Gateway {
         let path = dir.path().join("wasmgate.toml");
-        Self::spawn_command(dir, "up", &path, args, env)
+        Self::spawn_command(dir, "up", &path, args, env, &[])
     }
 
     fn spawn_command(
@@ -136,9 +146,18 @@ impl Gateway {
         path: &Path,
         args: &[&str],
         env: &[(&str, &str)],
+        launcher: &[&str],
     ) -> Gateway {
         let shared = share_machine();
-        let mut child = Command::new(binary())
+        let mut child = match launcher {
+            [] => Command::new(binary()),
+            [program, options @ ..] => {
+                let mut launched = Command::new(program);
+                launched.args(options).arg(binary());
+                launched
+            }
+        };
+        let mut child = child
             .arg(command)
             .arg(path)
             .args([
