@@ -10,7 +10,7 @@ use wasm_encoder::{
     ValType,
 };
 
-use crate::support::{Gateway, guests, header, module, read_json, route};
+use crate::support::{AdminClient, Gateway, guests, header, module, read_json, route};
 
 /// A WAGI module answering `big` whose code takes seconds to compile: `functions`
 /// functions of `instructions` arithmetic steps each, besides `_start`.
@@ -192,4 +192,35 @@ async fn start_up_raises_the_open_file_limit_to_the_hard_limit() {
     let response = gw.get("/hello/ada").await;
     assert_eq!(response.status(), 200);
     assert_eq!(open_file_limits(gw.pid()), (hard.clone(), hard));
+}
+
+#[tokio::test]
+async fn a_restart_compiles_none_of_the_modules_the_first_start_compiled_at_once() {
+    // Start-up compiles these on several threads, each module committing on its own while
+    // the others still compile; every one's compiled code must be recorded all the same.
+    let components = [
+        ("hello", guests::HELLO),
+        ("echo", guests::ECHO),
+        ("probe", guests::PROBE),
+        ("plain-stream", guests::PLAIN_STREAM),
+        ("counter", guests::COUNTER),
+    ];
+    // Each served by a route, so that each is loaded at the next start.
+    let manifest: String = (components.iter())
+        .map(|(name, path)| {
+            let path_template = format!("/{name}/{{rest}}");
+            module(name, path, "") + &route("GET", &path_template, name, "")
+        })
+        .collect();
+    let gw = Gateway::start(&manifest);
+    let compiles = "wasmgate_compile_duration_seconds_count";
+    let first = AdminClient::new(&gw).metric(compiles).await;
+    assert_eq!(first, Some(components.len() as f64));
+
+    let dir = gw.stop_keeping_data();
+    let gw = Gateway::start_in(dir, &["--listen", "127.0.0.1:0"]);
+    let admin = AdminClient::new(&gw);
+    assert_eq!(admin.metric(compiles).await, Some(0.0), "{}", gw.stderr());
+    let loads = admin.metric("wasmgate_compiled_code_loads_total").await;
+    assert_eq!(loads, Some(components.len() as f64));
 }

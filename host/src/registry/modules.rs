@@ -104,15 +104,24 @@ impl Registry {
             .stored_elsewhere(&sha256, executor)
             .then(|| self.module(&sha256).ok())
             .flatten();
-        let handler = match reused {
-            Some(handler) => handler,
-            None => self.compile_and_store(origin, &sha256, &bytes, executor, timeout)?,
+        let (handler, native_sha256) = match reused {
+            Some(handler) => (handler, None),
+            None => {
+                let (handler, native_sha256) =
+                    self.compile_and_store(origin, &sha256, &bytes, executor, timeout)?;
+                (handler, Some(native_sha256))
+            }
         };
 
         let interface = handler.interface();
         let mut state = self.lock_for_change()?;
-        // Under the state lock, as `commit` evicts what no version references.
+        // Under the state lock, as `commit` evicts what no version references: another
+        // upload committing while this one compiled (start-up compiles several modules at
+        // once) would have evicted them, and the code's hash gone unrecorded.
         self.modules_lock().insert(sha256.clone(), handler);
+        if let Some(native_sha256) = native_sha256 {
+            self.native_lock().insert(sha256.clone(), native_sha256);
+        }
         let mut next = state.clone();
         let module = next.modules.entry(name.to_string()).or_default();
         let existing = module
@@ -192,7 +201,8 @@ impl Registry {
     }
 
     /// Compiles `bytes` (within `timeout`, if there is one) and stores them and their code,
-    /// by `sha256`; the code's hash is recorded in the version's record by the next commit.
+    /// by `sha256`; returns the compiled module and its code's hash, which the caller
+    /// keeps under the state lock, to be recorded in the version's record by its commit.
     fn compile_and_store(
         &self,
         origin: String,
@@ -200,7 +210,7 @@ impl Registry {
         bytes: &[u8],
         executor: Executor,
         timeout: Option<std::time::Duration>,
-    ) -> Result<CompiledModule, RegistryError> {
+    ) -> Result<(CompiledModule, String), RegistryError> {
         let started = std::time::Instant::now();
         let label = origin.clone();
         let handler = match timeout {
@@ -216,15 +226,13 @@ impl Registry {
         self.store.put_module(sha256, bytes)?;
         let engine = self.runtime.compatibility_key();
         let native_sha256 = self.store.local().put_native(sha256, &engine, &native)?;
-        self.native_lock()
-            .insert(sha256.to_owned(), native_sha256.clone());
         drop(native);
         let handler = self.mapped(&label, sha256, &native_sha256, handler);
         // The compiler's working memory and the serialised code are free now: without
         // this, glibc keeps them (the default manifest's gateway: 435 MB after compiling
         // it, 180 MB with this).
         crate::runtime::release_free_memory();
-        Ok(handler)
+        Ok((handler, native_sha256))
     }
 
     /// Whether a version of any module holds the bytes of `sha256` for `executor`: their
