@@ -1,5 +1,6 @@
-//! The one [`wasmtime::Engine`] of the process: async calls, epoch interruption, and the
-//! pooling instance allocator tuned for a fresh instance per request.
+//! The serving [`wasmtime::Engine`] of the process: async calls, epoch interruption, and
+//! the pooling instance allocator tuned for a fresh instance per request. (Modules compile
+//! on engines of their own with the same settings but the allocator: `compiler.rs`.)
 //!
 //! What `shared/PERF-NOTES.md` measured on wasmtime 48, applied here: the pool resets only
 //! the pages a guest dirtied (`linear_memory_keep_resident` + `table_keep_resident` with
@@ -64,8 +65,9 @@ impl Default for EngineOptions {
     }
 }
 
-/// Builds the engine.
-pub(super) fn build_engine(options: &EngineOptions) -> wasmtime::Result<Engine> {
+/// Builds the engine; returns it with the settings of an engine that only compiles for it
+/// (the same, but for the instance allocator: `compiler.rs`).
+pub(super) fn build_engine(options: &EngineOptions) -> wasmtime::Result<(Engine, Config)> {
     let instances = options.max_instances.max(1);
     let mut pool = PoolingAllocationConfig::default();
     // A component is several core instances (the guest, WASI adapters, shims) and usually
@@ -96,14 +98,15 @@ pub(super) fn build_engine(options: &EngineOptions) -> wasmtime::Result<Engine> 
         );
     }
 
-    let mut config = Config::new();
-    config
+    let mut compiling = Config::new();
+    compiling
         .wasm_component_model(true)
         .epoch_interruption(true)
         .consume_fuel(options.fuel_metering)
-        .cranelift_opt_level(OptLevel::Speed)
-        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    Engine::new(&config)
+        .cranelift_opt_level(OptLevel::Speed);
+    let mut serving = compiling.clone();
+    serving.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    Ok((Engine::new(&serving)?, compiling))
 }
 
 /// Advances the engine's epoch every [`EPOCH_TICK`] on a thread of its own, until dropped.

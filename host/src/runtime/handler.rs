@@ -37,6 +37,8 @@ pub enum Handler {
 pub(super) struct Linkers {
     pub component: Linker<InvocationState>,
     pub wagi: wasmtime::Linker<WagiState>,
+    /// Where modules compile.
+    pub compiler: super::compiler::Compiler,
     /// The idle reusable instances all versions may keep, together.
     pub idle: Arc<IdleBudget>,
     /// Fresh instances made ahead of requests while the gateway is idle.
@@ -211,12 +213,14 @@ impl CompiledModule {
             })?;
         match detected {
             Executor::Component => {
-                let component = Component::new(linkers.component.engine(), bytes)
+                let component = (linkers.compiler)
+                    .component(linkers.component.engine(), bytes)
                     .map_err(|e| invalid(&origin, e))?;
                 Self::link(linkers, origin, component)
             }
             Executor::Wagi => {
-                let module = wasmtime::Module::new(linkers.wagi.engine(), bytes)
+                let module = (linkers.compiler)
+                    .module(linkers.wagi.engine(), bytes)
                     .map_err(|e| invalid(&origin, e))?;
                 Ok(CompiledModule::Handler(Handler::Wagi(WagiHandler::link(
                     &linkers.wagi,

@@ -2,6 +2,7 @@
 //! compiled handler components, and per-request invocations.
 //!
 //! - `engine.rs`: engine configuration (pooling allocator, epochs) and the epoch ticker.
+//! - `compiler.rs`: compiling on an engine of its own, dropped after each compile.
 //! - `handler.rs`: loading and validating a component into a pre-linked handler or
 //!   authorizer.
 //! - `authorizer.rs`: one call of a custom authorizer.
@@ -18,6 +19,7 @@
 
 mod authorizer;
 mod cgi;
+mod compiler;
 mod compute;
 mod config_store;
 mod context;
@@ -120,7 +122,8 @@ impl Runtime {
     /// Rust's std import `wasi:cli/*` and more besides `wasi:http`), `wasi:http` and the
     /// gateway context; and, for WAGI modules, WASI preview 1.
     pub fn new(options: &EngineOptions) -> Result<Self, RuntimeError> {
-        let engine = engine::build_engine(options).map_err(RuntimeError::engine)?;
+        let (engine, compiling) = engine::build_engine(options).map_err(RuntimeError::engine)?;
+        let compiler = compiler::Compiler::new(compiling, &engine);
         let mut linker = Linker::<InvocationState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(RuntimeError::engine)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
@@ -139,6 +142,7 @@ impl Runtime {
             linkers: Linkers {
                 component: linker,
                 wagi,
+                compiler,
                 // Idle reusable instances never hold more than half the instance slots:
                 // fresh requests always find room.
                 idle: std::sync::Arc::new(reuse::IdleBudget::new(
