@@ -20,13 +20,9 @@ pub(super) struct Compiler {
 impl Compiler {
     /// Compiles with engines made from `config` when their code loads in `serving`.
     pub(super) fn new(config: Config, serving: &Engine) -> Self {
-        use std::hash::{Hash, Hasher};
-        let key = |engine: &Engine| {
-            let mut hasher = std::collections::hash_map::DefaultHasher::new();
-            engine.precompile_compatibility_hash().hash(&mut hasher);
-            hasher.finish()
-        };
-        let compatible = Engine::new(&config).is_ok_and(|own| key(&own) == key(serving));
+        let compatible = Engine::new(&config).is_ok_and(|own| {
+            super::engine::compatibility(&own) == super::engine::compatibility(serving)
+        });
         if !compatible {
             tracing::warn!(
                 "compiling on the serving engine: a compile-only engine's code would not load in it"

@@ -109,6 +109,15 @@ pub(super) fn build_engine(options: &EngineOptions) -> wasmtime::Result<(Engine,
     Ok((Engine::new(&serving)?, compiling))
 }
 
+/// What native code compiled by `engine` needs of the engine that loads it (wasmtime
+/// version, settings, CPU features): equal for two engines when either loads the other's.
+pub(super) fn compatibility(engine: &Engine) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    hasher.finish()
+}
+
 /// Advances the engine's epoch every [`EPOCH_TICK`] on a thread of its own, until dropped.
 pub(super) struct EpochTicker {
     stop: Arc<AtomicBool>,

@@ -236,11 +236,6 @@ impl Runtime {
     /// A key that changes whenever native code compiled by this engine would not load in
     /// another (wasmtime version, settings, CPU features): part of cached files' names.
     pub fn compatibility_key(&self) -> String {
-        use std::hash::{Hash, Hasher};
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        self.engine()
-            .precompile_compatibility_hash()
-            .hash(&mut hasher);
-        format!("{:016x}", hasher.finish())
+        format!("{:016x}", engine::compatibility(self.engine()))
     }
 }
