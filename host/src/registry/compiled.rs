@@ -80,12 +80,14 @@ impl Registry {
         compiled: CompiledModule,
     ) -> CompiledModule {
         let engine = self.runtime.compatibility_key();
-        let file = self
+        match self
             .store
             .local()
-            .native_file(sha256, &engine, native_sha256);
-        match file.map(|file| file.map(|file| self.runtime.load_precompiled(origin, &file))) {
-            Ok(Some(Ok(mapped))) => mapped,
+            .native_file(sha256, &engine, native_sha256)
+        {
+            Ok(Some(file)) => (self.runtime)
+                .load_precompiled(origin, &file)
+                .unwrap_or(compiled),
             _ => compiled,
         }
     }
